@@ -1,0 +1,186 @@
+//! The function under `#[tool]`, as the macro's own typed model.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+
+use crate::attr::{ToolArgs, doc_text};
+
+/// Everything the expansion needs, gathered once.
+pub struct Tool {
+    /// The function, with the `///` comments on its parameters removed
+    /// (rustc rejects doc comments there).
+    pub item: ItemFn,
+    pub args: ToolArgs,
+    /// The function's own doc comment, and where it starts.
+    pub doc: (String, Option<Span>),
+    pub params: Vec<Param>,
+    pub output: Output,
+    /// Problems found while reading the function, reported with the rest by `valid`.
+    pub problems: Vec<syn::Error>,
+}
+
+pub enum Param {
+    /// A value the model supplies.
+    Arg(Arg),
+    /// `&ToolContext`, injected by the runtime.
+    Context,
+}
+
+pub struct Arg {
+    /// The Rust binding.
+    pub ident: Ident,
+    /// The JSON name (the binding without `r#`).
+    pub name: String,
+    pub ty: Type,
+    pub description: String,
+    /// `Option<T>`: the model may leave it out.
+    pub optional: bool,
+}
+
+pub enum Output {
+    /// `T` (including `()`), encoded as JSON.
+    Value(Type),
+    /// `Result<T, E>`: `T` encoded, `E`'s message reported as a failure.
+    Result { ok: Type },
+}
+
+impl Tool {
+    pub fn parse(args: TokenStream, item: TokenStream) -> syn::Result<Tool> {
+        let args = ToolArgs::parse(args)?;
+        let mut item: ItemFn = syn::parse2(item).map_err(|err| {
+            syn::Error::new(
+                err.span(),
+                "#[tool] goes on a free function, like `fn get_weather(city: String) -> String`",
+            )
+        })?;
+        let doc = doc_text(&item.attrs);
+        let mut problems = Vec::new();
+        let params = item
+            .sig
+            .inputs
+            .iter_mut()
+            .filter_map(|input| Param::read(input).map_err(|err| problems.push(err)).ok())
+            .collect();
+        let output = Output::read(&item.sig.output);
+        Ok(Tool {
+            item,
+            args,
+            doc,
+            params,
+            output,
+            problems,
+        })
+    }
+
+    pub fn args(&self) -> impl Iterator<Item = &Arg> {
+        self.params.iter().filter_map(|p| match p {
+            Param::Arg(arg) => Some(arg),
+            Param::Context => None,
+        })
+    }
+
+    /// The name models call the tool by: `name = "..."`, else the function's name.
+    pub fn name(&self) -> (String, Span) {
+        match &self.args.name {
+            Some(lit) => (lit.value(), lit.span()),
+            None => (
+                self.item.sig.ident.unraw().to_string(),
+                self.item.sig.ident.span(),
+            ),
+        }
+    }
+
+    pub fn description(&self) -> String {
+        match &self.args.description {
+            Some(lit) => lit.value(),
+            None => self.doc.0.clone(),
+        }
+    }
+
+    pub fn is_async(&self) -> bool {
+        self.item.sig.asyncness.is_some()
+    }
+}
+
+impl Param {
+    fn read(input: &mut FnArg) -> syn::Result<Param> {
+        let typed = match input {
+            FnArg::Receiver(receiver) => {
+                return Err(syn::Error::new(
+                    receiver.span(),
+                    "a tool cannot take `self`; make it a free function and pass what it needs as parameters",
+                ));
+            }
+            FnArg::Typed(typed) => typed,
+        };
+        let ident = match &*typed.pat {
+            Pat::Ident(binding) if binding.by_ref.is_none() && binding.subpat.is_none() => {
+                binding.ident.clone()
+            }
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "a tool parameter must be a plain name, like `city: String`; destructure it inside the function",
+                ));
+            }
+        };
+        if is_context(&typed.ty) {
+            return Ok(Param::Context);
+        }
+        let (description, _) = doc_text(&typed.attrs);
+        typed.attrs.retain(|attr| !attr.path().is_ident("doc"));
+        Ok(Param::Arg(Arg {
+            name: ident.unraw().to_string(),
+            optional: last_segment_is(&typed.ty, "Option").is_some(),
+            ty: (*typed.ty).clone(),
+            ident,
+            description,
+        }))
+    }
+}
+
+impl Output {
+    fn read(output: &ReturnType) -> Output {
+        let ty = match output {
+            ReturnType::Default => return Output::Value(syn::parse_quote!(())),
+            ReturnType::Type(_, ty) => ty,
+        };
+        match last_segment_is(ty, "Result").and_then(|args| args.first().cloned()) {
+            Some(ok) => Output::Result { ok },
+            None => Output::Value((**ty).clone()),
+        }
+    }
+}
+
+/// `&ToolContext` (by any path): the one reference a tool may take.
+pub fn is_context(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_none() => {
+            last_segment_is(&reference.elem, "ToolContext").is_some()
+        }
+        _ => false,
+    }
+}
+
+/// When `ty`'s path ends in `name<...>`, that segment's type arguments.
+fn last_segment_is(ty: &Type, name: &str) -> Option<Vec<Type>> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != name {
+        return None;
+    }
+    let types = match &last.arguments {
+        PathArguments::AngleBracketed(args) => args
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(ty) => Some(ty.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(types)
+}
