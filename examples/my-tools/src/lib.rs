@@ -1,1 +1,96 @@
+//! An example tool crate: plain functions with `#[tool]`.
+//!
+//! A program links these tools by naming the crate: `use my_tools as _;`.
 
+use rustchain::{ToolContext, tool};
+use serde::{Deserialize, Serialize};
+use schemars::JsonSchema;
+
+/// Adds two integers.
+#[tool(read_only, idempotent, tags("math"))]
+pub fn add(
+    /// The first addend.
+    a: i64,
+    /// The second addend.
+    b: i64,
+) -> i64 {
+    a + b
+}
+
+/// Units for a temperature.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Units {
+    /// Degrees Celsius.
+    Celsius,
+    /// Degrees Fahrenheit.
+    Fahrenheit,
+}
+
+/// A weather report.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Report {
+    /// The city reported on.
+    pub city: String,
+    /// The temperature, in the units asked for.
+    pub temperature: f64,
+    /// The units of `temperature`.
+    pub units: Units,
+}
+
+/// Reports the weather for a city (a deterministic stand-in for a real service).
+#[tool(title = "Get weather", read_only, open_world, tags("weather"))]
+pub fn get_weather(
+    /// The city, like "Oslo".
+    city: String,
+    /// Celsius unless asked otherwise.
+    units: Option<Units>,
+) -> Result<Report, String> {
+    if city.trim().is_empty() {
+        return Err("the city is empty; name a city such as \"Oslo\"".to_owned());
+    }
+    let units = units.unwrap_or(Units::Celsius);
+    let celsius = (city.len() % 30) as f64;
+    let temperature = match units {
+        Units::Celsius => celsius,
+        Units::Fahrenheit => celsius * 9.0 / 5.0 + 32.0,
+    };
+    Ok(Report { city, temperature, units })
+}
+
+/// A point on a plane.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Point {
+    /// Horizontal position.
+    pub x: f64,
+    /// Vertical position.
+    pub y: f64,
+}
+
+/// Measures the length of a path through points.
+#[tool(read_only, tags("math", "geometry"))]
+pub fn path_length(
+    /// The points, in order.
+    points: Vec<Point>,
+) -> f64 {
+    points
+        .windows(2)
+        .map(|w| ((w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2)).sqrt())
+        .sum()
+}
+
+/// Waits, then echoes a message; watches the call's cancellation.
+#[tool(timeout = "2s", tags("demo"))]
+pub async fn slow_echo(
+    /// What to echo back.
+    message: String,
+    /// How long to wait first, in milliseconds.
+    delay_ms: u64,
+    ctx: &ToolContext,
+) -> Result<String, String> {
+    tokio::select! {
+        () = tokio::time::sleep(std::time::Duration::from_millis(delay_ms)) => Ok(message),
+        () = ctx.cancellation().cancelled() => Err("cancelled before the delay ended".to_owned()),
+    }
+}
