@@ -33,6 +33,13 @@ mod tests {
     #[test]
     fn counts_a_text() {
         let stats = text_stats("one two\nthree".to_owned());
-        assert_eq!(stats, TextStats { chars: 13, words: 3, lines: 2 });
+        assert_eq!(
+            stats,
+            TextStats {
+                chars: 13,
+                words: 3,
+                lines: 2
+            }
+        );
     }
 }

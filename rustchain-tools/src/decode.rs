@@ -207,7 +207,8 @@ impl<'de, P: ParamList> DeserializeSeed<'de> for ArgsSeed<'_, P> {
     type Value = P;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<P, D::Error> {
-        deserializer.deserialize_map(self)
+        // `any`, not `map`: serde_json only offers `null` to visit_unit through it.
+        deserializer.deserialize_any(self)
     }
 }
 

@@ -3,8 +3,8 @@
 //! A program links these tools by naming the crate: `use my_tools as _;`.
 
 use rustchain::{ToolContext, tool};
-use serde::{Deserialize, Serialize};
 use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Adds two integers.
 #[tool(read_only, idempotent, tags("math"))]
@@ -55,7 +55,11 @@ pub fn get_weather(
         Units::Celsius => celsius,
         Units::Fahrenheit => celsius * 9.0 / 5.0 + 32.0,
     };
-    Ok(Report { city, temperature, units })
+    Ok(Report {
+        city,
+        temperature,
+        units,
+    })
 }
 
 /// A point on a plane.

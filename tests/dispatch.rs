@@ -1,0 +1,240 @@
+//! Calling tools by name with JSON arguments: decoding, errors, async, timeouts.
+
+use my_tools as _;
+use rustchain::{ArgLimits, Dispatcher, ErrorKind, Registry, ToolContext, ToolError};
+use rustchain_builtin as _;
+
+fn call(name: &str, args: &str) -> Result<serde_json::Value, ToolError> {
+    Dispatcher::new(Registry::global())
+        .call_blocking(name, args, ToolContext::new())
+        .map(|out| out.to_value())
+}
+
+fn invalid(name: &str, args: &str) -> ToolError {
+    let err = call(name, args).expect_err("the call should be refused");
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments, "{err}");
+    err
+}
+
+#[test]
+fn a_sync_tool_returns_its_value_as_json() {
+    assert_eq!(call("add", r#"{"a": 2, "b": 40}"#).unwrap(), 42);
+    // Argument order in the object does not matter.
+    assert_eq!(call("add", r#"{"b": 1, "a": -3}"#).unwrap(), -2);
+}
+
+#[test]
+fn structs_enums_and_options_decode_from_the_text() {
+    let report = call("get_weather", r#"{"city": "Oslo", "units": "fahrenheit"}"#).unwrap();
+    assert_eq!(report["city"], "Oslo");
+    assert_eq!(report["units"], "fahrenheit");
+    assert_eq!(report["temperature"], 39.2);
+
+    let length = call(
+        "path_length",
+        r#"{"points": [{"x": 0, "y": 0}, {"x": 3, "y": 4}]}"#,
+    )
+    .unwrap();
+    assert_eq!(length, 5.0);
+}
+
+#[test]
+fn an_absent_optional_argument_is_none_and_null_is_none_too() {
+    assert_eq!(
+        call("get_weather", r#"{"city": "Oslo"}"#).unwrap()["units"],
+        "celsius"
+    );
+    assert_eq!(
+        call("get_weather", r#"{"city": "Oslo", "units": null}"#).unwrap()["units"],
+        "celsius"
+    );
+}
+
+#[test]
+fn a_tool_error_is_a_failed_call_with_the_tools_message() {
+    let err = call("get_weather", r#"{"city": "  "}"#).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Failed);
+    assert!(err.message().contains("the city is empty"), "{err}");
+}
+
+#[test]
+fn an_unknown_tool_is_not_found_with_a_hint() {
+    let err = call("ad", "{}").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.message().contains("did you mean `add`"), "{err}");
+}
+
+#[test]
+fn unknown_arguments_are_refused_naming_the_real_ones() {
+    let err = invalid("add", r#"{"a": 1, "b": 2, "c": 3}"#);
+    assert!(err.message().contains("unknown argument `c`"), "{err}");
+    assert!(err.message().contains("`a`, `b`"), "{err}");
+}
+
+#[test]
+fn unknown_fields_inside_a_struct_are_refused_with_their_path() {
+    let err = invalid(
+        "path_length",
+        r#"{"points": [{"x": 0, "y": 0}, {"x": 1, "y": 1, "z": 9}]}"#,
+    );
+    assert_eq!(err.path(), Some("points[1].z"), "{err}");
+}
+
+#[test]
+fn a_duplicate_key_is_refused_not_last_one_wins() {
+    let err = invalid("get_weather", r#"{"city": "Oslo", "city": "../x"}"#);
+    assert_eq!(err.path(), Some("city"));
+    assert!(err.message().contains("more than once"), "{err}");
+}
+
+#[test]
+fn a_missing_required_argument_is_named_with_its_description() {
+    let err = invalid("add", r#"{"a": 1}"#);
+    assert_eq!(err.path(), Some("b"));
+    assert!(
+        err.message().contains("missing required argument `b`"),
+        "{err}"
+    );
+    assert!(err.message().contains("The second addend."), "{err}");
+}
+
+#[test]
+fn wrong_types_are_refused_with_path_and_expectation() {
+    let err = invalid("add", r#"{"a": "10", "b": 2}"#);
+    assert_eq!(err.path(), Some("a"));
+    assert!(err.message().contains("expected i64"), "{err}");
+
+    let err = invalid("add", r#"{"a": 1.0, "b": 2}"#);
+    assert_eq!(err.path(), Some("a"));
+
+    let err = invalid("add", r#"{"a": 1e400, "b": 2}"#);
+    assert_eq!(err.path(), Some("a"));
+
+    let err = invalid("get_weather", r#"{"city": "Oslo", "units": "kelvin"}"#);
+    assert_eq!(err.path(), Some("units"));
+    assert!(err.message().contains("celsius"), "{err}");
+}
+
+#[test]
+fn text_that_is_not_an_object_is_refused() {
+    for args in [
+        "[1, 2]",
+        "42",
+        "\"a\"",
+        "{",
+        r#"{"a": 1, "b": 2} trailing"#,
+        "{\"a\": 1,}",
+    ] {
+        let err = invalid("add", args);
+        assert!(!err.message().is_empty());
+    }
+}
+
+#[test]
+fn empty_text_and_null_mean_no_arguments() {
+    assert!(call("time_now", "").unwrap().as_u64().unwrap() > 1_600_000_000_000);
+    assert!(call("time_now", "null").unwrap().is_u64());
+    assert!(call("time_now", "{}").unwrap().is_u64());
+    let err = invalid("time_now", r#"{"x": 1}"#);
+    assert!(err.message().contains("takes no arguments"), "{err}");
+}
+
+#[test]
+fn oversized_or_deeply_nested_text_is_refused_before_parsing() {
+    let dispatcher = Dispatcher::new(Registry::global()).with_limits(ArgLimits {
+        max_bytes: 64,
+        max_depth: 8,
+    });
+    let long = format!(r#"{{"text": "{}"}}"#, "x".repeat(100));
+    let err = dispatcher
+        .call_blocking("text_stats", &long, ToolContext::new())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments);
+    assert!(
+        err.message().contains("over the limit of 64 bytes"),
+        "{err}"
+    );
+
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let err = Dispatcher::new(Registry::global())
+        .call_blocking("text_stats", &deep, ToolContext::new())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments);
+    assert!(err.message().contains("nested more than"), "{err}");
+
+    // Brackets inside strings do not count as nesting.
+    let brackets = format!(r#"{{"text": "{}"}}"#, "[".repeat(100));
+    assert_eq!(call("text_stats", &brackets).unwrap()["chars"], 100);
+}
+
+#[test]
+fn an_async_tool_runs_from_blocking_code() {
+    let out = call("slow_echo", r#"{"message": "hi", "delay_ms": 1}"#).unwrap();
+    assert_eq!(out, "hi");
+}
+
+#[tokio::test]
+async fn an_async_tool_runs_on_tokio() {
+    let out = Dispatcher::new(Registry::global())
+        .call(
+            "slow_echo",
+            r#"{"message": "hi", "delay_ms": 1}"#,
+            ToolContext::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.as_json(), "\"hi\"");
+}
+
+#[tokio::test]
+async fn a_tool_past_its_timeout_is_stopped_with_a_timeout_error() {
+    // slow_echo declares timeout = "2s".
+    let err = Dispatcher::new(Registry::global())
+        .call(
+            "slow_echo",
+            r#"{"message": "hi", "delay_ms": 60000}"#,
+            ToolContext::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.message().contains("2s"), "{err}");
+}
+
+#[tokio::test]
+async fn cancelling_the_callers_token_cancels_the_call() {
+    let token = rustchain::CancellationToken::new();
+    let ctx = ToolContext::new().with_cancellation(token.clone());
+    let dispatcher = Dispatcher::new(Registry::global());
+    let call = dispatcher.call("slow_echo", r#"{"message": "hi", "delay_ms": 60000}"#, ctx);
+    let cancel = async {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        token.cancel();
+    };
+    let (result, ()) = tokio::join!(call, cancel);
+    assert_eq!(result.unwrap_err().kind(), ErrorKind::Cancelled);
+}
+
+#[tokio::test]
+async fn a_blocking_call_inside_a_runtime_does_not_deadlock() {
+    let out = Dispatcher::new(Registry::global())
+        .call_blocking(
+            "slow_echo",
+            r#"{"message": "hi", "delay_ms": 1}"#,
+            ToolContext::new(),
+        )
+        .unwrap();
+    assert_eq!(out.as_json(), "\"hi\"");
+}
+
+#[test]
+fn parsed_arguments_are_accepted_too() {
+    let out = Dispatcher::new(Registry::global())
+        .call_value_blocking(
+            "add",
+            &serde_json::json!({"a": 1, "b": 1}),
+            ToolContext::new(),
+        )
+        .unwrap();
+    assert_eq!(out.as_json(), "2");
+}
