@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 
-use crate::{ParamInfo, ToolError};
+use crate::{ErrorKind, ParamInfo, ToolError};
 
 /// Bounds on argument text, checked before any parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +46,8 @@ impl ArgLimits {
     /// ```
     pub fn check(&self, text: &str) -> Result<(), ToolError> {
         if text.len() > self.max_bytes {
-            return Err(ToolError::invalid_argument(
-                ".",
+            return Err(ToolError::new(
+                ErrorKind::InvalidArguments,
                 format!(
                     "the arguments are {} bytes long, over the limit of {} bytes; send less data",
                     text.len(),
@@ -57,8 +57,8 @@ impl ArgLimits {
         }
         let depth = max_nesting(text.as_bytes(), self.max_depth);
         if depth > self.max_depth {
-            return Err(ToolError::invalid_argument(
-                ".",
+            return Err(ToolError::new(
+                ErrorKind::InvalidArguments,
                 format!(
                     "the arguments are nested more than {} levels deep; flatten them",
                     self.max_depth
@@ -176,7 +176,7 @@ impl Failure {
     fn into_error(self, params: &'static [ParamInfo], err: &serde_json::Error) -> ToolError {
         let message = without_position(err);
         let Some(name) = self.param.get().and_then(|i| params.get(i)).map(|p| p.name) else {
-            return ToolError::invalid_argument(".", message);
+            return ToolError::new(ErrorKind::InvalidArguments, message);
         };
         let path = match self.nested_path.into_inner() {
             Some(nested) if nested.starts_with('[') => format!("{name}{nested}"),

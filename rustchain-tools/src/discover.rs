@@ -83,7 +83,7 @@ impl Registry {
             })
             .collect();
         // `tools()` is already in name order and the sort is stable.
-        found.sort_by(|a, b| b.score.cmp(&a.score));
+        found.sort_by_key(|found| std::cmp::Reverse(found.score));
         if let Some(limit) = query.limit {
             found.truncate(limit);
         }

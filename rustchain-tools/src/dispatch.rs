@@ -194,47 +194,8 @@ impl Future for CatchPanic<'_> {
     }
 }
 
-/// A not-found error that helps the model find the tool it meant.
 fn not_found(registry: &Registry, name: &str) -> ToolError {
-    let shown = name
-        .chars()
-        .take(80)
-        .collect::<String>()
-        .escape_debug()
-        .to_string();
-    let mut near: Vec<(usize, &str)> = registry
-        .tools()
-        .map(|tool| (edit_distance(name, tool.name()), tool.name()))
-        .filter(|(distance, candidate)| *distance <= 2.max(candidate.len() / 3))
-        .collect();
-    near.sort();
-    let hint = match near.as_slice() {
-        [] => "list the available tools and use one of their exact names".to_owned(),
-        near => {
-            let names: Vec<String> = near.iter().take(3).map(|(_, n)| format!("`{n}`")).collect();
-            format!("did you mean {}?", names.join(" or "))
-        }
-    };
-    ToolError::new(
-        ErrorKind::NotFound,
-        format!("no tool named `{shown}`; {hint}"),
-    )
-}
-
-/// Levenshtein distance, for "did you mean" hints (only on the error path).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
+    ToolError::new(ErrorKind::NotFound, registry.not_found_message(name))
 }
 
 /// Waits for `future` from synchronous code: inside a tokio runtime on a
@@ -266,17 +227,4 @@ fn shared_runtime() -> &'static Runtime {
             .build()
             .expect("the tokio runtime for blocking tool calls could not start")
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::edit_distance;
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("fs_read", "fs_read"), 0);
-        assert_eq!(edit_distance("fs_reed", "fs_read"), 1);
-        assert_eq!(edit_distance("fsread", "fs_read"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-    }
 }

@@ -17,6 +17,7 @@ pub mod index;
 mod output;
 mod registry;
 pub mod schema;
+mod suggest;
 
 pub use context::ToolContext;
 pub use decode::ArgLimits;
@@ -29,6 +30,7 @@ pub use dispatch::Dispatcher;
 pub use error::{ErrorKind, ToolError};
 pub use output::ToolOutput;
 pub use registry::{DuplicateTool, RUSTCHAIN_TOOL_DESCRIPTORS, Registry, Tool};
+pub use suggest::shown as shown_name;
 
 pub use tokio_util::sync::CancellationToken;
 

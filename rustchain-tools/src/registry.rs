@@ -50,7 +50,7 @@ impl fmt::Debug for Registry {
     }
 }
 
-static GLOBAL: OnceLock<Result<Registry, DuplicateTool>> = OnceLock::new();
+static GLOBAL: OnceLock<Result<Registry, Box<DuplicateTool>>> = OnceLock::new();
 
 impl Registry {
     /// The registry of every tool linked into this program, built on first use.
@@ -66,25 +66,25 @@ impl Registry {
     }
 
     /// The registry of every linked tool, or the first pair of tools sharing a name.
-    pub fn try_global() -> Result<&'static Registry, DuplicateTool> {
+    pub fn try_global() -> Result<&'static Registry, &'static DuplicateTool> {
         GLOBAL
             .get_or_init(|| Registry::build(RUSTCHAIN_TOOL_DESCRIPTORS.iter()))
             .as_ref()
-            .map_err(Clone::clone)
+            .map_err(|duplicate| &**duplicate)
     }
 
     /// Builds a registry over `descriptors`, refusing two tools with one name.
     pub fn build(
         descriptors: impl IntoIterator<Item = &'static ToolDescriptor>,
-    ) -> Result<Registry, DuplicateTool> {
+    ) -> Result<Registry, Box<DuplicateTool>> {
         let mut tools: Vec<&'static ToolDescriptor> = descriptors.into_iter().collect();
         tools.sort_by(|a, b| a.name.cmp(b.name).then(a.source.file.cmp(b.source.file)));
         if let Some(pair) = tools.windows(2).find(|pair| pair[0].name == pair[1].name) {
-            return Err(DuplicateTool {
+            return Err(Box::new(DuplicateTool {
                 name: pair[0].name,
                 first: pair[0].source,
                 second: pair[1].source,
-            });
+            }));
         }
         let names: Vec<&'static str> = tools.iter().map(|tool| tool.name).collect();
         let index =

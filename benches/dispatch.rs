@@ -1,0 +1,84 @@
+//! End-to-end dispatch of a small sync tool, from JSON argument text to JSON
+//! result text, against the floor: a hand-written `match` on the name plus
+//! `serde_json::from_str` into a derived struct, in the same run.
+//!
+//! `cargo bench --bench dispatch`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use my_tools as _;
+use rustchain::{Dispatcher, Registry, ToolContext};
+use serde::Deserialize;
+
+const ARGS: &str = r#"{"a": 20, "b": 22}"#;
+
+/// What a developer would write by hand for the same tools: the floor.
+fn hand_written(name: &str, args: &str) -> Result<String, String> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AddArgs {
+        a: i64,
+        b: i64,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct WeatherArgs {
+        city: String,
+        units: Option<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct EchoArgs {
+        message: String,
+        delay_ms: u64,
+    }
+    match name {
+        "add" => {
+            let AddArgs { a, b } = serde_json::from_str(args).map_err(|e| e.to_string())?;
+            serde_json::to_string(&(a + b)).map_err(|e| e.to_string())
+        }
+        "get_weather" => {
+            let WeatherArgs { city, units } =
+                serde_json::from_str(args).map_err(|e| e.to_string())?;
+            serde_json::to_string(&(city, units)).map_err(|e| e.to_string())
+        }
+        "slow_echo" => {
+            let EchoArgs { message, delay_ms } =
+                serde_json::from_str(args).map_err(|e| e.to_string())?;
+            serde_json::to_string(&(message, delay_ms)).map_err(|e| e.to_string())
+        }
+        _ => Err(format!("no tool named {name}")),
+    }
+}
+
+fn dispatch(c: &mut Criterion) {
+    let dispatcher = Dispatcher::new(Registry::global());
+    let ctx = ToolContext::new();
+    assert_eq!(
+        dispatcher
+            .call_blocking("add", ARGS, ctx.clone())
+            .unwrap()
+            .as_json(),
+        hand_written("add", ARGS).unwrap()
+    );
+
+    let mut group = c.benchmark_group("dispatch_add");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("rustchain", |b| {
+        b.iter(|| dispatcher.call_blocking(black_box("add"), black_box(ARGS), ctx.clone()))
+    });
+    group.bench_function("rustchain_fresh_context", |b| {
+        b.iter(|| dispatcher.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
+    });
+    group.bench_function("hand_written_match", |b| {
+        b.iter(|| hand_written(black_box("add"), black_box(ARGS)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, dispatch);
+criterion_main!(benches);

@@ -1,3 +1,0 @@
-pub fn run() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
-}

@@ -1,0 +1,385 @@
+//! The `rustchain` command line, as a library function any binary can call.
+//!
+//! [`run`] is the whole CLI for the tools linked into the calling program: the
+//! stock `rustchain` binary gets it for the built-in tools, and a user's own
+//! binary gets it for its own tool crates:
+//!
+//! ```no_run
+//! // use my_tools as _;   // link the tool crates to serve
+//! fn main() -> std::process::ExitCode {
+//!     rustchain::cli::run()
+//! }
+//! ```
+//!
+//! [`run_from`] is the same CLI over arguments and streams the caller supplies,
+//! for tests and for programs that embed it.
+//!
+//! Results go to stdout and nothing else does; messages go to stderr. Text for
+//! people is the default, `--json` gives the same information for programs.
+
+mod tools;
+mod view;
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use tools::ToolsCommand;
+
+/// What the process's exit status means; each code has exactly one meaning.
+///
+/// | code | meaning |
+/// |------|---------|
+/// | 0 | success (also `--help`, `--version`, and a search that found nothing) |
+/// | 1 | `tools call` ran and the call ended in an error, whatever its kind (`not_found`, `invalid_arguments`, `failed`, `timeout`, ...) |
+/// | 2 | bad usage or bad input to the CLI itself: an unknown command or flag, an unknown tool in `show` or `schema`, unreadable stdin |
+/// | 3 | the program cannot serve its tools: two linked tools share a name |
+/// | 4 | the output could not be written (a closed pipe is not an error) |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Exit {
+    /// The command did what was asked.
+    Success = 0,
+    /// `tools call` ran and the call ended in an error of any kind.
+    ToolError = 1,
+    /// The command line, or the input given to the CLI, is wrong.
+    Usage = 2,
+    /// Two linked tools share a name, so no tool can be served.
+    DuplicateTool = 3,
+    /// Writing the results to stdout failed.
+    Output = 4,
+}
+
+impl Exit {
+    /// The numeric exit status.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// Shown after the top-level `--help`.
+const MAIN_AFTER_HELP: &str = "\
+Examples:
+  rustchain tools list                      the tools linked into this program
+  rustchain tools show text_stats           everything about one tool
+  rustchain tools call text_stats --args '{\"text\": \"one two\"}'
+  echo '{\"text\": \"hi\"}' | rustchain tools call text_stats --json
+
+Exit codes:
+  0  success
+  1  `tools call` ran and the call ended in an error (any kind: not_found,
+     invalid_arguments, failed, timeout, cancelled, denied)
+  2  bad usage or bad input to the CLI: unknown command or flag, unknown tool
+     in `show` or `schema`, unreadable stdin
+  3  two linked tools share a name, so none can be served
+  4  the output could not be written";
+
+/// The RustChain command line: list, inspect, search and call the tools linked
+/// into this program.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rustchain",
+    version,
+    about = "List, inspect, search and call the tools linked into this program.",
+    after_help = MAIN_AFTER_HELP,
+    arg_required_else_help = true
+)]
+struct Cli {
+    /// Print JSON for programs instead of text for people.
+    #[arg(long, global = true)]
+    json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List, inspect, search and call the linked tools.
+    #[command(subcommand, arg_required_else_help = true, after_help = tools::AFTER_HELP)]
+    Tools(ToolsCommand),
+}
+
+/// Runs the CLI on this process's arguments and standard streams.
+///
+/// Every tool linked into the program is available: link a tool crate with
+/// `use my_tools as _;`. Arguments for `tools call` come from `--args`, or from
+/// stdin when it is `--args -` or when `--args` is absent and stdin is not a
+/// terminal; with neither, the tool gets `{}`.
+///
+/// The exit status means one thing per code (see [`Exit`]):
+/// 0 success; 1 a `tools call` ended in an error of any kind; 2 bad usage or
+/// bad input to the CLI itself (unknown command or flag, unknown tool in
+/// `show`/`schema`, unreadable stdin); 3 two linked tools share a name;
+/// 4 the output could not be written.
+pub fn run() -> ExitCode {
+    // The streams stay unlocked while a tool runs: a tool logging to stderr
+    // from another thread must not wait on a lock this thread holds.
+    let mut stdin = io::stdin();
+    let is_terminal = stdin.is_terminal();
+    let input = Input {
+        reader: &mut stdin,
+        is_terminal,
+    };
+    run_with(
+        std::env::args_os(),
+        input,
+        &mut io::stdout(),
+        &mut io::stderr(),
+    )
+}
+
+/// Runs the CLI on `args` (starting with the program name, as `argv` does)
+/// with the given streams; [`run`] is this over the real ones.
+///
+/// `stdin` is treated as piped input, never as a terminal: `tools call`
+/// without `--args` reads its arguments from it (empty input means `{}`).
+/// Pass `&mut std::io::empty()` when there is no input.
+///
+/// ```
+/// use rustchain::cli::run_from;
+/// let (mut out, mut err) = (Vec::new(), Vec::new());
+/// let code = run_from(["rustchain", "tools", "list", "--json"], &mut std::io::empty(), &mut out, &mut err);
+/// assert_eq!(code, std::process::ExitCode::SUCCESS);
+/// let tools: serde_json::Value = serde_json::from_slice(&out).unwrap();
+/// assert!(tools.is_array());
+/// ```
+pub fn run_from<I, S>(
+    args: I,
+    stdin: &mut dyn Read,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString> + Clone,
+{
+    let input = Input {
+        reader: stdin,
+        is_terminal: false,
+    };
+    run_with(args, input, stdout, stderr)
+}
+
+/// Where `tools call` may read its arguments from.
+struct Input<'a> {
+    reader: &'a mut dyn Read,
+    /// A person is typing at it: read it only when asked to with `--args -`.
+    is_terminal: bool,
+}
+
+/// One command's run: what it needs, and what it has to say.
+///
+/// Output is collected and written at the end, so a command decides its exit
+/// status before any write can fail, and a write failure is handled once.
+struct Session<'a> {
+    registry: &'static rustchain_tools::Registry,
+    json: bool,
+    input: Input<'a>,
+    /// The program's name as invoked, for hints (`my-agent tools list`).
+    program: String,
+    /// Results: goes to stdout.
+    out: String,
+    /// Messages for people: goes to stderr.
+    err: String,
+}
+
+fn run_with<I, S>(
+    args: I,
+    input: Input<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode
+where
+    I: IntoIterator<Item = S>,
+    S: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) => return clap_exit(&err, stdout, stderr),
+    };
+    let program = program_name(&args);
+    let registry = rustchain_tools::Registry::try_global();
+    serve(cli, registry, program, input, stdout, stderr)
+}
+
+/// Runs a parsed command line over the linked tools, unless they conflict.
+fn serve(
+    cli: Cli,
+    registry: Result<&'static rustchain_tools::Registry, &'static rustchain_tools::DuplicateTool>,
+    program: String,
+    input: Input<'_>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let registry = match registry {
+        Ok(registry) => registry,
+        Err(duplicate) => {
+            let message = format!("error: {duplicate}\n");
+            return finish(Exit::DuplicateTool, "", &message, stdout, stderr);
+        }
+    };
+    let mut session = Session {
+        registry,
+        json: cli.json,
+        input,
+        program,
+        out: String::new(),
+        err: String::new(),
+    };
+    let exit = match cli.command {
+        Command::Tools(command) => tools::run(command, &mut session),
+    };
+    finish(exit, &session.out, &session.err, stdout, stderr)
+}
+
+/// Help and version go to stdout with status 0; usage errors to stderr with 2.
+fn clap_exit(err: &clap::Error, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+    let text = err.render().to_string();
+    if err.use_stderr() {
+        finish(Exit::Usage, "", &text, stdout, stderr)
+    } else {
+        finish(Exit::Success, &text, "", stdout, stderr)
+    }
+}
+
+/// Writes what a command produced and settles the exit status.
+///
+/// A closed stdout (`rustchain tools list | head -1`) is the reader's choice,
+/// not a failure: the command's own status stands.
+fn finish(
+    exit: Exit,
+    out: &str,
+    err: &str,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
+    let written = stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush());
+    let exit = match written {
+        Err(failure) if failure.kind() != io::ErrorKind::BrokenPipe => {
+            // Nothing more useful can be done if stderr fails too.
+            let _ = writeln!(stderr, "error: could not write the output: {failure}");
+            Exit::Output
+        }
+        _ => exit,
+    };
+    let _ = stderr
+        .write_all(err.as_bytes())
+        .and_then(|()| stderr.flush());
+    exit.into()
+}
+
+/// The name the program was started as, for hints; `rustchain` when unknown.
+fn program_name(args: &[OsString]) -> String {
+    args.first()
+        .map(std::path::Path::new)
+        .and_then(|path| path.file_stem())
+        .and_then(|stem| stem.to_str())
+        .filter(|stem| !stem.is_empty())
+        .unwrap_or("rustchain")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn the_program_name_comes_from_argv0() {
+        let name = |arg: &str| program_name(&[OsString::from(arg)]);
+        assert_eq!(name("/usr/local/bin/my-agent"), "my-agent");
+        assert_eq!(name(""), "rustchain");
+        assert_eq!(program_name(&[]), "rustchain");
+    }
+
+    #[test]
+    fn two_tools_with_one_name_exit_with_status_3_and_name_both() {
+        let place = |file| rustchain_tools::SourceLocation {
+            crate_name: "tools",
+            crate_version: "0.1.0",
+            module_path: "tools",
+            file,
+            line: 1,
+        };
+        let duplicate = rustchain_tools::DuplicateTool {
+            name: "search",
+            first: place("a.rs"),
+            second: place("b.rs"),
+        };
+        let cli = Cli::try_parse_from(["rustchain", "tools", "list"]).expect("valid arguments");
+        let input = Input {
+            reader: &mut io::empty(),
+            is_terminal: false,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = serve(
+            cli,
+            Err(Box::leak(Box::new(duplicate))),
+            "rustchain".into(),
+            input,
+            &mut out,
+            &mut err,
+        );
+        assert_eq!(code, ExitCode::from(3));
+        assert!(out.is_empty());
+        let err = String::from_utf8(err).expect("messages are UTF-8");
+        assert!(
+            err.contains("`search`") && err.contains("a.rs") && err.contains("b.rs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_closed_pipe_keeps_the_commands_status() {
+        struct Closed;
+        impl Write for Closed {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut err = Vec::new();
+        assert_eq!(
+            finish(Exit::ToolError, "x", "", &mut Closed, &mut err),
+            ExitCode::from(1)
+        );
+        assert!(err.is_empty());
+    }
+
+    #[test]
+    fn any_other_write_failure_is_status_4() {
+        struct Full;
+        impl Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk full"))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut err = Vec::new();
+        assert_eq!(
+            finish(Exit::Success, "x", "", &mut Full, &mut err),
+            ExitCode::from(4)
+        );
+        assert!(String::from_utf8_lossy(&err).contains("disk full"));
+    }
+}

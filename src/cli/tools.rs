@@ -1,0 +1,302 @@
+//! `rustchain tools ...`: list, show, schema, call and search the linked tools.
+
+use std::io::Read;
+
+use clap::{Args, Subcommand};
+use rustchain_tools::{ArgLimits, Dispatcher, Tool, ToolContext, ToolQuery};
+use serde_json::{Map, Value};
+
+use super::{Exit, Session, view};
+
+/// Shown after `rustchain tools --help`.
+pub(super) const AFTER_HELP: &str = "\
+Examples:
+  rustchain tools list                        every linked tool
+  rustchain tools search text                 tools about text, best match first
+  rustchain tools show text_stats             one tool in full
+  rustchain tools call time_now               call a tool that takes no arguments";
+
+const LIST_AFTER_HELP: &str = "\
+Examples:
+  rustchain tools list                        a table: name, description, tags
+  rustchain tools list --json                 every tool's metadata, for programs
+  rustchain tools list --json | jq -r '.[].name'";
+
+const SHOW_AFTER_HELP: &str = "\
+Examples:
+  rustchain tools show text_stats             description, parameters, hints, source
+  rustchain tools show text_stats --json      the same, plus input and output schemas
+
+An unknown NAME exits with status 2 and suggests close names.";
+
+const SCHEMA_AFTER_HELP: &str = "\
+Examples:
+  rustchain tools schema text_stats           the JSON Schema of its arguments
+  rustchain tools schema text_stats --output  the JSON Schema of its result
+  rustchain tools schema --all                {\"text_stats\": {...}, ...} for every tool
+
+Schemas are JSON Schema 2020-12 and always printed as JSON.";
+
+const CALL_AFTER_HELP: &str = "\
+Examples:
+  rustchain tools call text_stats --args '{\"text\": \"one two\"}'
+  echo '{\"text\": \"one two\"}' | rustchain tools call text_stats
+  rustchain tools call text_stats --args - --json < args.json   {\"ok\": true, \"output\": ...}
+
+The arguments come from --args; from stdin when --args is `-`, or when it is
+absent and stdin is not a terminal; otherwise they are `{}`.
+Exit status: 0 when the call succeeded; 1 when it ended in an error of any kind,
+printed as `error[KIND]: MESSAGE` on stderr, or with --json as
+{\"ok\": false, \"error\": {\"kind\": ..., \"message\": ..., \"path\": ...}} on stdout.";
+
+const SEARCH_AFTER_HELP: &str = "\
+Examples:
+  rustchain tools search text                 tools mentioning \"text\", best first
+  rustchain tools search --tag time --read-only
+  rustchain tools search \"count words\" --limit 3 --json
+
+Every word must match the name, title, description or a tag; a match in the
+name ranks highest. Finding nothing is not an error (status 0).";
+
+#[derive(Debug, Subcommand)]
+pub(super) enum ToolsCommand {
+    /// List every linked tool, by name.
+    #[command(after_help = LIST_AFTER_HELP)]
+    List,
+    /// Show everything about one tool.
+    #[command(after_help = SHOW_AFTER_HELP)]
+    Show {
+        /// The tool's name.
+        name: String,
+    },
+    /// Print a tool's input (or output) JSON Schema.
+    #[command(after_help = SCHEMA_AFTER_HELP)]
+    Schema(SchemaArgs),
+    /// Call a tool with JSON arguments and print its result.
+    #[command(after_help = CALL_AFTER_HELP)]
+    Call(CallArgs),
+    /// Find tools by words, tags and hints, best match first.
+    #[command(after_help = SEARCH_AFTER_HELP)]
+    Search(SearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct SchemaArgs {
+    /// The tool's name.
+    #[arg(required_unless_present = "all")]
+    name: Option<String>,
+    /// Every tool's schema, as one object keyed by tool name.
+    #[arg(long, conflicts_with = "name")]
+    all: bool,
+    /// The schema of the result instead of the arguments.
+    #[arg(long)]
+    output: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CallArgs {
+    /// The tool's name.
+    name: String,
+    /// The arguments, a JSON object; `-` reads them from stdin.
+    #[arg(long = "args", short = 'a', value_name = "JSON")]
+    arguments: Option<String>,
+    /// The call's id, as a model's tool call names it (default: call-N).
+    #[arg(long, value_name = "ID")]
+    call_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct SearchArgs {
+    /// Words to look for; every one must match somewhere. Empty: every tool.
+    #[arg(default_value = "")]
+    query: String,
+    /// Only tools with this tag (repeat for several; all must be present).
+    #[arg(long = "tag", short = 't', value_name = "TAG")]
+    tags: Vec<String>,
+    /// Only tools marked read-only.
+    #[arg(long)]
+    read_only: bool,
+    /// At most this many results.
+    #[arg(long, short = 'n', value_name = "N")]
+    limit: Option<usize>,
+}
+
+pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
+    match command {
+        ToolsCommand::List => list(session),
+        ToolsCommand::Show { name } => show(session, &name),
+        ToolsCommand::Schema(args) => schema(session, &args),
+        ToolsCommand::Call(args) => call(session, &args),
+        ToolsCommand::Search(args) => search(session, args),
+    }
+}
+
+fn list(session: &mut Session<'_>) -> Exit {
+    let registry = session.registry;
+    if session.json {
+        let tools: Vec<Value> = registry.tools().map(view::summary).collect();
+        session.out = view::pretty(&Value::Array(tools));
+    } else if registry.is_empty() {
+        session.err = format!(
+            "no tools are linked into `{}`; link a tool crate with `use my_tools as _;`\n",
+            session.program
+        );
+    } else {
+        session.out = view::table(registry.tools());
+    }
+    Exit::Success
+}
+
+fn show(session: &mut Session<'_>, name: &str) -> Exit {
+    let Some(tool) = find(session, name) else {
+        return Exit::Usage;
+    };
+    session.out = if session.json {
+        view::pretty(&view::detail(tool))
+    } else {
+        view::describe(tool)
+    };
+    Exit::Success
+}
+
+fn schema(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
+    let pick = |tool: Tool<'_>| {
+        if args.output {
+            tool.output_schema().as_value().clone()
+        } else {
+            tool.input_schema().as_value().clone()
+        }
+    };
+    let schema = match &args.name {
+        Some(name) => match find(session, name) {
+            Some(tool) => pick(tool),
+            None => return Exit::Usage,
+        },
+        None => Value::Object(
+            session
+                .registry
+                .tools()
+                .map(|tool| (tool.name().to_owned(), pick(tool)))
+                .collect::<Map<String, Value>>(),
+        ),
+    };
+    session.out = view::pretty(&schema);
+    Exit::Success
+}
+
+fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
+    let text = match call_arguments(session, args.arguments.as_deref()) {
+        Ok(text) => text,
+        Err(message) => {
+            session.err = format!("error: {message}\n");
+            return Exit::Usage;
+        }
+    };
+    let mut ctx = ToolContext::new();
+    if let Some(id) = &args.call_id {
+        ctx = ctx.with_call_id(id.as_str());
+    }
+    let result = Dispatcher::new(session.registry).call_blocking(&args.name, &text, ctx);
+    match (result, session.json) {
+        (Ok(output), true) => {
+            session.out = view::pretty(&view::call_ok(output.to_value()));
+            Exit::Success
+        }
+        (Ok(output), false) => {
+            session.out = view::pretty(&output.to_value());
+            Exit::Success
+        }
+        (Err(err), true) => {
+            session.out = view::pretty(&view::call_error(&err));
+            Exit::ToolError
+        }
+        (Err(err), false) => {
+            session.err = format!("error[{}]: {}\n", err.kind(), err.message());
+            if let Some(path) = err.path() {
+                session.err.push_str(&format!("  at: {path}\n"));
+            }
+            Exit::ToolError
+        }
+    }
+}
+
+/// The argument text for `tools call`: from `--args`, from stdin, or `{}`.
+fn call_arguments(session: &mut Session<'_>, given: Option<&str>) -> Result<String, String> {
+    match given {
+        Some("-") => read_stdin(session),
+        Some(text) => Ok(text.to_owned()),
+        None if session.input.is_terminal => Ok("{}".to_owned()),
+        None => read_stdin(session),
+    }
+}
+
+/// Reads the arguments from stdin; nothing at all means `{}`.
+fn read_stdin(session: &mut Session<'_>) -> Result<String, String> {
+    // One byte over the dispatcher's limit is enough for it to refuse the
+    // text with its own message; reading more would only cost memory.
+    let cap = ArgLimits::default().max_bytes as u64 + 1;
+    let mut bytes = Vec::new();
+    session
+        .input
+        .reader
+        .take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(|err| format!("could not read the arguments from stdin: {err}"))?;
+    let text = if bytes.len() as u64 == cap {
+        // Too long either way, and the cut may have split a character.
+        String::from_utf8_lossy(&bytes).into_owned()
+    } else {
+        String::from_utf8(bytes)
+            .map_err(|_| "the arguments on stdin are not UTF-8 text".to_owned())?
+    };
+    Ok(if text.trim().is_empty() {
+        "{}".to_owned()
+    } else {
+        text
+    })
+}
+
+fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
+    let query = ToolQuery {
+        text: args.query,
+        tags: args.tags,
+        read_only: args.read_only.then_some(true),
+        limit: args.limit,
+        ..ToolQuery::default()
+    };
+    let found = session.registry.discover(&query);
+    if session.json {
+        let results: Vec<Value> = found
+            .iter()
+            .map(|found| {
+                let mut value = view::summary(found.tool);
+                if let Value::Object(object) = &mut value {
+                    object.insert("score".into(), found.score.into());
+                }
+                value
+            })
+            .collect();
+        session.out = view::pretty(&Value::Array(results));
+    } else if found.is_empty() {
+        session.err = format!(
+            "no tool matches the search; `{} tools list` shows them all\n",
+            session.program
+        );
+    } else {
+        session.out = view::table(found.iter().map(|found| found.tool));
+    }
+    Exit::Success
+}
+
+/// The tool called `name`, or `None` with an error naming close matches.
+fn find(session: &mut Session<'_>, name: &str) -> Option<Tool<'static>> {
+    if let Some(tool) = session.registry.get(name) {
+        return Some(tool);
+    }
+    session.err = format!(
+        "error: {}\n  `{} tools list` shows the tools linked into this program\n",
+        session.registry.not_found_message(name),
+        session.program
+    );
+    None
+}

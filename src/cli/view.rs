@@ -1,0 +1,321 @@
+//! How a tool looks on the command line: as JSON for programs, as text for people.
+
+use std::fmt::{Display, Write as _};
+use std::time::Duration;
+
+use rustchain_tools::{Annotations, Tool, ToolError};
+use serde_json::{Value, json};
+
+/// What `tools list --json` says about a tool: everything but the schemas.
+pub(super) fn summary(tool: Tool<'_>) -> Value {
+    let d = tool.descriptor();
+    let params: Vec<Value> = d
+        .params
+        .iter()
+        .map(|p| json!({ "name": p.name, "description": p.description, "required": p.required }))
+        .collect();
+    json!({
+        "name": d.name,
+        "title": d.title,
+        "description": d.description,
+        "annotations": d.annotations,
+        "tags": d.tags,
+        "params": params,
+        "permissions": d.permissions,
+        "timeout_ms": d.timeout.map(millis),
+        "async": d.invoke.is_async(),
+        "source": {
+            "crate": d.source.crate_name,
+            "version": d.source.crate_version,
+            "module": d.source.module_path,
+            "file": d.source.file,
+            "line": d.source.line,
+        },
+    })
+}
+
+/// What `tools show --json` says about a tool: the summary and both schemas.
+pub(super) fn detail(tool: Tool<'_>) -> Value {
+    let mut value = summary(tool);
+    if let Value::Object(object) = &mut value {
+        object.insert(
+            "input_schema".into(),
+            tool.input_schema().as_value().clone(),
+        );
+        object.insert(
+            "output_schema".into(),
+            tool.output_schema().as_value().clone(),
+        );
+    }
+    value
+}
+
+/// A successful call's result, as `tools call --json` reports it.
+pub(super) fn call_ok(output: Value) -> Value {
+    json!({ "ok": true, "output": output })
+}
+
+/// A failed call, as `tools call --json` reports it; `path` is `null` when unknown.
+pub(super) fn call_error(err: &ToolError) -> Value {
+    json!({
+        "ok": false,
+        "error": { "kind": err.kind(), "message": err.message(), "path": err.path() },
+    })
+}
+
+/// `value` as indented JSON text ending in a newline.
+pub(super) fn pretty(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value)
+        .expect("a serde_json::Value always serializes: its keys are strings");
+    text.push('\n');
+    text
+}
+
+/// An aligned table of tools for people: name, first line of description, tags.
+pub(super) fn table<'r>(tools: impl IntoIterator<Item = Tool<'r>>) -> String {
+    let rows: Vec<[String; 3]> = tools
+        .into_iter()
+        .map(|tool| {
+            let d = tool.descriptor();
+            [
+                d.name.to_owned(),
+                first_line(d.description).to_owned(),
+                d.tags.join(", "),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "DESCRIPTION", "TAGS"].map(str::to_owned);
+    aligned(std::iter::once(&header).chain(&rows))
+}
+
+/// Lays out rows in columns as wide as their widest cell, two spaces apart.
+fn aligned<'a, const N: usize>(rows: impl Iterator<Item = &'a [String; N]> + Clone) -> String {
+    let mut widths = [0; N];
+    for row in rows.clone() {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut text = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (cell, width) in row.iter().zip(widths) {
+            push(&mut line, format_args!("{cell:<width$}  "));
+        }
+        push_line(&mut text, line.trim_end());
+    }
+    text
+}
+
+/// Everything about one tool, for people.
+pub(super) fn describe(tool: Tool<'_>) -> String {
+    let d = tool.descriptor();
+    let mut text = String::new();
+    match d.title {
+        Some(title) => push_line(&mut text, format_args!("{} ({title})", d.name)),
+        None => push_line(&mut text, d.name),
+    }
+    for line in d.description.lines() {
+        push_line(&mut text, format!("  {line}").trim_end());
+    }
+    push_line(&mut text, "");
+    text.push_str(&parameters(tool));
+    push_line(&mut text, "");
+    let permissions: Vec<String> = d
+        .permissions
+        .iter()
+        .map(|p| format!("{} ({})", permission_kind(p), p.param))
+        .collect();
+    let facts = [
+        ["Annotations:", &annotations_text(&d.annotations)],
+        ["Tags:", &or_none(d.tags.join(", "))],
+        ["Permissions:", &or_none(permissions.join(", "))],
+        [
+            "Timeout:",
+            &d.timeout.map_or("none".to_owned(), |t| format!("{t:?}")),
+        ],
+        [
+            "Runs:",
+            if d.invoke.is_async() {
+                "async fn, on tokio"
+            } else {
+                "synchronously"
+            },
+        ],
+        [
+            "Source:",
+            &format!("{} (module {})", d.source, d.source.module_path),
+        ],
+    ]
+    .map(|[label, value]| [label.to_owned(), value.to_owned()]);
+    text.push_str(&aligned(facts.iter()));
+    text
+}
+
+/// The parameters block of [`describe`]: name, type, required or not, description.
+fn parameters(tool: Tool<'_>) -> String {
+    let d = tool.descriptor();
+    if d.params.is_empty() {
+        return "Parameters: none\n".to_owned();
+    }
+    let schema = tool.input_schema().as_value();
+    let rows: Vec<[String; 4]> = d
+        .params
+        .iter()
+        .map(|p| {
+            let kind = schema
+                .pointer(&format!("/properties/{}", pointer_escape(p.name)))
+                .map_or_else(|| "any".to_owned(), type_label);
+            let required = if p.required { "required" } else { "optional" };
+            let first = first_line(p.description).to_owned();
+            [format!("  {}", p.name), kind, required.to_owned(), first]
+        })
+        .collect();
+    format!("Parameters:\n{}", aligned(rows.iter()))
+}
+
+/// A short name for the type a schema describes: `integer`, `Units`,
+/// `array of Point`, `string | integer`; `null` is left out, as optionality
+/// is shown on its own.
+pub(super) fn type_label(schema: &Value) -> String {
+    let named = |labels: Vec<String>| {
+        let labels: Vec<String> = labels.into_iter().filter(|l| l != "null").collect();
+        if labels.is_empty() {
+            "null".to_owned()
+        } else {
+            labels.join(" | ")
+        }
+    };
+    if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
+        return reference.rsplit('/').next().unwrap_or(reference).to_owned();
+    }
+    if let Some(choices) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    {
+        return named(choices.iter().map(type_label).collect());
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return named(values.iter().map(Value::to_string).collect());
+    }
+    match schema.get("type") {
+        Some(Value::String(kind)) if kind == "array" => match schema.get("items") {
+            Some(items) => format!("array of {}", type_label(items)),
+            None => "array".to_owned(),
+        },
+        Some(Value::String(kind)) => kind.clone(),
+        Some(Value::Array(kinds)) => named(
+            kinds
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+        ),
+        _ => "any".to_owned(),
+    }
+}
+
+/// The first line of a description, for one-line listings.
+pub(super) fn first_line(description: &str) -> &str {
+    description.lines().next().unwrap_or_default().trim()
+}
+
+/// The hints an author gave, in words; `none` when there are none.
+fn annotations_text(annotations: &Annotations) -> String {
+    let hint = |value: Option<bool>, yes: &'static str, no: &'static str| {
+        value.map(|value| if value { yes } else { no })
+    };
+    let words: Vec<&str> = [
+        hint(
+            annotations.read_only,
+            "read-only",
+            "may modify its environment",
+        ),
+        hint(annotations.destructive, "destructive", "not destructive"),
+        hint(annotations.idempotent, "idempotent", "not idempotent"),
+        hint(annotations.open_world, "open-world", "closed-world"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    or_none(words.join(", "))
+}
+
+/// A permission kind's stable name (`fs_read`, `net`, ...), as the descriptor serializes it.
+fn permission_kind(permission: &rustchain_tools::Permission) -> String {
+    match serde_json::to_value(permission.kind) {
+        Ok(Value::String(name)) => name,
+        _ => format!("{:?}", permission.kind),
+    }
+}
+
+fn or_none(text: String) -> String {
+    if text.is_empty() {
+        "none".to_owned()
+    } else {
+        text
+    }
+}
+
+/// A JSON Pointer token for `name` (RFC 6901: `~` and `/` escaped).
+fn pointer_escape(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn push(text: &mut String, piece: impl Display) {
+    write!(text, "{piece}").expect("writing to a String cannot fail");
+}
+
+fn push_line(text: &mut String, line: impl Display) {
+    writeln!(text, "{line}").expect("writing to a String cannot fail");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_labels_name_the_type_without_null() {
+        assert_eq!(type_label(&json!({"type": "integer"})), "integer");
+        assert_eq!(type_label(&json!({"type": ["string", "null"]})), "string");
+        assert_eq!(
+            type_label(&json!({"anyOf": [{"$ref": "#/$defs/Units"}, {"type": "null"}]})),
+            "Units"
+        );
+        assert_eq!(
+            type_label(&json!({"type": "array", "items": {"$ref": "#/$defs/Point"}})),
+            "array of Point"
+        );
+        assert_eq!(type_label(&json!({"enum": ["a", "b"]})), "\"a\" | \"b\"");
+        assert_eq!(type_label(&json!({})), "any");
+    }
+
+    #[test]
+    fn tables_align_columns_and_trim_line_ends() {
+        let rows = [
+            ["NAME", "TAGS"].map(str::to_owned),
+            ["add", ""].map(str::to_owned),
+            ["get_weather", "weather"].map(str::to_owned),
+        ];
+        assert_eq!(
+            aligned(rows.iter()),
+            "NAME         TAGS\nadd\nget_weather  weather\n"
+        );
+    }
+
+    #[test]
+    fn annotations_read_as_words() {
+        let annotations = Annotations {
+            read_only: Some(true),
+            destructive: Some(false),
+            ..Annotations::NONE
+        };
+        assert_eq!(annotations_text(&annotations), "read-only, not destructive");
+        assert_eq!(annotations_text(&Annotations::NONE), "none");
+    }
+}
