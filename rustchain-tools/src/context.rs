@@ -1,5 +1,6 @@
 //! What a running tool may ask of its call: its id, cancellation, deadline.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -16,7 +17,8 @@ use tokio_util::sync::CancellationToken;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ToolContext {
-    call_id: String,
+    // Shared, so cloning a context for a worker thread does not copy it.
+    call_id: Arc<str>,
     cancellation: CancellationToken,
     deadline: Option<Instant>,
 }
@@ -33,15 +35,15 @@ impl ToolContext {
         static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
         let n = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
         ToolContext {
-            call_id: format!("call-{n}"),
+            call_id: format!("call-{n}").into(),
             cancellation: CancellationToken::new(),
             deadline: None,
         }
     }
 
     /// Uses the caller's id for this call (for example the model's `tool_call_id`).
-    pub fn with_call_id(mut self, call_id: impl Into<String>) -> Self {
-        self.call_id = call_id.into();
+    pub fn with_call_id(mut self, call_id: impl AsRef<str>) -> Self {
+        self.call_id = Arc::from(call_id.as_ref());
         self
     }
 
