@@ -15,6 +15,7 @@ mod dispatch;
 mod error;
 pub mod index;
 mod output;
+pub mod policy;
 mod registry;
 pub mod schema;
 mod suggest;
