@@ -21,6 +21,10 @@ pub struct Tool {
     pub problems: Vec<syn::Error>,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a handful per tool, built once at compile time"
+)]
 pub enum Param {
     /// A value the model supplies.
     Arg(Arg),
@@ -108,8 +112,8 @@ impl Param {
     fn read(input: &mut FnArg) -> syn::Result<Param> {
         let typed = match input {
             FnArg::Receiver(receiver) => {
-                return Err(syn::Error::new(
-                    receiver.span(),
+                return Err(syn::Error::new_spanned(
+                    &*receiver,
                     "a tool cannot take `self`; make it a free function and pass what it needs as parameters",
                 ));
             }
@@ -120,8 +124,8 @@ impl Param {
                 binding.ident.clone()
             }
             other => {
-                return Err(syn::Error::new(
-                    other.span(),
+                return Err(syn::Error::new_spanned(
+                    other,
                     "a tool parameter must be a plain name, like `city: String`; destructure it inside the function",
                 ));
             }

@@ -20,7 +20,18 @@ pub struct ToolArgs {
     pub krate: Option<Path>,
 }
 
-const KEYS: &str = "name, title, description, read_only, destructive, idempotent, open_world, tags(...), timeout, crate";
+const KEYS: [&str; 10] = [
+    "name",
+    "title",
+    "description",
+    "read_only",
+    "destructive",
+    "idempotent",
+    "open_world",
+    "tags",
+    "timeout",
+    "crate",
+];
 
 impl ToolArgs {
     pub fn parse(tokens: TokenStream) -> syn::Result<ToolArgs> {
@@ -37,61 +48,153 @@ impl ToolArgs {
             .map(ToString::to_string)
             .unwrap_or_default();
         match key.as_str() {
-            "name" => set_once(meta, &mut self.name, string(meta)?),
-            "title" => set_once(meta, &mut self.title, string(meta)?),
-            "description" => set_once(meta, &mut self.description, string(meta)?),
-            "timeout" => set_once(meta, &mut self.timeout, string(meta)?),
-            "read_only" => set_once(meta, &mut self.read_only, flag(meta)?),
-            "destructive" => set_once(meta, &mut self.destructive, flag(meta)?),
-            "idempotent" => set_once(meta, &mut self.idempotent, flag(meta)?),
-            "open_world" => set_once(meta, &mut self.open_world, flag(meta)?),
+            "name" => set_once(
+                meta,
+                &mut self.name,
+                string(meta, "name = \"get_weather\"")?,
+            ),
+            "title" => set_once(
+                meta,
+                &mut self.title,
+                string(meta, "title = \"Get weather\"")?,
+            ),
+            "description" => set_once(
+                meta,
+                &mut self.description,
+                string(meta, "description = \"Reports the weather for a city.\"")?,
+            ),
+            "timeout" => set_once(meta, &mut self.timeout, string(meta, "timeout = \"30s\"")?),
+            "read_only" => set_once(meta, &mut self.read_only, flag(meta, &key)?),
+            "destructive" => set_once(meta, &mut self.destructive, flag(meta, &key)?),
+            "idempotent" => set_once(meta, &mut self.idempotent, flag(meta, &key)?),
+            "open_world" => set_once(meta, &mut self.open_world, flag(meta, &key)?),
             "crate" => {
-                let path = string(meta)?.parse::<Path>()?;
+                let path = crate_path(meta)?;
                 set_once(meta, &mut self.krate, path)
             }
             "tags" => self.parse_tags(meta),
-            _ => Err(meta.error(format_args!(
-                "unknown #[tool] argument `{}`; the arguments are: {KEYS}",
-                quote::ToTokens::to_token_stream(&meta.path)
-                    .to_string()
-                    .replace(' ', "")
-            ))),
+            _ => Err(unknown_key(meta)),
         }
     }
 
     fn parse_tags(&mut self, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+        if !meta.input.peek(syn::token::Paren) {
+            return Err(
+                meta.error("tags are listed in parentheses, like `tags(\"math\", \"geometry\")`")
+            );
+        }
         let content;
         syn::parenthesized!(content in meta.input);
-        let tags =
-            content.parse_terminated(<LitStr as syn::parse::Parse>::parse, syn::Token![,])?;
+        let tags = content.parse_terminated(
+            |input| {
+                input.parse::<LitStr>().map_err(|err| {
+                    syn::Error::new(
+                        err.span(),
+                        "a tag is a string literal, like `tags(\"math\")`",
+                    )
+                })
+            },
+            syn::Token![,],
+        )?;
         self.tags.extend(tags);
         Ok(())
     }
 }
 
+/// `unknown #[tool] argument`, with the closest known key when it looks like a typo.
+fn unknown_key(meta: &ParseNestedMeta<'_>) -> syn::Error {
+    let written = quote::ToTokens::to_token_stream(&meta.path)
+        .to_string()
+        .replace(' ', "");
+    let hint = KEYS
+        .iter()
+        .map(|key| (edit_distance(&written, key), key))
+        .filter(|&(distance, _)| distance <= 2)
+        .min()
+        .map(|(_, key)| format!(" (did you mean `{key}`?)"))
+        .unwrap_or_default();
+    syn::Error::new_spanned(
+        &meta.path,
+        format_args!(
+            "unknown #[tool] argument `{written}`{hint}; the arguments are: {}",
+            KEYS.join(", ")
+        ),
+    )
+}
+
+/// Levenshtein distance; keys are short, so the quadratic table is fine.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 fn set_once<T>(meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(meta.error("this #[tool] argument is given twice; keep one"));
+        let key = quote::ToTokens::to_token_stream(&meta.path);
+        return Err(meta.error(format_args!(
+            "`{key}` is given twice in this #[tool]; keep one"
+        )));
     }
     *slot = Some(value);
     Ok(())
 }
 
-fn string(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
+/// The string after `key =`; `example` shows the whole argument written right.
+fn string(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<LitStr> {
+    if !meta.input.peek(syn::Token![=]) {
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format_args!("this argument needs a value, like `{example}`"),
+        ));
+    }
     meta.value()?.parse::<LitStr>().map_err(|err| {
         syn::Error::new(
             err.span(),
-            "expected a string literal, like `name = \"get_weather\"`",
+            format_args!("expected a string literal, like `{example}`"),
+        )
+    })
+}
+
+/// `crate = "..."`: the path the generated code names the runtime by.
+fn crate_path(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {
+    let example = "crate = \"::rustchain\"";
+    let text = string(meta, example)?;
+    text.parse::<Path>().map_err(|_| {
+        syn::Error::new(
+            text.span(),
+            format_args!(
+                "expected the path of the `rustchain` crate as re-exported by you, like `{example}`"
+            ),
         )
     })
 }
 
 /// `read_only` alone means `read_only = true`.
-fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
+fn flag(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Result<bool> {
     if meta.input.is_empty() || meta.input.peek(syn::Token![,]) {
         return Ok(true);
     }
-    Ok(meta.value()?.parse::<LitBool>()?.value)
+    meta.value()?
+        .parse::<LitBool>()
+        .map(|b| b.value)
+        .map_err(|err| {
+            syn::Error::new(
+                err.span(),
+                format_args!(
+                    "expected `true` or `false`, like `{key} = false`; `{key}` alone means true"
+                ),
+            )
+        })
 }
 
 /// The text of the `///` doc comments among `attrs`, with the one space
@@ -135,7 +238,15 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration_ms;
+    use super::{edit_distance, parse_duration_ms};
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(edit_distance("nme", "name"), 1);
+        assert_eq!(edit_distance("titel", "title"), 2);
+        assert_eq!(edit_distance("name", "name"), 0);
+        assert_eq!(edit_distance("", "tags"), 4);
+    }
 
     #[test]
     fn durations_parse_with_units() {

@@ -1,0 +1,7 @@
+use rustchain::tool;
+
+/// Overridden below by an empty description.
+#[tool(description = "  ")]
+fn blank() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use rustchain::tool;
+
+/// Does nothing.
+#[tool(title = "")]
+fn nothing() {}
+
+fn main() {}

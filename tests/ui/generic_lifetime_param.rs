@@ -1,0 +1,10 @@
+use rustchain::tool;
+
+/// Reports the call's id.
+#[tool]
+fn call_id<'a>(ctx: &'a rustchain::ToolContext) -> String {
+    let _ = ctx;
+    String::new()
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use rustchain::tool;
+
+/// Says hello.
+#[tool]
+fn hello() -> String
+where
+    String: Clone,
+{
+    "hello".to_owned()
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use rustchain::tool;
+
+/// Does nothing.
+#[tool(name)]
+fn nothing() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use rustchain::tool;
+
+#[tool]
+fn undocumented() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use rustchain::tool;
+
+/// Does nothing.
+#[tool(tags(math))]
+fn nothing() {}
+
+fn main() {}

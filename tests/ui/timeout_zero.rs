@@ -1,0 +1,7 @@
+use rustchain::tool;
+
+/// Does nothing.
+#[tool(timeout = "0s")]
+fn nothing() {}
+
+fn main() {}

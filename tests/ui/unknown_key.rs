@@ -1,0 +1,7 @@
+use rustchain::tool;
+
+/// Does nothing.
+#[tool(nme = "x")]
+fn nothing() {}
+
+fn main() {}
