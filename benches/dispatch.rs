@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use my_tools as _;
-use rustchain::{Dispatcher, Registry, ToolContext};
+use rustchain::{Executor, Registry, ToolContext};
 use serde::Deserialize;
 
 const ARGS: &str = r#"{"a": 20, "b": 22}"#;
@@ -54,10 +54,10 @@ fn hand_written(name: &str, args: &str) -> Result<String, String> {
 }
 
 fn dispatch(c: &mut Criterion) {
-    let dispatcher = Dispatcher::new(Registry::global());
+    let executor = Executor::new(Registry::global());
     let ctx = ToolContext::new();
     assert_eq!(
-        dispatcher
+        executor
             .call_blocking("add", ARGS, ctx.clone())
             .unwrap()
             .as_json(),
@@ -69,10 +69,10 @@ fn dispatch(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     group.bench_function("rustchain", |b| {
-        b.iter(|| dispatcher.call_blocking(black_box("add"), black_box(ARGS), ctx.clone()))
+        b.iter(|| executor.call_blocking(black_box("add"), black_box(ARGS), ctx.clone()))
     });
     group.bench_function("rustchain_fresh_context", |b| {
-        b.iter(|| dispatcher.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
+        b.iter(|| executor.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
     });
     group.bench_function("hand_written_match", |b| {
         b.iter(|| hand_written(black_box("add"), black_box(ARGS)))

@@ -1,11 +1,13 @@
 //! Calling tools by name with JSON arguments: decoding, errors, async, timeouts.
 
 use my_tools as _;
-use rustchain::{ArgLimits, Dispatcher, ErrorKind, Registry, ToolContext, ToolError};
+use std::path::Path;
+
+use rustchain::{ErrorKind, Executor, Policy, Registry, ToolContext, ToolError};
 use rustchain_builtin as _;
 
 fn call(name: &str, args: &str) -> Result<serde_json::Value, ToolError> {
-    Dispatcher::new(Registry::global())
+    Executor::new(Registry::global())
         .call_blocking(name, args, ToolContext::new())
         .map(|out| out.to_value())
 }
@@ -141,12 +143,18 @@ fn empty_text_and_null_mean_no_arguments() {
 
 #[test]
 fn oversized_or_deeply_nested_text_is_refused_before_parsing() {
-    let dispatcher = Dispatcher::new(Registry::global()).with_limits(ArgLimits {
-        max_bytes: 64,
-        max_depth: 8,
-    });
+    let policy = Policy::from_toml(
+        "[limits]\nmax_argument_bytes = 64\nmax_depth = 8\n",
+        "<test>",
+        Path::new("."),
+    )
+    .unwrap();
+    let executor = Executor::builder(Registry::global())
+        .policy(policy)
+        .build()
+        .unwrap();
     let long = format!(r#"{{"text": "{}"}}"#, "x".repeat(100));
-    let err = dispatcher
+    let err = executor
         .call_blocking("text_stats", &long, ToolContext::new())
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArguments);
@@ -156,7 +164,7 @@ fn oversized_or_deeply_nested_text_is_refused_before_parsing() {
     );
 
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-    let err = Dispatcher::new(Registry::global())
+    let err = Executor::new(Registry::global())
         .call_blocking("text_stats", &deep, ToolContext::new())
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArguments);
@@ -175,7 +183,7 @@ fn an_async_tool_runs_from_blocking_code() {
 
 #[tokio::test]
 async fn an_async_tool_runs_on_tokio() {
-    let out = Dispatcher::new(Registry::global())
+    let out = Executor::new(Registry::global())
         .call(
             "slow_echo",
             r#"{"message": "hi", "delay_ms": 1}"#,
@@ -189,7 +197,7 @@ async fn an_async_tool_runs_on_tokio() {
 #[tokio::test]
 async fn a_tool_past_its_timeout_is_stopped_with_a_timeout_error() {
     // slow_echo declares timeout = "2s".
-    let err = Dispatcher::new(Registry::global())
+    let err = Executor::new(Registry::global())
         .call(
             "slow_echo",
             r#"{"message": "hi", "delay_ms": 60000}"#,
@@ -205,8 +213,8 @@ async fn a_tool_past_its_timeout_is_stopped_with_a_timeout_error() {
 async fn cancelling_the_callers_token_cancels_the_call() {
     let token = rustchain::CancellationToken::new();
     let ctx = ToolContext::new().with_cancellation(token.clone());
-    let dispatcher = Dispatcher::new(Registry::global());
-    let call = dispatcher.call("slow_echo", r#"{"message": "hi", "delay_ms": 60000}"#, ctx);
+    let executor = Executor::new(Registry::global());
+    let call = executor.call("slow_echo", r#"{"message": "hi", "delay_ms": 60000}"#, ctx);
     let cancel = async {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         token.cancel();
@@ -217,7 +225,7 @@ async fn cancelling_the_callers_token_cancels_the_call() {
 
 #[tokio::test]
 async fn a_blocking_call_inside_a_runtime_does_not_deadlock() {
-    let out = Dispatcher::new(Registry::global())
+    let out = Executor::new(Registry::global())
         .call_blocking(
             "slow_echo",
             r#"{"message": "hi", "delay_ms": 1}"#,
@@ -229,7 +237,7 @@ async fn a_blocking_call_inside_a_runtime_does_not_deadlock() {
 
 #[test]
 fn parsed_arguments_are_accepted_too() {
-    let out = Dispatcher::new(Registry::global())
+    let out = Executor::new(Registry::global())
         .call_value_blocking(
             "add",
             &serde_json::json!({"a": 1, "b": 1}),

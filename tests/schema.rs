@@ -1,7 +1,7 @@
 //! Every linked tool's schemas: valid JSON Schema 2020-12, shaped as models need.
 
 use my_tools as _;
-use rustchain::{Dispatcher, Registry, ToolContext};
+use rustchain::{Executor, Registry, ToolContext};
 use rustchain_builtin as _;
 use serde_json::{Value, json};
 
@@ -144,12 +144,12 @@ fn what_the_schema_accepts_the_decoder_accepts_and_the_other_way_round() {
         ("text_stats", json!({"text": "a b"})),
         ("text_stats", json!({})),
     ];
-    let dispatcher = Dispatcher::new(Registry::global());
+    let executor = Executor::new(Registry::global());
     for (name, args) in cases {
         let schema = input_schema(name);
         let validator = jsonschema::validator_for(&schema).expect("schema compiles");
         let schema_says = validator.is_valid(args);
-        let decoded = dispatcher.call_value_blocking(name, args, ToolContext::new());
+        let decoded = executor.call_value_blocking(name, args, ToolContext::new());
         assert_eq!(
             schema_says,
             decoded.is_ok(),

@@ -2,10 +2,10 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
-use syn::spanned::Spanned;
+
 use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
 
-use crate::attr::{ToolArgs, doc_text};
+use crate::attr::{Guard, ToolArgs, doc_text, guard, is_guard};
 
 /// Everything the expansion needs, gathered once.
 pub struct Tool {
@@ -41,6 +41,8 @@ pub struct Arg {
     pub description: String,
     /// `Option<T>`: the model may leave it out.
     pub optional: bool,
+    /// `#[fs(read)]`, `#[net]`, ...: what the value will be used for.
+    pub guard: Option<Guard>,
 }
 
 pub enum Output {
@@ -130,7 +132,15 @@ impl Param {
                 ));
             }
         };
+        let guard = guard(&typed.attrs)?;
+        typed.attrs.retain(|attr| !is_guard(attr));
         if is_context(&typed.ty) {
+            if let Some(guard) = guard {
+                return Err(syn::Error::new(
+                    guard.span,
+                    "the context is not a value from the model; guards go on the parameters they check",
+                ));
+            }
             return Ok(Param::Context);
         }
         let (description, _) = doc_text(&typed.attrs);
@@ -141,6 +151,7 @@ impl Param {
             ty: (*typed.ty).clone(),
             ident,
             description,
+            guard,
         }))
     }
 }

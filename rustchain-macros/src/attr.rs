@@ -260,3 +260,89 @@ mod tests {
         assert_eq!(parse_duration_ms("3 days"), None);
     }
 }
+
+/// What a guarded parameter's value will be used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardKind {
+    FsRead,
+    FsWrite,
+    Net,
+    Run,
+    Env,
+}
+
+impl GuardKind {
+    /// The runtime's `PermissionKind` variant.
+    pub fn variant(self) -> &'static str {
+        match self {
+            GuardKind::FsRead => "FsRead",
+            GuardKind::FsWrite => "FsWrite",
+            GuardKind::Net => "Net",
+            GuardKind::Run => "Run",
+            GuardKind::Env => "Env",
+        }
+    }
+}
+
+/// A guard attribute on a parameter, and where it is written.
+pub struct Guard {
+    pub kind: GuardKind,
+    pub span: Span,
+}
+
+const GUARDS: [&str; 4] = ["fs", "net", "run", "env"];
+
+/// Whether `attr` is one of ours: `#[fs(..)]`, `#[net]`, `#[run]`, `#[env]`.
+pub fn is_guard(attr: &Attribute) -> bool {
+    GUARDS.iter().any(|name| attr.path().is_ident(name))
+}
+
+/// The guard among a parameter's attributes (at most one).
+pub fn guard(attrs: &[Attribute]) -> syn::Result<Option<Guard>> {
+    let mut found: Option<Guard> = None;
+    for attr in attrs.iter().filter(|a| is_guard(a)) {
+        let span = syn::spanned::Spanned::span(attr);
+        if found.is_some() {
+            return Err(syn::Error::new(
+                span,
+                "a parameter carries one guard; split values used for different things into separate parameters",
+            ));
+        }
+        let name = attr
+            .path()
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let kind = match (name.as_str(), &attr.meta) {
+            ("fs", Meta::List(list)) => {
+                let what: syn::Ident = list.parse_args().map_err(|_| fs_usage(span))?;
+                match what.to_string().as_str() {
+                    "read" => GuardKind::FsRead,
+                    "write" => GuardKind::FsWrite,
+                    _ => return Err(fs_usage(what.span())),
+                }
+            }
+            ("fs", _) => return Err(fs_usage(span)),
+            (_, Meta::Path(_)) => match name.as_str() {
+                "net" => GuardKind::Net,
+                "run" => GuardKind::Run,
+                _ => GuardKind::Env,
+            },
+            _ => {
+                return Err(syn::Error::new(
+                    span,
+                    format_args!("#[{name}] takes no arguments; write `#[{name}]` alone"),
+                ));
+            }
+        };
+        found = Some(Guard { kind, span });
+    }
+    Ok(found)
+}
+
+fn fs_usage(span: Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        "say what the path is for: #[fs(read)] or #[fs(write)]",
+    )
+}

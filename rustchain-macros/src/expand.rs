@@ -58,14 +58,33 @@ pub fn expand(tool: &Tool) -> TokenStream {
         Param::Context => quote!(__ctx),
     });
     let call = quote!(#function(#(#call_args),*));
+    let guarded: Vec<_> = args
+        .iter()
+        .zip(&bindings)
+        .filter_map(|(arg, binding)| arg.guard.as_ref().map(|guard| (arg, binding, guard)))
+        .collect();
+    let permissions = guarded.iter().map(|(arg, _, guard)| {
+        let (kind, name) = (format_ident!("{}", guard.kind.variant()), &arg.name);
+        quote!(#rt::Permission { kind: #rt::PermissionKind::#kind, param: #name })
+    });
+    let guard_checks = guarded.iter().map(|(arg, _, _)| {
+        let ty = &arg.ty;
+        quote_spanned!(ty.span()=> const _: () = #rt::assert_guardable::<#ty>();)
+    });
+    let guard_values = guarded.iter().map(|(arg, binding, guard)| {
+        let (kind, name) = (format_ident!("{}", guard.kind.variant()), &arg.name);
+        quote!(#rt::Guarded { kind: #rt::PermissionKind::#kind, param: #name, value: &#binding })
+    });
     let (ok_type, finish) = match &tool.output {
         Output::Value(ty) => (ty, quote!(#rt::finish::value)),
         Output::Result { ok } => (ok, quote!(#rt::finish::result)),
     };
     let output_check =
         quote_spanned!(ok_type.span()=> const _: () = #rt::assert_output::<#ok_type>(););
+    // Decoded once; the guards and the body see the same values.
     let decode = quote! {
         let (#(#bindings,)*) = #rt::decode::<(#(#arg_types,)*)>(__args, &PARAMS)?;
+        __ctx.__check(&[#(#guard_values),*])?;
     };
     let invoke = if tool.is_async() {
         quote! {
@@ -74,7 +93,10 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 -> #rt::Result<#rt::ToolFuture<'a>, #rt::ToolError>
             {
                 #decode
-                #rt::Ok(#rt::Box::pin(async move { #finish(#call.await) }))
+                #rt::Ok(#rt::Box::pin(async move {
+                    __ctx.__proceed_async().await?;
+                    #finish(#call.await)
+                }))
             }
         }
     } else {
@@ -84,6 +106,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 -> #rt::Result<#rt::ToolOutput, #rt::ToolError>
             {
                 #decode
+                __ctx.__proceed()?;
                 #finish(#call)
             }
         }
@@ -105,6 +128,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
         const _: () = {
             static PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
             #(#param_checks)*
+            #(#guard_checks)*
             #output_check
 
             #invoke
@@ -133,7 +157,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                     open_world: #open_world,
                 },
                 tags: &[#(#tags),*],
-                permissions: &[],
+                permissions: &[#(#permissions),*],
                 timeout: #timeout,
                 params: &PARAMS,
                 source: #rt::SourceLocation {

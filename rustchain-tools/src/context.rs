@@ -6,6 +6,11 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::exec::CallGate;
+use crate::guard::Guarded;
+use crate::policy::Grants;
+use crate::{ErrorKind, ToolError};
+
 /// The context of one tool call, injected into a tool that takes a
 /// `&ToolContext` parameter (which never appears in the tool's schema).
 ///
@@ -21,6 +26,8 @@ pub struct ToolContext {
     call_id: Arc<str>,
     cancellation: CancellationToken,
     deadline: Option<Instant>,
+    /// Set by the executor for the call in progress.
+    gate: Option<Arc<CallGate>>,
 }
 
 impl Default for ToolContext {
@@ -38,6 +45,7 @@ impl ToolContext {
             call_id: format!("call-{n}").into(),
             cancellation: CancellationToken::new(),
             deadline: None,
+            gate: None,
         }
     }
 
@@ -73,7 +81,80 @@ impl ToolContext {
         self.deadline
     }
 
-    pub(crate) fn set_deadline(&mut self, deadline: Option<Instant>) {
+    /// What the policy grants this call: the roots it may open, the hosts,
+    /// programs and variables it may use. Empty outside an executor.
+    pub fn grants(&self) -> &Grants {
+        static NONE: std::sync::LazyLock<Grants> = std::sync::LazyLock::new(Grants::default);
+        self.gate.as_ref().map_or(&NONE, |gate| gate.grants())
+    }
+
+    pub(crate) fn shared_call_id(&self) -> Arc<str> {
+        Arc::clone(&self.call_id)
+    }
+
+    pub(crate) fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
         self.deadline = deadline;
+        self
+    }
+
+    pub(crate) fn with_gate(mut self, gate: Arc<CallGate>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Generated guards report each declared value here, after decoding and
+    /// before the body. Outside an executor a declared value is refused:
+    /// fail closed.
+    #[doc(hidden)]
+    pub fn __check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
+        match &self.gate {
+            Some(gate) => gate.check(guarded),
+            None => {
+                let mut any = false;
+                for guard in guarded {
+                    guard.value.each_value(&mut |_| {
+                        any = true;
+                        Ok(())
+                    })?;
+                }
+                if any {
+                    Err(ToolError::new(
+                        ErrorKind::Denied,
+                        "this tool declares permissions, and no policy is in force; call it through an Executor",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    /// Generated code asks this before a sync tool's body: approval, limits, the decision record.
+    #[doc(hidden)]
+    pub fn __proceed(&self) -> Result<(), ToolError> {
+        match &self.gate {
+            Some(gate) => gate.proceed(),
+            None => Ok(()),
+        }
+    }
+
+    /// [`ToolContext::__proceed`] for async tools: an approval prompt runs on
+    /// the blocking pool rather than on a runtime thread.
+    #[doc(hidden)]
+    pub async fn __proceed_async(&self) -> Result<(), ToolError> {
+        match &self.gate {
+            Some(gate) if !gate.asks() => gate.proceed(),
+            Some(gate) => {
+                let gate = Arc::clone(gate);
+                match tokio::task::spawn_blocking(move || gate.proceed()).await {
+                    Ok(result) => result,
+                    Err(_) => Err(ToolError::new(
+                        ErrorKind::Failed,
+                        "approval failed unexpectedly",
+                    )),
+                }
+            }
+            None => Ok(()),
+        }
     }
 }

@@ -11,8 +11,9 @@ mod context;
 pub mod decode;
 mod descriptor;
 mod discover;
-mod dispatch;
 mod error;
+pub mod exec;
+pub mod guard;
 pub mod index;
 mod output;
 pub mod policy;
@@ -27,9 +28,10 @@ pub use descriptor::{
     ToolFuture,
 };
 pub use discover::{ToolMatch, ToolQuery};
-pub use dispatch::Dispatcher;
 pub use error::{ErrorKind, ToolError};
+pub use exec::{Executor, ExecutorBuilder};
 pub use output::ToolOutput;
+pub use policy::{Policy, PolicyError};
 pub use registry::{DuplicateTool, RUSTCHAIN_TOOL_DESCRIPTORS, Registry, Tool};
 pub use suggest::shown as shown_name;
 
@@ -40,6 +42,7 @@ pub use tokio_util::sync::CancellationToken;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::decode::{Param, decode};
+    pub use crate::guard::{GuardValue, Guarded};
     pub use crate::output::finish;
     pub use crate::schema::{input_schema, output_schema};
     pub use crate::{
@@ -55,6 +58,9 @@ pub mod __private {
 
     /// Compile-time proof that a parameter type can be decoded and described.
     pub const fn assert_param<T: Param>() {}
+
+    /// Compile-time proof that a guarded parameter's type can be checked.
+    pub const fn assert_guardable<T: GuardValue>() {}
 
     /// Compile-time proof that a return type can be encoded and described.
     pub const fn assert_output<T: crate::output::Output>() {}

@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use clap::{Args, Subcommand};
-use rustchain_tools::{ArgLimits, Dispatcher, Tool, ToolContext, ToolQuery};
+use rustchain_tools::{ArgLimits, Executor, Tool, ToolContext, ToolQuery};
 use serde_json::{Map, Value};
 
 use super::{Exit, Session, view};
@@ -196,7 +196,7 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
     if let Some(id) = &args.call_id {
         ctx = ctx.with_call_id(id.as_str());
     }
-    let result = Dispatcher::new(session.registry).call_blocking(&args.name, &text, ctx);
+    let result = Executor::new(session.registry).call_blocking(&args.name, &text, ctx);
     match (result, session.json) {
         (Ok(output), true) => {
             session.out = view::pretty(&view::call_ok(output.to_value()));

@@ -53,6 +53,7 @@ mod file;
 pub mod net;
 pub mod path;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -109,9 +110,9 @@ pub struct Decision {
     /// Allow, ask or deny.
     pub verdict: Verdict,
     /// The deciding rule, as written, with its place: `tools.deny "cmd_*" (rustchain.toml:7)`.
-    pub rule: String,
+    pub rule: Cow<'static, str>,
     /// Why, and for a denial how to get access.
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 /// One value a tool declared it will use, to be checked against the grants.
@@ -313,7 +314,7 @@ impl Policy {
             {
                 return Decision {
                     verdict,
-                    rule: rule.rule.text.clone(),
+                    rule: rule.rule.text.clone().into(),
                     reason: match verdict {
                         Verdict::Deny => format!("the policy denies `{}`", tool.name),
                         Verdict::Ask => format!(
@@ -321,28 +322,30 @@ impl Policy {
                             tool.name
                         ),
                         Verdict::Allow => format!("the policy allows `{}`", tool.name),
-                    },
+                    }
+                    .into(),
                 };
             }
         }
         if let Some(rule) = &self.default_deny {
             return Decision {
                 verdict: Verdict::Deny,
-                rule: rule.text.clone(),
-                reason: format!(
+                rule: rule.text.clone().into(),
+                reason: Cow::Owned(format!(
                     "no rule allows `{}` and unnamed tools are denied; add it to [tools] allow in {}",
                     tool.name, self.origin
-                ),
+                )),
             };
         }
         Decision {
             verdict: Verdict::Allow,
-            rule: "default".to_owned(),
-            reason: if tool.permissions.is_empty() {
-                format!("`{}` declares no permissions", tool.name)
+            rule: Cow::Borrowed("default"),
+            // Static text: the common path of every call allocates nothing here.
+            reason: Cow::Borrowed(if tool.permissions.is_empty() {
+                "the tool declares no permissions"
             } else {
-                format!("`{}` may run where its resources are granted", tool.name)
-            },
+                "the tool may run where its resources are granted"
+            }),
         }
     }
 
@@ -352,12 +355,12 @@ impl Policy {
         let value = access.value;
         let deny = |rule: &str, reason: String| Decision {
             verdict: Verdict::Deny,
-            rule: rule.to_owned(),
-            reason: format!(
+            rule: rule.to_owned().into(),
+            reason: Cow::Owned(format!(
                 "`{tool}` may not use `{}` = {:?}: {reason}",
                 access.param,
                 shown(value)
-            ),
+            )),
         };
         if value.contains('\0') {
             return deny("input", "it contains a NUL byte".to_owned());
@@ -616,8 +619,8 @@ impl Grants {
 fn allow(rule: String, reason: String) -> Decision {
     Decision {
         verdict: Verdict::Allow,
-        rule,
-        reason,
+        rule: rule.into(),
+        reason: reason.into(),
     }
 }
 

@@ -1,0 +1,335 @@
+//! The per-call gate: the generated code reports each guarded value to it
+//! after decoding, then asks it to proceed; the gate applies the policy,
+//! approval, rate limits and budgets, and writes the decision record.
+//! The executor finishes the call through it, writing the result record.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::Shared;
+use super::approval::{self, ApprovalRequest, Outcome};
+use super::record::{CallEvent, CallEventKind, DecisionKind};
+use crate::guard::Guarded;
+use crate::policy::{Access, Decision, Verdict};
+use crate::{ErrorKind, ToolDescriptor, ToolError, ToolOutput};
+
+/// Run the tool, or only find what the policy would decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Run,
+    DryRun,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Arguments not yet decoded (or decoding failed).
+    Open,
+    /// Guards passed; waiting for approval and limits.
+    Checked,
+    /// Decision recorded: the body may run.
+    Allowed,
+    /// Refused, and the refusal recorded.
+    Denied,
+    /// The executor has written the last record; late decisions are refused.
+    Finished,
+}
+
+pub(crate) struct CallGate {
+    shared: Arc<Shared>,
+    pub(crate) tool: &'static ToolDescriptor,
+    call_id: Arc<str>,
+    /// The argument text, kept only when an audit trail or an approver needs it.
+    args: Option<Arc<str>>,
+    args_len: usize,
+    tool_decision: Decision,
+    mode: Mode,
+    state: Mutex<State>,
+}
+
+struct State {
+    phase: Phase,
+    /// Every decision made, for dry runs (explain, policy examples).
+    decisions: Vec<Decision>,
+}
+
+impl std::fmt::Debug for CallGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallGate")
+            .field("tool", &self.tool.name)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+pub(crate) fn denied(decision: &Decision) -> ToolError {
+    ToolError::new(
+        ErrorKind::Denied,
+        format!("{} (rule: {})", decision.reason, decision.rule),
+    )
+}
+
+impl CallGate {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        tool: &'static ToolDescriptor,
+        call_id: Arc<str>,
+        args: &str,
+        tool_decision: Decision,
+        mode: Mode,
+    ) -> CallGate {
+        let keep_args = shared.audit.is_some() || tool_decision.verdict == Verdict::Ask;
+        CallGate {
+            args: keep_args.then(|| Arc::from(args)),
+            args_len: args.len(),
+            shared,
+            tool,
+            call_id,
+            tool_decision,
+            mode,
+            state: Mutex::new(State {
+                phase: Phase::Open,
+                decisions: Vec::new(),
+            }),
+        }
+    }
+
+    fn args_text(&self) -> &str {
+        self.args.as_deref().unwrap_or_default()
+    }
+
+    /// Whether the policy asks a person before this call runs.
+    pub(crate) fn asks(&self) -> bool {
+        self.tool_decision.verdict == Verdict::Ask
+    }
+
+    pub(crate) fn grants(&self) -> &crate::policy::Grants {
+        self.shared.policy.grants()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Checks every guarded value against the policy's grants.
+    pub(crate) fn check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
+        let mut state = self.state();
+        if state.phase != Phase::Open {
+            return Err(ToolError::new(
+                ErrorKind::Cancelled,
+                "this call is already decided",
+            ));
+        }
+        let policy = &self.shared.policy;
+        for guard in guarded {
+            let mut refusal = None;
+            let checked = guard.value.each_value(&mut |value| {
+                let decision = policy.decide_access(
+                    self.tool.name,
+                    &Access {
+                        kind: guard.kind,
+                        param: guard.param,
+                        value,
+                    },
+                );
+                let verdict = decision.verdict;
+                if self.mode == Mode::DryRun {
+                    state.decisions.push(decision.clone());
+                }
+                if verdict == Verdict::Deny {
+                    let error = denied(&decision);
+                    refusal = Some(decision);
+                    return Err(error);
+                }
+                Ok(())
+            });
+            if let Err(error) = checked {
+                let decision = refusal.unwrap_or_else(|| Decision {
+                    verdict: Verdict::Deny,
+                    rule: "input".into(),
+                    reason: error.message().to_owned().into(),
+                });
+                state.phase = Phase::Denied;
+                drop(state);
+                self.record_decision(DecisionKind::Deny, &decision, None)?;
+                return Err(denied(&decision));
+            }
+        }
+        state.phase = Phase::Checked;
+        Ok(())
+    }
+
+    /// Approval, limits, then the decision record; `Ok` means the body may run.
+    pub(crate) fn proceed(&self) -> Result<(), ToolError> {
+        if self.state().phase != Phase::Checked {
+            return Err(ToolError::new(
+                ErrorKind::Cancelled,
+                "this call is not ready to run",
+            ));
+        }
+        if self.mode == Mode::DryRun {
+            return Err(ToolError::new(
+                ErrorKind::Cancelled,
+                "a policy dry run does not run the tool",
+            ));
+        }
+        let (kind, answer) = match self.tool_decision.verdict {
+            Verdict::Ask => match self.approve() {
+                Outcome::Approved(answer) => (DecisionKind::AskApproved, Some(answer)),
+                Outcome::Refused(why) => {
+                    let decision = Decision {
+                        verdict: Verdict::Deny,
+                        rule: self.tool_decision.rule.clone(),
+                        reason: format!("a person must approve each call to `{}`, and approval was not given: {why}", self.tool.name).into(),
+                    };
+                    return self.refuse(DecisionKind::AskDenied, &decision, Some(&why));
+                }
+            },
+            _ => (DecisionKind::Allow, None),
+        };
+        let policy = &self.shared.policy;
+        let limits = policy.limits_for(self.tool);
+        if let Err((rule, reason)) = self.shared.limiter.admit(
+            self.tool.name,
+            limits.rate,
+            policy.budget(),
+            self.args_len as u64,
+        ) {
+            let decision = Decision {
+                verdict: Verdict::Deny,
+                rule: rule.into(),
+                reason: reason.into(),
+            };
+            return self.refuse(DecisionKind::Deny, &decision, None);
+        }
+        let mut state = self.state();
+        if state.phase != Phase::Checked {
+            // The executor finished the call (a timeout) while approval waited.
+            return Err(ToolError::new(
+                ErrorKind::Cancelled,
+                "the call ended before it was approved",
+            ));
+        }
+        self.record_decision(kind, &self.tool_decision, answer.as_deref())
+            .inspect_err(|_| state.phase = Phase::Denied)?;
+        state.phase = Phase::Allowed;
+        Ok(())
+    }
+
+    fn refuse(
+        &self,
+        kind: DecisionKind,
+        decision: &Decision,
+        answer: Option<&str>,
+    ) -> Result<(), ToolError> {
+        let mut state = self.state();
+        if state.phase == Phase::Finished {
+            return Err(ToolError::new(
+                ErrorKind::Cancelled,
+                "the call ended before it was decided",
+            ));
+        }
+        state.phase = Phase::Denied;
+        drop(state);
+        self.record_decision(kind, decision, answer)?;
+        Err(denied(decision))
+    }
+
+    fn approve(&self) -> Outcome {
+        let Some(approver) = &self.shared.approver else {
+            return Outcome::Refused("no approver is configured".to_owned());
+        };
+        let request = ApprovalRequest {
+            tool: self.tool.name.to_owned(),
+            call_id: self.call_id.to_string(),
+            arguments: approval::visible(self.args_text()),
+            rule: self.tool_decision.rule.to_string(),
+        };
+        approval::ask(approver, request, self.shared.policy.approval_timeout())
+    }
+
+    fn record_decision(
+        &self,
+        decision: DecisionKind,
+        why: &Decision,
+        answer: Option<&str>,
+    ) -> Result<(), ToolError> {
+        let policy = &self.shared.policy;
+        self.shared.record(&CallEvent {
+            tool: self.tool.name,
+            call_id: &self.call_id,
+            kind: CallEventKind::Decision {
+                decision,
+                rule: &why.rule,
+                reason: &why.reason,
+                args: self.args_text(),
+                record_args: policy.records_args(self.tool.name),
+                redact: policy.redacted_fields(),
+                approver_answer: answer,
+            },
+        })
+    }
+
+    /// Ends the call: caps the output, writes the result record (or the one
+    /// record of a call refused before any decision), counts it.
+    pub(crate) fn finish(
+        &self,
+        result: Result<ToolOutput, ToolError>,
+        started: Instant,
+    ) -> Result<ToolOutput, ToolError> {
+        let prior = std::mem::replace(&mut self.state().phase, Phase::Finished);
+        let max_output = self.shared.policy.limits_for(self.tool).max_output_bytes;
+        let result = result.and_then(|output| {
+            if output.as_json().len() > max_output {
+                Err(ToolError::new(
+                    ErrorKind::Failed,
+                    format!("the result is {} bytes, over the limit of {max_output} bytes; ask for less (a narrower range, a filter)", output.as_json().len()),
+                ))
+            } else {
+                Ok(output)
+            }
+        });
+        let duration = started.elapsed();
+        if prior != Phase::Denied {
+            let output = result.as_ref().ok().map(ToolOutput::as_json);
+            self.shared
+                .limiter
+                .add_output(output.map_or(0, |o| o.len() as u64));
+            let event = CallEvent {
+                tool: self.tool.name,
+                call_id: &self.call_id,
+                kind: CallEventKind::Result {
+                    error: result.as_ref().err().map(ToolError::kind),
+                    duration,
+                    output,
+                    args: (prior != Phase::Allowed).then_some(self.args_text()),
+                },
+            };
+            if let Err(err) = self.shared.record(&event) {
+                tracing::error!(
+                    tool = self.tool.name,
+                    "the audit trail could not record a result: {}",
+                    err.message()
+                );
+            }
+        }
+        self.shared.metrics.observe(
+            self.tool.name,
+            result.as_ref().err().map(ToolError::kind),
+            duration,
+        );
+        result
+    }
+
+    /// The decisions a dry run collected, the tool's own first.
+    pub(crate) fn dry_run_decisions(&self) -> Vec<Decision> {
+        let mut all = vec![self.tool_decision.clone()];
+        all.extend(self.state().decisions.iter().cloned());
+        all
+    }
+
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.shared.policy.limits_for(self.tool).timeout
+    }
+}

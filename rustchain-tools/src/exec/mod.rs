@@ -1,0 +1,534 @@
+//! The executor: the one entry point for every tool call.
+//!
+//! lookup → is the tool allowed? → decode once → generated guards → approval
+//! → rate limits and budgets → run under the timeout, cancellable → cap the
+//! output → audit → result. A refusal is an error of kind `denied` naming the
+//! rule and how to get access; nothing of the tool runs, and exactly one
+//! audit record says so.
+
+mod approval;
+mod gate;
+mod limits;
+mod metrics;
+mod record;
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+pub use approval::{ApprovalRequest, Approver, TerminalApprover, visible};
+pub use metrics::{LATENCY_BUCKETS_US, ToolMetrics};
+pub use record::{AuditSink, CallEvent, CallEventKind, DecisionKind, MemoryAudit};
+
+pub(crate) use gate::CallGate;
+use gate::{Mode, denied};
+
+use crate::policy::{Decision, Policy, PolicyError, Verdict};
+use crate::{ErrorKind, Invoke, Registry, ToolContext, ToolError, ToolOutput};
+
+/// State shared by every call of one executor (one session).
+pub(crate) struct Shared {
+    registry: &'static Registry,
+    pub(crate) policy: Policy,
+    pub(crate) audit: Option<Arc<dyn AuditSink>>,
+    approver: Option<Arc<dyn Approver>>,
+    limiter: limits::Limiter,
+    metrics: metrics::Metrics,
+    concurrency: Semaphore,
+}
+
+impl Shared {
+    /// Records one event; a failure refuses the call it belongs to.
+    fn record(&self, event: &CallEvent<'_>) -> Result<(), ToolError> {
+        match &self.audit {
+            None => Ok(()),
+            Some(audit) => audit.record(event).map_err(|err| {
+                ToolError::new(
+                    ErrorKind::Denied,
+                    format!("the audit trail could not be written, so the call was refused: {err}"),
+                )
+            }),
+        }
+    }
+}
+
+/// Runs tool calls under a policy, with approval, limits, timeouts and an audit trail.
+///
+/// Cheap to clone: clones share one session (budgets, rate windows, metrics).
+///
+/// ```
+/// use rustchain_tools::{Executor, Registry, ToolContext, ErrorKind};
+/// let executor = Executor::new(Registry::global());
+/// let err = executor.call_blocking("no_such_tool", "{}", ToolContext::new()).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::NotFound);
+/// ```
+#[derive(Clone)]
+pub struct Executor {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor")
+            .field("policy", &self.shared.policy.origin())
+            .field("audit", &self.shared.audit.is_some())
+            .finish()
+    }
+}
+
+/// Builds an [`Executor`]: registry, policy, audit sink, approver.
+pub struct ExecutorBuilder {
+    registry: &'static Registry,
+    policy: Policy,
+    audit: Option<Arc<dyn AuditSink>>,
+    approver: Option<Arc<dyn Approver>>,
+}
+
+impl ExecutorBuilder {
+    /// The policy to enforce (default: no policy file, no grants).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Where to record every call (default: nowhere).
+    pub fn audit(mut self, audit: Arc<dyn AuditSink>) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+
+    /// Who approves calls the policy marks `ask` (default: nobody, so they are denied).
+    pub fn approver(mut self, approver: impl Approver) -> Self {
+        self.approver = Some(Arc::new(approver));
+        self
+    }
+
+    /// The executor, once the policy's inline examples all get the verdict they expect.
+    pub fn build(self) -> Result<Executor, PolicyError> {
+        let executor = self.build_unchecked();
+        executor.check_examples()?;
+        Ok(executor)
+    }
+
+    fn build_unchecked(self) -> Executor {
+        Executor {
+            shared: Arc::new(Shared {
+                registry: self.registry,
+                concurrency: Semaphore::new(self.policy.max_concurrent()),
+                policy: self.policy,
+                audit: self.audit,
+                approver: self.approver,
+                limiter: limits::Limiter::default(),
+                metrics: metrics::Metrics::default(),
+            }),
+        }
+    }
+}
+
+/// What the policy decides for one call, rule by rule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Explanation {
+    /// The overall verdict.
+    pub verdict: Verdict,
+    /// Every decision taken: the tool's first, then one per guarded value.
+    pub decisions: Vec<Decision>,
+    /// Why the call could not be judged (unknown tool, invalid arguments), if so.
+    pub error: Option<String>,
+}
+
+impl Executor {
+    /// An executor with no policy file (no grants: only tools that declare no
+    /// permissions may run), no audit trail and no approver.
+    pub fn new(registry: &'static Registry) -> Executor {
+        Executor::builder(registry).build_unchecked()
+    }
+
+    /// Starts building an executor over `registry`.
+    pub fn builder(registry: &'static Registry) -> ExecutorBuilder {
+        ExecutorBuilder {
+            registry,
+            policy: Policy::default(),
+            audit: None,
+            approver: None,
+        }
+    }
+
+    /// The registry this executor calls into.
+    pub fn registry(&self) -> &'static Registry {
+        self.shared.registry
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.shared.policy
+    }
+
+    /// Counters and latency histograms per tool, so far.
+    pub fn metrics(&self) -> BTreeMap<String, ToolMetrics> {
+        self.shared.metrics.snapshot()
+    }
+
+    /// Everything before the tool's own code: lookup, argument limits, the
+    /// tool rule. `Ok` carries the gate the generated guards will report to.
+    fn begin(
+        &self,
+        name: &str,
+        args: &str,
+        ctx: &ToolContext,
+        mode: Mode,
+    ) -> Result<Arc<CallGate>, ToolError> {
+        let shared = &self.shared;
+        let refuse_early = |error: ToolError| {
+            if mode == Mode::Run {
+                let tool: String = name.chars().take(64).collect();
+                let event = CallEvent {
+                    tool: &tool,
+                    call_id: ctx.call_id(),
+                    kind: CallEventKind::Result {
+                        error: Some(error.kind()),
+                        duration: Duration::ZERO,
+                        output: None,
+                        args: Some(args),
+                    },
+                };
+                shared.record(&event)?;
+                shared
+                    .metrics
+                    .observe(&tool, Some(error.kind()), Duration::ZERO);
+            }
+            Err(error)
+        };
+        let Some(tool) = shared.registry.get(name) else {
+            return refuse_early(ToolError::new(
+                ErrorKind::NotFound,
+                shared.registry.not_found_message(name),
+            ));
+        };
+        let descriptor = tool.descriptor();
+        if let Err(error) = shared.policy.arg_limits().check(args) {
+            return refuse_early(error);
+        }
+        let decision = shared.policy.decide_tool(descriptor);
+        if decision.verdict == Verdict::Deny {
+            if mode == Mode::Run {
+                let policy = &shared.policy;
+                shared.record(&CallEvent {
+                    tool: descriptor.name,
+                    call_id: ctx.call_id(),
+                    kind: CallEventKind::Decision {
+                        decision: DecisionKind::Deny,
+                        rule: &decision.rule,
+                        reason: &decision.reason,
+                        args,
+                        record_args: policy.records_args(descriptor.name),
+                        redact: policy.redacted_fields(),
+                        approver_answer: None,
+                    },
+                })?;
+                shared
+                    .metrics
+                    .observe(descriptor.name, Some(ErrorKind::Denied), Duration::ZERO);
+            }
+            return Err(denied(&decision));
+        }
+        Ok(Arc::new(CallGate::new(
+            Arc::clone(shared),
+            descriptor,
+            ctx.shared_call_id(),
+            args,
+            decision,
+            mode,
+        )))
+    }
+
+    /// Calls `name` with `args` (JSON object text) and waits for the result.
+    ///
+    /// A synchronous tool without a timeout runs right here on the caller's
+    /// thread and needs no async runtime (it cannot be interrupted, only asked
+    /// to stop through its context's cancellation); other tools run on tokio
+    /// (a shared runtime started on first need).
+    pub fn call_blocking(
+        &self,
+        name: &str,
+        args: &str,
+        ctx: ToolContext,
+    ) -> Result<ToolOutput, ToolError> {
+        let started = Instant::now();
+        let gate = self.begin(name, args, &ctx, Mode::Run)?;
+        let inline = match gate.tool.invoke {
+            Invoke::Sync(invoke) if gate.timeout().is_none() => Some(invoke),
+            _ => None,
+        };
+        match (inline, self.shared.concurrency.try_acquire()) {
+            (Some(invoke), Ok(_permit)) => {
+                let ctx = ctx.with_gate(Arc::clone(&gate));
+                let result = run_guarded(|| invoke(&ctx, args));
+                gate.finish(result, started)
+            }
+            _ => block_on(self.run(gate, args, ctx, started)),
+        }
+    }
+
+    /// Calls `name` with `args` (JSON object text) on tokio, under the tool's
+    /// timeout, stopping early if `ctx` is cancelled.
+    ///
+    /// A synchronous tool with a timeout runs on tokio's blocking pool so the
+    /// timeout can be enforced; when it fires, the tool's context is cancelled
+    /// and the call returns, though a tool that ignores cancellation finishes
+    /// its work in the background.
+    pub async fn call(
+        &self,
+        name: &str,
+        args: &str,
+        ctx: ToolContext,
+    ) -> Result<ToolOutput, ToolError> {
+        let started = Instant::now();
+        let gate = self.begin(name, args, &ctx, Mode::Run)?;
+        self.run(gate, args, ctx, started).await
+    }
+
+    /// [`Executor::call_blocking`] with arguments already parsed.
+    pub fn call_value_blocking(
+        &self,
+        name: &str,
+        args: &serde_json::Value,
+        ctx: ToolContext,
+    ) -> Result<ToolOutput, ToolError> {
+        self.call_blocking(name, &args.to_string(), ctx)
+    }
+
+    /// [`Executor::call`] with arguments already parsed.
+    pub async fn call_value(
+        &self,
+        name: &str,
+        args: &serde_json::Value,
+        ctx: ToolContext,
+    ) -> Result<ToolOutput, ToolError> {
+        self.call(name, &args.to_string(), ctx).await
+    }
+
+    async fn run(
+        &self,
+        gate: Arc<CallGate>,
+        args: &str,
+        ctx: ToolContext,
+        started: Instant,
+    ) -> Result<ToolOutput, ToolError> {
+        let name = gate.tool.name;
+        let span = tracing::info_span!(
+            "execute_tool",
+            otel.name = %format_args!("execute_tool {name}"),
+            gen_ai.operation.name = "execute_tool",
+            gen_ai.tool.name = name,
+            gen_ai.tool.call.id = ctx.call_id(),
+            error.type = tracing::field::Empty,
+        );
+        let result = async {
+            let Ok(_permit) = self.shared.concurrency.acquire().await else {
+                return Err(ToolError::new(ErrorKind::Cancelled, "the executor is shutting down"));
+            };
+            let caller = ctx.cancellation().clone();
+            let timeout = gate.timeout();
+            // The tool watches a child token, so a timeout can cancel the tool
+            // without cancelling the caller's own token.
+            let own = caller.child_token();
+            let ctx = ctx
+                .with_cancellation(own.clone())
+                .with_deadline(timeout.map(|limit| started + limit))
+                .with_gate(Arc::clone(&gate));
+            let invoke = gate.tool.invoke;
+            let work = async {
+                match invoke {
+                    Invoke::Sync(invoke) if timeout.is_none() => run_guarded(|| invoke(&ctx, args)),
+                    Invoke::Sync(invoke) => {
+                        let (ctx, args) = (ctx.clone(), args.to_owned());
+                        tokio::task::spawn_blocking(move || run_guarded(|| invoke(&ctx, &args)))
+                            .await
+                            .unwrap_or_else(|join| Err(panicked(join.into_panic())))
+                    }
+                    Invoke::Async(invoke) => CatchPanic(invoke(&ctx, args)?).await,
+                }
+            };
+            let result = tokio::select! {
+                biased;
+                () = caller.cancelled() => Err(ToolError::new(ErrorKind::Cancelled, format!("the call to `{name}` was cancelled"))),
+                result = with_timeout(timeout, work) => result.unwrap_or_else(|limit| Err(timed_out(name, limit))),
+            };
+            own.cancel();
+            result
+        }
+        .instrument(span.clone())
+        .await;
+        if let Err(error) = &result {
+            span.record("error.type", error.kind().as_str());
+        }
+        gate.finish(result, started)
+    }
+
+    /// What the policy decides for this call, without running it or recording anything.
+    pub fn explain(&self, name: &str, args: &str) -> Explanation {
+        let ctx = ToolContext::new();
+        let gate = match self.begin(name, args, &ctx, Mode::DryRun) {
+            Ok(gate) => gate,
+            Err(error) if error.kind() == ErrorKind::Denied => {
+                let tool = self.shared.registry.get(name).map(|t| t.descriptor());
+                let decisions = tool
+                    .map(|t| vec![self.shared.policy.decide_tool(t)])
+                    .unwrap_or_default();
+                return Explanation {
+                    verdict: Verdict::Deny,
+                    decisions,
+                    error: None,
+                };
+            }
+            Err(error) => {
+                return Explanation {
+                    verdict: Verdict::Deny,
+                    decisions: Vec::new(),
+                    error: Some(error.to_string()),
+                };
+            }
+        };
+        let ctx = ctx.with_gate(Arc::clone(&gate));
+        let outcome = match gate.tool.invoke {
+            Invoke::Sync(invoke) => run_guarded(|| invoke(&ctx, args)).map(drop),
+            // Decoding and guards run before the future is made; dropping it runs nothing.
+            Invoke::Async(invoke) => invoke(&ctx, args).map(drop),
+        };
+        let decisions = gate.dry_run_decisions();
+        let error = match outcome {
+            Err(error) if error.kind() == ErrorKind::InvalidArguments => Some(error.to_string()),
+            _ => None,
+        };
+        let verdict = if error.is_some() || decisions.iter().any(|d| d.verdict == Verdict::Deny) {
+            Verdict::Deny
+        } else {
+            decisions[0].verdict
+        };
+        Explanation {
+            verdict,
+            decisions,
+            error,
+        }
+    }
+
+    /// Checks the policy's inline examples; the first that does not get its
+    /// expected verdict (or cannot be judged) refuses the policy.
+    pub fn check_examples(&self) -> Result<(), PolicyError> {
+        let policy = &self.shared.policy;
+        for example in policy.examples() {
+            let fail = |message: String| PolicyError {
+                origin: policy.origin().to_owned(),
+                line: Some(example.line),
+                message,
+            };
+            let explanation = self.explain(&example.tool, &example.args.to_string());
+            if let Some(error) = &explanation.error {
+                return Err(fail(format!(
+                    "the example calling `{}` cannot be judged: {error}",
+                    example.tool
+                )));
+            }
+            if explanation.verdict != example.expect {
+                let deciding = explanation
+                    .decisions
+                    .iter()
+                    .rev()
+                    .find(|d| d.verdict == explanation.verdict)
+                    .map_or_else(String::new, |d| format!(" by {}: {}", d.rule, d.reason));
+                return Err(fail(format!(
+                    "the example calling `{}` with {} expects {} but gets {}{deciding}",
+                    example.tool, example.args, example.expect, explanation.verdict
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn with_timeout<F: Future>(
+    limit: Option<Duration>,
+    future: F,
+) -> Result<F::Output, Duration> {
+    match limit {
+        None => Ok(future.await),
+        Some(limit) => tokio::time::timeout(limit, future).await.map_err(|_| limit),
+    }
+}
+
+fn timed_out(name: &str, limit: Duration) -> ToolError {
+    ToolError::new(
+        ErrorKind::Timeout,
+        format!("`{name}` did not finish within its timeout of {limit:?}"),
+    )
+}
+
+/// Runs a synchronous tool, turning a panic into a `failed` error so one
+/// broken tool cannot take the agent down with it.
+fn run_guarded(
+    run: impl FnOnce() -> Result<ToolOutput, ToolError>,
+) -> Result<ToolOutput, ToolError> {
+    catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| Err(panicked(payload)))
+}
+
+fn panicked(payload: Box<dyn Any + Send>) -> ToolError {
+    let detail = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned());
+    ToolError::new(ErrorKind::Failed, format!("the tool panicked: {detail}"))
+}
+
+/// A tool future whose panics become `failed` errors.
+struct CatchPanic<'a>(crate::ToolFuture<'a>);
+
+impl Future for CatchPanic<'_> {
+    type Output = Result<ToolOutput, ToolError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let future = self.0.as_mut();
+        catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
+            .unwrap_or_else(|payload| Poll::Ready(Err(panicked(payload))))
+    }
+}
+
+/// Waits for `future` from synchronous code: inside a tokio runtime on a
+/// scoped helper thread (blocking a runtime thread would deadlock it),
+/// otherwise on a shared runtime started on first need.
+fn block_on<F: Future + Send>(future: F) -> F::Output
+where
+    F::Output: Send,
+{
+    if Handle::try_current().is_ok() {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| shared_runtime().block_on(future))
+                .join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        })
+    } else {
+        shared_runtime().block_on(future)
+    }
+}
+
+fn shared_runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("rustchain-tools")
+            .enable_all()
+            .build()
+            .expect("the tokio runtime for blocking tool calls could not start")
+    })
+}
