@@ -4,10 +4,11 @@
 //! tool's description, a `///` comment on each parameter that parameter's, and
 //! its signature the tool's JSON Schema. Every tool in every linked crate is
 //! collected at link time; [`Registry::global`] indexes them by name and a
-//! [`Dispatcher`] calls them with the JSON arguments a model sends.
+//! [`Executor`] calls them with the JSON arguments a model sends, under a
+//! deny-by-default [`Policy`], recording every call in an [`audit`] trail.
 //!
 //! ```
-//! use rustchain::{tool, Dispatcher, Registry, ToolContext};
+//! use rustchain::{tool, Executor, Registry, ToolContext};
 //!
 //! /// Adds two integers.
 //! #[tool(read_only, tags("math"))]
@@ -20,8 +21,8 @@
 //!     a + b
 //! }
 //!
-//! let dispatcher = Dispatcher::new(Registry::global());
-//! let out = dispatcher.call_blocking("add", r#"{"a": 2, "b": 40}"#, ToolContext::new()).unwrap();
+//! let executor = Executor::new(Registry::global());
+//! let out = executor.call_blocking("add", r#"{"a": 2, "b": 40}"#, ToolContext::new()).unwrap();
 //! assert_eq!(out.as_json(), "42");
 //! ```
 //!

@@ -120,6 +120,12 @@ pub fn expand(tool: &Tool) -> TokenStream {
     // An exported, name-derived symbol: two tools with one name in one program
     // make the linker stop with `duplicate symbol`, naming both definitions.
     let marker = format!("rustchain_tool${name}");
+    // Spanned at the function, so the linker's message names its line.
+    let unique_marker = quote_spanned! {function.span()=>
+        #[used]
+        #[unsafe(export_name = #marker)]
+        static UNIQUE_NAME: u8 = 0;
+    };
 
     quote! {
         #item
@@ -172,9 +178,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 invoke: #invoke_kind,
             };
 
-            #[used]
-            #[unsafe(export_name = #marker)]
-            static UNIQUE_NAME: u8 = 0;
+            #unique_marker
         };
     }
 }

@@ -3,10 +3,12 @@
 //! Tools are plain functions marked `#[tool]` (from the `rustchain` crate).
 //! The attribute places a static [`ToolDescriptor`] in the link-time slice
 //! [`RUSTCHAIN_TOOL_DESCRIPTORS`]; [`Registry::global`] indexes every linked
-//! tool on first use; a [`Dispatcher`] calls a tool by name with JSON arguments.
+//! tool on first use; an [`Executor`] calls a tool by name with JSON arguments,
+//! under a [`Policy`], recording every call in an [`audit`] trail.
 //!
 //! Most users depend on the `rustchain` facade crate, which re-exports this one.
 
+pub mod audit;
 mod context;
 pub mod decode;
 mod descriptor;

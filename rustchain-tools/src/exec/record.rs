@@ -142,3 +142,71 @@ impl AuditSink for MemoryAudit {
         Ok(())
     }
 }
+
+/// The file-backed, hash-chained trail records calls as they happen: the
+/// argument text as a digest, in full (redacted) only where the policy says.
+impl AuditSink for crate::audit::AuditTrail {
+    fn record(&self, event: &CallEvent<'_>) -> Result<(), String> {
+        use crate::audit::{self, AuditEvent, Decision, Outcome};
+        let (tool, call_id) = (event.tool, event.call_id);
+        let appended = match event.kind {
+            CallEventKind::Decision {
+                decision,
+                rule,
+                reason,
+                args,
+                record_args,
+                redact,
+                approver_answer,
+            } => {
+                let recorded = record_args.then(|| recorded_args(args, redact));
+                self.append(&AuditEvent::Decision {
+                    tool,
+                    call_id,
+                    decision: match decision {
+                        DecisionKind::Allow => Decision::Allow,
+                        DecisionKind::Deny => Decision::Deny,
+                        DecisionKind::AskApproved => Decision::AskApproved,
+                        DecisionKind::AskDenied => Decision::AskDenied,
+                    },
+                    rule: Some(rule),
+                    reason: Some(reason),
+                    approver: approver_answer,
+                    args_digest: &audit::digest(args.as_bytes()),
+                    args: recorded.as_ref(),
+                })
+            }
+            CallEventKind::Result {
+                error,
+                duration,
+                output,
+                args: _,
+            } => {
+                let digest = output.map(|text| audit::digest(text.as_bytes()));
+                self.append(&AuditEvent::Result {
+                    tool,
+                    call_id,
+                    outcome: if error.is_none() {
+                        Outcome::Ok
+                    } else {
+                        Outcome::Error
+                    },
+                    error_type: error.map(ErrorKind::as_str),
+                    duration,
+                    output_bytes: output.map_or(0, |text| text.len() as u64),
+                    output_digest: digest.as_deref(),
+                })
+            }
+        };
+        appended.map(drop).map_err(|err| err.to_string())
+    }
+}
+
+/// The arguments to record in full: parsed, with the named fields redacted;
+/// text that is not JSON is kept as a string.
+fn recorded_args(args: &str, redact: &[String]) -> serde_json::Value {
+    match serde_json::from_str::<serde_json::Value>(args) {
+        Ok(value) => crate::audit::redact(&value, redact),
+        Err(_) => serde_json::Value::String(args.chars().take(4096).collect()),
+    }
+}

@@ -204,6 +204,9 @@ pub struct PolicyExample {
     pub line: usize,
 }
 
+/// A `[limits.tool.NAME]` table: timeout, rate, output cap.
+type ToolOverrides = (Option<Duration>, Option<Rate>, Option<usize>);
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Rule {
     text: String,
@@ -228,7 +231,7 @@ pub struct Policy {
     max_output_bytes: usize,
     max_concurrent: usize,
     budget: Budget,
-    tool_limits: BTreeMap<String, (Option<Duration>, Option<Rate>, Option<usize>)>,
+    tool_limits: BTreeMap<String, ToolOverrides>,
     approval_timeout: Duration,
     record_args: Vec<GlobMatcher>,
     redact: Vec<String>,

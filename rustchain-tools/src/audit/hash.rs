@@ -1,0 +1,101 @@
+//! SHA-256 digests, their text form, and the hex helpers the trail's formats share.
+
+use sha2::{Digest, Sha256};
+
+/// A SHA-256 output.
+pub(crate) type Hash = [u8; 32];
+
+/// The `prev` of the first record: no record came before it.
+pub(crate) const GENESIS: Hash = [0; 32];
+
+/// The prefix of every digest in the trail.
+const PREFIX: &str = "sha256:";
+
+/// The digest of `bytes` as the trail writes it: `"sha256:"` and 64 lowercase
+/// hex digits.
+///
+/// The executor stores arguments and outputs by this digest; the chain's
+/// `prev` field uses the same form.
+///
+/// ```
+/// use rustchain_tools::audit::digest;
+///
+/// assert_eq!(
+///     digest(b"abc"),
+///     "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+/// );
+/// ```
+pub fn digest(bytes: &[u8]) -> String {
+    format_hash(&sha256(bytes))
+}
+
+pub(crate) fn sha256(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+pub(crate) fn format_hash(hash: &Hash) -> String {
+    let mut out = String::with_capacity(PREFIX.len() + 64);
+    out.push_str(PREFIX);
+    push_hex(&mut out, hash);
+    out
+}
+
+pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
+    let hex = text.strip_prefix(PREFIX)?;
+    decode_hex(hex)?.try_into().ok()
+}
+
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+}
+
+pub(crate) fn encode_hex(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    push_hex(&mut out, bytes);
+    out
+}
+
+/// Lowercase or uppercase hex, even length; `None` for anything else.
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    fn nibble(digit: u8) -> Option<u8> {
+        match digit {
+            b'0'..=b'9' => Some(digit - b'0'),
+            b'a'..=b'f' => Some(digit - b'a' + 10),
+            b'A'..=b'F' => Some(digit - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    bytes
+        .chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_round_trip_through_their_text_form() {
+        let hash = sha256(b"record");
+        assert_eq!(parse_hash(&format_hash(&hash)), Some(hash));
+        assert_eq!(parse_hash(&format_hash(&GENESIS)), Some(GENESIS));
+    }
+
+    #[test]
+    fn malformed_hashes_are_rejected() {
+        assert_eq!(parse_hash("ba7816bf"), None);
+        assert_eq!(parse_hash("sha256:xyz"), None);
+        assert_eq!(parse_hash("sha256:abc"), None);
+        assert_eq!(parse_hash(&format!("sha256:{}", "0".repeat(62))), None);
+    }
+}

@@ -1,0 +1,680 @@
+//! Appending to the trail: one locked, whole-line write per record, chained
+//! onto whatever record is last in the file, whichever process wrote it.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read, Seek, SeekFrom, Take, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::SystemTime;
+
+use ed25519_dalek::SigningKey;
+use sha2::{Digest, Sha256};
+
+use super::checkpoint;
+use super::error::{AuditError, AuditErrorKind};
+use super::hash::{GENESIS, Hash, format_hash, sha256};
+use super::record::{
+    AuditEvent, Body, CheckpointBody, KIND_CHECKPOINT, KIND_RECOVERY, Line, RecoveryBody,
+    StoredRecord,
+};
+use super::time::format_rfc3339_millis;
+
+/// When appended records are forced to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fsync {
+    /// After every record, before `append` returns (the default): a record
+    /// `append` reported written survives a power loss.
+    #[default]
+    EveryRecord,
+    /// After every N records written by this handle (and when it is dropped):
+    /// a power loss may lose up to N - 1 records, a crash of the process none.
+    EveryN(u32),
+    /// Never: the operating system writes back when it likes. A crash of the
+    /// process loses nothing; a power loss may lose recent records.
+    Never,
+}
+
+/// Signed checkpoints: every `every` records, a record signing (sequence
+/// number, head hash) with `signing_key`, also kept in `<trail>.checkpoint`.
+#[derive(Clone)]
+pub struct CheckpointOptions {
+    /// A checkpoint follows each record whose sequence number is a multiple of this.
+    pub every: u64,
+    /// The key checkpoints are signed with (see [`load_signing_key`](super::load_signing_key)).
+    pub signing_key: SigningKey,
+}
+
+impl fmt::Debug for CheckpointOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CheckpointOptions")
+            .field("every", &self.every)
+            .field(
+                "signing_key",
+                &checkpoint::format_key(&self.signing_key.verifying_key()),
+            )
+            .finish()
+    }
+}
+
+/// How a trail is written. The default is safe: fsync after every record, no
+/// checkpoints.
+#[derive(Debug, Clone, Default)]
+pub struct AuditOptions {
+    /// When records are forced to disk.
+    pub fsync: Fsync,
+    /// Signed checkpoints, if any.
+    pub checkpoint: Option<CheckpointOptions>,
+}
+
+impl AuditOptions {
+    /// These options with `fsync`.
+    pub fn with_fsync(mut self, fsync: Fsync) -> Self {
+        self.fsync = fsync;
+        self
+    }
+
+    /// These options with a signed checkpoint every `every` records.
+    pub fn with_checkpoints(mut self, every: u64, signing_key: SigningKey) -> Self {
+        self.checkpoint = Some(CheckpointOptions { every, signing_key });
+        self
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), AuditError> {
+        let invalid = |message: &str| {
+            Err(AuditError::new(
+                AuditErrorKind::InvalidOptions,
+                path,
+                message,
+            ))
+        };
+        if self.fsync == Fsync::EveryN(0) {
+            return invalid("fsync every 0 records: use Fsync::Never or a positive N");
+        }
+        if self.checkpoint.as_ref().is_some_and(|c| c.every == 0) {
+            return invalid("a checkpoint every 0 records: use a positive interval");
+        }
+        Ok(())
+    }
+}
+
+/// A record's place in the trail: its sequence number and the hash of its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecordId {
+    seq: u64,
+    hash: Hash,
+}
+
+impl RecordId {
+    /// The record's sequence number (1 for the first record of a trail).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// SHA-256 of the record's line (without its newline).
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    /// The hash as the trail writes it: `sha256:<hex>`.
+    pub fn hash_text(&self) -> String {
+        format_hash(&self.hash)
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "record {} ({})", self.seq, format_hash(&self.hash))
+    }
+}
+
+/// Why the end of a trail was cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TornReason {
+    /// The file did not end with a newline: a write stopped midway.
+    NoTrailingNewline,
+    /// The last line was not a valid record.
+    InvalidLastLine,
+}
+
+impl TornReason {
+    /// The name the recovery record uses.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TornReason::NoTrailingNewline => "no_trailing_newline",
+            TornReason::InvalidLastLine => "invalid_last_line",
+        }
+    }
+}
+
+/// What was cut from a torn trail, and the record that says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Why the bytes were cut.
+    pub reason: TornReason,
+    /// Where the cut bytes began: the file's length after the cut.
+    pub offset: u64,
+    /// How many bytes were cut.
+    pub cut_bytes: u64,
+    /// [`digest`](super::digest) of the cut bytes.
+    pub cut_digest: String,
+    /// The recovery record written in their place.
+    pub record: RecordId,
+}
+
+/// What [`AuditTrail::open`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenReport {
+    /// The torn end that was cut and recorded, if there was one.
+    pub recovery: Option<Recovery>,
+    /// The last record in the trail (`None` for a new, empty trail).
+    pub head: Option<RecordId>,
+}
+
+/// A hash-chained JSONL audit trail, open for appending.
+///
+/// Each [`append`](AuditTrail::append) writes one whole line with one write,
+/// under an exclusive lock on the file, chained onto the last record in the
+/// file, so several handles and processes may append to the same trail. The
+/// handle is `Send + Sync`: share it (`Arc`) between threads.
+///
+/// ```
+/// use rustchain_tools::audit::{AuditEvent, AuditOptions, AuditTrail, Decision, digest, verify, VerifyStatus};
+///
+/// let dir = std::env::temp_dir().join(format!("audit-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let path = dir.join("audit.jsonl");
+/// let (trail, _report) = AuditTrail::open(&path, AuditOptions::default())?;
+/// let args = r#"{"a": 1}"#;
+/// let id = trail.append(&AuditEvent::Decision {
+///     tool: "add",
+///     call_id: "call_1",
+///     decision: Decision::Allow,
+///     rule: Some("tools.allow = [\"add\"]"),
+///     reason: None,
+///     approver: None,
+///     args_digest: &digest(args.as_bytes()),
+///     args: None,
+/// })?;
+/// assert_eq!(id.seq(), 1);
+/// assert_eq!(verify(&path, None)?.status(), VerifyStatus::Intact);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct AuditTrail {
+    path: PathBuf,
+    options: AuditOptions,
+    inner: Mutex<Inner>,
+}
+
+impl fmt::Debug for AuditTrail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuditTrail")
+            .field("path", &self.path)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    file: File,
+    state: State,
+}
+
+/// What persists between appends of one handle.
+struct State {
+    /// The line being written, reused so appending does not allocate it anew.
+    buf: Vec<u8>,
+    /// Records written since the last fsync.
+    unsynced: u32,
+    /// The file's length after this handle's last write, and its last record.
+    /// While the length is unchanged no other writer has appended (appends
+    /// only grow the file, and a cut is always followed by a recovery record),
+    /// so the tail need not be read again.
+    last_write: Option<(u64, Tail)>,
+}
+
+/// The last record in the file: what the next one chains onto.
+#[derive(Debug, Clone, Copy)]
+struct Tail {
+    seq: u64,
+    hash: Hash,
+}
+
+impl Tail {
+    const EMPTY: Tail = Tail {
+        seq: 0,
+        hash: GENESIS,
+    };
+}
+
+impl AuditTrail {
+    /// Opens the trail at `path` for appending, creating it if it is missing
+    /// (its directory must exist).
+    ///
+    /// A torn end (a crash mid-write left a line without its newline, or a last
+    /// line that is not a record) is cut, and a recovery record saying how many
+    /// bytes were cut and their digest is appended: see [`OpenReport::recovery`].
+    pub fn open(
+        path: &Path,
+        options: AuditOptions,
+    ) -> Result<(AuditTrail, OpenReport), AuditError> {
+        options.validate(path)?;
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(AuditError::new(
+                AuditErrorKind::NotFound,
+                path,
+                format!(
+                    "cannot create the audit trail: directory {} does not exist",
+                    dir.display()
+                ),
+            ));
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| AuditError::io(path, "cannot open the audit trail", e))?;
+        let trail = AuditTrail {
+            path: path.to_path_buf(),
+            options,
+            inner: Mutex::new(Inner {
+                file,
+                state: State {
+                    buf: Vec::with_capacity(512),
+                    unsynced: 0,
+                    last_write: None,
+                },
+            }),
+        };
+        let report = trail.locked(|appender| {
+            let (tail, recovery) = appender.settle_tail()?;
+            appender.sync_if_due()?;
+            let head = (tail.seq > 0).then_some(RecordId {
+                seq: tail.seq,
+                hash: tail.hash,
+            });
+            Ok(OpenReport { recovery, head })
+        })?;
+        Ok((trail, report))
+    }
+
+    /// Appends one record, chained onto the last record in the file, and
+    /// returns its id once it is written (and synced, per [`Fsync`]).
+    pub fn append(&self, event: &AuditEvent<'_>) -> Result<RecordId, AuditError> {
+        self.locked(|appender| {
+            let (tail, _recovery) = appender.settle_tail()?;
+            let written = appender.write(tail, Body::Event(event))?;
+            appender.checkpoint_if_due(written)?;
+            appender.sync_if_due()?;
+            Ok(RecordId {
+                seq: written.seq,
+                hash: written.hash,
+            })
+        })
+    }
+
+    /// Forces every record written so far to disk.
+    pub fn sync(&self) -> Result<(), AuditError> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inner
+            .file
+            .sync_data()
+            .map_err(|e| AuditError::io(&self.path, "cannot sync the audit trail", e))?;
+        inner.state.unsynced = 0;
+        Ok(())
+    }
+
+    /// The trail's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The options the trail was opened with.
+    pub fn options(&self) -> &AuditOptions {
+        &self.options
+    }
+
+    /// Runs `work` holding this handle's mutex and the file's exclusive lock.
+    fn locked<T>(
+        &self,
+        work: impl FnOnce(&mut Appender<'_>) -> Result<T, AuditError>,
+    ) -> Result<T, AuditError> {
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let Inner { file, state } = &mut *inner;
+        let file: &File = file;
+        let _lock = FileLock::exclusive(file, &self.path)?;
+        work(&mut Appender {
+            file,
+            path: &self.path,
+            options: &self.options,
+            state,
+            len: 0,
+        })
+    }
+}
+
+impl Drop for AuditTrail {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if inner.state.unsynced > 0 && self.options.fsync != Fsync::Never {
+            // Nothing to report to in a destructor; the records are written,
+            // this only hastens their way to disk.
+            let _ = inner.file.sync_data();
+        }
+    }
+}
+
+/// Opens the trail for reading, up to the length it had under a shared lock.
+///
+/// Appends are whole lines written under the exclusive lock, so that length
+/// ends on a line boundary unless a writer died mid-write; records appended
+/// while the caller reads are not seen, and do not hold it up.
+pub(crate) fn open_committed(path: &Path) -> Result<BufReader<Take<File>>, AuditError> {
+    let file =
+        File::open(path).map_err(|e| AuditError::io(path, "cannot open the audit trail", e))?;
+    let len = {
+        let _lock = FileLock::shared(&file, path)?;
+        file.metadata()
+            .map_err(|e| AuditError::io(path, "cannot read the audit trail's length", e))?
+            .len()
+    };
+    Ok(BufReader::new(file.take(len)))
+}
+
+/// Holds a lock on a file until dropped.
+pub(crate) struct FileLock<'f>(&'f File);
+
+impl<'f> FileLock<'f> {
+    pub(crate) fn exclusive(file: &'f File, path: &Path) -> Result<Self, AuditError> {
+        file.lock()
+            .map_err(|e| AuditError::io(path, "cannot lock the audit trail", e))?;
+        Ok(FileLock(file))
+    }
+
+    pub(crate) fn shared(file: &'f File, path: &Path) -> Result<Self, AuditError> {
+        file.lock_shared()
+            .map_err(|e| AuditError::io(path, "cannot lock the audit trail", e))?;
+        Ok(FileLock(file))
+    }
+}
+
+impl Drop for FileLock<'_> {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; failing here leaves it to that.
+        let _ = self.0.unlock();
+    }
+}
+
+/// Everything an append needs, borrowed while the file is locked.
+struct Appender<'t> {
+    file: &'t File,
+    path: &'t Path,
+    options: &'t AuditOptions,
+    state: &'t mut State,
+    /// The file's length, as read by `settle_tail` and kept up to date since.
+    len: u64,
+}
+
+/// The end of the file: where the last complete line starts and ends.
+struct TailScan {
+    /// Offset just past the last newline (0 if there is none).
+    complete_end: u64,
+    /// The last complete line (start offset, bytes without the newline).
+    last_line: Option<(u64, Vec<u8>)>,
+}
+
+impl Appender<'_> {
+    /// Finds the record to chain onto; cuts and records a torn end first.
+    fn settle_tail(&mut self) -> Result<(Tail, Option<Recovery>), AuditError> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| self.io("cannot read the audit trail's length", e))?
+            .len();
+        self.len = len;
+        if let Some((written_len, tail)) = self.state.last_write
+            && written_len == len
+        {
+            return Ok((tail, None));
+        }
+        let scan = self.scan_tail(len)?;
+        let mut reason = (scan.complete_end < len).then_some(TornReason::NoTrailingNewline);
+        let (tail, keep) = match &scan.last_line {
+            None => (Tail::EMPTY, scan.complete_end),
+            Some((start, line)) => match parse_tail(line) {
+                Some(tail) => (tail, scan.complete_end),
+                None => {
+                    reason = Some(TornReason::InvalidLastLine);
+                    (self.tail_before(*start)?, *start)
+                }
+            },
+        };
+        let Some(reason) = reason else {
+            return Ok((tail, None));
+        };
+        let recovery = self.cut(tail, keep, len, reason)?;
+        let tail = Tail {
+            seq: recovery.record.seq,
+            hash: recovery.record.hash,
+        };
+        Ok((self.checkpoint_if_due(tail)?, Some(recovery)))
+    }
+
+    /// The record before an invalid last line starting at `end`; it must be valid.
+    fn tail_before(&mut self, end: u64) -> Result<Tail, AuditError> {
+        let scan = self.scan_tail(end)?;
+        match &scan.last_line {
+            None => Ok(Tail::EMPTY),
+            Some((start, line)) => parse_tail(line).ok_or_else(|| {
+                let line_no = self.line_number_at(*start).unwrap_or(0);
+                AuditError::new(
+                    AuditErrorKind::Corrupt,
+                    self.path,
+                    "the last two lines are not valid audit records, so this is not a torn \
+                     write that can be cut; nothing was appended: run `rustchain audit verify`",
+                )
+                .at_line(line_no)
+            }),
+        }
+    }
+
+    /// Cuts `[keep, len)` and appends the recovery record that says so.
+    fn cut(
+        &mut self,
+        tail: Tail,
+        keep: u64,
+        len: u64,
+        reason: TornReason,
+    ) -> Result<Recovery, AuditError> {
+        let cut_digest = self.digest_range(keep, len)?;
+        self.state.last_write = None;
+        self.file
+            .set_len(keep)
+            .map_err(|e| self.io("cannot cut the torn end of the audit trail", e))?;
+        self.len = keep;
+        let body = Body::Recovery(RecoveryBody {
+            kind: KIND_RECOVERY,
+            reason: reason.as_str(),
+            offset: keep,
+            cut_bytes: len - keep,
+            cut_digest: &cut_digest,
+        });
+        let written = self.write(tail, body)?;
+        // A cut is destructive: make it and its record durable whatever the policy.
+        self.sync()?;
+        Ok(Recovery {
+            reason,
+            offset: keep,
+            cut_bytes: len - keep,
+            cut_digest,
+            record: RecordId {
+                seq: written.seq,
+                hash: written.hash,
+            },
+        })
+    }
+
+    /// Writes one record after `tail` with one write; returns the new tail.
+    fn write(&mut self, tail: Tail, body: Body<'_>) -> Result<Tail, AuditError> {
+        let seq = tail.seq + 1;
+        let ts = format_rfc3339_millis(SystemTime::now());
+        let prev = format_hash(&tail.hash);
+        let buf = &mut self.state.buf;
+        buf.clear();
+        let line = Line {
+            seq,
+            ts: &ts,
+            prev: &prev,
+            body,
+        };
+        serde_json::to_writer(&mut *buf, &line)
+            .expect("records hold strings, integers and JSON values, which always serialize");
+        let hash = sha256(buf);
+        buf.push(b'\n');
+        let mut file = self.file;
+        self.state.last_write = None;
+        if let Err(e) = file.write_all(buf) {
+            return Err(self.io(&format!("cannot append record {seq}"), e));
+        }
+        self.state.unsynced = self.state.unsynced.saturating_add(1);
+        let tail = Tail { seq, hash };
+        self.len += buf.len() as u64;
+        self.state.last_write = Some((self.len, tail));
+        Ok(tail)
+    }
+
+    /// After `tail`, writes a signed checkpoint if one is due, then the sidecar.
+    fn checkpoint_if_due(&mut self, tail: Tail) -> Result<Tail, AuditError> {
+        let options = self.options;
+        let Some(checkpoint) = &options.checkpoint else {
+            return Ok(tail);
+        };
+        if !tail.seq.is_multiple_of(checkpoint.every) {
+            return Ok(tail);
+        }
+        let signed = checkpoint::sign(&checkpoint.signing_key, tail.seq, &tail.hash);
+        let head = format_hash(&tail.hash);
+        let body = Body::Checkpoint(CheckpointBody {
+            kind: KIND_CHECKPOINT,
+            seq: tail.seq,
+            head: &head,
+            key: &signed.key,
+            sig: &signed.sig,
+        });
+        let written = self.write(tail, body)?;
+        let durable = options.fsync != Fsync::Never;
+        if durable {
+            // The sidecar must never claim a record the disk may not have.
+            self.sync()?;
+        }
+        let ts = format_rfc3339_millis(SystemTime::now());
+        checkpoint::write_sidecar(self.path, tail.seq, &tail.hash, &ts, &signed, durable)?;
+        Ok(written)
+    }
+
+    fn sync_if_due(&mut self) -> Result<(), AuditError> {
+        let due = match self.options.fsync {
+            Fsync::EveryRecord => self.state.unsynced > 0,
+            Fsync::EveryN(n) => self.state.unsynced >= n,
+            Fsync::Never => false,
+        };
+        if due { self.sync() } else { Ok(()) }
+    }
+
+    fn sync(&mut self) -> Result<(), AuditError> {
+        self.file
+            .sync_data()
+            .map_err(|e| self.io("cannot sync the audit trail", e))?;
+        self.state.unsynced = 0;
+        Ok(())
+    }
+
+    /// Reads backwards from `len` until the last complete line is in view.
+    fn scan_tail(&self, len: u64) -> Result<TailScan, AuditError> {
+        let mut window: u64 = 4096;
+        loop {
+            let start = len.saturating_sub(window);
+            let data = self.read_range(start, len)?;
+            let Some(newline) = data.iter().rposition(|&b| b == b'\n') else {
+                if start > 0 {
+                    window *= 2;
+                    continue;
+                }
+                return Ok(TailScan {
+                    complete_end: 0,
+                    last_line: None,
+                });
+            };
+            let line_start = match data[..newline].iter().rposition(|&b| b == b'\n') {
+                Some(previous) => previous + 1,
+                None if start > 0 => {
+                    window *= 2;
+                    continue;
+                }
+                None => 0,
+            };
+            return Ok(TailScan {
+                complete_end: start + newline as u64 + 1,
+                last_line: Some((
+                    start + line_start as u64,
+                    data[line_start..newline].to_vec(),
+                )),
+            });
+        }
+    }
+
+    fn read_range(&self, start: u64, end: u64) -> Result<Vec<u8>, AuditError> {
+        let mut file = self.file;
+        let len = usize::try_from(end - start).expect("a window that fits in memory");
+        let mut data = vec![0; len];
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| file.read_exact(&mut data))
+            .map_err(|e| self.io("cannot read the end of the audit trail", e))?;
+        Ok(data)
+    }
+
+    fn digest_range(&self, start: u64, end: u64) -> Result<String, AuditError> {
+        let mut file = self.file;
+        let mut hasher = Sha256::new();
+        file.seek(SeekFrom::Start(start))
+            .and_then(|_| std::io::copy(&mut file.take(end - start), &mut HashWriter(&mut hasher)))
+            .map_err(|e| self.io("cannot read the torn end of the audit trail", e))?;
+        Ok(format_hash(&hasher.finalize().into()))
+    }
+
+    /// The 1-based line that starts at byte `offset` (only for error messages).
+    fn line_number_at(&self, offset: u64) -> Option<u64> {
+        let data = self.read_range(0, offset).ok()?;
+        Some(data.iter().filter(|&&b| b == b'\n').count() as u64 + 1)
+    }
+
+    fn io(&self, doing: &str, e: std::io::Error) -> AuditError {
+        AuditError::io(self.path, doing, e)
+    }
+}
+
+/// The last line as something to chain onto, if it is a record.
+fn parse_tail(line: &[u8]) -> Option<Tail> {
+    let record = StoredRecord::parse(line)?;
+    Some(Tail {
+        seq: record.seq,
+        hash: sha256(line),
+    })
+}
+
+struct HashWriter<'h>(&'h mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
