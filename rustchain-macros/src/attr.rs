@@ -268,6 +268,7 @@ pub enum GuardKind {
     FsWrite,
     Net,
     Run,
+    RunArgs,
     Env,
 }
 
@@ -279,6 +280,7 @@ impl GuardKind {
             GuardKind::FsWrite => "FsWrite",
             GuardKind::Net => "Net",
             GuardKind::Run => "Run",
+            GuardKind::RunArgs => "RunArgs",
             GuardKind::Env => "Env",
         }
     }
@@ -323,6 +325,15 @@ pub fn guard(attrs: &[Attribute]) -> syn::Result<Option<Guard>> {
                 }
             }
             ("fs", _) => return Err(fs_usage(span)),
+            ("run", Meta::List(list)) => match list.parse_args::<syn::Ident>() {
+                Ok(what) if what == "args" => GuardKind::RunArgs,
+                _ => {
+                    return Err(syn::Error::new(
+                        span,
+                        "#[run] marks the program; #[run(args)] marks the arguments passed to it",
+                    ));
+                }
+            },
             (_, Meta::Path(_)) => match name.as_str() {
                 "net" => GuardKind::Net,
                 "run" => GuardKind::Run,

@@ -25,7 +25,6 @@ pub struct ToolContext {
     // Shared, so cloning a context for a worker thread does not copy it.
     call_id: Arc<str>,
     cancellation: CancellationToken,
-    deadline: Option<Instant>,
     /// Set by the executor for the call in progress.
     gate: Option<Arc<CallGate>>,
 }
@@ -44,7 +43,6 @@ impl ToolContext {
         ToolContext {
             call_id: format!("call-{n}").into(),
             cancellation: CancellationToken::new(),
-            deadline: None,
             gate: None,
         }
     }
@@ -78,7 +76,7 @@ impl ToolContext {
 
     /// When this call's timeout ends, if it has one.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.gate.as_ref().and_then(|gate| gate.deadline())
     }
 
     /// What the policy grants this call: the roots it may open, the hosts,
@@ -90,11 +88,6 @@ impl ToolContext {
 
     pub(crate) fn shared_call_id(&self) -> Arc<str> {
         Arc::clone(&self.call_id)
-    }
-
-    pub(crate) fn with_deadline(mut self, deadline: Option<Instant>) -> Self {
-        self.deadline = deadline;
-        self
     }
 
     pub(crate) fn with_gate(mut self, gate: Arc<CallGate>) -> Self {

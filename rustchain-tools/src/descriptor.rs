@@ -91,6 +91,8 @@ pub enum PermissionKind {
     Net,
     /// Runs a program.
     Run,
+    /// Arguments for the program named by the tool's `#[run]` parameter.
+    RunArgs,
     /// Reads an environment variable.
     Env,
 }

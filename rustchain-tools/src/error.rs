@@ -72,6 +72,22 @@ impl ToolError {
         }
     }
 
+    /// The same error with its message cut to at most `max_bytes` (on a
+    /// character boundary), saying how much was cut.
+    pub fn capped(mut self, max_bytes: usize) -> Self {
+        if self.message.len() > max_bytes {
+            let total = self.message.len();
+            let mut cut = max_bytes;
+            while !self.message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.message.truncate(cut);
+            self.message
+                .push_str(&format!(" [... {} of {total} bytes cut]", total - cut));
+        }
+        self
+    }
+
     /// What went wrong, for callers that branch on it.
     pub fn kind(&self) -> ErrorKind {
         self.kind

@@ -11,7 +11,7 @@ use super::approval::{self, ApprovalRequest, Outcome};
 use super::record::{CallEvent, CallEventKind, DecisionKind};
 use crate::guard::Guarded;
 use crate::policy::{Access, Decision, Verdict};
-use crate::{ErrorKind, ToolDescriptor, ToolError, ToolOutput};
+use crate::{ErrorKind, PermissionKind, ToolDescriptor, ToolError, ToolOutput};
 
 /// Run the tool, or only find what the policy would decide.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +44,15 @@ pub(crate) struct CallGate {
     tool_decision: Decision,
     mode: Mode,
     state: Mutex<State>,
+    /// Woken when the call is allowed: the tool's timeout counts from then,
+    /// so a person's time to approve is not taken from the tool.
+    allowed: tokio::sync::Notify,
 }
 
 struct State {
     phase: Phase,
+    /// When the body must finish: set once the call is allowed.
+    deadline: Option<Instant>,
     /// Every decision made, for dry runs (explain, policy examples).
     decisions: Vec<Decision>,
 }
@@ -88,8 +93,10 @@ impl CallGate {
             mode,
             state: Mutex::new(State {
                 phase: Phase::Open,
+                deadline: None,
                 decisions: Vec::new(),
             }),
+            allowed: tokio::sync::Notify::new(),
         }
     }
 
@@ -122,25 +129,50 @@ impl CallGate {
             ));
         }
         let policy = &self.shared.policy;
-        for guard in guarded {
+        // Programs first, so arguments can be judged against the program they go to.
+        let mut programs: Vec<String> = Vec::new();
+        for guard in guarded.iter().filter(|g| g.kind == PermissionKind::Run) {
+            let _ = guard.value.each_value(&mut |value| {
+                programs.push(value.to_owned());
+                Ok(())
+            });
+        }
+        let ordered = guarded
+            .iter()
+            .filter(|g| g.kind != PermissionKind::RunArgs)
+            .chain(guarded.iter().filter(|g| g.kind == PermissionKind::RunArgs));
+        for guard in ordered {
             let mut refusal = None;
             let checked = guard.value.each_value(&mut |value| {
-                let decision = policy.decide_access(
-                    self.tool.name,
-                    &Access {
-                        kind: guard.kind,
-                        param: guard.param,
-                        value,
-                    },
-                );
-                let verdict = decision.verdict;
-                if self.mode == Mode::DryRun {
-                    state.decisions.push(decision.clone());
-                }
-                if verdict == Verdict::Deny {
-                    let error = denied(&decision);
-                    refusal = Some(decision);
-                    return Err(error);
+                let access = Access {
+                    kind: guard.kind,
+                    param: guard.param,
+                    value,
+                };
+                let decisions: Vec<Decision> = if guard.kind == PermissionKind::RunArgs {
+                    if programs.is_empty() {
+                        vec![policy.decide_access(self.tool.name, &access)]
+                    } else {
+                        programs
+                            .iter()
+                            .map(|program| {
+                                policy.decide_program_arg(self.tool.name, program, &access)
+                            })
+                            .collect()
+                    }
+                } else {
+                    vec![policy.decide_access(self.tool.name, &access)]
+                };
+                for decision in decisions {
+                    let verdict = decision.verdict;
+                    if self.mode == Mode::DryRun {
+                        state.decisions.push(decision.clone());
+                    }
+                    if verdict == Verdict::Deny {
+                        let error = denied(&decision);
+                        refusal = Some(decision);
+                        return Err(error);
+                    }
                 }
                 Ok(())
             });
@@ -152,7 +184,10 @@ impl CallGate {
                 });
                 state.phase = Phase::Denied;
                 drop(state);
-                self.record_decision(DecisionKind::Deny, &decision, None)?;
+                // A dry run (explain, policy examples) records nothing.
+                if self.mode == Mode::Run {
+                    self.record_decision(DecisionKind::Deny, &decision, None)?;
+                }
                 return Err(denied(&decision));
             }
         }
@@ -201,7 +236,7 @@ impl CallGate {
                 rule: rule.into(),
                 reason: reason.into(),
             };
-            return self.refuse(DecisionKind::Deny, &decision, None);
+            return self.refuse(DecisionKind::Deny, &decision, answer.as_deref());
         }
         let mut state = self.state();
         if state.phase != Phase::Checked {
@@ -214,7 +249,31 @@ impl CallGate {
         self.record_decision(kind, &self.tool_decision, answer.as_deref())
             .inspect_err(|_| state.phase = Phase::Denied)?;
         state.phase = Phase::Allowed;
+        state.deadline = self.timeout().map(|limit| Instant::now() + limit);
+        drop(state);
+        self.allowed.notify_waiters();
         Ok(())
+    }
+
+    /// Resolves once the call is allowed to run; never, if it is refused
+    /// (the call then ends with the refusal by itself).
+    pub(crate) async fn until_allowed(&self) {
+        loop {
+            let notified = self.allowed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let phase = self.state().phase;
+            match phase {
+                Phase::Allowed => return,
+                Phase::Denied | Phase::Finished => std::future::pending::<()>().await,
+                Phase::Open | Phase::Checked => notified.await,
+            }
+        }
+    }
+
+    /// When the body must finish, once the call is allowed.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.state().deadline
     }
 
     fn refuse(
@@ -290,6 +349,8 @@ impl CallGate {
                 Ok(output)
             }
         });
+        // An error's message goes to the model too: the same cap applies.
+        let result = result.map_err(|error| error.capped(max_output));
         let duration = started.elapsed();
         if prior != Phase::Denied {
             let output = result.as_ref().ok().map(ToolOutput::as_json);

@@ -214,9 +214,6 @@ impl Executor {
             ));
         };
         let descriptor = tool.descriptor();
-        if let Err(error) = shared.policy.arg_limits().check(args) {
-            return refuse_early(error);
-        }
         let decision = shared.policy.decide_tool(descriptor);
         if decision.verdict == Verdict::Deny {
             if mode == Mode::Run {
@@ -239,6 +236,9 @@ impl Executor {
                     .observe(descriptor.name, Some(ErrorKind::Denied), Duration::ZERO);
             }
             return Err(denied(&decision));
+        }
+        if let Err(error) = shared.policy.arg_limits().check(args) {
+            return refuse_early(error);
         }
         Ok(Arc::new(CallGate::new(
             Arc::clone(shared),
@@ -343,7 +343,6 @@ impl Executor {
             let own = caller.child_token();
             let ctx = ctx
                 .with_cancellation(own.clone())
-                .with_deadline(timeout.map(|limit| started + limit))
                 .with_gate(Arc::clone(&gate));
             let invoke = gate.tool.invoke;
             let work = async {
@@ -358,10 +357,23 @@ impl Executor {
                     Invoke::Async(invoke) => CatchPanic(invoke(&ctx, args)?).await,
                 }
             };
+            tokio::pin!(work);
+            let bounded = async {
+                // Until the call is allowed (guards, approval), the approval
+                // timeout bounds it; the tool's own timeout counts from then.
+                if timeout.is_some() {
+                    tokio::select! {
+                        biased;
+                        result = &mut work => return result,
+                        () = gate.until_allowed() => {}
+                    }
+                }
+                with_timeout(timeout, &mut work).await.unwrap_or_else(|limit| Err(timed_out(name, limit)))
+            };
             let result = tokio::select! {
                 biased;
                 () = caller.cancelled() => Err(ToolError::new(ErrorKind::Cancelled, format!("the call to `{name}` was cancelled"))),
-                result = with_timeout(timeout, work) => result.unwrap_or_else(|limit| Err(timed_out(name, limit))),
+                result = bounded => result,
             };
             own.cancel();
             result

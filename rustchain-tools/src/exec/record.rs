@@ -108,14 +108,14 @@ impl AuditSink for MemoryAudit {
                 args,
                 record_args,
                 approver_answer,
-                ..
+                redact,
             } => serde_json::json!({
                 "kind": "decision",
                 "decision": decision,
                 "rule": rule,
                 "reason": reason,
                 "args_bytes": args.len(),
-                "args": record_args.then_some(args),
+                "args": record_args.then(|| recorded_args(args, redact)),
                 "approver_answer": approver_answer,
             }),
             CallEventKind::Result {

@@ -88,7 +88,7 @@ pub struct Limits {
     pub max_argument_bytes: Option<usize>,
     pub max_depth: Option<usize>,
     pub max_output_bytes: Option<usize>,
-    pub max_concurrent: Option<usize>,
+    pub max_concurrent: Option<Spanned<usize>>,
     pub calls_per_session: Option<u64>,
     pub bytes_per_session: Option<u64>,
     #[serde(default)]

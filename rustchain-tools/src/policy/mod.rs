@@ -50,6 +50,7 @@
 //! ```
 
 mod file;
+pub mod flags;
 pub mod net;
 pub mod path;
 
@@ -146,11 +147,18 @@ pub struct Grants {
     fs_read: Vec<PathBuf>,
     fs_write: Vec<PathBuf>,
     fs_deny: PathDeny,
+    // The rules behind each grant, in the same order, so every decision
+    // names the line that made it.
+    fs_read_rules: Vec<Rule>,
+    fs_write_rules: Vec<Rule>,
+    fs_deny_rules: Vec<(String, Rule)>,
     net_allow: Vec<(HostPattern, Rule)>,
     net_deny: Vec<(HostPattern, Rule)>,
     http: bool,
     programs: Vec<ProgramGrant>,
+    program_rules: Vec<Rule>,
     env: Vec<String>,
+    env_rules: Vec<Rule>,
 }
 
 /// A program a `#[run]` value may name, and the flags it may not be given.
@@ -207,7 +215,7 @@ pub struct PolicyExample {
 /// A `[limits.tool.NAME]` table: timeout, rate, output cap.
 type ToolOverrides = (Option<Duration>, Option<Rate>, Option<usize>);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct Rule {
     text: String,
 }
@@ -378,11 +386,21 @@ impl Policy {
                 if value.is_empty() {
                     return deny("input", "the path is empty".to_owned());
                 }
-                let resolved = path::resolve(
+                let Some(resolved) = path::resolve(
                     Path::new(value),
                     &std::env::current_dir().unwrap_or_default(),
-                );
-                let Some(root) = path::root_holding(&resolved, roots) else {
+                ) else {
+                    return deny(
+                        "input",
+                        "the path goes through too many symbolic links".to_owned(),
+                    );
+                };
+                let rules = if access.kind == PermissionKind::FsRead {
+                    &grants.fs_read_rules
+                } else {
+                    &grants.fs_write_rules
+                };
+                let Some(index) = roots.iter().position(|root| resolved.starts_with(root)) else {
                     return deny(
                         &format!("fs.{table}"),
                         format!(
@@ -394,13 +412,21 @@ impl Policy {
                     );
                 };
                 if let Some(glob) = grants.fs_deny.matching(&resolved, roots) {
+                    let rule = grants
+                        .fs_deny_rules
+                        .iter()
+                        .find(|(pattern, _)| pattern == glob)
+                        .map_or_else(
+                            || format!("fs.deny {glob:?}"),
+                            |(_, rule)| rule.text.clone(),
+                        );
                     return deny(
-                        &format!("fs.deny {glob:?}"),
+                        &rule,
                         format!("{} matches a denied pattern", resolved.display()),
                     );
                 }
                 allow(
-                    format!("fs.{table} {:?}", root.display().to_string()),
+                    rules[index].text.clone(),
                     format!("{} is inside a granted root", resolved.display()),
                 )
             }
@@ -450,10 +476,21 @@ impl Policy {
                             .to_owned(),
                     );
                 }
+                // `..` is refused rather than folded: the kernel follows a
+                // symlink before applying it, so folding could name another program.
+                if program
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+                {
+                    return deny(
+                        "programs",
+                        "name the program by its plain absolute path, without `..`".to_owned(),
+                    );
+                }
                 let normal = path::lexical_absolute(program, Path::new("/"));
-                match grants.programs.iter().find(|p| p.path == normal) {
-                    Some(grant) => allow(
-                        format!("programs {:?}", grant.path.display().to_string()),
+                match grants.programs.iter().position(|p| p.path == normal) {
+                    Some(index) => allow(
+                        grants.program_rules[index].text.clone(),
                         "the program is granted".to_owned(),
                     ),
                     None => deny(
@@ -466,10 +503,15 @@ impl Policy {
                     ),
                 }
             }
+            // Arguments are judged against the program they go to: see `decide_program_arg`.
+            PermissionKind::RunArgs => deny(
+                "programs",
+                "arguments need the program they are for".to_owned(),
+            ),
             PermissionKind::Env => {
-                if grants.env.iter().any(|name| name == value) {
+                if let Some(index) = grants.env.iter().position(|name| name == value) {
                     allow(
-                        format!("env.allow {value:?}"),
+                        grants.env_rules[index].text.clone(),
                         "the variable is granted".to_owned(),
                     )
                 } else {
@@ -482,6 +524,47 @@ impl Policy {
                     )
                 }
             }
+        }
+    }
+
+    /// May `arg` be passed to `program` (a value its `#[run]` guard granted)?
+    /// Refused when it carries one of the program's denied flags.
+    pub fn decide_program_arg(&self, tool: &str, program: &str, access: &Access<'_>) -> Decision {
+        let normal = path::lexical_absolute(Path::new(program), Path::new("/"));
+        let grants = &self.grants;
+        let Some(index) = grants.programs.iter().position(|p| p.path == normal) else {
+            return Decision {
+                verdict: Verdict::Deny,
+                rule: "programs".into(),
+                reason: format!(
+                    "`{tool}` passes arguments to {program:?}, which is not a granted program"
+                )
+                .into(),
+            };
+        };
+        let grant = &grants.programs[index];
+        if access.value.contains('\0') {
+            return Decision {
+                verdict: Verdict::Deny,
+                rule: "input".into(),
+                reason: format!("`{tool}` may not pass an argument containing a NUL byte").into(),
+            };
+        }
+        match flags::denied_flag(access.value, &grant.deny_flags) {
+            Some(flag) => Decision {
+                verdict: Verdict::Deny,
+                rule: format!("{} deny_flags {flag:?}", grants.program_rules[index].text).into(),
+                reason: format!(
+                    "`{tool}` may not pass {:?} to {}: the policy denies the flag {flag:?} for it",
+                    shown(access.value),
+                    grant.path.display()
+                )
+                .into(),
+            },
+            None => allow(
+                grants.program_rules[index].text.clone(),
+                "the argument carries no denied flag".to_owned(),
+            ),
         }
     }
 
@@ -743,7 +826,13 @@ impl Compiler<'_> {
                 if text.is_empty() || text.contains('\0') {
                     return self.error(Some(value.span().start), "a root must be a non-empty path");
                 }
-                Ok(path::resolve(Path::new(text), self.base))
+                match path::resolve(Path::new(text), self.base) {
+                    Some(root) => Ok(root),
+                    None => self.error(
+                        Some(value.span().start),
+                        format!("the root `{text}` goes through a loop of symbolic links"),
+                    ),
+                }
             })
             .collect()
     }
@@ -827,16 +916,33 @@ impl Compiler<'_> {
                 );
             }
         }
+        let rules = |table: &str, values: &[Spanned<String>]| -> Vec<Rule> {
+            values.iter().map(|value| self.rule(table, value)).collect()
+        };
         policy.grants = Grants {
             base: self.base.to_path_buf(),
             fs_read: self.roots(&file.fs.read)?,
             fs_write: self.roots(&file.fs.write)?,
             fs_deny: deny,
+            fs_read_rules: rules("fs.read", &file.fs.read),
+            fs_write_rules: rules("fs.write", &file.fs.write),
+            fs_deny_rules: file
+                .fs
+                .deny
+                .iter()
+                .map(|v| (v.get_ref().clone(), self.rule("fs.deny", v)))
+                .collect(),
             net_allow: self.hosts("net.allow", &file.net.allow)?,
             net_deny: self.hosts("net.deny", &file.net.deny)?,
             http: file.net.http,
             programs,
+            program_rules: file
+                .programs
+                .iter()
+                .map(|p| self.rule("programs", &p.path))
+                .collect(),
             env: file.env.allow.iter().map(|v| v.get_ref().clone()).collect(),
+            env_rules: rules("env.allow", &file.env.allow),
         };
         let limits = &file.limits;
         policy.default_timeout = self.duration(&limits.timeout)?;
@@ -846,9 +952,14 @@ impl Compiler<'_> {
             max_depth: limits.max_depth.unwrap_or(defaults.max_depth),
         };
         policy.max_output_bytes = limits.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT_BYTES);
-        policy.max_concurrent = match limits.max_concurrent {
-            Some(0) => return self.error(None, "limits.max_concurrent must be at least 1"),
-            Some(n) => n,
+        policy.max_concurrent = match &limits.max_concurrent {
+            Some(n) if *n.get_ref() == 0 => {
+                return self.error(
+                    Some(n.span().start),
+                    "limits.max_concurrent must be at least 1",
+                );
+            }
+            Some(n) => *n.get_ref(),
             None => DEFAULT_MAX_CONCURRENT,
         };
         policy.budget = Budget {

@@ -35,27 +35,87 @@ pub fn lexical_absolute(path: &Path, base: &Path) -> PathBuf {
     out
 }
 
-/// `path` with symlinks resolved in its longest existing ancestor.
-pub fn resolve(path: &Path, base: &Path) -> PathBuf {
-    let absolute = lexical_absolute(path, base);
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        if let Ok(real) = existing.canonicalize() {
-            let mut resolved = real;
-            for part in rest.iter().rev() {
-                resolved.push(part);
+/// Most symlinks followed while resolving one path, as the kernel's limit (ELOOP).
+const MAX_LINKS: usize = 40;
+
+/// The path the kernel would open for `path` (absolute, or relative to
+/// `base`): each existing component is followed if it is a symlink *before*
+/// the next `..` is applied, exactly in the kernel's order, so neither
+/// `root/link/../x` nor a dangling link can point outside the place it seems
+/// to. Components that do not exist yet are taken as written.
+///
+/// `None` when symlinks loop (more than 40 are followed).
+pub fn resolve(path: &Path, base: &Path) -> Option<PathBuf> {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    };
+    let joined = if joined.is_relative() {
+        std::env::current_dir().unwrap_or_default().join(joined)
+    } else {
+        joined
+    };
+    let mut pending: std::collections::VecDeque<std::ffi::OsString> =
+        std::collections::VecDeque::new();
+    let mut out = PathBuf::new();
+    push_components(&joined, &mut pending, &mut out);
+    let mut links = 0;
+    while let Some(part) = pending.pop_front() {
+        match part.to_str() {
+            Some(".") => continue,
+            Some("..") => {
+                out.pop();
+                continue;
             }
-            // The remainder may hold `..` again only if it came from a link
-            // target; lexical folding of our own input already removed it.
-            return resolved;
+            _ => {}
         }
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_owned());
-                existing = parent;
+        let candidate = out.join(&part);
+        match std::fs::symlink_metadata(&candidate) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return None;
+                }
+                let Ok(target) = std::fs::read_link(&candidate) else {
+                    return None;
+                };
+                // The target replaces the link: absolute from the root, relative from the link's folder.
+                let mut rest: Vec<std::ffi::OsString> = Vec::new();
+                if target.is_absolute() {
+                    out = PathBuf::new();
+                    push_components(&target, &mut std::collections::VecDeque::new(), &mut out);
+                }
+                for component in target.components() {
+                    match component {
+                        Component::Normal(name) => rest.push(name.to_owned()),
+                        Component::ParentDir => rest.push("..".into()),
+                        Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+                    }
+                }
+                for name in rest.into_iter().rev() {
+                    pending.push_front(name);
+                }
             }
-            _ => return absolute,
+            _ => out = candidate,
+        }
+    }
+    Some(out)
+}
+
+/// Splits `path` into its root (written to `out`) and its remaining components.
+fn push_components(
+    path: &Path,
+    pending: &mut std::collections::VecDeque<std::ffi::OsString>,
+    out: &mut PathBuf,
+) {
+    for component in path.components() {
+        match component {
+            Component::Prefix(prefix) => out.push(prefix.as_os_str()),
+            Component::RootDir => out.push(Component::RootDir.as_os_str()),
+            Component::CurDir => {}
+            Component::ParentDir => pending.push_back("..".into()),
+            Component::Normal(name) => pending.push_back(name.to_owned()),
         }
     }
 }
@@ -85,12 +145,19 @@ impl PathDeny {
         let mut builder = GlobSetBuilder::new();
         let mut kept = Vec::new();
         for (index, pattern) in patterns.into_iter().enumerate() {
-            let glob = GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|err| (index, format!("bad glob `{pattern}`: {}", err.kind())))?;
-            builder.add(glob);
+            let compile = |text: &str| {
+                GlobBuilder::new(text)
+                    .literal_separator(true)
+                    .build()
+                    .map_err(|err| (index, format!("bad glob `{pattern}`: {}", err.kind())))
+            };
+            builder.add(compile(pattern)?);
             kept.push(pattern.to_owned());
+            // `secrets/**` denies the folder `secrets` too: listing it would show what it holds.
+            if let Some(folder) = pattern.strip_suffix("/**").filter(|f| !f.is_empty()) {
+                builder.add(compile(folder)?);
+                kept.push(pattern.to_owned());
+            }
         }
         let set = builder.build().map_err(|err| (0, err.to_string()))?;
         Ok(PathDeny {

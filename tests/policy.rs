@@ -1,0 +1,1141 @@
+//! The policy's semantics, as tables of cases: precedence of tool rules,
+//! file roots and deny globs, hosts, programs, environment variables, limits,
+//! inline examples, invalid files, and `explain`.
+//!
+//! Every table row is judged twice: by `Executor::explain` (the verdict) and
+//! by a real call through the executor (allow runs, ask runs once a person says
+//! yes, deny refuses with `denied` and the body never runs), so the dry run
+//! and the call cannot drift apart.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rustchain::exec::{ApprovalRequest, MemoryAudit};
+use rustchain::policy::{Policy, PolicyError, Verdict};
+use rustchain::{ErrorKind, Executor, Registry, ToolContext, tool};
+
+use Verdict::{Allow, Ask, Deny};
+
+// ---------------------------------------------------------------------------
+// The tools under test. Bodies only say they ran (by call id), so that a
+// denied call can be proven never to have reached its body.
+
+static RAN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn ran(ctx: &ToolContext) {
+    RAN.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(ctx.call_id().to_owned());
+}
+
+fn has_run(call_id: &str) -> bool {
+    RAN.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .any(|id| id == call_id)
+}
+
+/// Reads a file (here: only echoes the path it would read).
+#[tool]
+fn read_file(
+    /// The file to read.
+    #[fs(read)]
+    path: String,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    path
+}
+
+/// Writes a file (here: only echoes the path it would write).
+#[tool]
+fn write_file(
+    /// The file to write.
+    #[fs(write)]
+    path: String,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    path
+}
+
+/// Fetches a URL (here: only echoes it).
+#[tool]
+fn fetch(
+    /// The URL or host.
+    #[net]
+    url: String,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    url
+}
+
+/// Fetches a URL, asynchronously (here: only echoes it).
+#[tool]
+async fn fetch_async(
+    /// The URL or host.
+    #[net]
+    url: String,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    url
+}
+
+/// Runs a program (here: only echoes it).
+#[tool]
+fn run_program(
+    /// The program, by absolute path.
+    #[run]
+    program: String,
+    /// Its arguments.
+    #[run(args)]
+    args: Vec<String>,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    format!("{program} {}", args.join(" "))
+}
+
+/// Reads an environment variable (here: only echoes its name).
+#[tool]
+fn read_var(
+    /// The variable's name.
+    #[env]
+    name: String,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    name
+}
+
+/// Counts to `n` (a pure tool: declares no permissions).
+#[tool]
+fn count(
+    /// How far.
+    n: u32,
+    ctx: &ToolContext,
+) -> u32 {
+    ran(ctx);
+    n
+}
+
+/// Upper-cases text (a pure tool).
+#[tool]
+fn text_upper(
+    /// The text.
+    text: String,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    text.to_uppercase()
+}
+
+/// Lower-cases text (a pure tool).
+#[tool]
+fn text_lower(
+    /// The text.
+    text: String,
+    ctx: &ToolContext,
+) -> String {
+    ran(ctx);
+    text.to_lowercase()
+}
+
+/// Returns `n` bytes of text.
+#[tool]
+fn big_output(
+    /// How many bytes.
+    n: usize,
+) -> String {
+    "x".repeat(n)
+}
+
+/// Sleeps; declares its own generous timeout.
+#[tool(timeout = "10s")]
+async fn slow(
+    /// How long, in milliseconds.
+    ms: u64,
+) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// Sleeps; declares its own short timeout.
+#[tool(timeout = "50ms")]
+async fn slow_own(
+    /// How long, in milliseconds.
+    ms: u64,
+) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// Sleeps; declares no timeout.
+#[tool]
+async fn slow_plain(
+    /// How long, in milliseconds.
+    ms: u64,
+) -> u64 {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+/// Lists the read roots the policy granted this call.
+#[tool]
+fn granted_roots(ctx: &ToolContext) -> Vec<String> {
+    ctx.grants()
+        .fs_read_roots()
+        .iter()
+        .map(|root| root.display().to_string())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// A scratch directory with roots, secrets, and symlinks in and out of them:
+//
+//   data/notes.txt  data/sub/  data/secrets/key  data/app/.env  data/.env
+//   data/link_out      -> outside/            (a directory link out of the root)
+//   data/link_out_file -> outside/secret.txt  (a file link out of the root)
+//   data/link_in       -> data/secrets/       (a link to a denied place)
+//   data/link_sub      -> outside/sub/        (for `link_sub/../secret.txt`)
+//   out/               (the write root)
+//   out/dangling       -> outside/new.txt     (a link to a file not yet there)
+//   outside/secret.txt outside/sub/
+
+struct Sandbox {
+    root: PathBuf,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "rustchain-policy-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("the temp dir is writable");
+        let root = dir.canonicalize().expect("the sandbox exists");
+        for sub in ["data/sub", "data/secrets", "data/app", "out", "outside/sub"] {
+            fs::create_dir_all(root.join(sub)).expect("create a sandbox folder");
+        }
+        for (file, text) in [
+            ("data/notes.txt", "notes"),
+            ("data/secrets/key", "KEY"),
+            ("data/app/.env", "ENV"),
+            ("data/.env", "ENV"),
+            ("outside/secret.txt", "OUTSIDE"),
+        ] {
+            fs::write(root.join(file), text).expect("write a sandbox file");
+        }
+        for (target, link) in [
+            ("outside", "data/link_out"),
+            ("outside/secret.txt", "data/link_out_file"),
+            ("data/secrets", "data/link_in"),
+            ("outside/sub", "data/link_sub"),
+            ("outside/new.txt", "out/dangling"),
+        ] {
+            symlink(root.join(target), root.join(link)).expect("create a sandbox link");
+        }
+        Sandbox { root }
+    }
+
+    /// `text` with `{root}` replaced by the sandbox's absolute path.
+    fn fill(&self, text: &str) -> String {
+        text.replace("{root}", self.root.to_str().expect("a UTF-8 temp dir"))
+    }
+
+    fn policy(&self, text: &str) -> Result<Policy, PolicyError> {
+        Policy::from_toml(&self.fill(text), "policy.toml", &self.root)
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.root);
+    }
+}
+
+/// An executor under `policy`, recording to memory, with an approver that
+/// always says yes and counts how often it was asked.
+fn executor(policy: Policy) -> (Executor, Arc<MemoryAudit>, Arc<AtomicUsize>) {
+    let audit = Arc::new(MemoryAudit::new());
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let executor = Executor::builder(Registry::global())
+        .policy(policy)
+        .audit(audit.clone())
+        .approver(move |_: &ApprovalRequest| -> Result<String, String> {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Ok("yes".to_owned())
+        })
+        .build()
+        .expect("the policy has no failing examples");
+    (executor, audit, asked)
+}
+
+fn unique_call_id(label: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{label}#{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// One row: its name, the policy text, the tool, its arguments, and the verdict.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Verdict,
+);
+
+/// Judges each case by `explain` and by a real call; reports every mismatch at once.
+fn run_cases(cases: &[Case]) {
+    let sandbox = Sandbox::new();
+    let mut failures = Vec::new();
+    for &(name, policy, tool, args, expect) in cases {
+        let policy = match sandbox.policy(policy) {
+            Ok(policy) => policy,
+            Err(err) => {
+                failures.push(format!("{name}: the policy does not load: {err}"));
+                continue;
+            }
+        };
+        let (executor, _audit, asked) = executor(policy);
+        let args = sandbox.fill(args);
+        let explanation = executor.explain(tool, &args);
+        if explanation.verdict != expect {
+            failures.push(format!(
+                "{name}: explain says {} (expected {expect}): {:?}",
+                explanation.verdict, explanation
+            ));
+        }
+        let call_id = unique_call_id(name);
+        let result = executor.call_blocking(tool, &args, ToolContext::new().with_call_id(&call_id));
+        let asked = asked.load(Ordering::SeqCst);
+        let outcome = match (&result, expect) {
+            (Ok(_), Allow) if asked == 0 => None,
+            (Ok(_), Ask) if asked == 1 => None,
+            (Err(err), Deny) if err.kind() == ErrorKind::Denied && asked == 0 => None,
+            _ => Some(format!(
+                "{name}: the call gave {result:?} with the approver asked {asked} times (expected {expect})"
+            )),
+        };
+        failures.extend(outcome);
+        if (expect == Deny) == has_run(&call_id) {
+            failures.push(format!(
+                "{name}: the body {} though the verdict is {expect}",
+                if expect == Deny { "ran" } else { "did not run" }
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures in {} cases:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Tool rules: deny > ask > allow, globs, `default`, and the no-policy default.
+
+const N: &str = r#"{"n": 1}"#;
+const T: &str = r#"{"text": "Hi"}"#;
+const NOTES: &str = r#"{"path": "{root}/data/notes.txt"}"#;
+const OUTSIDE: &str = r#"{"path": "{root}/outside/secret.txt"}"#;
+
+#[rustfmt::skip]
+const PRECEDENCE: &[Case] = &[
+    ("empty policy: a pure tool runs", "", "count", N, Allow),
+    ("empty policy: a guarded tool is denied", "", "read_file", NOTES, Deny),
+    ("default allow, said explicitly", r#"default = "allow""#, "count", N, Allow),
+    ("default deny: an unnamed pure tool is denied", r#"default = "deny""#, "count", N, Deny),
+    ("default deny: a tool allowed by name runs", "default = \"deny\"\ntools = { allow = [\"count\"] }", "count", N, Allow),
+    ("default deny: a tool asked by name asks", "default = \"deny\"\ntools = { ask = [\"count\"] }", "count", N, Ask),
+    ("default deny: allowed by glob", "default = \"deny\"\ntools = { allow = [\"text_*\"] }", "text_upper", T, Allow),
+    ("default deny: another tool is still denied", "default = \"deny\"\ntools = { allow = [\"text_*\"] }", "count", N, Deny),
+    ("deny beats allow (same tool)", r#"tools = { allow = ["count"], deny = ["count"] }"#, "count", N, Deny),
+    ("ask beats allow (same tool)", r#"tools = { allow = ["count"], ask = ["count"] }"#, "count", N, Ask),
+    ("deny beats ask (same tool)", r#"tools = { ask = ["count"], deny = ["count"] }"#, "count", N, Deny),
+    ("deny beats ask beats allow", r#"tools = { allow = ["count"], ask = ["count"], deny = ["count"] }"#, "count", N, Deny),
+    ("a deny glob beats an exact allow", r#"tools = { allow = ["text_upper"], deny = ["text_*"] }"#, "text_upper", T, Deny),
+    ("an exact deny among glob allows", r#"tools = { allow = ["text_*"], deny = ["text_lower"] }"#, "text_lower", T, Deny),
+    ("... and its sibling still runs", r#"tools = { allow = ["text_*"], deny = ["text_lower"] }"#, "text_upper", T, Allow),
+    ("deny * beats every allow", r#"tools = { allow = ["count"], deny = ["*"] }"#, "count", N, Deny),
+    ("ask by ? glob", r#"tools = { ask = ["?ount"] }"#, "count", N, Ask),
+    ("a glob that does not match leaves the default", r#"tools = { deny = ["counter"] }"#, "count", N, Allow),
+    ("ask on a pure tool under default allow", r#"tools = { ask = ["text_*"] }"#, "text_lower", T, Ask),
+    ("allowing a guarded tool grants nothing", r#"tools = { allow = ["read_file"] }"#, "read_file", NOTES, Deny),
+    ("a guarded tool, allowed and granted", "tools = { allow = [\"read_file\"] }\nfs = { read = [\"data\"] }", "read_file", NOTES, Allow),
+    ("a guarded tool, granted, default allow", r#"fs = { read = ["data"] }"#, "read_file", NOTES, Allow),
+    ("a guarded tool, granted, but denied by name", "tools = { deny = [\"read_*\"] }\nfs = { read = [\"data\"] }", "read_file", NOTES, Deny),
+    ("a guarded tool, granted, asked", "tools = { ask = [\"read_file\"] }\nfs = { read = [\"data\"] }", "read_file", NOTES, Ask),
+    ("ask, but the guard denies first: nobody is asked", "tools = { ask = [\"read_file\"] }\nfs = { read = [\"data\"] }", "read_file", OUTSIDE, Deny),
+    ("default deny: granted resource, tool unnamed", "default = \"deny\"\nfs = { read = [\"data\"] }", "read_file", NOTES, Deny),
+];
+
+#[test]
+fn tool_rules_deny_beats_ask_beats_allow() {
+    run_cases(PRECEDENCE);
+}
+
+#[test]
+fn no_policy_at_all_is_the_empty_policy() {
+    let sandbox = Sandbox::new();
+    let notes = sandbox.fill(NOTES);
+    let empty = executor(sandbox.policy("").expect("the empty policy loads")).0;
+    for executor in [Executor::new(Registry::global()), empty] {
+        assert!(
+            executor
+                .call_blocking("count", N, ToolContext::new())
+                .is_ok()
+        );
+        let err = executor
+            .call_blocking("read_file", &notes, ToolContext::new())
+            .expect_err("nothing is granted");
+        assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+        assert!(
+            err.message().contains("outside every granted read root"),
+            "{err}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Files: roots, `..`, absolute paths, symlinks, deny globs, read vs write.
+
+const FS: &str = r#"fs = { read = ["data"], write = ["out"], deny = ["secrets/**", "**/.env"] }"#;
+const FS_ABSOLUTE: &str = r#"fs = { read = ["{root}/data"] }"#;
+
+#[rustfmt::skip]
+const FILES: &[Case] = &[
+    ("a file inside the read root", FS, "read_file", NOTES, Allow),
+    ("a file not yet there, inside", FS, "read_file", r#"{"path": "{root}/data/new.txt"}"#, Allow),
+    ("the root itself", FS, "read_file", r#"{"path": "{root}/data"}"#, Allow),
+    ("a nested folder", FS, "read_file", r#"{"path": "{root}/data/sub/deeper/file.txt"}"#, Allow),
+    ("`..` that stays inside", FS, "read_file", r#"{"path": "{root}/data/sub/../notes.txt"}"#, Allow),
+    ("`.` components", FS, "read_file", r#"{"path": "{root}/data/./sub/./x"}"#, Allow),
+    ("a root given as an absolute path", FS_ABSOLUTE, "read_file", NOTES, Allow),
+    ("outside every root", FS, "read_file", OUTSIDE, Deny),
+    ("`..` out of the root", FS, "read_file", r#"{"path": "{root}/data/../outside/secret.txt"}"#, Deny),
+    ("many `..` out of the root", FS, "read_file", r#"{"path": "{root}/data/sub/../../../../../etc/passwd"}"#, Deny),
+    ("a relative climb (from the working folder)", FS, "read_file", r#"{"path": "../../etc/passwd"}"#, Deny),
+    ("an absolute system path", FS, "read_file", r#"{"path": "/etc/passwd"}"#, Deny),
+    ("a doubled leading slash", FS, "read_file", r#"{"path": "//etc/passwd"}"#, Deny),
+    ("the filesystem root", FS, "read_file", r#"{"path": "/"}"#, Deny),
+    ("an empty path", FS, "read_file", r#"{"path": ""}"#, Deny),
+    ("a sibling sharing the root's prefix", FS, "read_file", r#"{"path": "{root}/database/x"}"#, Deny),
+    ("the parent of the root", FS, "read_file", r#"{"path": "{root}"}"#, Deny),
+    ("a folder link out of the root", FS, "read_file", r#"{"path": "{root}/data/link_out/secret.txt"}"#, Deny),
+    ("a file link out of the root", FS, "read_file", r#"{"path": "{root}/data/link_out_file"}"#, Deny),
+    ("a new file under a link out of the root", FS, "write_file", r#"{"path": "{root}/data/link_out/new.txt"}"#, Deny),
+    ("a link inside the root to a denied folder", FS, "read_file", r#"{"path": "{root}/data/link_in/key"}"#, Deny),
+    ("deny secrets/**", FS, "read_file", r#"{"path": "{root}/data/secrets/key"}"#, Deny),
+    ("deny secrets/** through sub/..", FS, "read_file", r#"{"path": "{root}/data/sub/../secrets/key"}"#, Deny),
+    ("deny secrets/**, a file not yet there", FS, "read_file", r#"{"path": "{root}/data/secrets/new/deeper"}"#, Deny),
+    ("deny **/.env, nested", FS, "read_file", r#"{"path": "{root}/data/app/.env"}"#, Deny),
+    ("deny **/.env, at the root", FS, "read_file", r#"{"path": "{root}/data/.env"}"#, Deny),
+    ("**/.env leaves other names alone", FS, "read_file", r#"{"path": "{root}/data/app/env.txt"}"#, Allow),
+    ("secrets/** is relative to a root, not any folder", FS, "read_file", r#"{"path": "{root}/data/sub/secrets/key"}"#, Allow),
+    ("write inside the write root", FS, "write_file", r#"{"path": "{root}/out/new.txt"}"#, Allow),
+    ("a read root is not a write root", FS, "write_file", r#"{"path": "{root}/data/new.txt"}"#, Deny),
+    ("a write root is not a read root", FS, "read_file", r#"{"path": "{root}/out/new.txt"}"#, Deny),
+    ("deny globs cover write roots too", FS, "write_file", r#"{"path": "{root}/out/secrets/x"}"#, Deny),
+    ("no fs table: nothing is readable", "", "read_file", NOTES, Deny),
+];
+
+#[test]
+fn file_grants_roots_dot_dot_symlinks_and_deny_globs() {
+    run_cases(FILES);
+}
+
+/// `..` is folded lexically before symlinks are resolved, but the kernel
+/// resolves `link/..` physically: `data/link_sub/../secret.txt` is judged as
+/// `data/secret.txt` (inside) while opening it reads `outside/secret.txt`.
+#[test]
+fn dot_dot_after_a_symlink_is_judged_where_the_kernel_goes() {
+    run_cases(&[(
+        "`..` after a link out of the root",
+        FS,
+        "read_file",
+        r#"{"path": "{root}/data/link_sub/../secret.txt"}"#,
+        Deny,
+    )]);
+}
+
+/// A dangling link inside a write root: writing it creates the link's target,
+/// outside every root.
+#[test]
+fn a_dangling_link_out_of_a_write_root_is_denied() {
+    run_cases(&[(
+        "a dangling link out of the write root",
+        FS,
+        "write_file",
+        r#"{"path": "{root}/out/dangling"}"#,
+        Deny,
+    )]);
+}
+
+/// `secrets/**` denies everything under `secrets`, so listing the folder
+/// itself (the names of the secrets) should be denied too.
+#[test]
+fn a_denied_folder_itself_is_denied() {
+    run_cases(&[(
+        "the denied folder itself",
+        FS,
+        "read_file",
+        r#"{"path": "{root}/data/secrets"}"#,
+        Deny,
+    )]);
+}
+
+// ---------------------------------------------------------------------------
+// Hosts: exact, `*.suffix`, IP, CIDR, ports, deny beats allow, schemes.
+
+const NET: &str = r#"net = { allow = ["api.example.com", "*.example.org", "93.184.216.34", "10.0.0.0/8", "2001:db8::/32", "ports.example.net:8443"], deny = ["internal.example.org", "10.9.0.0/16"] }"#;
+const NET_HTTP: &str = r#"net = { allow = ["api.example.com"], http = true }"#;
+
+fn url(text: &str) -> &'static str {
+    Box::leak(format!(r#"{{"url": "{text}"}}"#).into_boxed_str())
+}
+
+#[rustfmt::skip]
+fn host_cases() -> Vec<Case> {
+    vec![
+        ("exact host", NET, "fetch", url("https://api.example.com/v1"), Allow),
+        ("exact host, any case", NET, "fetch", url("https://API.Example.COM/"), Allow),
+        ("exact host, trailing dot", NET, "fetch", url("https://api.example.com./"), Allow),
+        ("exact host, bare", NET, "fetch", url("api.example.com"), Allow),
+        ("exact host, bare with port", NET, "fetch", url("api.example.com:443"), Allow),
+        ("exact does not cover subdomains", NET, "fetch", url("https://x.api.example.com/"), Deny),
+        ("exact is not a prefix", NET, "fetch", url("https://api.example.com.evil.net/"), Deny),
+        ("user info is refused", NET, "fetch", url("https://user@api.example.com/"), Deny),
+        ("user info hiding the real host", NET, "fetch", url("https://api.example.com@evil.net/"), Deny),
+        ("a fragment hiding the real host", NET, "fetch", url("https://evil.net#@api.example.com"), Deny),
+        ("suffix", NET, "fetch", url("https://a.b.example.org/"), Allow),
+        ("suffix excludes the apex", NET, "fetch", url("https://example.org/"), Deny),
+        ("suffix is a label boundary", NET, "fetch", url("https://badexample.org/"), Deny),
+        ("deny beats a suffix allow", NET, "fetch", url("https://internal.example.org/"), Deny),
+        ("deny by name, any case", NET, "fetch", url("https://INTERNAL.example.org/"), Deny),
+        ("IP", NET, "fetch", url("https://93.184.216.34/"), Allow),
+        ("IP, another address", NET, "fetch", url("https://93.184.216.35/"), Deny),
+        ("CIDR", NET, "fetch", url("https://10.1.2.3/"), Allow),
+        ("CIDR, outside", NET, "fetch", url("https://11.0.0.1/"), Deny),
+        ("CIDR deny inside a CIDR allow", NET, "fetch", url("https://10.9.1.1/"), Deny),
+        ("IPv6 CIDR", NET, "fetch", url("https://[2001:db8::1]/"), Allow),
+        ("IPv6 CIDR, outside", NET, "fetch", url("https://[2001:db9::1]/"), Deny),
+        ("port-specific grant", NET, "fetch", url("https://ports.example.net:8443/"), Allow),
+        ("port-specific grant, default port", NET, "fetch", url("https://ports.example.net/"), Deny),
+        ("port-specific grant, other port", NET, "fetch", url("https://ports.example.net:8444/"), Deny),
+        ("loopback is not granted", NET, "fetch", url("https://127.0.0.1/"), Deny),
+        ("an empty value", NET, "fetch", url(""), Deny),
+        ("http without http = true", NET, "fetch", url("http://api.example.com/"), Deny),
+        ("http with http = true", NET_HTTP, "fetch", url("http://api.example.com/"), Allow),
+        ("https with http = true", NET_HTTP, "fetch", url("https://api.example.com/"), Allow),
+        ("ftp with http = true", NET_HTTP, "fetch", url("ftp://api.example.com/"), Deny),
+        ("ws with http = true", NET_HTTP, "fetch", url("ws://api.example.com/"), Deny),
+        ("file URLs name no host", NET_HTTP, "fetch", url("file:///etc/passwd"), Deny),
+        ("an async guarded tool, granted", NET, "fetch_async", url("https://api.example.com/"), Allow),
+        ("an async guarded tool, not granted", NET, "fetch_async", url("https://evil.net/"), Deny),
+        ("no net table: nothing is reachable", "", "fetch", url("https://api.example.com/"), Deny),
+    ]
+}
+
+#[test]
+fn host_grants_names_suffixes_ips_cidrs_ports_and_schemes() {
+    run_cases(&host_cases());
+}
+
+// ---------------------------------------------------------------------------
+// Programs: absolute paths only, exact match.
+
+const PROGRAMS: &str =
+    r#"programs = [{ path = "/bin/echo" }, { path = "/usr/bin/env", deny_flags = ["-S"] }]"#;
+
+fn program(path: &str) -> &'static str {
+    Box::leak(format!(r#"{{"program": "{path}", "args": ["hi"]}}"#).into_boxed_str())
+}
+
+#[rustfmt::skip]
+fn program_cases() -> Vec<Case> {
+    vec![
+        ("a granted program", PROGRAMS, "run_program", program("/bin/echo"), Allow),
+        ("another granted program", PROGRAMS, "run_program", program("/usr/bin/env"), Allow),
+        ("a doubled slash is the same path", PROGRAMS, "run_program", program("/bin//echo"), Allow),
+        ("another program", PROGRAMS, "run_program", program("/bin/sh"), Deny),
+        ("a bare name (no PATH lookup)", PROGRAMS, "run_program", program("echo"), Deny),
+        ("a relative path", PROGRAMS, "run_program", program("bin/echo"), Deny),
+        ("a dot-relative path", PROGRAMS, "run_program", program("./echo"), Deny),
+        ("`..` from a granted program", PROGRAMS, "run_program", program("/bin/echo/../sh"), Deny),
+        ("another case", PROGRAMS, "run_program", program("/BIN/ECHO"), Deny),
+        ("an empty program", PROGRAMS, "run_program", program(""), Deny),
+        ("no programs: nothing runs", "", "run_program", program("/bin/echo"), Deny),
+    ]
+}
+
+#[test]
+fn program_grants_are_exact_absolute_paths() {
+    run_cases(&program_cases());
+}
+
+/// `[[programs]] deny_flags` refuses an argument of a `#[run(args)]` parameter.
+#[test]
+fn a_denied_flag_of_a_granted_program_is_denied() {
+    run_cases(&[(
+        "a denied flag",
+        PROGRAMS,
+        "run_program",
+        r#"{"program": "/usr/bin/env", "args": ["-S", "sh -c id"]}"#,
+        Deny,
+    )]);
+}
+
+// ---------------------------------------------------------------------------
+// Environment variable names: exact, case-sensitive.
+
+const ENV: &str = r#"env = { allow = ["LANG", "RUST_LOG"] }"#;
+
+#[rustfmt::skip]
+const ENV_CASES: &[Case] = &[
+    ("a granted variable", ENV, "read_var", r#"{"name": "LANG"}"#, Allow),
+    ("another granted variable", ENV, "read_var", r#"{"name": "RUST_LOG"}"#, Allow),
+    ("names are case-sensitive", ENV, "read_var", r#"{"name": "lang"}"#, Deny),
+    ("an ungranted variable", ENV, "read_var", r#"{"name": "PATH"}"#, Deny),
+    ("no prefix matching", ENV, "read_var", r#"{"name": "LANGUAGE"}"#, Deny),
+    ("no trimming", ENV, "read_var", r#"{"name": "LANG "}"#, Deny),
+    ("an empty name", ENV, "read_var", r#"{"name": ""}"#, Deny),
+    ("no env table: nothing is readable", "", "read_var", r#"{"name": "LANG"}"#, Deny),
+];
+
+#[test]
+fn env_grants_are_exact_names() {
+    run_cases(ENV_CASES);
+}
+
+// ---------------------------------------------------------------------------
+// Limits.
+
+fn limited(text: &str) -> Executor {
+    executor(Policy::from_toml(text, "policy.toml", Path::new("/")).expect("a valid policy")).0
+}
+
+fn descriptor(name: &str) -> &'static rustchain::ToolDescriptor {
+    Registry::global()
+        .get(name)
+        .expect("the tool is defined in this file")
+        .descriptor()
+}
+
+#[test]
+fn a_per_tool_timeout_overrides_the_tools_own() {
+    let policy = "[limits]\ntimeout = \"20s\"\n[limits.tool.slow]\ntimeout = \"50ms\"\n";
+    let executor = limited(policy);
+    let limits = executor.policy().limits_for(descriptor("slow"));
+    assert_eq!(limits.timeout, Some(Duration::from_millis(50)));
+    let started = Instant::now();
+    let err = executor
+        .call_blocking("slow", r#"{"ms": 3000}"#, ToolContext::new())
+        .expect_err("the policy's 50ms timeout applies");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A quick call still finishes.
+    assert!(
+        executor
+            .call_blocking("slow", r#"{"ms": 1}"#, ToolContext::new())
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_tools_own_timeout_beats_the_policy_default() {
+    let executor = limited("[limits]\ntimeout = \"20s\"\n");
+    let limits = executor.policy().limits_for(descriptor("slow_own"));
+    assert_eq!(limits.timeout, Some(Duration::from_millis(50)));
+    let err = executor
+        .call_blocking("slow_own", r#"{"ms": 3000}"#, ToolContext::new())
+        .expect_err("the tool's own 50ms timeout applies");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+}
+
+#[test]
+fn the_policy_default_timeout_covers_tools_without_their_own() {
+    let executor = limited("[limits]\ntimeout = \"50ms\"\n");
+    assert_eq!(
+        executor
+            .policy()
+            .limits_for(descriptor("slow_plain"))
+            .timeout,
+        Some(Duration::from_millis(50))
+    );
+    let err = executor
+        .call_blocking("slow_plain", r#"{"ms": 3000}"#, ToolContext::new())
+        .expect_err("the policy's default timeout applies");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    // No policy timeout and no tool timeout: none at all.
+    assert_eq!(
+        limited("")
+            .policy()
+            .limits_for(descriptor("slow_plain"))
+            .timeout,
+        None
+    );
+}
+
+#[test]
+fn output_over_max_output_bytes_is_an_error() {
+    let executor = limited("[limits]\nmax_output_bytes = 100\n");
+    let ok = executor
+        .call_blocking("big_output", r#"{"n": 10}"#, ToolContext::new())
+        .expect("small output passes");
+    assert_eq!(ok.to_value(), "x".repeat(10));
+    // 98 characters plus two quotes: exactly the limit.
+    assert!(
+        executor
+            .call_blocking("big_output", r#"{"n": 98}"#, ToolContext::new())
+            .is_ok()
+    );
+    let err = executor
+        .call_blocking("big_output", r#"{"n": 99}"#, ToolContext::new())
+        .expect_err("101 bytes of JSON is over 100");
+    assert_eq!(err.kind(), ErrorKind::Failed, "{err}");
+    assert!(err.message().contains("over the limit"), "{err}");
+
+    let per_tool = limited(
+        "[limits]\nmax_output_bytes = 100\n[limits.tool.big_output]\nmax_output_bytes = 1000\n",
+    );
+    assert!(
+        per_tool
+            .call_blocking("big_output", r#"{"n": 500}"#, ToolContext::new())
+            .is_ok()
+    );
+}
+
+#[test]
+fn arguments_over_max_argument_bytes_or_max_depth_are_refused() {
+    let executor = limited("[limits]\nmax_argument_bytes = 32\nmax_depth = 2\n");
+    let fits = format!(r#"{{"n": 1}}{}"#, " ".repeat(32 - 8));
+    assert_eq!(fits.len(), 32);
+    assert!(
+        executor
+            .call_blocking("count", &fits, ToolContext::new())
+            .is_ok()
+    );
+    let over = format!("{fits} ");
+    let err = executor
+        .call_blocking("count", &over, ToolContext::new())
+        .expect_err("33 bytes is over 32");
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments, "{err}");
+    assert!(
+        err.message().contains("over the limit of 32 bytes"),
+        "{err}"
+    );
+
+    let err = executor
+        .call_blocking("count", r#"{"n": [[[1]]]}"#, ToolContext::new())
+        .expect_err("nested three deep");
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments, "{err}");
+    assert!(err.message().contains("nested more than 2"), "{err}");
+}
+
+#[test]
+fn limits_of_a_policy_are_readable() {
+    let policy = Policy::from_toml(
+        "[limits]\nmax_concurrent = 3\ncalls_per_session = 10\nbytes_per_session = 1000\n[limits.tool.count]\nrate = \"5/s\"\n[approval]\ntimeout = \"2s\"\n",
+        "policy.toml",
+        Path::new("/"),
+    )
+    .expect("a valid policy");
+    assert_eq!(policy.max_concurrent(), 3);
+    assert_eq!(policy.budget().calls, Some(10));
+    assert_eq!(policy.budget().bytes, Some(1000));
+    let rate = policy.limits_for(descriptor("count")).rate.expect("a rate");
+    assert_eq!((rate.calls, rate.per), (5, Duration::from_secs(1)));
+    assert_eq!(policy.limits_for(descriptor("text_upper")).rate, None);
+    assert_eq!(policy.approval_timeout(), Duration::from_secs(2));
+}
+
+// ---------------------------------------------------------------------------
+// Inline examples: the policy carries its own tests.
+
+fn build(sandbox: &Sandbox, text: &str) -> Result<Executor, PolicyError> {
+    let policy = sandbox.policy(text)?;
+    Executor::builder(Registry::global())
+        .policy(policy)
+        .audit(Arc::new(MemoryAudit::new()))
+        .build()
+}
+
+#[test]
+fn passing_examples_load() {
+    let sandbox = Sandbox::new();
+    let text = r#"
+[tools]
+ask = ["text_upper"]
+
+[fs]
+read = ["data"]
+
+[[examples]]
+tool = "read_file"
+args = { path = "/etc/passwd" }
+expect = "deny"
+
+[[examples]]
+tool = "read_file"
+args = { path = "{root}/data/notes.txt" }
+expect = "allow"
+
+[[examples]]
+tool = "count"
+args = { n = 3 }
+expect = "allow"
+
+[[examples]]
+tool = "text_upper"
+args = { text = "hi" }
+expect = "ask"
+"#;
+    let executor = build(&sandbox, text).expect("every example gets its verdict");
+    assert_eq!(executor.policy().examples().len(), 4);
+    assert_eq!(executor.policy().examples()[1].line, 14);
+}
+
+#[test]
+fn a_failing_example_refuses_the_policy_naming_its_line() {
+    let sandbox = Sandbox::new();
+    let text = r#"[fs]
+read = ["data"]
+
+[[examples]]
+tool = "count"
+args = { n = 3 }
+expect = "allow"
+
+[[examples]]
+tool = "read_file"
+args = { path = "/etc/passwd" }
+expect = "allow"
+"#;
+    let err = build(&sandbox, text).expect_err("the second example fails");
+    assert_eq!(err.line, Some(10), "{err}");
+    assert_eq!(err.origin, "policy.toml");
+    assert!(err.to_string().starts_with("policy.toml:10: "), "{err}");
+    assert!(err.message.contains("expects allow but gets deny"), "{err}");
+    assert!(
+        err.message.contains("fs.read"),
+        "names the deciding rule: {err}"
+    );
+}
+
+#[test]
+fn an_example_naming_an_unknown_tool_refuses_the_policy() {
+    let sandbox = Sandbox::new();
+    let text = "[[examples]]\ntool = \"no_such_tool\"\nexpect = \"deny\"\n";
+    let err = build(&sandbox, text).expect_err("an unknown tool cannot be judged");
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(err.message.contains("cannot be judged"), "{err}");
+    assert!(err.message.contains("no_such_tool"), "{err}");
+}
+
+#[test]
+fn an_example_with_invalid_arguments_refuses_the_policy() {
+    let sandbox = Sandbox::new();
+    let text = "\n[[examples]]\ntool = \"count\"\nargs = { n = \"three\" }\nexpect = \"allow\"\n";
+    let err = build(&sandbox, text).expect_err("the arguments do not decode");
+    assert_eq!(err.line, Some(3), "{err}");
+    assert!(err.message.contains("cannot be judged"), "{err}");
+}
+
+#[test]
+fn an_example_expecting_ask_is_checked_too() {
+    let sandbox = Sandbox::new();
+    let text = "[[examples]]\ntool = \"count\"\nargs = { n = 1 }\nexpect = \"ask\"\n";
+    let err = build(&sandbox, text).expect_err("count is allowed, not asked");
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(err.message.contains("expects ask but gets allow"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Invalid files: each refused, naming the line.
+
+/// (what is wrong, the file, the line named, a fragment of the message)
+#[rustfmt::skip]
+const INVALID: &[(&str, &str, usize, &str)] = &[
+    ("unknown top-level key", "default = \"deny\"\ncolour = \"red\"\n", 2, "colour"),
+    ("unknown key in [tools]", "[tools]\nallow = []\nalow = [\"x\"]\n", 3, "alow"),
+    ("unknown key in [fs]", "[fs]\n\nreed = [\"data\"]\n", 3, "reed"),
+    ("unknown key in [limits.tool.NAME]", "[limits.tool.count]\nrate = \"1/s\"\nspeed = 3\n", 3, "speed"),
+    ("unknown key in [[programs]]", "[[programs]]\npath = \"/bin/echo\"\nflags = []\n", 3, "flags"),
+    ("unknown key in [[examples]]", "[[examples]]\ntool = \"count\"\nexpect = \"allow\"\nwhy = \"x\"\n", 4, "why"),
+    ("a key of the wrong type", "[limits]\nmax_concurrent = \"two\"\n", 2, ""),
+    ("a duplicate key", "[tools]\nallow = []\nallow = []\n", 3, ""),
+    ("TOML that does not parse", "[tools\nallow = []\n", 1, ""),
+    ("bad tool glob", "\n[tools]\nallow = [\"ok\", \"a[\"]\n", 3, "bad glob"),
+    ("bad fs deny glob", "[fs]\nread = [\"data\"]\ndeny = [\n  \"ok/**\",\n  \"[z-a]\",\n]\n", 5, "bad glob"),
+    ("bad record_args glob", "[audit]\nrecord_args = [\"{a\"]\n", 2, "bad glob"),
+    ("bad CIDR", "[net]\nallow = [\"10.0.0.0/33\"]\n", 2, "bad host"),
+    ("bad host name", "[net]\nallow = [\"exa mple.com\"]\n", 2, "bad host"),
+    ("bad port", "[net]\ndeny = [\"host:0\"]\n", 2, "bad host"),
+    ("an empty host", "[net]\nallow = [\"\"]\n", 2, "bad host"),
+    ("bad duration, no unit", "[limits]\ntimeout = \"30\"\n", 2, "not a duration"),
+    ("bad duration, words", "[limits]\ntimeout = \"30 seconds\"\n", 2, "not a duration"),
+    ("bad duration, zero", "[limits]\ntimeout = \"0s\"\n", 2, "not a duration"),
+    ("bad duration, negative", "[approval]\ntimeout = \"-1s\"\n", 2, "not a duration"),
+    ("bad per-tool duration", "[limits.tool.count]\n\ntimeout = \"soon\"\n", 3, "not a duration"),
+    ("bad rate, words", "[limits.tool.count]\nrate = \"10 per min\"\n", 2, "not a rate"),
+    ("bad rate, zero", "[limits.tool.count]\nrate = \"0/min\"\n", 2, "not a rate"),
+    ("bad rate, unit", "[limits.tool.count]\nrate = \"10/fortnight\"\n", 2, "not a rate"),
+    ("a relative program", "[[programs]]\npath = \"bin/sh\"\n", 2, "not an absolute path"),
+    ("a bare program name", "\n[[programs]]\npath = \"sh\"\n", 3, "not an absolute path"),
+    ("default = maybe", "default = \"maybe\"\n", 1, "\"allow\" or \"deny\""),
+    ("an example expecting maybe", "[[examples]]\ntool = \"count\"\nexpect = \"maybe\"\n", 3, "expect"),
+    ("an env name with =", "[env]\nallow = [\"A=B\"]\n", 2, "not an environment variable name"),
+    ("an empty root", "[fs]\nwrite = [\"\"]\n", 2, "non-empty path"),
+];
+
+#[test]
+fn invalid_files_are_refused_naming_the_line() {
+    let mut failures = Vec::new();
+    for &(what, text, line, fragment) in INVALID {
+        match Policy::from_toml(text, "policy.toml", Path::new("/")) {
+            Ok(_) => failures.push(format!("{what}: loaded")),
+            Err(err) => {
+                if err.line != Some(line) || !err.message.contains(fragment) {
+                    failures.push(format!(
+                        "{what}: expected line {line} and {fragment:?}, got {err}"
+                    ));
+                }
+                if !err
+                    .to_string()
+                    .starts_with(&format!("policy.toml:{line}: "))
+                {
+                    failures.push(format!(
+                        "{what}: the message does not lead with the place: {err}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn max_concurrent_zero_is_refused_naming_the_line() {
+    let err = Policy::from_toml(
+        "[limits]\nmax_concurrent = 0\n",
+        "policy.toml",
+        Path::new("/"),
+    )
+    .expect_err("zero calls at once would hang every call");
+    assert_eq!(err.line, Some(2), "{err}");
+}
+
+#[test]
+fn a_missing_file_is_no_grants_only_when_asked_for() {
+    let sandbox = Sandbox::new();
+    let missing = sandbox.root.join("no-such-policy.toml");
+    let err = Policy::load(&missing).expect_err("load needs the file");
+    assert!(err.message.contains("cannot read"), "{err}");
+    let policy = Policy::load_or_default(&missing).expect("no file, no grants");
+    assert!(policy.grants().fs_read_roots().is_empty());
+    assert!(policy.examples().is_empty());
+
+    let file = sandbox.root.join("rustchain.toml");
+    fs::write(&file, "[fs]\nread = [\"data\"]\nbogus = 1\n").expect("write the policy");
+    let err = Policy::load_or_default(&file).expect_err("an invalid file is never the default");
+    assert_eq!(err.line, Some(3), "{err}");
+    fs::write(&file, "[fs]\nread = [\"data\"]\n").expect("write the policy");
+    let policy = Policy::load(&file).expect("a valid file");
+    assert_eq!(policy.grants().fs_read_roots(), [sandbox.root.join("data")]);
+}
+
+// ---------------------------------------------------------------------------
+// explain: the verdict, and the deciding rule with its place.
+
+#[test]
+fn explain_names_the_deciding_tool_rule_and_its_line() {
+    let (executor, audit, asked) = executor(
+        Policy::from_toml(
+            "default = \"deny\"\n[tools]\nallow = [\"text_*\"]\ndeny = [\"text_lower\"]\nask = [\"text_upper\"]\n",
+            "policy.toml",
+            Path::new("/"),
+        )
+        .expect("a valid policy"),
+    );
+    let denied = executor.explain("text_lower", T);
+    assert_eq!(denied.verdict, Deny);
+    assert_eq!(denied.decisions.len(), 1);
+    assert_eq!(
+        denied.decisions[0].rule,
+        r#"tools.deny "text_lower" (policy.toml:4)"#
+    );
+    assert!(denied.decisions[0].reason.contains("text_lower"));
+
+    let asks = executor.explain("text_upper", T);
+    assert_eq!(asks.verdict, Ask);
+    assert_eq!(
+        asks.decisions[0].rule,
+        r#"tools.ask "text_upper" (policy.toml:5)"#
+    );
+
+    let unnamed = executor.explain("count", N);
+    assert_eq!(unnamed.verdict, Deny);
+    assert_eq!(
+        unnamed.decisions[0].rule,
+        r#"default "deny" (policy.toml:1)"#
+    );
+    assert!(
+        unnamed.decisions[0].reason.contains("[tools] allow"),
+        "says how to get access: {}",
+        unnamed.decisions[0].reason
+    );
+
+    // A dry run: nothing recorded, nobody asked, nothing run.
+    assert!(audit.events().is_empty());
+    assert_eq!(asked.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn explain_lists_one_decision_per_guarded_value() {
+    let sandbox = Sandbox::new();
+    let (executor, audit, _) = executor(
+        sandbox
+            .policy("[net]\nallow = [\"api.example.com\"]\ndeny = [\"evil.net\"]\n")
+            .expect("a valid policy"),
+    );
+    let allowed = executor.explain("fetch", r#"{"url": "https://api.example.com/"}"#);
+    assert_eq!(allowed.verdict, Allow);
+    assert_eq!(allowed.decisions.len(), 2, "{allowed:?}");
+    assert_eq!(allowed.decisions[0].rule, "default");
+    assert_eq!(
+        allowed.decisions[1].rule,
+        r#"net.allow "api.example.com" (policy.toml:2)"#
+    );
+    let denied = executor.explain("fetch", r#"{"url": "https://evil.net/"}"#);
+    assert_eq!(denied.verdict, Deny);
+    assert_eq!(
+        denied.decisions[1].rule,
+        r#"net.deny "evil.net" (policy.toml:3)"#
+    );
+    let ungranted = executor.explain("fetch", r#"{"url": "https://other.net/"}"#);
+    assert_eq!(ungranted.verdict, Deny);
+    assert!(
+        ungranted.decisions[1].reason.contains("[net] allow"),
+        "says how to get access: {:?}",
+        ungranted.decisions[1]
+    );
+    let _ = audit;
+}
+
+/// `explain` is documented "without running it or recording anything", and
+/// inline examples are checked through it at every `build()`.
+#[test]
+fn explain_and_inline_examples_record_nothing() {
+    let sandbox = Sandbox::new();
+    let audit = Arc::new(MemoryAudit::new());
+    let policy = sandbox
+        .policy("[net]\nallow = [\"api.example.com\"]\n[[examples]]\ntool = \"fetch\"\nargs = { url = \"https://evil.net/\" }\nexpect = \"deny\"\n")
+        .expect("a valid policy");
+    let executor = Executor::builder(Registry::global())
+        .policy(policy)
+        .audit(audit.clone())
+        .build()
+        .expect("the example passes");
+    assert_eq!(
+        audit.events(),
+        Vec::<serde_json::Value>::new(),
+        "build() recorded"
+    );
+    let explanation = executor.explain("fetch", r#"{"url": "https://other.net/"}"#);
+    assert_eq!(explanation.verdict, Deny);
+    assert_eq!(
+        audit.events(),
+        Vec::<serde_json::Value>::new(),
+        "explain recorded"
+    );
+}
+
+#[test]
+fn explain_reports_calls_it_cannot_judge() {
+    let (executor, audit, _) = executor(Policy::default());
+    let unknown = executor.explain("no_such_tool", "{}");
+    assert_eq!(unknown.verdict, Deny);
+    assert!(
+        unknown
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("no_such_tool"))
+    );
+    let invalid = executor.explain("count", r#"{"n": "three"}"#);
+    assert_eq!(invalid.verdict, Deny);
+    assert!(
+        invalid.error.as_deref().is_some_and(|e| e.contains("`n`")),
+        "{invalid:?}"
+    );
+    assert!(audit.events().is_empty());
+}
+
+/// The `Decision::rule` contract: "the deciding rule, as written, with its
+/// place". File, program and env decisions name the table but not the line.
+#[test]
+fn explain_names_the_line_of_file_program_and_env_rules() {
+    let sandbox = Sandbox::new();
+    let (executor, _, _) = executor(
+        sandbox
+            .policy("[fs]\nread = [\"data\"]\ndeny = [\"secrets/**\"]\n[[programs]]\npath = \"/bin/echo\"\n[env]\nallow = [\"LANG\"]\n")
+            .expect("a valid policy"),
+    );
+    let checks = [
+        ("read_file", sandbox.fill(NOTES), "policy.toml:2"),
+        (
+            "read_file",
+            sandbox.fill(r#"{"path": "{root}/data/secrets/key"}"#),
+            "policy.toml:3",
+        ),
+        (
+            "run_program",
+            program("/bin/echo").to_owned(),
+            "policy.toml:5",
+        ),
+        (
+            "read_var",
+            r#"{"name": "LANG"}"#.to_owned(),
+            "policy.toml:7",
+        ),
+    ];
+    for (tool, args, place) in checks {
+        let explanation = executor.explain(tool, &args);
+        let rule = &explanation.decisions[1].rule;
+        assert!(rule.contains(place), "{tool} {args}: {rule}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What a tool is given.
+
+#[test]
+fn a_tool_reads_its_grants_from_its_context() {
+    let sandbox = Sandbox::new();
+    let (executor, _, _) = executor(
+        sandbox
+            .policy("[fs]\nread = [\"data\", \"{root}/outside\"]\n")
+            .expect("a valid policy"),
+    );
+    let roots = executor
+        .call_blocking("granted_roots", "{}", ToolContext::new())
+        .expect("a pure tool runs")
+        .to_value();
+    let data = sandbox.root.join("data").display().to_string();
+    let outside = sandbox.root.join("outside").display().to_string();
+    assert_eq!(roots, serde_json::json!([data, outside]));
+    // Outside an executor there is nothing granted.
+    assert!(ToolContext::new().grants().fs_read_roots().is_empty());
+}
