@@ -1,0 +1,13 @@
+use rustchain::tool;
+
+/// Reads a file.
+#[tool]
+fn read(
+    /// Which file.
+    #[fs]
+    path: String,
+) -> String {
+    path
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use rustchain::{ToolContext, tool};
+
+/// Says hello.
+#[tool]
+fn hello(#[net] ctx: &ToolContext) -> String {
+    ctx.call_id().to_owned()
+}
+
+fn main() {}
