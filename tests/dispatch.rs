@@ -3,7 +3,7 @@
 use my_tools as _;
 use std::path::Path;
 
-use rustchain::{ErrorKind, Executor, Policy, Registry, ToolContext, ToolError};
+use rustchain::{ErrorKind, Executor, Policy, Registry, ToolContext, ToolError, tool};
 use rustchain_builtin as _;
 
 fn call(name: &str, args: &str) -> Result<serde_json::Value, ToolError> {
@@ -52,6 +52,22 @@ fn an_absent_optional_argument_is_none_and_null_is_none_too() {
     );
 }
 
+/// Refuses every call, the way a tool that confines itself does.
+#[tool]
+fn refuses(
+    /// What to say.
+    why: String,
+) -> Result<u32, ToolError> {
+    Err(ToolError::new(ErrorKind::Denied, why))
+}
+
+#[test]
+fn a_tool_returning_a_tool_error_keeps_its_kind() {
+    let err = call("refuses", r#"{"why": "outside the root"}"#).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied);
+    assert_eq!(err.message(), "outside the root");
+}
+
 #[test]
 fn a_tool_error_is_a_failed_call_with_the_tools_message() {
     let err = call("get_weather", r#"{"city": "  "}"#).unwrap_err();
@@ -70,6 +86,7 @@ fn an_unknown_tool_is_not_found_with_a_hint() {
 fn unknown_arguments_are_refused_naming_the_real_ones() {
     let err = invalid("add", r#"{"a": 1, "b": 2, "c": 3}"#);
     assert!(err.message().contains("unknown argument `c`"), "{err}");
+    assert_eq!(err.path(), Some("c"));
     assert!(err.message().contains("`a`, `b`"), "{err}");
 }
 

@@ -49,7 +49,8 @@ pub enum Output {
     /// `T` (including `()`), encoded as JSON.
     Value(Type),
     /// `Result<T, E>`: `T` encoded, `E`'s message reported as a failure.
-    Result { ok: Type },
+    /// `typed_error`: `E` is the runtime's `ToolError`, passed through with its kind.
+    Result { ok: Type, typed_error: bool },
 }
 
 impl Tool {
@@ -162,9 +163,14 @@ impl Output {
             ReturnType::Default => return Output::Value(syn::parse_quote!(())),
             ReturnType::Type(_, ty) => ty,
         };
-        match last_segment_is(ty, "Result").and_then(|args| args.first().cloned()) {
-            Some(ok) => Output::Result { ok },
-            None => Output::Value((**ty).clone()),
+        match last_segment_is(ty, "Result") {
+            Some(args) if !args.is_empty() => Output::Result {
+                ok: args[0].clone(),
+                typed_error: args
+                    .get(1)
+                    .is_some_and(|err| last_segment_is(err, "ToolError").is_some()),
+            },
+            _ => Output::Value((**ty).clone()),
         }
     }
 }

@@ -77,7 +77,14 @@ pub fn expand(tool: &Tool) -> TokenStream {
     });
     let (ok_type, finish) = match &tool.output {
         Output::Value(ty) => (ty, quote!(#rt::finish::value)),
-        Output::Result { ok } => (ok, quote!(#rt::finish::result)),
+        Output::Result {
+            ok,
+            typed_error: false,
+        } => (ok, quote!(#rt::finish::result)),
+        Output::Result {
+            ok,
+            typed_error: true,
+        } => (ok, quote!(#rt::finish::tool_result)),
     };
     let output_check =
         quote_spanned!(ok_type.span()=> const _: () = #rt::assert_output::<#ok_type>(););

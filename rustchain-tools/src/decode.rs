@@ -170,11 +170,16 @@ pub fn decode<P: ParamList>(text: &str, params: &'static [ParamInfo]) -> Result<
 pub struct Failure {
     param: Cell<Option<usize>>,
     nested_path: RefCell<Option<String>>,
+    /// An argument name the tool does not take.
+    unknown: RefCell<Option<String>>,
 }
 
 impl Failure {
     fn into_error(self, params: &'static [ParamInfo], err: &serde_json::Error) -> ToolError {
         let message = without_position(err);
+        if let Some(unknown) = self.unknown.into_inner() {
+            return ToolError::invalid_argument(unknown, message);
+        }
         let Some(name) = self.param.get().and_then(|i| params.get(i)).map(|p| p.name) else {
             return ToolError::new(ErrorKind::InvalidArguments, message);
         };
@@ -258,7 +263,7 @@ impl Visitor<'_> for ParamName<'_> {
         if let Some(index) = self.params.iter().position(|p| p.name == key) {
             return Ok(index);
         }
-        let _ = self.failure;
+        *self.failure.unknown.borrow_mut() = Some(key.chars().take(64).collect());
         Err(E::custom(unknown_argument(key, self.params)))
     }
 }

@@ -89,4 +89,12 @@ pub mod finish {
             Err(err) => Err(ToolError::new(ErrorKind::Failed, err.to_string())),
         }
     }
+
+    /// For a tool returning `Result<T, ToolError>`: the error keeps its kind,
+    /// so a tool's own refusal (`denied`), timeout or argument check reads as such.
+    pub fn tool_result<T: Serialize>(
+        result: Result<T, ToolError>,
+    ) -> Result<ToolOutput, ToolError> {
+        result.and_then(|value| ToolOutput::encode(&value))
+    }
 }

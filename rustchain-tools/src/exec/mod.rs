@@ -270,8 +270,13 @@ impl Executor {
         };
         match (inline, self.shared.concurrency.try_acquire()) {
             (Some(invoke), Ok(_permit)) => {
+                let span = call_span(gate.tool.name, ctx.call_id());
+                let _entered = span.enter();
                 let ctx = ctx.with_gate(Arc::clone(&gate));
                 let result = run_guarded(|| invoke(&ctx, args));
+                if let Err(error) = &result {
+                    span.record("error.type", error.kind().as_str());
+                }
                 gate.finish(result, started)
             }
             _ => block_on(self.run(gate, args, ctx, started)),
@@ -324,14 +329,7 @@ impl Executor {
         started: Instant,
     ) -> Result<ToolOutput, ToolError> {
         let name = gate.tool.name;
-        let span = tracing::info_span!(
-            "execute_tool",
-            otel.name = %format_args!("execute_tool {name}"),
-            gen_ai.operation.name = "execute_tool",
-            gen_ai.tool.name = name,
-            gen_ai.tool.call.id = ctx.call_id(),
-            error.type = tracing::field::Empty,
-        );
+        let span = call_span(name, ctx.call_id());
         let result = async {
             let Ok(_permit) = self.shared.concurrency.acquire().await else {
                 return Err(ToolError::new(ErrorKind::Cancelled, "the executor is shutting down"));
@@ -465,6 +463,19 @@ impl Executor {
         }
         Ok(())
     }
+}
+
+/// The span of one call, named `execute_tool {name}` with the OpenTelemetry
+/// GenAI attribute names; `error.type` is filled in when the call fails.
+fn call_span(name: &str, call_id: &str) -> tracing::Span {
+    tracing::info_span!(
+        "execute_tool",
+        otel.name = %format_args!("execute_tool {name}"),
+        gen_ai.operation.name = "execute_tool",
+        gen_ai.tool.name = name,
+        gen_ai.tool.call.id = call_id,
+        error.type = tracing::field::Empty,
+    )
 }
 
 async fn with_timeout<F: Future>(
