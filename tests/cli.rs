@@ -3,11 +3,18 @@
 //!
 //! Most tests run the CLI in-process through `rustchain::cli::run_from` over the
 //! tools of `my-tools` (`add`, `get_weather`, `path_length`, `slow_echo`) and
-//! the built-ins (`text_stats`, `time_now`); the last ones run the real
-//! `rustchain` binary, which links only the built-ins.
+//! the built-ins (`text_stats`, `time_now`, the file, HTTP and command tools);
+//! the last ones run the real `rustchain` binary, which links only the
+//! built-ins, in a scratch working directory of its own.
+//!
+//! Files (policies, trails, keys) live in scratch folders under
+//! `CARGO_TARGET_TMPDIR`. In-process tests always name their policy and
+//! trail, or pass `--no-audit`: the working directory is shared by every test.
 
 use std::io::{self, Read};
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::OnceLock;
 
 use my_tools as _;
 use rustchain_builtin as _;
@@ -55,7 +62,92 @@ fn cli(args: &[&str]) -> Run {
     cli_with_stdin(args, &mut io::empty())
 }
 
-const ALL_TOOLS: [&str; 6] = [
+/// A scratch folder under the target directory, removed when dropped.
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("cli-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("a scratch folder")
+}
+
+/// Writes `text` to `dir/name`; returns the path as the CLI takes it.
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("the file is written");
+    utf8(&path)
+}
+
+fn utf8(path: &Path) -> String {
+    path.to_str().expect("scratch paths are UTF-8").to_owned()
+}
+
+/// The records of an audit trail, parsed.
+fn records(trail: &str) -> Vec<Value> {
+    std::fs::read_to_string(trail)
+        .expect("the trail exists")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is a JSON record"))
+        .collect()
+}
+
+/// A scratch folder with a policy and the path of a trail (not yet created).
+struct Setup {
+    dir: tempfile::TempDir,
+    policy: String,
+    trail: String,
+}
+
+impl Setup {
+    fn new(policy: &str) -> Setup {
+        let dir = scratch();
+        let policy = write(dir.path(), "rustchain.toml", policy);
+        let trail = utf8(&dir.path().join("audit.jsonl"));
+        Setup { dir, policy, trail }
+    }
+
+    /// The CLI with `--policy` and `--audit` naming this setup's files.
+    fn cli(&self, args: &[&str]) -> Run {
+        self.cli_with_stdin(args, &mut io::empty())
+    }
+
+    fn cli_with_stdin(&self, args: &[&str], stdin: &mut dyn Read) -> Run {
+        let prefix = [
+            "--policy",
+            self.policy.as_str(),
+            "--audit",
+            self.trail.as_str(),
+        ];
+        let argv: Vec<&str> = prefix.iter().chain(args).copied().collect();
+        cli_with_stdin(&argv, stdin)
+    }
+}
+
+/// An empty policy file: nothing granted, so only tools that declare no
+/// permissions run, whatever the working directory holds.
+fn empty_policy() -> &'static str {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-empty-policy.toml");
+        std::fs::write(&path, "").expect("the empty policy is written");
+        path.to_str().expect("a UTF-8 path").to_owned()
+    })
+}
+
+/// `tools call ARGS...` under the empty policy, recording nothing: a call's
+/// own behaviour, apart from policy and audit.
+fn call_with_stdin(args: &[&str], stdin: &mut dyn Read) -> Run {
+    let prefix = ["--no-audit", "--policy", empty_policy(), "tools", "call"];
+    let argv: Vec<&str> = prefix.iter().chain(args).copied().collect();
+    cli_with_stdin(&argv, stdin)
+}
+
+fn call(args: &[&str]) -> Run {
+    call_with_stdin(args, &mut io::empty())
+}
+
+/// The tools of `my-tools`, and two built-ins that are always there; other
+/// built-ins come and go as the built-in crate grows.
+const SOME_TOOLS: [&str; 6] = [
     "add",
     "get_weather",
     "path_length",
@@ -63,6 +155,27 @@ const ALL_TOOLS: [&str; 6] = [
     "text_stats",
     "time_now",
 ];
+
+/// Asserts `listed` is sorted, without duplicates, and holds every one of `SOME_TOOLS`.
+fn assert_all_tools(listed: &[&str]) {
+    assert!(
+        listed.windows(2).all(|pair| pair[0] < pair[1]),
+        "sorted by name, each once: {listed:?}"
+    );
+    for name in SOME_TOOLS {
+        assert!(listed.contains(&name), "{name} in {listed:?}");
+    }
+}
+
+/// The tool called `name` in a JSON array of tools.
+fn tool<'a>(tools: &'a Value, name: &str) -> &'a Value {
+    tools
+        .as_array()
+        .expect("a JSON array of tools")
+        .iter()
+        .find(|tool| tool["name"] == name)
+        .unwrap_or_else(|| panic!("no tool {name} in {tools}"))
+}
 
 fn names(tools: &Value) -> Vec<&str> {
     tools
@@ -85,7 +198,7 @@ fn list_prints_an_aligned_table_sorted_by_name() {
         .iter()
         .map(|line| line.split_whitespace().next().unwrap_or_default())
         .collect();
-    assert_eq!(listed, ALL_TOOLS);
+    assert_all_tools(&listed);
     // The description column starts at the same place on every line.
     let column = lines[0].find("DESCRIPTION").expect("a DESCRIPTION header");
     let tags = lines[0].find("TAGS").expect("a TAGS header");
@@ -116,9 +229,9 @@ fn list_json_describes_every_tool() {
     let run = cli(&["tools", "list", "--json"]).expect_code(0);
     assert_eq!(run.err, "");
     let tools = run.json();
-    assert_eq!(names(&tools), ALL_TOOLS);
+    assert_all_tools(&names(&tools));
 
-    let add = &tools[0];
+    let add = tool(&tools, "add");
     assert_eq!(add["title"], Value::Null);
     assert_eq!(add["description"], "Adds two integers.");
     assert_eq!(
@@ -144,17 +257,20 @@ fn list_json_describes_every_tool() {
         "list leaves schemas to show"
     );
 
-    let weather = &tools[1];
+    let weather = tool(&tools, "get_weather");
     assert_eq!(weather["title"], "Get weather");
     assert_eq!(weather["params"][1]["name"], "units");
     assert_eq!(weather["params"][1]["required"], false);
 
-    let slow = &tools[3];
+    let slow = tool(&tools, "slow_echo");
     assert_eq!(slow["timeout_ms"], 2000);
     assert_eq!(slow["async"], true);
     assert_eq!(slow["source"]["crate"], "my-tools");
 
-    assert_eq!(tools[4]["source"]["crate"], "rustchain-builtin");
+    assert_eq!(
+        tool(&tools, "text_stats")["source"]["crate"],
+        "rustchain-builtin"
+    );
 }
 
 #[test]
@@ -294,10 +410,7 @@ fn schema_output_prints_the_result_schema() {
 fn schema_all_maps_every_tool_to_its_input_schema() {
     let all = cli(&["tools", "schema", "--all"]).expect_code(0).json();
     let object = all.as_object().expect("an object keyed by tool name");
-    assert_eq!(
-        object.keys().map(String::as_str).collect::<Vec<_>>(),
-        ALL_TOOLS
-    );
+    assert_all_tools(&object.keys().map(String::as_str).collect::<Vec<_>>());
     for (name, schema) in object {
         assert_eq!(schema["type"], "object", "{name}");
     }
@@ -319,11 +432,11 @@ fn schema_needs_a_known_name_or_all() {
 
 #[test]
 fn call_prints_the_result_pretty_on_stdout() {
-    let run = cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#]).expect_code(0);
+    let run = call(&["add", "--args", r#"{"a": 1, "b": 2}"#]).expect_code(0);
     assert_eq!(run.out, "3\n");
     assert_eq!(run.err, "");
 
-    let run = cli(&["tools", "call", "get_weather", "-a", r#"{"city": "Oslo"}"#]).expect_code(0);
+    let run = call(&["get_weather", "-a", r#"{"city": "Oslo"}"#]).expect_code(0);
     assert_eq!(
         run.json(),
         json!({"city": "Oslo", "temperature": 4.0, "units": "celsius"})
@@ -337,24 +450,14 @@ fn call_prints_the_result_pretty_on_stdout() {
 
 #[test]
 fn call_json_wraps_the_result() {
-    let run = cli(&[
-        "tools",
-        "call",
-        "add",
-        "--args",
-        r#"{"a": 40, "b": 2}"#,
-        "--json",
-    ])
-    .expect_code(0);
+    let run = call(&["add", "--args", r#"{"a": 40, "b": 2}"#, "--json"]).expect_code(0);
     assert_eq!(run.json(), json!({"ok": true, "output": 42}));
     assert_eq!(run.err, "");
 }
 
 #[test]
 fn call_runs_async_tools_and_takes_a_call_id() {
-    let run = cli(&[
-        "tools",
-        "call",
+    let run = call(&[
         "slow_echo",
         "--args",
         r#"{"message": "hi", "delay_ms": 1}"#,
@@ -367,7 +470,7 @@ fn call_runs_async_tools_and_takes_a_call_id() {
 
 #[test]
 fn invalid_arguments_exit_1_with_the_kind_and_path_on_stderr() {
-    let run = cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": "x"}"#]).expect_code(1);
+    let run = call(&["add", "--args", r#"{"a": 1, "b": "x"}"#]).expect_code(1);
     assert_eq!(run.out, "", "stdout carries only results");
     let mut lines = run.err.lines();
     let first = lines.next().unwrap_or_default();
@@ -382,7 +485,7 @@ fn invalid_arguments_exit_1_with_the_kind_and_path_on_stderr() {
 
 #[test]
 fn invalid_arguments_with_json_are_an_error_object_on_stdout() {
-    let run = cli(&["tools", "call", "add", "--json", "--args", r#"{"a": 1}"#]).expect_code(1);
+    let run = call(&["add", "--json", "--args", r#"{"a": 1}"#]).expect_code(1);
     assert_eq!(run.err, "");
     let report = run.json();
     assert_eq!(report["ok"], false);
@@ -399,14 +502,14 @@ fn invalid_arguments_with_json_are_an_error_object_on_stdout() {
 
 #[test]
 fn malformed_json_in_args_is_invalid_arguments() {
-    let run = cli(&["tools", "call", "add", "--args", r#"{"a": 1,"#]).expect_code(1);
+    let run = call(&["add", "--args", r#"{"a": 1,"#]).expect_code(1);
     assert!(
         run.err.starts_with("error[invalid_arguments]: "),
         "{}",
         run.err
     );
 
-    let report = cli(&["tools", "call", "add", "--args", "{a: 1}", "--json"])
+    let report = call(&["add", "--args", "{a: 1}", "--json"])
         .expect_code(1)
         .json();
     assert_eq!(report["error"]["kind"], "invalid_arguments");
@@ -419,35 +522,26 @@ fn malformed_json_in_args_is_invalid_arguments() {
 
 #[test]
 fn a_tool_that_fails_exits_1_with_its_message() {
-    let run = cli(&["tools", "call", "get_weather", "--args", r#"{"city": " "}"#]).expect_code(1);
+    let run = call(&["get_weather", "--args", r#"{"city": " "}"#]).expect_code(1);
     assert_eq!(
         run.err,
         "error[failed]: the city is empty; name a city such as \"Oslo\"\n"
     );
 
-    let report = cli(&[
-        "tools",
-        "call",
-        "get_weather",
-        "--args",
-        r#"{"city": ""}"#,
-        "--json",
-    ])
-    .expect_code(1)
-    .json();
+    let report = call(&["get_weather", "--args", r#"{"city": ""}"#, "--json"])
+        .expect_code(1)
+        .json();
     assert_eq!(report["error"]["kind"], "failed");
     assert_eq!(report["error"]["path"], Value::Null);
 }
 
 #[test]
 fn calling_an_unknown_tool_exits_1_with_not_found() {
-    let run = cli(&["tools", "call", "ad", "--args", "{}"]).expect_code(1);
+    let run = call(&["ad", "--args", "{}"]).expect_code(1);
     assert!(run.err.starts_with("error[not_found]: "), "{}", run.err);
     assert!(run.err.contains("`add`"), "{}", run.err);
 
-    let report = cli(&["tools", "call", "nope", "--json"])
-        .expect_code(1)
-        .json();
+    let report = call(&["nope", "--json"]).expect_code(1).json();
     assert_eq!(report["ok"], false);
     assert_eq!(report["error"]["kind"], "not_found");
 }
@@ -455,25 +549,22 @@ fn calling_an_unknown_tool_exits_1_with_not_found() {
 #[test]
 fn arguments_come_from_stdin_when_args_is_absent_or_dash() {
     let mut stdin = r#"{"a": 5, "b": 6}"#.as_bytes();
-    let run = cli_with_stdin(&["tools", "call", "add"], &mut stdin).expect_code(0);
+    let run = call_with_stdin(&["add"], &mut stdin).expect_code(0);
     assert_eq!(run.out, "11\n");
 
     let mut stdin = r#"{"a": -1, "b": 1}"#.as_bytes();
-    let run = cli_with_stdin(&["tools", "call", "add", "--args", "-"], &mut stdin).expect_code(0);
+    let run = call_with_stdin(&["add", "--args", "-"], &mut stdin).expect_code(0);
     assert_eq!(run.out, "0\n");
 
     // --args wins over stdin.
     let mut stdin = r#"{"a": 5, "b": 6}"#.as_bytes();
-    let run = cli_with_stdin(
-        &["tools", "call", "add", "--args", r#"{"a": 1, "b": 1}"#],
-        &mut stdin,
-    );
+    let run = call_with_stdin(&["add", "--args", r#"{"a": 1, "b": 1}"#], &mut stdin);
     assert_eq!(run.expect_code(0).out, "2\n");
 }
 
 #[test]
 fn empty_stdin_means_no_arguments() {
-    let run = cli(&["tools", "call", "time_now"]).expect_code(0);
+    let run = call(&["time_now"]).expect_code(0);
     assert!(
         run.json().as_u64().is_some_and(|ms| ms > 1_600_000_000_000),
         "{}",
@@ -481,7 +572,7 @@ fn empty_stdin_means_no_arguments() {
     );
 
     let mut stdin = " \n".as_bytes();
-    let report = cli_with_stdin(&["tools", "call", "add", "--json"], &mut stdin)
+    let report = call_with_stdin(&["add", "--json"], &mut stdin)
         .expect_code(1)
         .json();
     assert_eq!(report["error"]["path"], "a", "{report}");
@@ -491,12 +582,9 @@ fn empty_stdin_means_no_arguments() {
 fn oversized_stdin_is_refused_by_the_argument_limit() {
     // Two-byte characters, so the cut at the limit splits one.
     let text = format!(r#"{{"text": "{}"}}"#, "é".repeat(1 << 20));
-    let report = cli_with_stdin(
-        &["tools", "call", "text_stats", "--json"],
-        &mut text.as_bytes(),
-    )
-    .expect_code(1)
-    .json();
+    let report = call_with_stdin(&["text_stats", "--json"], &mut text.as_bytes())
+        .expect_code(1)
+        .json();
     assert_eq!(report["error"]["kind"], "invalid_arguments");
     assert!(
         report["error"]["message"]
@@ -515,7 +603,7 @@ fn unreadable_stdin_is_a_usage_error() {
             Err(io::Error::other("device gone"))
         }
     }
-    let run = cli_with_stdin(&["tools", "call", "add"], &mut Broken).expect_code(2);
+    let run = call_with_stdin(&["add"], &mut Broken).expect_code(2);
     assert_eq!(run.out, "");
     assert!(
         run.err
@@ -525,11 +613,7 @@ fn unreadable_stdin_is_a_usage_error() {
     );
 
     let mut not_utf8: &[u8] = b"{\"text\": \"\xff\"}";
-    let run = cli_with_stdin(
-        &["tools", "call", "text_stats", "--args", "-"],
-        &mut not_utf8,
-    )
-    .expect_code(2);
+    let run = call_with_stdin(&["text_stats", "--args", "-"], &mut not_utf8).expect_code(2);
     assert!(run.err.contains("not UTF-8"), "{}", run.err);
 }
 
@@ -603,13 +687,674 @@ fn help_goes_to_stdout_with_examples_and_exit_codes() {
     assert!(run.out.contains("--args"), "{}", run.out);
 }
 
+// ---- tools call under a policy, recorded in a trail ----
+
+#[test]
+fn an_allowed_call_leaves_a_decision_and_a_result_that_verify_as_intact() {
+    let setup = Setup::new("[tools]\nallow = [\"add\"]\n");
+    let run = setup.cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#]);
+    assert_eq!(run.expect_code(0).out, "3\n");
+
+    let records = records(&setup.trail);
+    assert_eq!(records.len(), 2, "{records:#?}");
+    let (decision, result) = (&records[0], &records[1]);
+    assert_eq!(decision["kind"], "decision");
+    assert_eq!(decision["decision"], "allow");
+    assert!(
+        decision["decision.rule"]
+            .as_str()
+            .is_some_and(|rule| rule.starts_with("tools.allow \"add\"")),
+        "{decision}"
+    );
+    assert_eq!(result["kind"], "result");
+    assert_eq!(result["outcome"], "ok");
+    assert_eq!(
+        decision["gen_ai.tool.call.id"],
+        result["gen_ai.tool.call.id"]
+    );
+    assert!(
+        decision["gen_ai.tool.call.id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("cli-")),
+        "a call id unique to this run: {decision}"
+    );
+
+    let run = cli(&["audit", "verify", &setup.trail]).expect_code(0);
+    let summary = run.out.lines().last().unwrap_or_default();
+    assert!(summary.contains(": intact: 2 lines"), "{}", run.out);
+    let report = cli(&["audit", "verify", &setup.trail, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["status"], "intact");
+    assert_eq!(report["last_seq"], 2);
+    assert_eq!(report["findings"], json!([]));
+}
+
+#[test]
+fn a_given_call_id_is_the_one_recorded() {
+    let setup = Setup::new("");
+    setup
+        .cli(&[
+            "tools",
+            "call",
+            "add",
+            "-a",
+            r#"{"a": 1, "b": 1}"#,
+            "--call-id",
+            "call_42",
+        ])
+        .expect_code(0);
+    for record in records(&setup.trail) {
+        assert_eq!(record["gen_ai.tool.call.id"], "call_42");
+    }
+}
+
+#[test]
+fn a_denied_call_exits_1_with_kind_denied_and_leaves_one_record() {
+    let setup = Setup::new("[tools]\ndeny = [\"add\"]\n");
+    let report = setup
+        .cli(&[
+            "tools",
+            "call",
+            "add",
+            "--args",
+            r#"{"a": 1, "b": 2}"#,
+            "--json",
+        ])
+        .expect_code(1)
+        .json();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["error"]["kind"], "denied");
+    let message = report["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("tools.deny \"add\"") && message.contains("rustchain.toml:2"),
+        "the rule and its place: {message}"
+    );
+
+    let records = records(&setup.trail);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(records[0]["decision"], "deny");
+
+    let run = setup.cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#]);
+    assert!(
+        run.expect_code(1).err.starts_with("error[denied]: "),
+        "people get the kind on stderr"
+    );
+}
+
+#[test]
+fn a_tool_that_needs_a_grant_is_denied_by_the_empty_policy() {
+    let report = call(&["fs_read", "--args", r#"{"path": "Cargo.toml"}"#, "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(report["error"]["kind"], "denied", "{report}");
+}
+
+#[test]
+fn ask_rules_deny_when_nobody_can_answer() {
+    let setup = Setup::new("[tools]\nask = [\"add\"]\n");
+    let report = setup
+        .cli(&[
+            "tools",
+            "call",
+            "add",
+            "--args",
+            r#"{"a": 1, "b": 2}"#,
+            "--json",
+        ])
+        .expect_code(1)
+        .json();
+    assert_eq!(report["error"]["kind"], "denied");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no approver")),
+        "{report}"
+    );
+    assert_eq!(records(&setup.trail)[0]["decision"], "ask_denied");
+}
+
+#[test]
+fn a_policy_that_does_not_load_runs_nothing_and_exits_2() {
+    let failing = "[tools]\nallow = [\"add\"]\n\n[[examples]]\ntool = \"add\"\nargs = { a = 1, b = 2 }\nexpect = \"deny\"\n";
+    let setup = Setup::new(failing);
+    let run = setup
+        .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
+        .expect_code(2);
+    assert_eq!(run.out, "");
+    assert!(
+        run.err.starts_with(&format!(
+            "error: {}:5: the example calling `add`",
+            setup.policy
+        )),
+        "{}",
+        run.err
+    );
+    assert!(run.err.contains("nothing was run"), "{}", run.err);
+    assert!(
+        !Path::new(&setup.trail).exists(),
+        "a refused policy leaves no trail behind"
+    );
+
+    let setup = Setup::new("[tool]\nallow = [\"add\"]\n");
+    let run = setup.cli(&["tools", "call", "add"]).expect_code(2);
+    assert!(
+        run.err.contains("rustchain.toml:1: unknown field `tool`"),
+        "{}",
+        run.err
+    );
+
+    let dir = scratch();
+    let missing = utf8(&dir.path().join("missing.toml"));
+    let run = cli(&["--no-audit", "--policy", &missing, "tools", "call", "add"]).expect_code(2);
+    assert!(
+        run.err.contains("missing.toml"),
+        "a named policy must exist: {}",
+        run.err
+    );
+}
+
+#[test]
+fn a_trail_that_cannot_be_opened_refuses_the_call_with_status_2() {
+    let dir = scratch();
+    let trail = utf8(&dir.path().join("no-such-folder").join("audit.jsonl"));
+    let run = cli(&[
+        "--policy",
+        empty_policy(),
+        "--audit",
+        &trail,
+        "tools",
+        "call",
+        "add",
+        "--args",
+        r#"{"a": 1, "b": 2}"#,
+    ])
+    .expect_code(2);
+    assert_eq!(run.out, "", "the tool did not run");
+    assert!(run.err.contains("does not exist"), "{}", run.err);
+}
+
+#[test]
+fn no_audit_conflicts_with_a_named_trail() {
+    let run = cli(&["--no-audit", "--audit", "x.jsonl", "tools", "list"]).expect_code(2);
+    assert!(run.err.contains("--no-audit"), "{}", run.err);
+}
+
+// ---- policy check ----
+
+#[test]
+fn policy_check_summarises_a_good_file() {
+    let dir = scratch();
+    let policy = write(
+        dir.path(),
+        "good.toml",
+        "[tools]\nallow = [\"add\"]\ndeny = [\"path_*\"]\n\n[[examples]]\ntool = \"path_length\"\nargs = { points = [] }\nexpect = \"deny\"\n",
+    );
+    let run = cli(&["policy", "check", &policy]).expect_code(0);
+    assert!(
+        run.out
+            .starts_with(&format!("{policy}: the policy loads\n")),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("\n  tools allow: add\n"), "{}", run.out);
+    assert!(run.out.contains("\n  tools deny: path_*\n"), "{}", run.out);
+    assert!(run.out.ends_with("1 example passed\n"), "{}", run.out);
+
+    let report = cli(&["policy", "check", &policy, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["examples"], 1);
+    assert!(
+        report["summary"]
+            .as_array()
+            .is_some_and(|lines| lines.contains(&json!("tools allow: add"))),
+        "{report}"
+    );
+
+    // Without FILE, the global --policy is checked.
+    let run = cli(&["--policy", &policy, "policy", "check"]).expect_code(0);
+    assert!(run.out.contains("tools deny: path_*"), "{}", run.out);
+}
+
+#[test]
+fn policy_check_names_the_line_of_a_failing_example() {
+    let dir = scratch();
+    let policy = write(
+        dir.path(),
+        "failing.toml",
+        "[tools]\nallow = [\"add\"]\n\n[[examples]]\ntool = \"add\"\nargs = { a = 1, b = 2 }\nexpect = \"deny\"\n",
+    );
+    let run = cli(&["policy", "check", &policy]).expect_code(2);
+    assert_eq!(run.out, "");
+    assert!(
+        run.err.starts_with(&format!("error: {policy}:5: ")),
+        "{}",
+        run.err
+    );
+    assert!(
+        run.err.contains("expects deny but gets allow"),
+        "{}",
+        run.err
+    );
+
+    let report = cli(&["policy", "check", &policy, "--json"])
+        .expect_code(2)
+        .json();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["error"]["line"], 5);
+    assert_eq!(report["error"]["file"], policy.as_str());
+}
+
+#[test]
+fn policy_check_refuses_an_unknown_key_with_its_line() {
+    let dir = scratch();
+    let policy = write(
+        dir.path(),
+        "typo.toml",
+        "[tools]\nallow = [\"add\"]\nalow = [\"get_weather\"]\n",
+    );
+    let run = cli(&["policy", "check", &policy]).expect_code(2);
+    assert!(
+        run.err
+            .contains(&format!("{policy}:3: unknown field `alow`")),
+        "{}",
+        run.err
+    );
+}
+
+#[test]
+fn policy_check_of_a_named_file_that_is_missing_exits_2() {
+    let dir = scratch();
+    let missing = utf8(&dir.path().join("missing.toml"));
+    let run = cli(&["policy", "check", &missing]).expect_code(2);
+    assert!(run.err.contains("cannot read the policy"), "{}", run.err);
+}
+
+// ---- policy explain ----
+
+#[test]
+fn policy_explain_shows_the_deciding_rule() {
+    let setup = Setup::new("[tools]\nallow = [\"add\"]\ndeny = [\"path_*\"]\n");
+    let run = setup
+        .cli(&[
+            "policy",
+            "explain",
+            "path_length",
+            "--args",
+            r#"{"points": []}"#,
+        ])
+        .expect_code(0);
+    let mut lines = run.out.lines();
+    assert_eq!(lines.next(), Some("verdict: deny"), "{}", run.out);
+    assert_eq!(
+        lines.next(),
+        Some(format!("rule: tools.deny \"path_*\" ({}:3)", setup.policy).as_str()),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out.contains("reason: the policy denies `path_length`"),
+        "{}",
+        run.out
+    );
+
+    let explanation = setup
+        .cli(&[
+            "policy",
+            "explain",
+            "add",
+            "--args",
+            r#"{"a": 1, "b": 2}"#,
+            "--json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(explanation["verdict"], "allow");
+    assert!(
+        explanation["decisions"][0]["rule"]
+            .as_str()
+            .is_some_and(|rule| rule.starts_with("tools.allow \"add\"")),
+        "{explanation}"
+    );
+    assert_eq!(explanation["error"], Value::Null);
+    assert!(
+        !Path::new(&setup.trail).exists(),
+        "explaining runs nothing and records nothing"
+    );
+}
+
+#[test]
+fn policy_explain_judges_each_guarded_value() {
+    let setup = Setup::new("");
+    let explanation = setup
+        .cli_with_stdin(
+            &["policy", "explain", "fs_read", "--json"],
+            &mut r#"{"path": "/etc/passwd"}"#.as_bytes(),
+        )
+        .expect_code(0)
+        .json();
+    assert_eq!(explanation["verdict"], "deny");
+    let decisions = explanation["decisions"].as_array().expect("decisions");
+    assert_eq!(
+        decisions.len(),
+        2,
+        "the tool's rule, then the path: {explanation}"
+    );
+    assert_eq!(decisions[0]["verdict"], "allow");
+    assert_eq!(decisions[1]["verdict"], "deny");
+    assert!(
+        decisions[1]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("/etc/passwd")),
+        "{explanation}"
+    );
+}
+
+#[test]
+fn policy_explain_needs_a_known_tool_and_valid_arguments() {
+    let setup = Setup::new("");
+    let run = setup.cli(&["policy", "explain", "ad"]).expect_code(2);
+    assert_eq!(run.out, "");
+    assert!(run.err.contains("did you mean `add`"), "{}", run.err);
+
+    let run = setup
+        .cli(&[
+            "policy",
+            "explain",
+            "add",
+            "--args",
+            r#"{"a": "one"}"#,
+            "--json",
+        ])
+        .expect_code(2);
+    assert_eq!(run.out, "");
+    assert!(run.err.contains("cannot be judged"), "{}", run.err);
+    assert!(run.err.contains("argument `a`"), "{}", run.err);
+}
+
+// ---- audit verify ----
+
+/// A trail of two allowed calls to `add`: four records.
+fn trail_of_two_calls() -> Setup {
+    let setup = Setup::new("");
+    for _ in 0..2 {
+        setup
+            .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
+            .expect_code(0);
+    }
+    assert_eq!(records(&setup.trail).len(), 4);
+    setup
+}
+
+#[test]
+fn verify_names_a_record_changed_by_one_byte_and_exits_1() {
+    let setup = trail_of_two_calls();
+    let text = std::fs::read_to_string(&setup.trail).expect("the trail");
+    let at = text
+        .find("\"outcome\":\"ok\"")
+        .expect("the first result record")
+        + 12;
+    let mut bytes = text.into_bytes();
+    bytes[at] = b'K';
+    std::fs::write(&setup.trail, bytes).expect("the trail is edited");
+
+    let run = cli(&["audit", "verify", &setup.trail]).expect_code(1);
+    let first = run.out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("tampered: line 2 (record 2): record_modified: "),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains(": tampered: "), "{}", run.out);
+
+    let report = cli(&["audit", "verify", &setup.trail, "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(report["status"], "tampered");
+    assert_eq!(report["findings"][0]["kind"], "record_modified");
+    assert_eq!(report["findings"][0]["seq"], 2);
+    assert_eq!(report["findings"][0]["severity"], "tampered");
+}
+
+#[test]
+fn verify_warns_of_a_torn_last_line_with_status_2_and_the_next_call_recovers() {
+    let setup = trail_of_two_calls();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&setup.trail)
+        .expect("the trail opens");
+    io::Write::write_all(&mut file, br#"{"seq":5,"ts":"2026-"#).expect("a torn write");
+    drop(file);
+
+    let run = cli(&["audit", "verify", &setup.trail]).expect_code(2);
+    assert!(
+        run.out.starts_with("warning: line 5: torn_tail: "),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains(": warnings: "), "{}", run.out);
+
+    // Opening the trail cuts the torn end and says so; then it verifies.
+    let run = setup
+        .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
+        .expect_code(0);
+    assert!(run.err.contains("torn write"), "{}", run.err);
+    let report = cli(&["audit", "verify", &setup.trail, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["recoveries"], 1);
+}
+
+#[test]
+fn verify_exits_5_when_it_cannot_verify() {
+    let dir = scratch();
+    let missing = utf8(&dir.path().join("missing.jsonl"));
+    let run = cli(&["audit", "verify", &missing]).expect_code(5);
+    assert_eq!(run.out, "");
+    assert!(run.err.contains("missing.jsonl"), "{}", run.err);
+
+    // Its own bad usage is 5 too, never the 2 of "warnings only".
+    cli(&["audit", "verify", "--no-such-flag"]).expect_code(5);
+    cli(&["audit", "verify", "a.jsonl", "b.jsonl"]).expect_code(5);
+
+    let setup = trail_of_two_calls();
+    let key = write(setup.dir.path(), "bad.pub", "not a key\n");
+    let run = cli(&["audit", "verify", &setup.trail, "--key", &key]).expect_code(5);
+    assert!(run.err.contains("bad.pub"), "{}", run.err);
+}
+
+#[test]
+fn signed_checkpoints_verify_against_the_generated_key() {
+    let setup = Setup::new("");
+    let key = utf8(&setup.dir.path().join("audit.key"));
+    let run = cli(&["audit", "keygen", "--out", &key]).expect_code(0);
+    assert!(run.out.contains("audit.key.pub"), "{}", run.out);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key)
+            .expect("the key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the signing key is its owner's alone");
+    }
+    let run = cli(&["audit", "keygen", "--out", &key]).expect_code(2);
+    assert!(run.err.contains("already exists"), "{}", run.err);
+
+    for _ in 0..2 {
+        setup
+            .cli(&[
+                "--audit-key",
+                &key,
+                "--checkpoint-every",
+                "2",
+                "tools",
+                "call",
+                "add",
+                "--args",
+                r#"{"a": 1, "b": 2}"#,
+            ])
+            .expect_code(0);
+    }
+    let public = format!("{key}.pub");
+    let report = cli(&["audit", "verify", &setup.trail, "--key", &public, "--json"])
+        .expect_code(0)
+        .json();
+    assert!(
+        report["checkpoints"].as_u64().is_some_and(|n| n >= 1),
+        "{report}"
+    );
+    assert!(report["signed_through"].as_u64().is_some(), "{report}");
+
+    // A key that did not sign the checkpoints finds them bad.
+    let other = utf8(&setup.dir.path().join("other.key"));
+    cli(&["audit", "keygen", "--out", &other]).expect_code(0);
+    let report = cli(&[
+        "audit",
+        "verify",
+        &setup.trail,
+        "--key",
+        &format!("{other}.pub"),
+        "--json",
+    ])
+    .expect_code(1)
+    .json();
+    assert_eq!(report["findings"][0]["kind"], "bad_signature", "{report}");
+}
+
+// ---- audit report ----
+
+#[test]
+fn report_json_counts_calls_denials_and_errors_per_tool() {
+    let setup = Setup::new("[tools]\ndeny = [\"path_length\"]\n");
+    let calls: [(&str, &str, u8); 4] = [
+        ("add", r#"{"a": 1, "b": 2}"#, 0),
+        ("add", r#"{"a": 3, "b": 4}"#, 0),
+        ("get_weather", r#"{"city": " "}"#, 1),
+        ("path_length", r#"{"points": []}"#, 1),
+    ];
+    for (tool, args, code) in calls {
+        setup
+            .cli(&["tools", "call", tool, "--args", args])
+            .expect_code(code);
+    }
+
+    let report = cli(&["audit", "report", &setup.trail, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["records"], 7, "{report}");
+    let usage = |name: &str| {
+        report["tools"]
+            .as_array()
+            .and_then(|tools| tools.iter().find(|usage| usage["tool"] == name))
+            .unwrap_or_else(|| panic!("no usage of {name} in {report}"))
+    };
+    let add = usage("add");
+    assert_eq!(
+        (
+            &add["calls"],
+            &add["denials"],
+            &add["errors"],
+            &add["timeouts"]
+        ),
+        (&json!(2), &json!(0), &json!(0), &json!(0))
+    );
+    assert!(
+        add["p50_ms"].is_number() && add["p99_ms"].is_number(),
+        "{add}"
+    );
+    let weather = usage("get_weather");
+    assert_eq!(
+        (&weather["calls"], &weather["errors"]),
+        (&json!(1), &json!(1))
+    );
+    let path = usage("path_length");
+    assert_eq!((&path["calls"], &path["denials"]), (&json!(1), &json!(1)));
+    assert_eq!(path["p50_ms"], Value::Null, "a denied call has no duration");
+
+    let recent = cli(&["audit", "report", &setup.trail, "--since", "1h", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(recent["records"], 7);
+    assert!(recent["since"].is_string(), "{recent}");
+
+    let run = cli(&["audit", "report", &setup.trail, "--since", "5m"]).expect_code(0);
+    let header = run.out.lines().next().unwrap_or_default();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "TOOL", "CALLS", "DENIALS", "ERRORS", "TIMEOUTS", "P50", "P95", "P99"
+        ]
+    );
+    assert!(
+        run.out.ends_with(": 7 records in the last 5m\n"),
+        "{}",
+        run.out
+    );
+}
+
+#[test]
+fn report_since_takes_a_number_and_a_unit() {
+    let setup = trail_of_two_calls();
+    for since in ["30s", "5m", "2h", "1d"] {
+        cli(&["audit", "report", &setup.trail, "--since", since]).expect_code(0);
+    }
+    let run = cli(&["audit", "report", &setup.trail, "--since", "forever"]).expect_code(2);
+    assert!(run.err.contains("30s, 5m, 2h, 1d"), "{}", run.err);
+}
+
+// ---- help ----
+
+#[test]
+fn verify_help_documents_its_own_exit_codes() {
+    let run = cli(&["audit", "verify", "--help"]).expect_code(0);
+    for line in [
+        "0  intact",
+        "1  tampered",
+        "2  warnings only",
+        "5  the trail could not be verified",
+    ] {
+        assert!(run.out.contains(line), "{line}: {}", run.out);
+    }
+    let run = cli(&["--help"]).expect_code(0);
+    assert!(
+        run.out.contains("`audit verify` has its own"),
+        "{}",
+        run.out
+    );
+    for command in [
+        &["policy", "check"][..],
+        &["policy", "explain"],
+        &["audit", "report"],
+        &["audit", "keygen"],
+    ] {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let run = cli(&args).expect_code(0);
+        assert!(run.out.contains("Examples:"), "{command:?}: {}", run.out);
+    }
+}
+
 // ---- the real binary ----
 
-/// Runs the stock `rustchain` binary (built-in tools only) with `stdin` piped in.
+/// Runs the stock `rustchain` binary (built-in tools only) in its own scratch
+/// working directory, with `stdin` piped in.
 fn binary(args: &[&str], stdin: &str) -> Run {
+    binary_in(scratch().path(), &[], args, stdin)
+}
+
+/// Runs the stock `rustchain` binary in `dir`, with the environment
+/// variables `env` (and no inherited RUSTCHAIN_*) and `stdin` piped in.
+fn binary_in(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Run {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_rustchain"))
         .args(args)
+        .current_dir(dir)
+        .env_remove("RUSTCHAIN_POLICY")
+        .env_remove("RUSTCHAIN_AUDIT")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -643,9 +1388,17 @@ fn the_binary_lists_the_builtin_tools() {
         .skip(1)
         .filter_map(|line| line.split_whitespace().next())
         .collect();
-    assert_eq!(listed, ["text_stats", "time_now"]);
+    assert!(
+        listed.windows(2).all(|pair| pair[0] < pair[1]),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&"text_stats") && listed.contains(&"time_now"),
+        "{listed:?}"
+    );
 
     // my-tools is not linked into the stock binary.
+    assert!(!listed.contains(&"add"), "{listed:?}");
     let run = binary(&["tools", "show", "add"], "").expect_code(2);
     assert!(run.err.contains("no tool named `add`"), "{}", run.err);
 }
@@ -701,4 +1454,128 @@ fn the_binary_rejects_bad_usage_with_exit_2() {
     let run = binary(&["tools", "call"], "").expect_code(2);
     assert_eq!(run.out, "");
     assert!(run.err.contains("<NAME>"), "{}", run.err);
+}
+
+#[test]
+fn the_binary_uses_the_policy_and_trail_in_its_working_directory() {
+    let dir = scratch();
+    write(
+        dir.path(),
+        "rustchain.toml",
+        "[tools]\ndeny = [\"time_now\"]\n",
+    );
+    let run = |args: &[&str]| binary_in(dir.path(), &[], args, "");
+
+    run(&[
+        "tools",
+        "call",
+        "text_stats",
+        "--args",
+        r#"{"text": "a b"}"#,
+    ])
+    .expect_code(0);
+    let trail = utf8(&dir.path().join("rustchain-audit.jsonl"));
+    assert_eq!(records(&trail).len(), 2, "created by the first call");
+    let denied = run(&["tools", "call", "time_now", "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(denied["error"]["kind"], "denied");
+    assert_eq!(records(&trail).len(), 3);
+
+    let verified = run(&["audit", "verify"]).expect_code(0);
+    assert!(
+        verified
+            .out
+            .starts_with("rustchain-audit.jsonl: intact: 3 lines"),
+        "{}",
+        verified.out
+    );
+    let report = run(&["audit", "report", "--json"]).expect_code(0).json();
+    let time = report["tools"]
+        .as_array()
+        .and_then(|tools| tools.iter().find(|usage| usage["tool"] == "time_now"))
+        .expect("time_now is in the report");
+    assert_eq!(time["denials"], 1);
+    let checked = run(&["policy", "check"]).expect_code(0);
+    assert!(
+        checked
+            .out
+            .starts_with("rustchain.toml: the policy loads\n"),
+        "{}",
+        checked.out
+    );
+    assert!(
+        checked.out.contains("tools deny: time_now"),
+        "{}",
+        checked.out
+    );
+}
+
+#[test]
+fn the_binary_without_a_policy_file_grants_nothing_and_says_so() {
+    let dir = scratch();
+    let run = binary_in(dir.path(), &[], &["policy", "check"], "").expect_code(0);
+    assert!(
+        run.err.contains("rustchain.toml does not exist"),
+        "{}",
+        run.err
+    );
+    assert!(run.out.contains("0 examples passed"), "{}", run.out);
+
+    let run = binary_in(
+        dir.path(),
+        &[],
+        &["tools", "call", "fs_list", "--json"],
+        r#"{"path": "."}"#,
+    );
+    assert_eq!(run.expect_code(1).json()["error"]["kind"], "denied");
+}
+
+#[test]
+fn the_binary_with_no_audit_writes_nothing() {
+    let dir = scratch();
+    let run = binary_in(
+        dir.path(),
+        &[],
+        &[
+            "--no-audit",
+            "tools",
+            "call",
+            "text_stats",
+            "--args",
+            r#"{"text": "a"}"#,
+        ],
+        "",
+    );
+    run.expect_code(0);
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the folder")
+        .map(|entry| entry.expect("an entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn the_binary_reads_the_policy_and_trail_from_the_environment() {
+    let dir = scratch();
+    let policy = write(dir.path(), "env.toml", "[tools]\ndeny = [\"text_stats\"]\n");
+    let trail = utf8(&dir.path().join("env-audit.jsonl"));
+    let env = [
+        ("RUSTCHAIN_POLICY", policy.as_str()),
+        ("RUSTCHAIN_AUDIT", trail.as_str()),
+    ];
+    let run = binary_in(
+        dir.path(),
+        &env,
+        &["tools", "call", "text_stats", "--json"],
+        "{}",
+    );
+    assert_eq!(run.expect_code(1).json()["error"]["kind"], "denied");
+    assert_eq!(records(&trail).len(), 1);
+
+    // A policy named in the environment must exist, as one named by --policy.
+    let missing = utf8(&dir.path().join("missing.toml"));
+    let env = [("RUSTCHAIN_POLICY", missing.as_str())];
+    let run = binary_in(dir.path(), &env, &["tools", "call", "time_now"], "").expect_code(2);
+    assert!(run.err.contains("missing.toml"), "{}", run.err);
 }

@@ -3,6 +3,9 @@
 //! For now two small demonstration tools; the file, HTTP and command tools
 //! come with their own confinement (see the project's issues).
 
+mod cmd;
+mod fs;
+pub mod http;
 mod text;
 mod time;
 

@@ -16,7 +16,17 @@
 //!
 //! Results go to stdout and nothing else does; messages go to stderr. Text for
 //! people is the default, `--json` gives the same information for programs.
+//!
+//! The modules follow the commands: `tools` (list, show, schema, call,
+//! search), `policy` (check, explain), `audit` (verify, report, keygen);
+//! `executor` sets up what calls run under from the global options (policy
+//! file, audit trail, approver), `input` reads a call's arguments, `view`
+//! lays out what is printed.
 
+mod audit;
+mod executor;
+mod input;
+mod policy;
 mod tools;
 mod view;
 
@@ -24,38 +34,61 @@ use std::ffi::OsString;
 use std::io::{self, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
+use audit::AuditCommand;
+use executor::{Governance, GovernanceArgs};
+use input::Input;
+use policy::PolicyCommand;
 use tools::ToolsCommand;
 
-/// What the process's exit status means; each code has exactly one meaning.
+/// What the process's exit status means.
 ///
-/// | code | meaning |
-/// |------|---------|
-/// | 0 | success (also `--help`, `--version`, and a search that found nothing) |
-/// | 1 | `tools call` ran and the call ended in an error, whatever its kind (`not_found`, `invalid_arguments`, `failed`, `timeout`, ...) |
-/// | 2 | bad usage or bad input to the CLI itself: an unknown command or flag, an unknown tool in `show` or `schema`, unreadable stdin |
-/// | 3 | the program cannot serve its tools: two linked tools share a name |
-/// | 4 | the output could not be written (a closed pipe is not an error) |
+/// Each code means one thing, except that `audit verify` gives 1 and 2 the
+/// meanings its callers expect of a verifier (tampered, warnings only) and
+/// reports any failure to verify, its own usage errors included, as 5, so
+/// a script reading its status never mistakes "warnings" for "bad usage".
+///
+/// | code | every command but `audit verify` | `audit verify` |
+/// |------|----------------------------------|----------------|
+/// | 0 | success (also `--help`, `--version`, a search that found nothing, any verdict of `policy explain`) | the trail is intact |
+/// | 1 | `tools call` ran and the call ended in an error, whatever its kind (`denied`, `not_found`, `invalid_arguments`, `failed`, `timeout`, ...) | the trail was tampered with |
+/// | 2 | bad usage or bad input to the CLI itself: an unknown command or flag, an unknown tool in `show`, `schema` or `explain`, unreadable stdin, a policy that does not load or whose examples fail, an audit trail or key file that cannot be read or written | warnings only (a torn last line, a missing or stale checkpoint file) |
+/// | 3 | the program cannot serve its tools: two linked tools share a name | the same |
+/// | 4 | the output could not be written (a closed pipe is not an error) | the same |
+/// | 5 | (not used) | the trail could not be verified: bad usage, a missing or unreadable trail, an unreadable key |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exit {
-    /// The command did what was asked.
-    Success = 0,
+    /// The command did what was asked; `audit verify`: the trail is intact.
+    Success,
     /// `tools call` ran and the call ended in an error of any kind.
-    ToolError = 1,
+    ToolError,
     /// The command line, or the input given to the CLI, is wrong.
-    Usage = 2,
+    Usage,
     /// Two linked tools share a name, so no tool can be served.
-    DuplicateTool = 3,
+    DuplicateTool,
     /// Writing the results to stdout failed.
-    Output = 4,
+    Output,
+    /// `audit verify`: the trail is not what was written.
+    Tampered,
+    /// `audit verify`: only warnings, nothing shows tampering.
+    Warnings,
+    /// `audit verify` could not verify the trail (its usage errors included).
+    Unverified,
 }
 
 impl Exit {
     /// The numeric exit status.
     pub const fn code(self) -> u8 {
-        self as u8
+        match self {
+            Exit::Success => 0,
+            Exit::ToolError | Exit::Tampered => 1,
+            Exit::Usage | Exit::Warnings => 2,
+            Exit::DuplicateTool => 3,
+            Exit::Output => 4,
+            Exit::Unverified => 5,
+        }
     }
 }
 
@@ -72,23 +105,35 @@ Examples:
   rustchain tools show text_stats           everything about one tool
   rustchain tools call text_stats --args '{\"text\": \"one two\"}'
   echo '{\"text\": \"hi\"}' | rustchain tools call text_stats --json
+  rustchain policy check                    does ./rustchain.toml load, and what does it grant?
+  rustchain policy explain fs_read --args '{\"path\": \"/etc/passwd\"}'
+  rustchain audit verify                    is ./rustchain-audit.jsonl what was written?
+  rustchain audit report --since 1h         calls, denials, errors, latency per tool
+
+Every `tools call` runs under the policy (--policy, $RUSTCHAIN_POLICY, or
+./rustchain.toml; with no file there nothing is granted: only tools that
+declare no permissions run) and is recorded in the audit trail (--audit,
+$RUSTCHAIN_AUDIT, or ./rustchain-audit.jsonl, created on first use).
 
 Exit codes:
   0  success
-  1  `tools call` ran and the call ended in an error (any kind: not_found,
-     invalid_arguments, failed, timeout, cancelled, denied)
+  1  `tools call` ran and the call ended in an error (any kind: denied,
+     not_found, invalid_arguments, failed, timeout, cancelled)
   2  bad usage or bad input to the CLI: unknown command or flag, unknown tool
-     in `show` or `schema`, unreadable stdin
+     in `show`, `schema` or `explain`, unreadable stdin, a policy that does not
+     load or whose examples fail, an audit trail or key that cannot be used
   3  two linked tools share a name, so none can be served
-  4  the output could not be written";
+  4  the output could not be written
+`audit verify` has its own: 0 intact, 1 tampered, 2 warnings only, 5 could
+not verify (its bad usage included); see `rustchain audit verify --help`.";
 
 /// The RustChain command line: list, inspect, search and call the tools linked
-/// into this program.
+/// into this program, under a policy, recorded in an audit trail.
 #[derive(Debug, Parser)]
 #[command(
     name = "rustchain",
     version,
-    about = "List, inspect, search and call the tools linked into this program.",
+    about = "List, inspect, search and call the tools linked into this program, under a policy, recorded in an audit trail.",
     after_help = MAIN_AFTER_HELP,
     arg_required_else_help = true
 )]
@@ -96,6 +141,9 @@ struct Cli {
     /// Print JSON for programs instead of text for people.
     #[arg(long, global = true)]
     json: bool,
+
+    #[command(flatten)]
+    governance: GovernanceArgs,
 
     #[command(subcommand)]
     command: Command,
@@ -106,6 +154,12 @@ enum Command {
     /// List, inspect, search and call the linked tools.
     #[command(subcommand, arg_required_else_help = true, after_help = tools::AFTER_HELP)]
     Tools(ToolsCommand),
+    /// Check the policy file, and explain its decision for a call.
+    #[command(subcommand, arg_required_else_help = true, after_help = policy::AFTER_HELP)]
+    Policy(PolicyCommand),
+    /// Verify the audit trail, report usage from it, make a signing key.
+    #[command(subcommand, arg_required_else_help = true, after_help = audit::AFTER_HELP)]
+    Audit(AuditCommand),
 }
 
 /// Runs the CLI on this process's arguments and standard streams.
@@ -113,13 +167,18 @@ enum Command {
 /// Every tool linked into the program is available: link a tool crate with
 /// `use my_tools as _;`. Arguments for `tools call` come from `--args`, or from
 /// stdin when it is `--args -` or when `--args` is absent and stdin is not a
-/// terminal; with neither, the tool gets `{}`.
+/// terminal; with neither, the tool gets `{}`. Calls run under the policy
+/// and are recorded in the audit trail the global options name (by default
+/// `rustchain.toml` and `rustchain-audit.jsonl` in the working directory);
+/// when stdin is a terminal, the policy's `ask` rules are put to the person
+/// at it.
 ///
 /// The exit status means one thing per code (see [`Exit`]):
 /// 0 success; 1 a `tools call` ended in an error of any kind; 2 bad usage or
-/// bad input to the CLI itself (unknown command or flag, unknown tool in
-/// `show`/`schema`, unreadable stdin); 3 two linked tools share a name;
-/// 4 the output could not be written.
+/// bad input to the CLI itself (unknown command or flag, unknown tool,
+/// unreadable stdin, a policy or audit trail that cannot be used); 3 two
+/// linked tools share a name; 4 the output could not be written. `audit
+/// verify` alone has 0 intact, 1 tampered, 2 warnings only, 5 could not verify.
 pub fn run() -> ExitCode {
     // The streams stay unlocked while a tool runs: a tool logging to stderr
     // from another thread must not wait on a lock this thread holds.
@@ -141,7 +200,8 @@ pub fn run() -> ExitCode {
 /// with the given streams; [`run`] is this over the real ones.
 ///
 /// `stdin` is treated as piped input, never as a terminal: `tools call`
-/// without `--args` reads its arguments from it (empty input means `{}`).
+/// without `--args` reads its arguments from it (empty input means `{}`),
+/// and nobody answers the policy's `ask` rules, so they deny.
 /// Pass `&mut std::io::empty()` when there is no input.
 ///
 /// ```
@@ -169,13 +229,6 @@ where
     run_with(args, input, stdout, stderr)
 }
 
-/// Where `tools call` may read its arguments from.
-struct Input<'a> {
-    reader: &'a mut dyn Read,
-    /// A person is typing at it: read it only when asked to with `--args -`.
-    is_terminal: bool,
-}
-
 /// One command's run: what it needs, and what it has to say.
 ///
 /// Output is collected and written at the end, so a command decides its exit
@@ -183,6 +236,8 @@ struct Input<'a> {
 struct Session<'a> {
     registry: &'static rustchain_tools::Registry,
     json: bool,
+    /// The policy and audit trail the global options name.
+    governance: Governance,
     input: Input<'a>,
     /// The program's name as invoked, for hints (`my-agent tools list`).
     program: String,
@@ -205,7 +260,7 @@ where
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(err) => return clap_exit(&err, stdout, stderr),
+        Err(err) => return clap_exit(&err, asks_to_verify(&args), stdout, stderr),
     };
     let program = program_name(&args);
     let registry = rustchain_tools::Registry::try_global();
@@ -231,6 +286,7 @@ fn serve(
     let mut session = Session {
         registry,
         json: cli.json,
+        governance: Governance::new(cli.governance, |name| std::env::var_os(name)),
         input,
         program,
         out: String::new(),
@@ -238,15 +294,28 @@ fn serve(
     };
     let exit = match cli.command {
         Command::Tools(command) => tools::run(command, &mut session),
+        Command::Policy(command) => policy::run(command, &mut session),
+        Command::Audit(command) => audit::run(command, &mut session),
     };
     finish(exit, &session.out, &session.err, stdout, stderr)
 }
 
-/// Help and version go to stdout with status 0; usage errors to stderr with 2.
-fn clap_exit(err: &clap::Error, stdout: &mut dyn Write, stderr: &mut dyn Write) -> ExitCode {
+/// Help and version go to stdout with status 0; usage errors to stderr with
+/// 2, or 5 for `audit verify`, whose 2 means "warnings only".
+fn clap_exit(
+    err: &clap::Error,
+    verify: bool,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> ExitCode {
     let text = err.render().to_string();
     if err.use_stderr() {
-        finish(Exit::Usage, "", &text, stdout, stderr)
+        let exit = if verify {
+            Exit::Unverified
+        } else {
+            Exit::Usage
+        };
+        finish(exit, "", &text, stdout, stderr)
     } else {
         finish(Exit::Success, &text, "", stdout, stderr)
     }
@@ -280,6 +349,28 @@ fn finish(
     exit.into()
 }
 
+/// Whether a command line that failed to parse was asking for `audit verify`,
+/// as far as it can be read.
+fn asks_to_verify(args: &[OsString]) -> bool {
+    let partial = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(args);
+    match partial.as_ref().map(|matches| matches.subcommand()) {
+        Ok(Some(("audit", audit))) => audit.subcommand_name() == Some("verify"),
+        Ok(Some(_)) => false,
+        // Parsing stopped before the command (an unknown global flag): the
+        // first two words that are not flags name it.
+        Ok(None) | Err(_) => {
+            let mut words = args
+                .iter()
+                .skip(1)
+                .filter(|arg| !arg.to_string_lossy().starts_with('-'));
+            words.next().is_some_and(|w| w == "audit")
+                && words.next().is_some_and(|w| w == "verify")
+        }
+    }
+}
+
 /// The name the program was started as, for hints; `rustchain` when unknown.
 fn program_name(args: &[OsString]) -> String {
     args.first()
@@ -298,6 +389,28 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn a_bad_command_line_for_audit_verify_is_recognised_as_such() {
+        let verify = |args: &[&str]| {
+            let args: Vec<OsString> = std::iter::once("rustchain")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect();
+            asks_to_verify(&args)
+        };
+        assert!(verify(&["audit", "verify", "--bogus"]));
+        assert!(verify(&["audit", "verify", "a.jsonl", "b.jsonl"]));
+        assert!(verify(&["audit", "verify", "--key"]));
+        assert!(verify(&[
+            "--policy", "p.toml", "audit", "verify", "--kye", "k"
+        ]));
+        assert!(verify(&["--bogus", "audit", "verify"]));
+        assert!(!verify(&["audit", "report", "--since", "forever"]));
+        assert!(!verify(&["tools", "call"]));
+        assert!(!verify(&["audit", "--bogus"]));
+        assert!(!verify(&[]));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! `rustchain tools ...`: list, show, schema, call and search the linked tools.
 
-use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
-use rustchain_tools::{ArgLimits, Executor, Tool, ToolContext, ToolQuery};
+use rustchain_tools::{Tool, ToolContext, ToolQuery};
 use serde_json::{Map, Value};
 
-use super::{Exit, Session, view};
+use super::{Exit, Session, executor, view};
 
 /// Shown after `rustchain tools --help`.
 pub(super) const AFTER_HELP: &str = "\
@@ -42,12 +43,22 @@ Examples:
   rustchain tools call text_stats --args '{\"text\": \"one two\"}'
   echo '{\"text\": \"one two\"}' | rustchain tools call text_stats
   rustchain tools call text_stats --args - --json < args.json   {\"ok\": true, \"output\": ...}
+  rustchain --policy ci.toml --audit ci-audit.jsonl tools call fs_read --args '{\"path\": \"README.md\"}'
+
+The call goes through the executor: the policy (--policy, $RUSTCHAIN_POLICY,
+or ./rustchain.toml; no file there means nothing is granted) decides it, and
+the audit trail (--audit, $RUSTCHAIN_AUDIT, or ./rustchain-audit.jsonl,
+created on first use) records a decision before the tool runs and a result
+after. A policy that does not load, or whose examples fail, runs nothing.
+When the policy says `ask`, you are asked on the terminal; when stdin is not
+a terminal nobody can answer, so `ask` denies the call.
 
 The arguments come from --args; from stdin when --args is `-`, or when it is
 absent and stdin is not a terminal; otherwise they are `{}`.
-Exit status: 0 when the call succeeded; 1 when it ended in an error of any kind,
-printed as `error[KIND]: MESSAGE` on stderr, or with --json as
-{\"ok\": false, \"error\": {\"kind\": ..., \"message\": ..., \"path\": ...}} on stdout.";
+Exit status: 0 when the call succeeded; 1 when it ended in an error of any kind
+(a denial by the policy included), printed as `error[KIND]: MESSAGE` on stderr,
+or with --json as {\"ok\": false, \"error\": {\"kind\": ..., \"message\": ...,
+\"path\": ...}} on stdout; 2 when the policy or the audit trail cannot be used.";
 
 const SEARCH_AFTER_HELP: &str = "\
 Examples:
@@ -100,7 +111,8 @@ pub(super) struct CallArgs {
     /// The arguments, a JSON object; `-` reads them from stdin.
     #[arg(long = "args", short = 'a', value_name = "JSON")]
     arguments: Option<String>,
-    /// The call's id, as a model's tool call names it (default: call-N).
+    /// The call's id, as a model's tool call names it, recorded in the audit
+    /// trail (default: one unique to this run).
     #[arg(long, value_name = "ID")]
     call_id: Option<String>,
 }
@@ -185,18 +197,28 @@ fn schema(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
 }
 
 fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
-    let text = match call_arguments(session, args.arguments.as_deref()) {
-        Ok(text) => text,
-        Err(message) => {
-            session.err = format!("error: {message}\n");
+    let interactive = session.input.is_terminal;
+    let (executor, recovery) = match session.governance.executor(session.registry, interactive) {
+        Ok(ready) => ready,
+        Err(err) => {
+            session.err = err.message(&session.program);
             return Exit::Usage;
         }
     };
-    let mut ctx = ToolContext::new();
-    if let Some(id) = &args.call_id {
-        ctx = ctx.with_call_id(id.as_str());
+    if let Some(recovery) = &recovery {
+        session.err = executor::recovery_note(&session.governance.audit.path, recovery);
     }
-    let result = Executor::new(session.registry).call_blocking(&args.name, &text, ctx);
+    let limits = executor.policy().arg_limits();
+    let text = match session.input.arguments(args.arguments.as_deref(), limits) {
+        Ok(text) => text,
+        Err(message) => {
+            session.err.push_str(&format!("error: {message}\n"));
+            return Exit::Usage;
+        }
+    };
+    let call_id = args.call_id.clone().unwrap_or_else(new_call_id);
+    let ctx = ToolContext::new().with_call_id(call_id);
+    let result = executor.call_blocking(&args.name, &text, ctx);
     match (result, session.json) {
         (Ok(output), true) => {
             session.out = view::pretty(&view::call_ok(output.to_value()));
@@ -211,7 +233,9 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
             Exit::ToolError
         }
         (Err(err), false) => {
-            session.err = format!("error[{}]: {}\n", err.kind(), err.message());
+            session
+                .err
+                .push_str(&format!("error[{}]: {}\n", err.kind(), err.message()));
             if let Some(path) = err.path() {
                 session.err.push_str(&format!("  at: {path}\n"));
             }
@@ -220,40 +244,16 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
     }
 }
 
-/// The argument text for `tools call`: from `--args`, from stdin, or `{}`.
-fn call_arguments(session: &mut Session<'_>, given: Option<&str>) -> Result<String, String> {
-    match given {
-        Some("-") => read_stdin(session),
-        Some(text) => Ok(text.to_owned()),
-        None if session.input.is_terminal => Ok("{}".to_owned()),
-        None => read_stdin(session),
-    }
-}
-
-/// Reads the arguments from stdin; nothing at all means `{}`.
-fn read_stdin(session: &mut Session<'_>) -> Result<String, String> {
-    // One byte over the dispatcher's limit is enough for it to refuse the
-    // text with its own message; reading more would only cost memory.
-    let cap = ArgLimits::default().max_bytes as u64 + 1;
-    let mut bytes = Vec::new();
-    session
-        .input
-        .reader
-        .take(cap)
-        .read_to_end(&mut bytes)
-        .map_err(|err| format!("could not read the arguments from stdin: {err}"))?;
-    let text = if bytes.len() as u64 == cap {
-        // Too long either way, and the cut may have split a character.
-        String::from_utf8_lossy(&bytes).into_owned()
-    } else {
-        String::from_utf8(bytes)
-            .map_err(|_| "the arguments on stdin are not UTF-8 text".to_owned())?
-    };
-    Ok(if text.trim().is_empty() {
-        "{}".to_owned()
-    } else {
-        text
-    })
+/// A call id unique across processes: the audit trail pairs a call's
+/// decision and result records by id, and many runs of the CLI may share
+/// one trail.
+fn new_call_id() -> String {
+    static CALLS: AtomicU64 = AtomicU64::new(1);
+    let n = CALLS.fetch_add(1, Ordering::Relaxed);
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    format!("cli-{millis}-{}-{n}", std::process::id())
 }
 
 fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
@@ -289,7 +289,7 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
 }
 
 /// The tool called `name`, or `None` with an error naming close matches.
-fn find(session: &mut Session<'_>, name: &str) -> Option<Tool<'static>> {
+pub(super) fn find(session: &mut Session<'_>, name: &str) -> Option<Tool<'static>> {
     if let Some(tool) = session.registry.get(name) {
         return Some(tool);
     }

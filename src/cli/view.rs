@@ -89,7 +89,9 @@ pub(super) fn table<'r>(tools: impl IntoIterator<Item = Tool<'r>>) -> String {
 }
 
 /// Lays out rows in columns as wide as their widest cell, two spaces apart.
-fn aligned<'a, const N: usize>(rows: impl Iterator<Item = &'a [String; N]> + Clone) -> String {
+pub(super) fn aligned<'a, const N: usize>(
+    rows: impl Iterator<Item = &'a [String; N]> + Clone,
+) -> String {
     let mut widths = [0; N];
     for row in rows.clone() {
         for (width, cell) in widths.iter_mut().zip(row) {

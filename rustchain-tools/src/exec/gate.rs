@@ -137,45 +137,43 @@ impl CallGate {
                 Ok(())
             });
         }
-        let ordered = guarded
-            .iter()
-            .filter(|g| g.kind != PermissionKind::RunArgs)
-            .chain(guarded.iter().filter(|g| g.kind == PermissionKind::RunArgs));
-        for guard in ordered {
+        for guard in guarded {
             let mut refusal = None;
-            let checked = guard.value.each_value(&mut |value| {
-                let access = Access {
-                    kind: guard.kind,
-                    param: guard.param,
-                    value,
-                };
-                let decisions: Vec<Decision> = if guard.kind == PermissionKind::RunArgs {
-                    if programs.is_empty() {
-                        vec![policy.decide_access(self.tool.name, &access)]
-                    } else {
-                        programs
-                            .iter()
-                            .map(|program| {
-                                policy.decide_program_arg(self.tool.name, program, &access)
-                            })
-                            .collect()
-                    }
-                } else {
+            let checked = if guard.kind == PermissionKind::RunArgs {
+                // Arguments are judged together, against each program they go to:
+                // a denied flag may take its value from the next argument.
+                let mut args = Vec::new();
+                let collected = guard.value.each_value(&mut |value| {
+                    args.push(value.to_owned());
+                    Ok(())
+                });
+                let decisions: Vec<Decision> = if programs.is_empty() {
+                    let access = Access {
+                        kind: guard.kind,
+                        param: guard.param,
+                        value: "",
+                    };
                     vec![policy.decide_access(self.tool.name, &access)]
+                } else {
+                    programs
+                        .iter()
+                        .map(|program| {
+                            policy.decide_program_args(self.tool.name, program, guard.param, &args)
+                        })
+                        .collect()
                 };
-                for decision in decisions {
-                    let verdict = decision.verdict;
-                    if self.mode == Mode::DryRun {
-                        state.decisions.push(decision.clone());
-                    }
-                    if verdict == Verdict::Deny {
-                        let error = denied(&decision);
-                        refusal = Some(decision);
-                        return Err(error);
-                    }
-                }
-                Ok(())
-            });
+                collected.and_then(|()| self.judge(decisions, &mut state.decisions, &mut refusal))
+            } else {
+                guard.value.each_value(&mut |value| {
+                    let access = Access {
+                        kind: guard.kind,
+                        param: guard.param,
+                        value,
+                    };
+                    let decision = policy.decide_access(self.tool.name, &access);
+                    self.judge(vec![decision], &mut state.decisions, &mut refusal)
+                })
+            };
             if let Err(error) = checked {
                 let decision = refusal.unwrap_or_else(|| Decision {
                     verdict: Verdict::Deny,
@@ -192,6 +190,26 @@ impl CallGate {
             }
         }
         state.phase = Phase::Checked;
+        Ok(())
+    }
+
+    /// Keeps dry-run decisions; the first denial becomes the refusal.
+    fn judge(
+        &self,
+        decisions: Vec<Decision>,
+        kept: &mut Vec<Decision>,
+        refusal: &mut Option<Decision>,
+    ) -> Result<(), ToolError> {
+        for decision in decisions {
+            if self.mode == Mode::DryRun {
+                kept.push(decision.clone());
+            }
+            if decision.verdict == Verdict::Deny {
+                let error = denied(&decision);
+                *refusal = Some(decision);
+                return Err(error);
+            }
+        }
         Ok(())
     }
 

@@ -386,10 +386,10 @@ impl Policy {
                 if value.is_empty() {
                     return deny("input", "the path is empty".to_owned());
                 }
-                let Some(resolved) = path::resolve(
-                    Path::new(value),
-                    &std::env::current_dir().unwrap_or_default(),
-                ) else {
+                // A relative path is relative to the working directory, as the
+                // kernel (and so every tool, built-in or not) opens it.
+                let base = std::env::current_dir().unwrap_or_default();
+                let Some(resolved) = path::resolve(Path::new(value), &base) else {
                     return deny(
                         "input",
                         "the path goes through too many symbolic links".to_owned(),
@@ -527,9 +527,16 @@ impl Policy {
         }
     }
 
-    /// May `arg` be passed to `program` (a value its `#[run]` guard granted)?
-    /// Refused when it carries one of the program's denied flags.
-    pub fn decide_program_arg(&self, tool: &str, program: &str, access: &Access<'_>) -> Decision {
+    /// May `args` (the values of a `#[run(args)]` parameter) be passed to
+    /// `program` (a value its `#[run]` guard granted)? Refused when one of
+    /// them carries a flag the policy denies for that program.
+    pub fn decide_program_args(
+        &self,
+        tool: &str,
+        program: &str,
+        param: &str,
+        args: &[String],
+    ) -> Decision {
         let normal = path::lexical_absolute(Path::new(program), Path::new("/"));
         let grants = &self.grants;
         let Some(index) = grants.programs.iter().position(|p| p.path == normal) else {
@@ -537,34 +544,32 @@ impl Policy {
                 verdict: Verdict::Deny,
                 rule: "programs".into(),
                 reason: format!(
-                    "`{tool}` passes arguments to {program:?}, which is not a granted program"
+                    "`{tool}` passes `{param}` to {program:?}, which is not a granted program"
                 )
                 .into(),
             };
         };
         let grant = &grants.programs[index];
-        if access.value.contains('\0') {
+        if let Some(at) = args.iter().position(|arg| arg.contains('\0')) {
             return Decision {
                 verdict: Verdict::Deny,
                 rule: "input".into(),
-                reason: format!("`{tool}` may not pass an argument containing a NUL byte").into(),
+                reason: format!("`{tool}` may not pass `{param}[{at}]`: it contains a NUL byte")
+                    .into(),
             };
         }
-        match flags::denied_flag(access.value, &grant.deny_flags) {
-            Some(flag) => Decision {
+        match flags::first_denied(args, &grant.deny_flags) {
+            Some((at, flag)) => Decision {
                 verdict: Verdict::Deny,
                 rule: format!("{} deny_flags {flag:?}", grants.program_rules[index].text).into(),
                 reason: format!(
-                    "`{tool}` may not pass {:?} to {}: the policy denies the flag {flag:?} for it",
-                    shown(access.value),
+                    "`{tool}` may not pass `{param}[{at}]` = {:?} to {}: the policy denies the flag {flag:?} for it",
+                    shown(&args[at]),
                     grant.path.display()
                 )
                 .into(),
             },
-            None => allow(
-                grants.program_rules[index].text.clone(),
-                "the argument carries no denied flag".to_owned(),
-            ),
+            None => allow(grants.program_rules[index].text.clone(), "no argument carries a denied flag".to_owned()),
         }
     }
 

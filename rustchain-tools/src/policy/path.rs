@@ -146,8 +146,11 @@ impl PathDeny {
         let mut kept = Vec::new();
         for (index, pattern) in patterns.into_iter().enumerate() {
             let compile = |text: &str| {
+                // Case-insensitive: on a file system that folds case, `Secrets/key`
+                // is `secrets/key`; a deny rule errs towards refusing.
                 GlobBuilder::new(text)
                     .literal_separator(true)
+                    .case_insensitive(true)
                     .build()
                     .map_err(|err| (index, format!("bad glob `{pattern}`: {}", err.kind())))
             };

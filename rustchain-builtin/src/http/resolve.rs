@@ -1,0 +1,102 @@
+//! Name resolution for `http_request`: the [`Resolver`] that answers (the
+//! system's, or one a program or a test installs), and the checking resolver
+//! each call's HTTP client uses, so the addresses a connection goes to are
+//! exactly the ones that were checked.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+use super::hop::CallNet;
+
+/// What a [`Resolver`] returns: the addresses a name resolves to.
+pub type Lookup<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>>;
+
+/// Answers DNS questions for `http_request`.
+///
+/// The tool never connects to what a resolver says without checking it:
+/// every answer is classified and checked against the policy, and the
+/// connection goes to those checked addresses only. Install your own with
+/// [`set_resolver`] (a program with its own DNS, or a test mapping names to
+/// fixed addresses).
+///
+/// ```
+/// use std::net::IpAddr;
+/// use rustchain_builtin::http::{Lookup, Resolver};
+///
+/// /// Every name is 192.0.2.1.
+/// struct Fixed;
+///
+/// impl Resolver for Fixed {
+///     fn lookup<'a>(&'a self, _host: &'a str) -> Lookup<'a> {
+///         Box::pin(async { Ok(vec![IpAddr::from([192, 0, 2, 1])]) })
+///     }
+/// }
+/// ```
+pub trait Resolver: Send + Sync {
+    /// The addresses `host` (a DNS name, never an IP literal) resolves to.
+    fn lookup<'a>(&'a self, host: &'a str) -> Lookup<'a>;
+}
+
+/// The operating system's resolver (`getaddrinfo`, on tokio's blocking pool).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemResolver;
+
+impl Resolver for SystemResolver {
+    fn lookup<'a>(&'a self, host: &'a str) -> Lookup<'a> {
+        Box::pin(async move {
+            let answers = tokio::net::lookup_host((host, 0)).await?;
+            Ok(answers.map(|address| address.ip()).collect())
+        })
+    }
+}
+
+static RESOLVER: RwLock<Option<Arc<dyn Resolver>>> = RwLock::new(None);
+
+/// Makes `resolver` answer every later `http_request` in this process, and
+/// returns the one it replaces ([`SystemResolver`] until the first call).
+///
+/// Process-wide on purpose: a tool call carries no extensions a program
+/// could hang a resolver on, and DNS is a property of where the program
+/// runs, not of one call.
+pub fn set_resolver(resolver: Arc<dyn Resolver>) -> Arc<dyn Resolver> {
+    let mut slot = RESOLVER
+        .write()
+        .unwrap_or_else(|poison| poison.into_inner());
+    slot.replace(resolver)
+        .unwrap_or_else(|| Arc::new(SystemResolver))
+}
+
+/// The resolver `http_request` asks now.
+pub fn resolver() -> Arc<dyn Resolver> {
+    RESOLVER
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .clone()
+        .unwrap_or_else(|| Arc::new(SystemResolver))
+}
+
+/// The resolver one call's HTTP client uses: it asks the installed
+/// [`Resolver`], checks every answer against the call's grants, and hands
+/// the client only checked addresses, or refuses the whole request.
+pub(super) struct CheckingResolver(pub(super) Arc<CallNet>);
+
+impl Resolve for CheckingResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let call = Arc::clone(&self.0);
+        let name = name.as_str().to_owned();
+        Box::pin(async move {
+            match call.resolve(&name).await {
+                Ok(addresses) => {
+                    let addresses: Vec<SocketAddr> = addresses;
+                    Ok(Box::new(addresses.into_iter()) as Addrs)
+                }
+                Err(refusal) => Err(refusal.into()),
+            }
+        })
+    }
+}

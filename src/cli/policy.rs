@@ -1,0 +1,214 @@
+//! `rustchain policy ...`: check a policy file, and explain its decision for a call.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use rustchain_tools::exec::Explanation;
+use rustchain_tools::policy::Decision;
+use rustchain_tools::{Policy, PolicyError};
+use serde_json::{Value, json};
+
+use super::executor;
+use super::{Exit, Session, tools, view};
+
+/// Shown after `rustchain policy --help`.
+pub(super) const AFTER_HELP: &str = "\
+Examples:
+  rustchain policy check                      the policy in ./rustchain.toml
+  rustchain policy explain fs_read --args '{\"path\": \"/etc/passwd\"}'
+
+The policy is --policy FILE, or $RUSTCHAIN_POLICY, or ./rustchain.toml.";
+
+const CHECK_AFTER_HELP: &str = "\
+Examples:
+  rustchain policy check                      ./rustchain.toml (or --policy, $RUSTCHAIN_POLICY)
+  rustchain policy check ci/strict.toml       another file
+  rustchain policy check --json               {\"ok\": true, \"summary\": [...], \"examples\": N}
+
+Loads the file (every table is closed: an unknown key, a bad glob, host or
+CIDR is an error naming its line), runs its [[examples]] against the tools
+linked into this program, and summarises what it grants.
+When no FILE is named and the default file does not exist, the empty policy
+is checked: nothing is granted, and only tools that declare no permissions run.
+Exit status: 0 when the policy loads and every example gets its expected
+decision; 2 otherwise, with FILE:LINE: MESSAGE on stderr (with --json,
+{\"ok\": false, \"error\": {\"file\", \"line\", \"message\"}} on stdout).";
+
+const EXPLAIN_AFTER_HELP: &str = "\
+Examples:
+  rustchain policy explain text_stats --args '{\"text\": \"hi\"}'
+  rustchain policy explain fs_read --args '{\"path\": \"/etc/passwd\"}'
+  echo '{\"path\": \"notes.txt\"}' | rustchain policy explain fs_read --json
+
+Shows the verdict (allow, ask or deny) the policy gives this call, the rule
+that decided it, and every decision taken on the way: the tool's rule first,
+then one per value the tool declared it will use (paths, hosts, programs...).
+Nothing is run and nothing is recorded. The arguments come from --args, or
+from stdin as for `tools call`.
+Exit status: 0 when the call was judged, whatever the verdict; 2 for bad
+usage: an unknown tool, arguments that are not valid for the tool, or a
+policy that does not load.";
+
+#[derive(Debug, Subcommand)]
+pub(super) enum PolicyCommand {
+    /// Load a policy, run its inline examples, and summarise what it grants.
+    #[command(after_help = CHECK_AFTER_HELP)]
+    Check(CheckArgs),
+    /// Show what the policy decides for one call, and which rule decides it.
+    #[command(after_help = EXPLAIN_AFTER_HELP)]
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CheckArgs {
+    /// The policy file [default: the global policy: --policy, $RUSTCHAIN_POLICY
+    /// or ./rustchain.toml]
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ExplainArgs {
+    /// The tool's name.
+    name: String,
+    /// The call's arguments, a JSON object; `-` reads them from stdin.
+    #[arg(long = "args", short = 'a', value_name = "JSON")]
+    arguments: Option<String>,
+}
+
+pub(super) fn run(command: PolicyCommand, session: &mut Session<'_>) -> Exit {
+    match command {
+        PolicyCommand::Check(args) => check(session, args),
+        PolicyCommand::Explain(args) => explain(session, &args),
+    }
+}
+
+fn check(session: &mut Session<'_>, args: CheckArgs) -> Exit {
+    let governance = &session.governance;
+    let checked = governance
+        .load_policy(args.file.as_deref())
+        .and_then(|policy| executor::checked(session.registry, policy));
+    let executor = match checked {
+        Ok(executor) => executor,
+        Err(err) => return refused(session, &err),
+    };
+    let policy = executor.policy();
+    if args.file.is_none() && !governance.policy.given && !governance.policy.path.exists() {
+        session.err = format!(
+            "note: {} does not exist, so the empty policy applies: nothing is granted\n",
+            governance.policy.path.display()
+        );
+    }
+    let summary = policy.summary();
+    let examples = policy.examples().len();
+    if session.json {
+        session.out = view::pretty(&json!({
+            "ok": true,
+            "file": policy.origin(),
+            "summary": summary,
+            "examples": examples,
+        }));
+    } else {
+        session.out = check_text(policy, &summary, examples);
+    }
+    Exit::Success
+}
+
+fn check_text(policy: &Policy, summary: &[String], examples: usize) -> String {
+    let mut text = format!("{}: the policy loads\n", policy.origin());
+    for line in summary {
+        text.push_str(&format!("  {line}\n"));
+    }
+    let plural = if examples == 1 { "" } else { "s" };
+    text.push_str(&format!("{examples} example{plural} passed\n"));
+    text
+}
+
+/// A policy that does not load: FILE:LINE: MESSAGE, and the status for it.
+fn refused(session: &mut Session<'_>, err: &PolicyError) -> Exit {
+    if session.json {
+        session.out = view::pretty(&json!({
+            "ok": false,
+            "error": { "file": err.origin, "line": err.line, "message": err.message },
+        }));
+    } else {
+        session.err = format!("error: {err}\n");
+    }
+    Exit::Usage
+}
+
+fn explain(session: &mut Session<'_>, args: &ExplainArgs) -> Exit {
+    let Some(tool) = tools::find(session, &args.name) else {
+        return Exit::Usage;
+    };
+    let executor = match session
+        .governance
+        .load_policy(None)
+        .and_then(|policy| executor::checked(session.registry, policy))
+    {
+        Ok(executor) => executor,
+        Err(err) => {
+            session.err = format!("error: {err}\n");
+            return Exit::Usage;
+        }
+    };
+    let limits = executor.policy().arg_limits();
+    let text = match session.input.arguments(args.arguments.as_deref(), limits) {
+        Ok(text) => text,
+        Err(message) => {
+            session.err = format!("error: {message}\n");
+            return Exit::Usage;
+        }
+    };
+    let explanation = executor.explain(tool.name(), &text);
+    if let Some(error) = &explanation.error {
+        session.err = format!(
+            "error: the call cannot be judged: {error}\n  `{} tools schema {}` shows the arguments it takes\n",
+            session.program,
+            tool.name()
+        );
+        return Exit::Usage;
+    }
+    session.out = if session.json {
+        view::pretty(&explanation_json(&explanation))
+    } else {
+        explanation_text(&explanation)
+    };
+    Exit::Success
+}
+
+fn explanation_json(explanation: &Explanation) -> Value {
+    serde_json::to_value(explanation)
+        .expect("an explanation serializes: its fields are strings and enums")
+}
+
+/// The decision that settled the verdict: the first one that gave it.
+fn deciding(explanation: &Explanation) -> Option<&Decision> {
+    explanation
+        .decisions
+        .iter()
+        .find(|decision| decision.verdict == explanation.verdict)
+}
+
+fn explanation_text(explanation: &Explanation) -> String {
+    let mut text = format!("verdict: {}\n", explanation.verdict);
+    if let Some(decision) = deciding(explanation) {
+        text.push_str(&format!(
+            "rule: {}\nreason: {}\n",
+            decision.rule, decision.reason
+        ));
+    }
+    let rows: Vec<[String; 3]> = explanation
+        .decisions
+        .iter()
+        .map(|d| {
+            [
+                format!("  {}", d.verdict),
+                d.rule.to_string(),
+                d.reason.to_string(),
+            ]
+        })
+        .collect();
+    text.push_str("\ndecisions, in order:\n");
+    text.push_str(&view::aligned(rows.iter()));
+    text
+}
