@@ -79,7 +79,7 @@ pub(super) fn table<'r>(tools: impl IntoIterator<Item = Tool<'r>>) -> String {
             let d = tool.descriptor();
             [
                 d.name.to_owned(),
-                first_line(d.description).to_owned(),
+                first_line(d.description),
                 d.tags.join(", "),
             ]
         })
@@ -169,7 +169,7 @@ fn parameters(tool: Tool<'_>) -> String {
                 .pointer(&format!("/properties/{}", pointer_escape(p.name)))
                 .map_or_else(|| "any".to_owned(), type_label);
             let required = if p.required { "required" } else { "optional" };
-            let first = first_line(p.description).to_owned();
+            let first = first_line(p.description);
             [format!("  {}", p.name), kind, required.to_owned(), first]
         })
         .collect();
@@ -218,9 +218,20 @@ pub(super) fn type_label(schema: &Value) -> String {
     }
 }
 
-/// The first line of a description, for one-line listings.
-pub(super) fn first_line(description: &str) -> &str {
-    description.lines().next().unwrap_or_default().trim()
+/// The first sentence of a description, for one-line listings: doc comments
+/// wrap sentences over several lines, so the first paragraph is joined
+/// first, then cut after its first sentence.
+pub(super) fn first_line(description: &str) -> String {
+    let paragraph: Vec<&str> = description
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let joined = paragraph.join(" ");
+    match joined.find(". ") {
+        Some(end) => joined[..=end].to_owned(),
+        None => joined,
+    }
 }
 
 /// The hints an author gave, in words; `none` when there are none.
