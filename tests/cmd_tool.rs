@@ -561,3 +561,16 @@ fn the_descriptor_declares_what_the_tool_touches() {
     assert_eq!(descriptor.annotations.open_world, Some(true));
     assert!(descriptor.timeout.is_some());
 }
+
+#[test]
+fn explain_agrees_with_the_call_when_the_tool_refuses_a_value_itself() {
+    let s = setup();
+    let args = json!({"program": "/bin/echo", "env": {"LD_PRELOAD": "/tmp/evil.so"}}).to_string();
+    let explained = s.executor.explain("cmd_run", &args);
+    assert_eq!(
+        explained.verdict,
+        rustchain::policy::Verdict::Deny,
+        "{explained:?}"
+    );
+    assert!(s.audit.events().is_empty(), "explain records nothing");
+}

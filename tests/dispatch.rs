@@ -61,6 +61,66 @@ fn refuses(
     Err(ToolError::new(ErrorKind::Denied, why))
 }
 
+/// Named like a generated helper, to prove the names cannot collide.
+#[tool]
+fn input_schema(
+    /// A number to echo.
+    n: u32,
+) -> u32 {
+    n
+}
+
+#[test]
+fn a_tool_may_have_the_name_of_a_generated_helper() {
+    assert_eq!(call("input_schema", r#"{"n": 7}"#).unwrap(), 7);
+}
+
+#[tokio::test]
+async fn a_call_dropped_by_its_caller_still_leaves_its_result_record() {
+    let audit = std::sync::Arc::new(rustchain::exec::MemoryAudit::new());
+    let executor = Executor::builder(Registry::global())
+        .audit(audit.clone())
+        .build()
+        .unwrap();
+    let args = r#"{"message": "hi", "delay_ms": 60000}"#;
+    let call = executor.call("slow_echo", args, ToolContext::new());
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(50), call)
+            .await
+            .is_err()
+    );
+    let events = audit.events();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(kinds, ["decision", "result"], "{events:#?}");
+    assert_eq!(events[1]["error.type"], "cancelled");
+}
+
+#[test]
+fn unknown_tool_names_share_one_metrics_entry() {
+    let executor = Executor::new(Registry::global());
+    for name in ["nope1", "nope2", "nope3"] {
+        assert!(
+            executor
+                .call_blocking(name, "{}", ToolContext::new())
+                .is_err()
+        );
+    }
+    let metrics = executor.metrics();
+    assert_eq!(metrics.len(), 1, "{metrics:?}");
+    assert_eq!(metrics["<unknown>"].calls, 3);
+}
+
+#[test]
+fn a_very_long_unknown_name_gets_no_costly_suggestion() {
+    let name = "x".repeat(100_000);
+    let err = call(&name, "{}").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert!(err.message().len() < 1_000, "the name is shown bounded");
+}
+
 #[test]
 fn a_tool_returning_a_tool_error_keeps_its_kind() {
     let err = call("refuses", r#"{"why": "outside the root"}"#).unwrap_err();

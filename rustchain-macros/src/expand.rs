@@ -90,13 +90,13 @@ pub fn expand(tool: &Tool) -> TokenStream {
         quote_spanned!(ok_type.span()=> const _: () = #rt::assert_output::<#ok_type>(););
     // Decoded once; the guards and the body see the same values.
     let decode = quote! {
-        let (#(#bindings,)*) = #rt::decode::<(#(#arg_types,)*)>(__args, &PARAMS)?;
+        let (#(#bindings,)*) = #rt::decode::<(#(#arg_types,)*)>(__args, &__RUSTCHAIN_PARAMS)?;
         __ctx.__check(&[#(#guard_values),*])?;
     };
     let invoke = if tool.is_async() {
         quote! {
             #[allow(unused_variables)]
-            fn invoke<'a>(__ctx: &'a #rt::ToolContext, __args: &'a str)
+            fn __rustchain_invoke<'a>(__ctx: &'a #rt::ToolContext, __args: &'a str)
                 -> #rt::Result<#rt::ToolFuture<'a>, #rt::ToolError>
             {
                 #decode
@@ -109,7 +109,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
     } else {
         quote! {
             #[allow(unused_variables)]
-            fn invoke(__ctx: &#rt::ToolContext, __args: &str)
+            fn __rustchain_invoke(__ctx: &#rt::ToolContext, __args: &str)
                 -> #rt::Result<#rt::ToolOutput, #rt::ToolError>
             {
                 #decode
@@ -119,9 +119,9 @@ pub fn expand(tool: &Tool) -> TokenStream {
         }
     };
     let invoke_kind = if tool.is_async() {
-        quote!(#rt::Invoke::Async(invoke))
+        quote!(#rt::Invoke::Async(__rustchain_invoke))
     } else {
-        quote!(#rt::Invoke::Sync(invoke))
+        quote!(#rt::Invoke::Sync(__rustchain_invoke))
     };
     let line = quote_spanned!(function.span()=> ::core::line!());
     // An exported, name-derived symbol: two tools with one name in one program
@@ -131,7 +131,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
     let unique_marker = quote_spanned! {function.span()=>
         #[used]
         #[unsafe(export_name = #marker)]
-        static UNIQUE_NAME: u8 = 0;
+        static __RUSTCHAIN_UNIQUE_NAME: u8 = 0;
     };
 
     quote! {
@@ -139,27 +139,29 @@ pub fn expand(tool: &Tool) -> TokenStream {
 
         #[doc(hidden)]
         const _: () = {
-            static PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
+            static __RUSTCHAIN_PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
             #(#param_checks)*
             #(#guard_checks)*
             #output_check
 
             #invoke
 
-            fn input_schema() -> #rt::Schema {
-                #rt::input_schema::<(#(#arg_types,)*)>(&PARAMS)
+            fn __rustchain_input_schema() -> #rt::Schema {
+                #rt::input_schema::<(#(#arg_types,)*)>(&__RUSTCHAIN_PARAMS)
             }
 
-            fn output_schema() -> #rt::Schema {
+            fn __rustchain_output_schema() -> #rt::Schema {
                 #rt::output_schema::<#ok_type>()
             }
 
             // An alias, because rustc reserves attribute paths that start with
             // `rustc`, and `::rustchain::...` does.
+            // Every generated name starts with `__rustchain_`, so none can
+            // shadow the user's function (a tool may be called `input_schema`).
             use #rt::linkme as __linkme;
             #[__linkme::distributed_slice(#rt::RUSTCHAIN_TOOL_DESCRIPTORS)]
             #[linkme(crate = __linkme)]
-            static DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
+            static __RUSTCHAIN_DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
                 name: #name,
                 title: #title,
                 description: #description,
@@ -172,7 +174,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 tags: &[#(#tags),*],
                 permissions: &[#(#permissions),*],
                 timeout: #timeout,
-                params: &PARAMS,
+                params: &__RUSTCHAIN_PARAMS,
                 source: #rt::SourceLocation {
                     crate_name: ::core::env!("CARGO_PKG_NAME"),
                     crate_version: ::core::env!("CARGO_PKG_VERSION"),
@@ -180,8 +182,8 @@ pub fn expand(tool: &Tool) -> TokenStream {
                     file: ::core::file!(),
                     line: #line,
                 },
-                input_schema,
-                output_schema,
+                input_schema: __rustchain_input_schema,
+                output_schema: __rustchain_output_schema,
                 invoke: #invoke_kind,
             };
 

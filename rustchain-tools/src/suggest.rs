@@ -28,6 +28,10 @@ impl Registry {
 }
 
 fn near_names(registry: &Registry, name: &str) -> Vec<&'static str> {
+    // No tool name is longer; a longer one from a model gets no (costly) hint.
+    if name.len() > 64 {
+        return Vec::new();
+    }
     let wanted = name.to_lowercase();
     let mut near: Vec<(usize, &'static str)> = registry
         .tools()

@@ -45,6 +45,12 @@ pub struct TerminalApprover;
 
 impl Approver for TerminalApprover {
     fn approve(&self, request: &ApprovalRequest) -> Result<String, String> {
+        // One prompt at a time, printed and answered under one lock: with two
+        // prompts outstanding, a "yes" meant for one could approve the other.
+        // A reader left waiting after a timeout keeps the lock, so its late
+        // answer is discarded rather than taken for the next prompt's.
+        static ONE_PROMPT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _prompt = ONE_PROMPT.lock().unwrap_or_else(|p| p.into_inner());
         let mut err = std::io::stderr().lock();
         writeln!(
             err,
@@ -133,7 +139,11 @@ fn is_hidden(c: char) -> bool {
             | '\u{FEFF}'              // zero-width no-break space
             | '\u{00AD}'              // soft hyphen
             | '\u{180E}'              // Mongolian vowel separator
-            | '\u{E0000}'..='\u{E007F}') // tag characters
+            | '\u{E0000}'..='\u{E007F}' // tag characters
+            | '\u{2028}' | '\u{2029}' // line and paragraph separators
+            | '\u{034F}'              // combining grapheme joiner
+            | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' // Hangul fillers
+            | '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}') // variation selectors
 }
 
 #[cfg(test)]

@@ -201,9 +201,15 @@ impl Executor {
                     },
                 };
                 shared.record(&event)?;
+                // Unknown names share one key: a model must not grow the metrics.
+                let key = if error.kind() == ErrorKind::NotFound {
+                    "<unknown>"
+                } else {
+                    tool.as_str()
+                };
                 shared
                     .metrics
-                    .observe(&tool, Some(error.kind()), Duration::ZERO);
+                    .observe(key, Some(error.kind()), Duration::ZERO);
             }
             Err(error)
         };
@@ -330,15 +336,26 @@ impl Executor {
     ) -> Result<ToolOutput, ToolError> {
         let name = gate.tool.name;
         let span = call_span(name, ctx.call_id());
+        let mut unfinished = FinishOnDrop {
+            gate: Some(Arc::clone(&gate)),
+            started,
+        };
         let result = async {
-            let Ok(_permit) = self.shared.concurrency.acquire().await else {
-                return Err(ToolError::new(ErrorKind::Cancelled, "the executor is shutting down"));
-            };
             let caller = ctx.cancellation().clone();
+            let permit = tokio::select! {
+                biased;
+                () = caller.cancelled() => None,
+                permit = self.shared.concurrency.acquire() => permit.ok(),
+            };
+            let Some(_permit) = permit else {
+                return Err(ToolError::new(ErrorKind::Cancelled, format!("the call to `{name}` was cancelled before it started")));
+            };
             let timeout = gate.timeout();
             // The tool watches a child token, so a timeout can cancel the tool
             // without cancelling the caller's own token.
             let own = caller.child_token();
+            // Cancelled however this future ends, even dropped mid-call.
+            let _stop_tool = own.clone().drop_guard();
             let ctx = ctx
                 .with_cancellation(own.clone())
                 .with_gate(Arc::clone(&gate));
@@ -352,7 +369,7 @@ impl Executor {
                             .await
                             .unwrap_or_else(|join| Err(panicked(join.into_panic())))
                     }
-                    Invoke::Async(invoke) => CatchPanic(invoke(&ctx, args)?).await,
+                    Invoke::Async(invoke) => CatchPanic(start_guarded(|| invoke(&ctx, args))?).await,
                 }
             };
             tokio::pin!(work);
@@ -373,7 +390,6 @@ impl Executor {
                 () = caller.cancelled() => Err(ToolError::new(ErrorKind::Cancelled, format!("the call to `{name}` was cancelled"))),
                 result = bounded => result,
             };
-            own.cancel();
             result
         }
         .instrument(span.clone())
@@ -381,6 +397,7 @@ impl Executor {
         if let Err(error) = &result {
             span.record("error.type", error.kind().as_str());
         }
+        unfinished.gate = None;
         gate.finish(result, started)
     }
 
@@ -412,18 +429,33 @@ impl Executor {
         let outcome = match gate.tool.invoke {
             Invoke::Sync(invoke) => run_guarded(|| invoke(&ctx, args)).map(drop),
             // Decoding and guards run before the future is made; dropping it runs nothing.
-            Invoke::Async(invoke) => invoke(&ctx, args).map(drop),
+            Invoke::Async(invoke) => start_guarded(|| invoke(&ctx, args)).map(drop),
         };
-        let decisions = gate.dry_run_decisions();
-        let error = match outcome {
-            Err(error) if error.kind() == ErrorKind::InvalidArguments => Some(error.to_string()),
-            _ => None,
+        let mut decisions = gate.dry_run_decisions();
+        let (error, refused) = match &outcome {
+            Err(error) if error.kind() == ErrorKind::InvalidArguments => {
+                (Some(error.to_string()), false)
+            }
+            Err(error) if error.kind() == ErrorKind::Denied => (None, true),
+            _ => (None, false),
         };
-        let verdict = if error.is_some() || decisions.iter().any(|d| d.verdict == Verdict::Deny) {
-            Verdict::Deny
-        } else {
-            decisions[0].verdict
-        };
+        // A value refused before any rule was asked (a tool's own input check)
+        // is a denial too, even with no decision to show for it.
+        if let (true, Err(error)) = (refused, &outcome)
+            && !decisions.iter().any(|d| d.verdict == Verdict::Deny)
+        {
+            decisions.push(Decision {
+                verdict: Verdict::Deny,
+                rule: "input".into(),
+                reason: error.message().to_owned().into(),
+            });
+        }
+        let verdict =
+            if error.is_some() || refused || decisions.iter().any(|d| d.verdict == Verdict::Deny) {
+                Verdict::Deny
+            } else {
+                decisions[0].verdict
+            };
         Explanation {
             verdict,
             decisions,
@@ -501,6 +533,33 @@ fn run_guarded(
     run: impl FnOnce() -> Result<ToolOutput, ToolError>,
 ) -> Result<ToolOutput, ToolError> {
     catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|payload| Err(panicked(payload)))
+}
+
+/// Finishes a call whose future is dropped before it ends (the caller's own
+/// timeout, a lost `select!`), so its result record is still written.
+struct FinishOnDrop {
+    gate: Option<Arc<CallGate>>,
+    started: Instant,
+}
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(gate) = self.gate.take() {
+            let stopped = ToolError::new(
+                ErrorKind::Cancelled,
+                "the caller stopped waiting for the call",
+            );
+            let _ = gate.finish(Err(stopped), self.started);
+        }
+    }
+}
+
+/// Decodes and guards an async tool (the synchronous part before its
+/// future exists), turning a panic there into a `failed` error too.
+fn start_guarded<'a>(
+    start: impl FnOnce() -> Result<crate::ToolFuture<'a>, ToolError>,
+) -> Result<crate::ToolFuture<'a>, ToolError> {
+    catch_unwind(AssertUnwindSafe(start)).unwrap_or_else(|payload| Err(panicked(payload)))
 }
 
 fn panicked(payload: Box<dyn Any + Send>) -> ToolError {

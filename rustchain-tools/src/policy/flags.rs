@@ -74,11 +74,31 @@ fn catches(flag: &str, arg: &str, next: Option<&str>) -> bool {
     let Some(given) = parts(arg) else {
         return false;
     };
-    let short = denied.dashes == 1 && denied.value.is_none() && denied.name.chars().count() == 1;
+    let short = denied.dashes == 1 && denied.name.chars().count() == 1;
     if short {
         // One dash: a bundle of short flags, perhaps with a value attached.
-        // The character anywhere in it may be the denied flag.
-        return given.dashes == 1 && arg[1..].contains(denied.name);
+        // The character anywhere in it may be the denied flag; its value is
+        // what follows it in the bundle, or else the next argument.
+        if given.dashes != 1 {
+            return false;
+        }
+        let bundle = &arg[1..];
+        let Some(at) = bundle.find(denied.name) else {
+            return false;
+        };
+        return match denied.value {
+            None => true,
+            Some(prefix) => {
+                let rest = &bundle[at + denied.name.len()..];
+                let rest = rest.strip_prefix('=').unwrap_or(rest);
+                let value = if rest.is_empty() {
+                    next.unwrap_or_default()
+                } else {
+                    rest
+                };
+                starts_with_folded(value, prefix)
+            }
+        };
     }
     if !names_match(denied.name, given) {
         return false;
@@ -86,10 +106,18 @@ fn catches(flag: &str, arg: &str, next: Option<&str>) -> bool {
     match denied.value {
         None => true,
         Some(prefix) => match given.value {
-            Some(value) => value.starts_with(prefix),
-            None => next.is_some_and(|next| next.starts_with(prefix)),
+            Some(value) => starts_with_folded(value, prefix),
+            None => next.is_some_and(|next| starts_with_folded(next, prefix)),
         },
     }
+}
+
+/// `value` starts with `prefix`, ignoring ASCII case: programs such as ssh
+/// read option names in any case, and a refusal errs that way.
+fn starts_with_folded(value: &str, prefix: &str) -> bool {
+    value.len() >= prefix.len()
+        && value.is_char_boundary(prefix.len())
+        && value[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 /// Whether `given` names the long flag `denied`, in full or abbreviated.
@@ -109,6 +137,26 @@ mod tests {
         let flags: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         first_denied(&args, &flags).map(|(index, _)| index)
+    }
+
+    #[test]
+    fn a_short_flag_with_a_value_is_caught_attached_bundled_and_in_any_case() {
+        let flags = ["-o=ProxyCommand"];
+        for args in [
+            &["-oProxyCommand=sh -c id", "host"][..],
+            &["-4oProxyCommand=id", "h"],
+            &["-o", "proxycommand=id"],
+            &["-o=ProxyCommand=x"],
+        ] {
+            assert!(denied(&flags, args).is_some(), "{args:?}");
+        }
+        for args in [
+            &["-oBatchMode=yes", "h"][..],
+            &["-o", "BatchMode=yes"],
+            &["-4", "host"],
+        ] {
+            assert!(denied(&flags, args).is_none(), "{args:?}");
+        }
     }
 
     #[test]

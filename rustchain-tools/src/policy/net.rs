@@ -179,15 +179,23 @@ impl NetTarget {
         if value.contains('\0') || value.chars().any(char::is_control) {
             return Err("the address contains control characters".to_owned());
         }
-        let url = if value.contains("://") {
-            Url::parse(value).map_err(|err| format!("`{value}` is not a valid URL: {err}"))?
-        } else {
-            // A bare host: let the URL parser normalise it (IP encodings, case, IDNA).
-            Url::parse(&format!("net://{value}"))
+        let bare = !value.contains("://");
+        // A bare host is read as an https URL's host would be (a special
+        // scheme: percent-decoding, IDNA, IPv4 encodings), exactly as a client
+        // given `https://{value}` would connect.
+        let url = if bare {
+            Url::parse(&format!("https://{value}"))
                 .map_err(|err| format!("`{value}` is not a host: {err}"))?
+        } else {
+            Url::parse(value).map_err(|err| format!("`{value}` is not a valid URL: {err}"))?
         };
         if !url.username().is_empty() || url.password().is_some() {
             return Err("user names or passwords in addresses are not allowed".to_owned());
+        }
+        if bare && (url.path() != "/" || url.query().is_some() || url.fragment().is_some()) {
+            return Err(format!(
+                "`{value}` is not a bare host: give a host, a host:port, or a full URL"
+            ));
         }
         let host = match url.host() {
             Some(Host::Domain(name)) => domain_or_ip(name),
@@ -195,12 +203,12 @@ impl NetTarget {
             Some(Host::Ipv6(ip)) => TargetHost::Ip(canonical_ip(IpAddr::V6(ip))),
             None => return Err(format!("`{value}` names no host")),
         };
-        let scheme = (url.scheme() != "net").then(|| url.scheme().to_owned());
-        Ok(NetTarget {
-            port: url.port_or_known_default(),
-            scheme,
-            host,
-        })
+        let (scheme, port) = if bare {
+            (None, url.port())
+        } else {
+            (Some(url.scheme().to_owned()), url.port_or_known_default())
+        };
+        Ok(NetTarget { port, scheme, host })
     }
 }
 
@@ -276,5 +284,22 @@ mod tests {
         assert!(NetTarget::parse("https://user:pw@example.com/").is_err());
         assert!(NetTarget::parse("exa\0mple.com").is_err());
         assert!(NetTarget::parse("file:///etc/passwd").is_err());
+        assert!(NetTarget::parse("example.com/path").is_err());
+        assert!(NetTarget::parse("example.com?x").is_err());
+    }
+
+    #[test]
+    fn bare_hosts_are_decoded_as_a_client_would_connect() {
+        // Percent-encoding and full-width letters decode to the real name,
+        // so a deny rule under an allowed wildcard still matches.
+        for value in ["internal%2eexample.com", "\u{ff49}nternal.example.com"] {
+            assert_eq!(
+                target(value).host,
+                TargetHost::Name("internal.example.com".into()),
+                "{value}"
+            );
+        }
+        assert_eq!(target("example.com:8443").port, Some(8443));
+        assert_eq!(target("example.com").port, None);
     }
 }
