@@ -138,6 +138,11 @@ impl<'r> Tool<'r> {
         self.registry.tools[self.position]
     }
 
+    /// The tool's position in the registry's name order (0 to `len() - 1`).
+    pub fn index(&self) -> usize {
+        self.position
+    }
+
     /// The tool's name.
     pub fn name(&self) -> &'static str {
         self.descriptor().name

@@ -10,7 +10,7 @@ use super::Shared;
 use super::approval::{self, ApprovalRequest, Outcome};
 use super::record::{CallEvent, CallEventKind, DecisionKind};
 use crate::guard::Guarded;
-use crate::policy::{Access, Decision, Verdict};
+use crate::policy::{Access, Decision, ToolLimits, Verdict};
 use crate::{ErrorKind, PermissionKind, ToolDescriptor, ToolError, ToolOutput};
 
 /// Run the tool, or only find what the policy would decide.
@@ -42,6 +42,8 @@ pub(crate) struct CallGate {
     args: Option<Arc<str>>,
     args_len: usize,
     tool_decision: Decision,
+    /// This tool's limits under the policy, looked up once.
+    limits: ToolLimits,
     mode: Mode,
     state: Mutex<State>,
     /// Woken when the call is allowed: the tool's timeout counts from then,
@@ -84,6 +86,7 @@ impl CallGate {
     ) -> CallGate {
         let keep_args = shared.audit.is_some() || tool_decision.verdict == Verdict::Ask;
         CallGate {
+            limits: shared.policy.limits_for(tool),
             args: keep_args.then(|| Arc::from(args)),
             args_len: args.len(),
             shared,
@@ -242,7 +245,7 @@ impl CallGate {
             _ => (DecisionKind::Allow, None),
         };
         let policy = &self.shared.policy;
-        let limits = policy.limits_for(self.tool);
+        let limits = self.limits;
         if let Err((rule, reason)) = self.shared.limiter.admit(
             self.tool.name,
             limits.rate,
@@ -267,9 +270,12 @@ impl CallGate {
         self.record_decision(kind, &self.tool_decision, answer.as_deref())
             .inspect_err(|_| state.phase = Phase::Denied)?;
         state.phase = Phase::Allowed;
-        state.deadline = self.timeout().map(|limit| Instant::now() + limit);
-        drop(state);
-        self.allowed.notify_waiters();
+        if let Some(limit) = self.limits.timeout {
+            // Only a call with a timeout has a waiter (`until_allowed`).
+            state.deadline = Some(Instant::now() + limit);
+            drop(state);
+            self.allowed.notify_waiters();
+        }
         Ok(())
     }
 
@@ -356,7 +362,7 @@ impl CallGate {
         started: Instant,
     ) -> Result<ToolOutput, ToolError> {
         let prior = std::mem::replace(&mut self.state().phase, Phase::Finished);
-        let max_output = self.shared.policy.limits_for(self.tool).max_output_bytes;
+        let max_output = self.limits.max_output_bytes;
         let result = result.and_then(|output| {
             if output.as_json().len() > max_output {
                 Err(ToolError::new(
@@ -372,9 +378,10 @@ impl CallGate {
         let duration = started.elapsed();
         if prior != Phase::Denied {
             let output = result.as_ref().ok().map(ToolOutput::as_json);
-            self.shared
-                .limiter
-                .add_output(output.map_or(0, |o| o.len() as u64));
+            self.shared.limiter.add_output(
+                self.shared.policy.budget(),
+                output.map_or(0, |o| o.len() as u64),
+            );
             let event = CallEvent {
                 tool: self.tool.name,
                 call_id: &self.call_id,
@@ -409,6 +416,6 @@ impl CallGate {
     }
 
     pub(crate) fn timeout(&self) -> Option<Duration> {
-        self.shared.policy.limits_for(self.tool).timeout
+        self.limits.timeout
     }
 }

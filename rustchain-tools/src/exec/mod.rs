@@ -26,7 +26,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 pub use approval::{ApprovalRequest, Approver, TerminalApprover, visible};
-pub use metrics::{LATENCY_BUCKETS_US, ToolMetrics};
+pub use metrics::{LATENCY_BUCKETS_US, ToolMetrics, UNKNOWN_TOOL};
 pub use record::{AuditSink, CallEvent, CallEventKind, DecisionKind, MemoryAudit};
 
 pub(crate) use gate::CallGate;
@@ -128,7 +128,7 @@ impl ExecutorBuilder {
                 audit: self.audit,
                 approver: self.approver,
                 limiter: limits::Limiter::default(),
-                metrics: metrics::Metrics::default(),
+                metrics: metrics::Metrics::new(self.registry),
             }),
         }
     }
