@@ -11,7 +11,7 @@ use rustchain_builtin as _;
 fn the_example_policy_loads_and_its_examples_pass() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rustchain.toml");
     let policy = Policy::load(&path).unwrap_or_else(|err| panic!("{err}"));
-    assert!(policy.examples().len() >= 2);
+    assert!(policy.examples().len() >= 3);
     let executor = Executor::builder(Registry::global())
         .policy(policy)
         .build()

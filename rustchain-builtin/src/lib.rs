@@ -1,7 +1,11 @@
 //! Built-in tools of RustChain Tools, each written with `#[tool]` like any user's tool.
 //!
-//! For now two small demonstration tools; the file, HTTP and command tools
-//! come with their own confinement (see the project's issues).
+//! Files (`fs_read`, `fs_write`, `fs_edit`, `fs_delete`, `fs_list`,
+//! `fs_search`), HTTP (`http_request`) and commands (`cmd_run`) confine
+//! themselves with real mechanisms on top of the policy's guards: capability
+//! handles on the granted roots, a resolver that checks every address, a
+//! shell-less runner in its own process group under Landlock. `text_stats`
+//! and `time_now` are pure. A program links them with `use rustchain_builtin as _;`.
 
 mod cmd;
 mod fs;

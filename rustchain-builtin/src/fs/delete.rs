@@ -25,7 +25,7 @@ pub struct DeleteOutput {
 /// Deletes a file, or a folder with everything in it when `recursive` is true.
 ///
 /// The path is absolute (inside a folder the policy grants for writing) or
-/// relative to the first such folder; a granted folder itself cannot be
+/// relative to the working directory; a granted folder itself cannot be
 /// deleted. A symbolic link is removed as a link: what it points to is left
 /// alone. A folder is deleted only with `recursive: true`, and not at all
 /// when anything inside it is denied by the policy (then nothing is deleted).
@@ -38,7 +38,7 @@ pub struct DeleteOutput {
 )]
 pub fn fs_delete(
     ctx: &ToolContext,
-    /// The file or folder to delete: absolute, or relative to the first folder granted for writing.
+    /// The file or folder to delete: absolute, or relative to the working directory.
     #[fs(write)]
     path: FsPath,
     /// Delete a folder and everything in it (default false: files and links only).

@@ -34,7 +34,7 @@ pub struct EditOutput {
 #[tool(crate = "rustchain_tools", destructive, open_world = false, tags("fs"))]
 pub fn fs_edit(
     ctx: &ToolContext,
-    /// The file to edit: absolute, or relative to the first folder granted for writing.
+    /// The file to edit: absolute, or relative to the working directory.
     #[fs(write)]
     path: FsPath,
     /// The exact text to find (not empty).

@@ -19,7 +19,7 @@ pub const PATH_MAX: usize = 4096;
 pub const NAME_MAX: usize = 255;
 
 /// A file or folder path from the model: absolute (inside a granted folder)
-/// or relative (to the first granted folder). Never empty, no NUL byte, at
+/// or relative (to the working directory). Never empty, no NUL byte, at
 /// most [`PATH_MAX`]` - 1` bytes, each name at most [`NAME_MAX`] bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FsPath(String);

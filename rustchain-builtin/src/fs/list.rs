@@ -38,7 +38,7 @@ pub struct ListEntry {
 /// Lists a folder: one level, or everything below it with `recursive`.
 ///
 /// The path is absolute (inside a folder the policy grants for reading) or
-/// relative to the first such folder; `.` lists that folder. Entries come
+/// relative to the working directory; `.` lists that folder. Entries come
 /// depth first, sorted by name, with paths relative to the listed folder.
 /// `glob` keeps only matching entries (`*.md` matches names, `src/**/*.rs`
 /// paths). At most `max_entries` are returned (default 1000, at most 10000);
@@ -54,7 +54,7 @@ pub struct ListEntry {
 )]
 pub fn fs_list(
     ctx: &ToolContext,
-    /// The folder to list: absolute, or relative to the first granted folder.
+    /// The folder to list: absolute, or relative to the working directory.
     #[fs(read)]
     path: FsPath,
     /// List everything below the folder, not just its own entries (default false).

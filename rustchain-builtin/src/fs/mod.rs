@@ -10,7 +10,7 @@
 //! the deny rules against the path it actually opened.
 //!
 //! Paths: an absolute path must start with a granted folder; a relative path
-//! is relative to the first granted folder of the tool's kind (`[fs] read`
+//! is relative to the working directory of the tool's kind (`[fs] read`
 //! for reading, listing and searching; `[fs] write` for writing, editing and
 //! deleting). `..` is applied as the kernel does, after following a link
 //! before it, and can never climb above the granted folder.

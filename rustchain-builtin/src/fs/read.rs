@@ -35,7 +35,7 @@ pub struct ReadOutput {
 /// (256 KiB) per call.
 ///
 /// The path is absolute (inside a folder the policy grants for reading) or
-/// relative to the first such folder. For a long file, read it in pieces:
+/// relative to the working directory. For a long file, read it in pieces:
 /// each result's `next_offset` is where the next call continues, and
 /// `truncated` says the cap cut the requested range short. Only regular
 /// files are read: folders (use `fs_list`), FIFOs, sockets and devices are
@@ -49,7 +49,7 @@ pub struct ReadOutput {
 )]
 pub fn fs_read(
     ctx: &ToolContext,
-    /// The file to read: absolute, or relative to the first granted folder.
+    /// The file to read: absolute, or relative to the working directory.
     #[fs(read)]
     path: FsPath,
     /// The byte offset to start at (default 0).

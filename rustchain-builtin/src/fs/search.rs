@@ -51,7 +51,7 @@ pub struct SearchMatch {
 /// `regex: true`, a regular expression (Rust `regex` syntax, linear time).
 ///
 /// The path is a file or a folder, absolute (inside a folder the policy
-/// grants for reading) or relative to the first such folder; a folder is
+/// grants for reading) or relative to the working directory; a folder is
 /// searched with everything below it. `glob` keeps only matching files
 /// (`*.rs` matches names, `src/**/*.rs` paths). Returns the matching lines,
 /// at most `max_matches` (default 100, at most 1000); `truncated` says there
@@ -67,7 +67,7 @@ pub struct SearchMatch {
 )]
 pub fn fs_search(
     ctx: &ToolContext,
-    /// The file or folder to search: absolute, or relative to the first granted folder.
+    /// The file or folder to search: absolute, or relative to the working directory.
     #[fs(read)]
     path: FsPath,
     /// The text to find (or a regular expression with `regex: true`); matched within one line.

@@ -23,7 +23,7 @@ pub struct WriteOutput {
 /// so no reader ever sees a half-written file.
 ///
 /// The path is absolute (inside a folder the policy grants for writing) or
-/// relative to the first such folder. A replaced file keeps its permissions.
+/// relative to the working directory. A replaced file keeps its permissions.
 /// With `create_only`, an existing file is left alone and the call fails.
 /// Symbolic links are never written through, and only regular files are
 /// replaced. To change part of a file, `fs_edit` is safer.
@@ -36,7 +36,7 @@ pub struct WriteOutput {
 )]
 pub fn fs_write(
     ctx: &ToolContext,
-    /// The file to write: absolute, or relative to the first folder granted for writing.
+    /// The file to write: absolute, or relative to the working directory.
     #[fs(write)]
     path: FsPath,
     /// The whole new content of the file (UTF-8 text).

@@ -204,7 +204,9 @@ impl NetTarget {
             None => return Err(format!("`{value}` names no host")),
         };
         let (scheme, port) = if bare {
-            (None, url.port())
+            // The URL parser drops a port equal to https's default; a bare
+            // `host:443` still names port 443.
+            (None, split_port(value).ok().and_then(|(_, port)| port))
         } else {
             (Some(url.scheme().to_owned()), url.port_or_known_default())
         };
@@ -300,6 +302,8 @@ mod tests {
             );
         }
         assert_eq!(target("example.com:8443").port, Some(8443));
+        assert_eq!(target("example.com:443").port, Some(443));
+        assert_eq!(target("[::1]:443").port, Some(443));
         assert_eq!(target("example.com").port, None);
     }
 }
