@@ -151,21 +151,9 @@ impl Fixture {
     }
 }
 
-/// The kind a call ended with.
-///
-/// The executor keeps the kind of an error raised before the body (policy,
-/// decoding). An error the body returns reaches the caller as `failed`
-/// carrying the `ToolError`'s text, `"denied: ..."`, because the runtime's
-/// `finish::result` turns every `Err` into `failed`; the kind is read back
-/// from that text so these tests hold before and after that is fixed.
+/// The kind a call ended with, whether the guard or the tool's own body
+/// refused it (a body's `Err(ToolError)` keeps its kind).
 fn kind_of(err: &ToolError) -> ErrorKind {
-    if err.kind() == ErrorKind::Failed {
-        for kind in [ErrorKind::Denied, ErrorKind::InvalidArguments] {
-            if err.message().starts_with(&format!("{}: ", kind.as_str())) {
-                return kind;
-            }
-        }
-    }
     err.kind()
 }
 

@@ -289,22 +289,10 @@ impl Harness {
     }
 }
 
-/// The kind of a refusal. The framework currently reports a tool body's own
-/// `Err(ToolError)` as `failed` carrying "<kind>: <message>" (see the HTTP
-/// tool's report): read the kind from either form.
+/// The kind of a refusal, whether the guard or the tool's own body refused
+/// (a body's `Err(ToolError)` keeps its kind).
 fn kind_of(err: &ToolError) -> ErrorKind {
-    if err.kind() != ErrorKind::Failed {
-        return err.kind();
-    }
-    [
-        ErrorKind::Denied,
-        ErrorKind::Timeout,
-        ErrorKind::InvalidArguments,
-        ErrorKind::Cancelled,
-    ]
-    .into_iter()
-    .find(|kind| err.message().starts_with(&format!("{}: ", kind.as_str())))
-    .unwrap_or(ErrorKind::Failed)
+    err.kind()
 }
 
 // ---------------------------------------------------------------------------

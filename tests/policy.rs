@@ -457,9 +457,9 @@ fn file_grants_roots_dot_dot_symlinks_and_deny_globs() {
     run_cases(FILES);
 }
 
-/// `..` is folded lexically before symlinks are resolved, but the kernel
-/// resolves `link/..` physically: `data/link_sub/../secret.txt` is judged as
-/// `data/secret.txt` (inside) while opening it reads `outside/secret.txt`.
+/// The kernel follows `link_sub` before applying `..`, so
+/// `data/link_sub/../secret.txt` opens `outside/secret.txt`: the guard must
+/// judge that path, not the lexically folded `data/secret.txt`.
 #[test]
 fn dot_dot_after_a_symlink_is_judged_where_the_kernel_goes() {
     run_cases(&[(
