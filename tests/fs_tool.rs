@@ -820,7 +820,7 @@ fn the_tools_declare_their_paths_hints_and_tag() {
         assert_eq!(hints.read_only.unwrap_or(false), read_only, "{name}");
         assert_eq!(hints.destructive.unwrap_or(false), !read_only, "{name}");
         assert_eq!(hints.open_world, Some(false), "{name}");
-        let schema = (descriptor.input_schema)();
+        let schema = (descriptor.input_schema)(descriptor.params);
         assert_eq!(
             schema.as_value()["properties"]["path"]["type"],
             "string",

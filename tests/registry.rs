@@ -66,6 +66,10 @@ fn empty_schema() -> rustchain::__private::Schema {
     rustchain::__private::Schema::default()
 }
 
+fn empty_input_schema(_: &'static [ParamInfo]) -> rustchain::__private::Schema {
+    empty_schema()
+}
+
 fn nothing(_: &ToolContext, _: &str) -> Result<ToolOutput, ToolError> {
     ToolOutput::encode(&())
 }
@@ -88,7 +92,7 @@ fn descriptor(name: &'static str, file: &'static str, line: u32) -> ToolDescript
             file,
             line,
         },
-        input_schema: empty_schema,
+        input_schema: empty_input_schema,
         output_schema: empty_schema,
         invoke: Invoke::Sync(nothing),
     }

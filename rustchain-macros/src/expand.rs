@@ -47,7 +47,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
     });
     let param_checks = arg_types
         .iter()
-        .map(|ty| quote_spanned!(ty.span()=> const _: () = #rt::assert_param::<#ty>();));
+        .map(|ty| quote_spanned!(ty.span()=> #rt::assert_param::<#ty>();));
     let bindings: Vec<_> = (0..arg_count).map(|i| format_ident!("__arg{i}")).collect();
     let mut next_binding = bindings.iter();
     let call_args = tool.params.iter().map(|param| match param {
@@ -69,7 +69,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
     });
     let guard_checks = guarded.iter().map(|(arg, _, _)| {
         let ty = &arg.ty;
-        quote_spanned!(ty.span()=> const _: () = #rt::assert_guardable::<#ty>();)
+        quote_spanned!(ty.span()=> #rt::assert_guardable::<#ty>();)
     });
     let guard_values = guarded.iter().map(|(arg, binding, guard)| {
         let (kind, name) = (format_ident!("{}", guard.kind.variant()), &arg.name);
@@ -86,8 +86,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             typed_error: true,
         } => (ok, quote!(#rt::finish::tool_result)),
     };
-    let output_check =
-        quote_spanned!(ok_type.span()=> const _: () = #rt::assert_output::<#ok_type>(););
+    let output_check = quote_spanned!(ok_type.span()=> #rt::assert_output::<#ok_type>(););
     // Decoded once; the guards and the body see the same values.
     let decode = quote! {
         let (#(#bindings,)*) = #rt::decode::<(#(#arg_types,)*)>(__args, &__RUSTCHAIN_PARAMS)?;
@@ -140,19 +139,15 @@ pub fn expand(tool: &Tool) -> TokenStream {
         #[doc(hidden)]
         const _: () = {
             static __RUSTCHAIN_PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
-            #(#param_checks)*
-            #(#guard_checks)*
-            #output_check
+            // One item for every type check (fewer items build faster); each
+            // call keeps its type's span, so an error lands on that type.
+            const _: () = {
+                #(#param_checks)*
+                #(#guard_checks)*
+                #output_check
+            };
 
             #invoke
-
-            fn __rustchain_input_schema() -> #rt::Schema {
-                #rt::input_schema::<(#(#arg_types,)*)>(&__RUSTCHAIN_PARAMS)
-            }
-
-            fn __rustchain_output_schema() -> #rt::Schema {
-                #rt::output_schema::<#ok_type>()
-            }
 
             // An alias, because rustc reserves attribute paths that start with
             // `rustc`, and `::rustchain::...` does.
@@ -182,8 +177,8 @@ pub fn expand(tool: &Tool) -> TokenStream {
                     file: ::core::file!(),
                     line: #line,
                 },
-                input_schema: __rustchain_input_schema,
-                output_schema: __rustchain_output_schema,
+                input_schema: #rt::input_schema::<(#(#arg_types,)*)>,
+                output_schema: #rt::output_schema::<#ok_type>,
                 invoke: #invoke_kind,
             };
 

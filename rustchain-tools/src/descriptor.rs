@@ -33,9 +33,12 @@ pub struct ToolDescriptor {
     pub params: &'static [ParamInfo],
     /// Where the tool was defined.
     pub source: SourceLocation,
-    /// Builds the input schema (JSON Schema 2020-12); the registry caches it.
-    pub input_schema: fn() -> Schema,
-    /// Builds the output schema; the registry caches it.
+    /// Builds the input schema (JSON Schema 2020-12) from `params`; the
+    /// registry caches it. The macro points it at the shared generic builder
+    /// for the tool's parameter types, so no function is generated per tool.
+    pub input_schema: fn(&'static [ParamInfo]) -> Schema,
+    /// Builds the output schema; the registry caches it (the shared generic
+    /// builder for the return type).
     pub output_schema: fn() -> Schema,
     /// Decodes arguments and runs the tool.
     pub invoke: Invoke,

@@ -150,7 +150,9 @@ impl<'r> Tool<'r> {
 
     /// The input schema (JSON Schema 2020-12), built on first use.
     pub fn input_schema(&self) -> &'r Schema {
-        self.registry.input_schemas[self.position].get_or_init(self.descriptor().input_schema)
+        let descriptor = self.descriptor();
+        self.registry.input_schemas[self.position]
+            .get_or_init(|| (descriptor.input_schema)(descriptor.params))
     }
 
     /// The output schema, built on first use.
