@@ -82,6 +82,7 @@ fn result<'a>(
         duration,
         output_bytes: 2,
         output_digest: Some("sha256:0123"),
+        args_digest: None,
     }
 }
 
@@ -1059,4 +1060,33 @@ fn report_counts_calls_denials_errors_timeouts_and_percentiles() {
     assert_eq!(recent.tool("fs_read"), all.tool("fs_read"));
     let json = serde_json::to_value(&recent).expect("json");
     assert_eq!(json["tools"][1]["p95_ms"], 95.0);
+}
+
+#[test]
+fn a_call_refused_before_any_decision_leaves_one_record_with_its_argument_digest() {
+    let dir = TempDir::new("executor");
+    let (trail, _) = AuditTrail::open(&dir.trail(), AuditOptions::default()).expect("opens");
+    let executor = rustchain::Executor::builder(rustchain::Registry::global())
+        .audit(Arc::new(trail))
+        .build()
+        .expect("no policy examples to fail");
+    let err = executor
+        .call_blocking("no_such_tool", "{}", rustchain::ToolContext::new())
+        .expect_err("unknown tool");
+    assert_eq!(err.kind(), rustchain::ErrorKind::NotFound);
+    let text = fs::read_to_string(dir.trail()).expect("the trail was written");
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(records.len(), 1, "{text}");
+    assert_eq!(records[0]["kind"], "result");
+    assert_eq!(records[0]["error.type"], "not_found");
+    assert_eq!(records[0]["args.digest"], ARGS_DIGEST);
+    assert!(
+        verify(&dir.trail(), None)
+            .expect("verifies")
+            .findings
+            .is_empty()
+    );
 }

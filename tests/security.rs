@@ -671,12 +671,12 @@ fn granted_values_pass_and_write_a_decision_then_a_result() {
         assert_eq!(decision["kind"], "decision", "{decision}");
         assert_eq!(decision["decision"], "allow", "{decision}");
         assert_eq!(decision["gen_ai.tool.call.id"], call_id.as_str());
-        assert_eq!(decision["args_bytes"], args.len());
+        assert_eq!(decision["args.bytes"], args.len());
         assert_eq!(result["kind"], "result", "{result}");
         assert_eq!(result["outcome"], "ok", "{result}");
         assert_eq!(result["error.type"], Value::Null, "{result}");
         assert_eq!(result["gen_ai.tool.call.id"], call_id.as_str());
-        assert_eq!(result["output_bytes"], output.as_json().len());
+        assert_eq!(result["output.bytes"], output.as_json().len());
     }
 }
 
@@ -908,7 +908,10 @@ fn anything_but_an_explicit_yes_denies() {
             failures.push(format!("{label}: waited {:?}", started.elapsed()));
         }
         for event in setup.audit.events() {
-            if event["approver_answer"].as_str().is_none_or(str::is_empty) {
+            if event["decision.approver"]
+                .as_str()
+                .is_none_or(str::is_empty)
+            {
                 failures.push(format!("{label}: the refusal does not say why: {event}"));
             }
         }
@@ -945,7 +948,7 @@ fn an_explicit_yes_runs_and_is_recorded() {
                 );
             };
             assert_eq!(decision["decision"], "ask_approved", "{decision}");
-            assert_eq!(decision["approver_answer"], yes, "{decision}");
+            assert_eq!(decision["decision.approver"], yes, "{decision}");
             assert_eq!(result["kind"], "result");
             assert_eq!(result["outcome"], "ok");
         }
@@ -1032,7 +1035,7 @@ fn call_n(setup: &Setup, tool: &str, args: &str, n: usize) {
 
 fn last_rule(setup: &Setup) -> String {
     let events = setup.audit.events();
-    events.last().expect("a record")["rule"]
+    events.last().expect("a record")["decision.rule"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
@@ -1097,7 +1100,7 @@ fn an_approved_call_refused_by_a_limit_keeps_the_answer() {
     refusal(&setup, "second", "count", r#"{"n": 1}"#, DENIED).expect("over the rate");
     let events = setup.audit.events();
     let last = events.last().expect("a record");
-    assert_eq!(last["approver_answer"], "yes", "{last}");
+    assert_eq!(last["decision.approver"], "yes", "{last}");
 }
 
 // ---------------------------------------------------------------------------

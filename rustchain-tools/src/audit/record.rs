@@ -132,6 +132,10 @@ pub enum AuditEvent<'a> {
         /// [`digest`](super::digest) of the encoded output, when there is one.
         #[serde(rename = "output.digest", skip_serializing_if = "Option::is_none")]
         output_digest: Option<&'a str>,
+        /// SHA-256 of the argument text, for a call refused before any
+        /// decision record carried it (unknown tool, oversized or invalid arguments).
+        #[serde(rename = "args.digest", skip_serializing_if = "Option::is_none")]
+        args_digest: Option<&'a str>,
     },
 }
 

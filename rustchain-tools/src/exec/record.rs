@@ -73,7 +73,9 @@ pub trait AuditSink: Send + Sync {
 }
 
 /// An in-memory audit sink, for tests and for embedding programs that ship
-/// records elsewhere. Each event is kept as a JSON object.
+/// records elsewhere. Each event is kept as a JSON object with the file
+/// trail's field names (`decision.rule`, `duration_us`, `output.digest`, ...;
+/// no `seq`, `ts` or `prev`), plus the byte counts `args.bytes` and `output.bytes`.
 #[derive(Debug, Default)]
 pub struct MemoryAudit {
     events: Mutex<Vec<serde_json::Value>>,
@@ -112,11 +114,12 @@ impl AuditSink for MemoryAudit {
             } => serde_json::json!({
                 "kind": "decision",
                 "decision": decision,
-                "rule": rule,
-                "reason": reason,
-                "args_bytes": args.len(),
+                "decision.rule": rule,
+                "decision.reason": reason,
+                "decision.approver": approver_answer,
+                "args.digest": crate::audit::digest(args.as_bytes()),
+                "args.bytes": args.len(),
                 "args": record_args.then(|| recorded_args(args, redact)),
-                "approver_answer": approver_answer,
             }),
             CallEventKind::Result {
                 error,
@@ -127,9 +130,11 @@ impl AuditSink for MemoryAudit {
                 "kind": "result",
                 "outcome": if error.is_none() { "ok" } else { "error" },
                 "error.type": error.map(ErrorKind::as_str),
-                "duration_ms": duration.as_secs_f64() * 1000.0,
-                "output_bytes": output.map_or(0, str::len),
-                "args_bytes": args.map(str::len),
+                "duration_us": u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
+                "output.bytes": output.map_or(0, str::len),
+                "output.digest": output.map(|text| crate::audit::digest(text.as_bytes())),
+                "args.digest": args.map(|text| crate::audit::digest(text.as_bytes())),
+                "args.bytes": args.map(str::len),
             }),
         };
         if let (Some(object), serde_json::Value::Object(extra)) = (value.as_object_mut(), fields) {
@@ -180,9 +185,10 @@ impl AuditSink for crate::audit::AuditTrail {
                 error,
                 duration,
                 output,
-                args: _,
+                args,
             } => {
                 let digest = output.map(|text| audit::digest(text.as_bytes()));
+                let args_digest = args.map(|text| audit::digest(text.as_bytes()));
                 self.append(&AuditEvent::Result {
                     tool,
                     call_id,
@@ -195,6 +201,7 @@ impl AuditSink for crate::audit::AuditTrail {
                     duration,
                     output_bytes: output.map_or(0, |text| text.len() as u64),
                     output_digest: digest.as_deref(),
+                    args_digest: args_digest.as_deref(),
                 })
             }
         };
