@@ -939,6 +939,18 @@ fn max_concurrent_zero_is_refused_naming_the_line() {
 }
 
 #[test]
+fn an_absurd_max_concurrent_is_refused_naming_the_line() {
+    let err = Policy::from_toml(
+        "[limits]\nmax_concurrent = 9223372036854775807\n",
+        "policy.toml",
+        Path::new("/"),
+    )
+    .expect_err("no semaphore holds that many permits");
+    assert_eq!(err.line, Some(2), "{err}");
+    assert!(err.message.contains("at most"), "{err}");
+}
+
+#[test]
 fn a_missing_file_is_no_grants_only_when_asked_for() {
     let sandbox = Sandbox::new();
     let missing = sandbox.root.join("no-such-policy.toml");

@@ -353,7 +353,9 @@ pub mod support {
         if let Some(value) = slot {
             return Ok(value);
         }
-        let param = &params[index];
+        let Some(param) = params.get(index) else {
+            return Err(mismatch());
+        };
         if !param.required {
             // An absent optional argument decodes as JSON null would: `None`.
             if let Ok(value) = T::deserialize(de::value::UnitDeserializer::<E>::new()) {

@@ -209,11 +209,11 @@ impl AuditSink for crate::audit::AuditTrail {
     }
 }
 
-/// The arguments to record in full: parsed, with the named fields redacted;
-/// text that is not JSON is kept as a string.
+/// The arguments to record in full: parsed, with the named fields redacted.
+/// Text that is not JSON cannot be redacted, so only its digest is kept.
 fn recorded_args(args: &str, redact: &[String]) -> serde_json::Value {
     match serde_json::from_str::<serde_json::Value>(args) {
         Ok(value) => crate::audit::redact(&value, redact),
-        Err(_) => serde_json::Value::String(args.chars().take(4096).collect()),
+        Err(_) => serde_json::Value::Null,
     }
 }

@@ -250,6 +250,8 @@ pub struct Policy {
 pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 4 << 20;
 /// The default bound on calls running at once.
 pub const DEFAULT_MAX_CONCURRENT: usize = 64;
+/// The largest `max_concurrent` a policy may set (the semaphore's own bound is far larger).
+pub const MAX_CONCURRENT_LIMIT: usize = 1 << 20;
 /// How long an approver has, unless the policy says otherwise.
 pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -962,6 +964,12 @@ impl Compiler<'_> {
                 return self.error(
                     Some(n.span().start),
                     "limits.max_concurrent must be at least 1",
+                );
+            }
+            Some(n) if *n.get_ref() > MAX_CONCURRENT_LIMIT => {
+                return self.error(
+                    Some(n.span().start),
+                    format!("limits.max_concurrent is at most {MAX_CONCURRENT_LIMIT}"),
                 );
             }
             Some(n) => *n.get_ref(),
