@@ -3,8 +3,8 @@
 use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
-use super::confine::{Access, EntryKind, Last, Scope};
-use super::files::{Mode, Stamp, not_a_file, open_regular, read_up_to, write_file};
+use super::confine::{Access, Last, Scope};
+use super::files::{Mode, Stamp, existing_file, open_regular, read_up_to, write_file};
 use super::input::FsPath;
 
 /// The largest file `fs_edit` rewrites.
@@ -66,17 +66,7 @@ pub fn fs_edit(
     let (scope, names) = Scope::open(ctx.grants(), Access::Write, &path)?;
     let target = scope.resolve(names, Last::Keep, false)?;
     let shown = scope.show(&target.rel);
-    let name = match (&target.name, target.kind) {
-        (Some(name), Some(EntryKind::File)) => name,
-        (_, None) => {
-            return Err(ToolError::new(
-                ErrorKind::Failed,
-                format!("{shown} does not exist; fs_write creates a new file"),
-            ));
-        }
-        (None, _) => return Err(not_a_file(EntryKind::Dir, &shown)),
-        (Some(_), Some(kind)) => return Err(not_a_file(kind, &shown)),
-    };
+    let name = existing_file(&target, &shown, "fs_write creates a new file")?;
     let (mut file, meta) = open_regular(&target.dir, name, &shown)?;
     if meta.len() > MAX_EDIT {
         return Err(ToolError::new(

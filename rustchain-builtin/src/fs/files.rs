@@ -11,7 +11,7 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, File, Metadata, OpenOptions};
 use rustchain_tools::{ErrorKind, ToolError};
 
-use super::confine::{EntryKind, denied, io_error};
+use super::confine::{EntryKind, Target, denied, io_error};
 
 /// Opens `name` in `dir` for reading, if it is a regular file.
 ///
@@ -33,6 +33,24 @@ pub fn open_regular(dir: &Dir, name: &str, shown: &str) -> Result<(File, Metadat
     match EntryKind::of(&meta) {
         EntryKind::File => Ok((file, meta)),
         kind => Err(not_a_file(kind, shown)),
+    }
+}
+
+/// The name of `target` when it is an existing regular file; otherwise why
+/// not, with `missing_hint` telling the model what to do when it is absent.
+pub fn existing_file<'t>(
+    target: &'t Target,
+    shown: &str,
+    missing_hint: &str,
+) -> Result<&'t str, ToolError> {
+    match (&target.name, target.kind) {
+        (Some(name), Some(EntryKind::File)) => Ok(name),
+        (_, None) => Err(ToolError::new(
+            ErrorKind::Failed,
+            format!("{shown} does not exist; {missing_hint}"),
+        )),
+        (None, _) => Err(not_a_file(EntryKind::Dir, shown)),
+        (Some(_), Some(kind)) => Err(not_a_file(kind, shown)),
     }
 }
 

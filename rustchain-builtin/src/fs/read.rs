@@ -5,8 +5,8 @@ use std::io::{Seek, SeekFrom};
 use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
-use super::confine::{Access, EntryKind, Last, Scope};
-use super::files::{not_a_file, open_regular, read_up_to};
+use super::confine::{Access, Last, Scope};
+use super::files::{existing_file, open_regular, read_up_to};
 use super::input::FsPath;
 
 /// The most bytes one `fs_read` call returns.
@@ -60,17 +60,7 @@ pub fn fs_read(
     let (scope, names) = Scope::open(ctx.grants(), Access::Read, &path)?;
     let target = scope.resolve(names, Last::Follow, false)?;
     let shown = scope.show(&target.rel);
-    let name = match (&target.name, target.kind) {
-        (Some(name), Some(EntryKind::File)) => name,
-        (_, None) => {
-            return Err(ToolError::new(
-                ErrorKind::Failed,
-                format!("{shown} does not exist; fs_list shows what its folder holds"),
-            ));
-        }
-        (None, _) => return Err(not_a_file(EntryKind::Dir, &shown)),
-        (Some(_), Some(kind)) => return Err(not_a_file(kind, &shown)),
-    };
+    let name = existing_file(&target, &shown, "fs_list shows what its folder holds")?;
     let (mut file, meta) = open_regular(&target.dir, name, &shown)?;
     let size = meta.len();
     let offset = offset.unwrap_or(0);
