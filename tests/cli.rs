@@ -715,8 +715,8 @@ fn an_allowed_call_leaves_a_decision_and_a_result_that_verify_as_intact() {
     assert!(
         decision["gen_ai.tool.call.id"]
             .as_str()
-            .is_some_and(|id| id.starts_with("cli-")),
-        "a call id unique to this run: {decision}"
+            .is_some_and(|id| id.len() == 36 && id.as_bytes()[14] == b'7'),
+        "a UUID v7, unique across processes sharing the trail: {decision}"
     );
 
     let run = cli(&["audit", "verify", &setup.trail]).expect_code(0);
@@ -1345,6 +1345,16 @@ fn binary(args: &[&str], stdin: &str) -> Run {
     binary_in(scratch().path(), &[], args, stdin)
 }
 
+/// `stderr` without the note a first call prints about the trail it created
+/// (each `binary` run has a fresh state directory, so it always creates one).
+fn without_trail_note(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|line| !line.starts_with("note: created the audit trail "))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
 /// Runs the stock `rustchain` binary in `dir`, with the environment
 /// variables `env` (and no inherited RUSTCHAIN_*) and `stdin` piped in.
 fn binary_in(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Run {
@@ -1354,6 +1364,9 @@ fn binary_in(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Ru
         .current_dir(dir)
         .env_remove("RUSTCHAIN_POLICY")
         .env_remove("RUSTCHAIN_AUDIT")
+        // The default trail of a run without a policy file goes to the
+        // user's state directory: keep it in the scratch folder.
+        .env("XDG_STATE_HOME", dir.join(".state"))
         .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -1417,7 +1430,7 @@ fn the_binary_calls_a_tool_with_arguments_from_args_or_stdin() {
     )
     .expect_code(0);
     assert_eq!(run.json(), json!({"chars": 13, "words": 3, "lines": 2}));
-    assert_eq!(run.err, "");
+    assert_eq!(without_trail_note(&run.err), "");
 
     let run = binary(
         &["tools", "call", "text_stats", "--json"],
@@ -1439,14 +1452,14 @@ fn the_binary_reports_bad_json_with_exit_1() {
     .expect_code(1);
     assert_eq!(run.out, "");
     assert!(
-        run.err.starts_with("error[invalid_arguments]: "),
+        without_trail_note(&run.err).starts_with("error[invalid_arguments]: "),
         "{}",
         run.err
     );
 
     let run = binary(&["tools", "call", "text_stats", "--json"], "not json").expect_code(1);
     assert_eq!(run.json()["error"]["kind"], "invalid_arguments");
-    assert_eq!(run.err, "");
+    assert_eq!(without_trail_note(&run.err), "");
 }
 
 #[test]
@@ -1465,28 +1478,39 @@ fn the_binary_uses_the_policy_and_trail_in_its_working_directory() {
         "[tools]\ndeny = [\"time_now\"]\n",
     );
     let run = |args: &[&str]| binary_in(dir.path(), &[], args, "");
-
-    run(&[
+    let call = [
         "tools",
         "call",
         "text_stats",
         "--args",
         r#"{"text": "a b"}"#,
-    ])
-    .expect_code(0);
-    let trail = utf8(&dir.path().join("rustchain-audit.jsonl"));
-    assert_eq!(records(&trail).len(), 2, "created by the first call");
+    ];
+
+    let first = run(&call).expect_code(0);
+    assert_eq!(
+        first.err,
+        "note: created the audit trail .rustchain/audit.jsonl; every call is recorded there\n",
+        "the first call says where the new trail is"
+    );
+    let trail = utf8(&dir.path().join(".rustchain/audit.jsonl"));
+    assert_eq!(
+        records(&trail).len(),
+        2,
+        "created beside the policy by the first call"
+    );
+    assert_eq!(run(&call).expect_code(0).err, "", "said once");
+    assert_eq!(records(&trail).len(), 4);
     let denied = run(&["tools", "call", "time_now", "--json"])
         .expect_code(1)
         .json();
     assert_eq!(denied["error"]["kind"], "denied");
-    assert_eq!(records(&trail).len(), 3);
+    assert_eq!(records(&trail).len(), 5);
 
     let verified = run(&["audit", "verify"]).expect_code(0);
     assert!(
         verified
             .out
-            .starts_with("rustchain-audit.jsonl: intact: 3 lines"),
+            .starts_with(".rustchain/audit.jsonl: intact: 5 lines"),
         "{}",
         verified.out
     );
@@ -1528,7 +1552,29 @@ fn the_binary_without_a_policy_file_grants_nothing_and_says_so() {
         &["tools", "call", "fs_list", "--json"],
         r#"{"path": "."}"#,
     );
-    assert_eq!(run.expect_code(1).json()["error"]["kind"], "denied");
+    let run = run.expect_code(1);
+    assert_eq!(run.json()["error"]["kind"], "denied");
+    // With no policy file, the trail goes to the user's state directory,
+    // never into whatever directory the command ran in.
+    let trail = dir.path().join(".state/rustchain/audit.jsonl");
+    assert!(
+        run.err.contains(&format!(
+            "note: created the audit trail {}",
+            trail.display()
+        )),
+        "{}",
+        run.err
+    );
+    assert_eq!(records(&utf8(&trail)).len(), 1);
+    let entries: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list the working directory")
+        .map(|entry| entry.expect("an entry").file_name())
+        .collect();
+    assert_eq!(
+        entries,
+        [".state"],
+        "nothing else is created where the command ran"
+    );
 }
 
 #[test]

@@ -272,7 +272,7 @@ fn executor(policy: Policy) -> (Executor, Arc<MemoryAudit>, Arc<AtomicUsize>) {
     let executor = Executor::builder(Registry::global())
         .policy(policy)
         .audit(audit.clone())
-        .approver(move |_: &ApprovalRequest| -> Result<String, String> {
+        .approve_with(move |_: &ApprovalRequest| -> Result<String, String> {
             counter.fetch_add(1, Ordering::SeqCst);
             Ok("yes".to_owned())
         })

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use rustchain::audit::{AuditError, AuditErrorKind};
 use rustchain::exec::{ApprovalRequest, AuditSink, CallEvent, MemoryAudit};
 use rustchain::policy::Policy;
 use rustchain::{ErrorKind, Executor, Invoke, Registry, ToolContext, tool};
@@ -859,7 +860,7 @@ fn with_approver(policy: &str, hook: Option<Hook>) -> Setup {
         .policy(sandbox.policy(policy))
         .audit(audit.clone());
     if let Some(hook) = hook {
-        builder = builder.approver(hook);
+        builder = builder.approve_with(hook);
     }
     Setup {
         sandbox,
@@ -1109,8 +1110,12 @@ fn an_approved_call_refused_by_a_limit_keeps_the_answer() {
 struct BrokenAudit;
 
 impl AuditSink for BrokenAudit {
-    fn record(&self, _: &CallEvent<'_>) -> Result<(), String> {
-        Err("disk full".to_owned())
+    fn record(&self, _: &CallEvent<'_>) -> Result<(), AuditError> {
+        Err(AuditError::new(
+            AuditErrorKind::Sink,
+            "remote-collector".as_ref(),
+            "disk full",
+        ))
     }
 }
 

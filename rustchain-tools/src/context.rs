@@ -1,12 +1,13 @@
-//! What a running tool may ask of its call: its id, cancellation, deadline.
+//! What a running tool may ask of its call: its id, cancellation, deadline,
+//! the policy's grants, and a way to report progress.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::exec::CallGate;
 use crate::guard::Guarded;
 use crate::policy::Grants;
 use crate::{ErrorKind, ToolError};
@@ -20,13 +21,88 @@ use crate::{ErrorKind, ToolError};
 /// assert_eq!(ctx.call_id(), "call_42");
 /// assert!(!ctx.is_cancelled());
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ToolContext {
     // Shared, so cloning a context for a worker thread does not copy it.
     call_id: Arc<str>,
     cancellation: CancellationToken,
+    progress: Option<Arc<dyn ProgressSink>>,
     /// Set by the executor for the call in progress.
-    gate: Option<Arc<CallGate>>,
+    control: Option<Arc<dyn CallControl>>,
+}
+
+impl std::fmt::Debug for ToolContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolContext")
+            .field("call_id", &self.call_id)
+            .field("cancelled", &self.is_cancelled())
+            .field("progress", &self.progress.is_some())
+            .field("in_executor", &self.control.is_some())
+            .finish()
+    }
+}
+
+/// The executor's side of a call in progress, as the code `#[tool]`
+/// generates reaches it through the context: the seam between a tool's body
+/// and the call it runs in, so the context needs nothing of the executor.
+pub(crate) trait CallControl: Send + Sync {
+    /// Checks each declared value against the policy; a refusal is recorded.
+    fn check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError>;
+    /// Whether the call waits for a person's approval before it may run.
+    fn asks(&self) -> bool;
+    /// Approval, limits and the decision record, waited for on this thread.
+    fn proceed(&self) -> Result<(), ToolError>;
+    /// [`CallControl::proceed`] for async tools, awaiting the approver.
+    fn proceed_async(&self) -> Pin<Box<dyn Future<Output = Result<(), ToolError>> + Send + '_>>;
+    /// When the body must finish, once the call is allowed.
+    fn deadline(&self) -> Option<Instant>;
+    /// What the policy grants this call.
+    fn grants(&self) -> &Grants;
+}
+
+/// One progress update of a running call.
+///
+/// MCP front ends turn it into a `notifications/progress` message; `done`
+/// should grow from one update to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress<'a> {
+    /// How much is done, in the tool's own unit (files, bytes, steps).
+    pub done: u64,
+    /// How much there is in all, when the tool knows.
+    pub total: Option<u64>,
+    /// A short line for people, if the tool has one.
+    pub message: Option<&'a str>,
+}
+
+/// Where a call's progress goes: a front end that listens to its tools.
+///
+/// Closures `Fn(&str, &Progress)` (call id, update) are sinks.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use rustchain_tools::{Progress, ToolContext};
+///
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let log = Arc::clone(&seen);
+/// let ctx = ToolContext::new().with_progress(Arc::new(move |_call: &str, p: &Progress<'_>| {
+///     log.lock().unwrap().push((p.done, p.total));
+/// }));
+/// ctx.progress(1, Some(3), Some("first of three"));
+/// assert_eq!(*seen.lock().unwrap(), [(1, Some(3))]);
+/// ```
+pub trait ProgressSink: Send + Sync {
+    /// Takes one update of the call `call_id`. Called on the tool's thread:
+    /// keep it quick (hand the update to a channel rather than doing I/O).
+    fn report(&self, call_id: &str, progress: &Progress<'_>);
+}
+
+impl<F> ProgressSink for F
+where
+    F: Fn(&str, &Progress<'_>) + Send + Sync,
+{
+    fn report(&self, call_id: &str, progress: &Progress<'_>) {
+        self(call_id, progress)
+    }
 }
 
 impl Default for ToolContext {
@@ -36,14 +112,17 @@ impl Default for ToolContext {
 }
 
 impl ToolContext {
-    /// A fresh context with a process-unique call id (`call-1`, `call-2`, ...).
+    /// A fresh context with a new call id: a UUID v7, unique across processes
+    /// (several processes may share one audit trail, whose records pair by id)
+    /// and ordered by time.
     pub fn new() -> Self {
-        static NEXT_CALL: AtomicU64 = AtomicU64::new(1);
-        let n = NEXT_CALL.fetch_add(1, Ordering::Relaxed);
+        let id = uuid::Uuid::now_v7();
+        let mut text = uuid::Uuid::encode_buffer();
         ToolContext {
-            call_id: format!("call-{n}").into(),
+            call_id: Arc::from(&*id.hyphenated().encode_lower(&mut text)),
             cancellation: CancellationToken::new(),
-            gate: None,
+            progress: None,
+            control: None,
         }
     }
 
@@ -56,6 +135,12 @@ impl ToolContext {
     /// Ties this call to `token`: cancelling it cancels the call.
     pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
         self.cancellation = token;
+        self
+    }
+
+    /// Sends this call's progress updates to `sink`.
+    pub fn with_progress(mut self, sink: Arc<dyn ProgressSink>) -> Self {
+        self.progress = Some(sink);
         self
     }
 
@@ -74,24 +159,47 @@ impl ToolContext {
         self.cancellation.is_cancelled()
     }
 
+    /// Reports progress: `done` of `total` (when known), with a short message.
+    /// Does nothing unless the front end listens, so a tool may call it freely.
+    pub fn progress(&self, done: u64, total: Option<u64>, message: Option<&str>) {
+        if let Some(sink) = &self.progress {
+            sink.report(
+                &self.call_id,
+                &Progress {
+                    done,
+                    total,
+                    message,
+                },
+            );
+        }
+    }
+
+    /// Whether anyone listens to [`ToolContext::progress`] (to skip building
+    /// messages nobody reads).
+    pub fn reports_progress(&self) -> bool {
+        self.progress.is_some()
+    }
+
     /// When this call's timeout ends, if it has one.
     pub fn deadline(&self) -> Option<Instant> {
-        self.gate.as_ref().and_then(|gate| gate.deadline())
+        self.control.as_ref().and_then(|control| control.deadline())
     }
 
     /// What the policy grants this call: the roots it may open, the hosts,
     /// programs and variables it may use. Empty outside an executor.
     pub fn grants(&self) -> &Grants {
         static NONE: std::sync::LazyLock<Grants> = std::sync::LazyLock::new(Grants::default);
-        self.gate.as_ref().map_or(&NONE, |gate| gate.grants())
+        self.control
+            .as_ref()
+            .map_or(&NONE, |control| control.grants())
     }
 
     pub(crate) fn shared_call_id(&self) -> Arc<str> {
         Arc::clone(&self.call_id)
     }
 
-    pub(crate) fn with_gate(mut self, gate: Arc<CallGate>) -> Self {
-        self.gate = Some(gate);
+    pub(crate) fn with_control(mut self, control: Arc<dyn CallControl>) -> Self {
+        self.control = Some(control);
         self
     }
 
@@ -100,8 +208,8 @@ impl ToolContext {
     /// fail closed.
     #[doc(hidden)]
     pub fn __check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
-        match &self.gate {
-            Some(gate) => gate.check(guarded),
+        match &self.control {
+            Some(control) => control.check(guarded),
             None => {
                 let mut any = false;
                 for guard in guarded {
@@ -125,28 +233,19 @@ impl ToolContext {
     /// Generated code asks this before a sync tool's body: approval, limits, the decision record.
     #[doc(hidden)]
     pub fn __proceed(&self) -> Result<(), ToolError> {
-        match &self.gate {
-            Some(gate) => gate.proceed(),
+        match &self.control {
+            Some(control) => control.proceed(),
             None => Ok(()),
         }
     }
 
-    /// [`ToolContext::__proceed`] for async tools: an approval prompt runs on
-    /// the blocking pool rather than on a runtime thread.
+    /// [`ToolContext::__proceed`] for async tools: the approver is awaited,
+    /// not waited for on a runtime thread.
     #[doc(hidden)]
     pub async fn __proceed_async(&self) -> Result<(), ToolError> {
-        match &self.gate {
-            Some(gate) if !gate.asks() => gate.proceed(),
-            Some(gate) => {
-                let gate = Arc::clone(gate);
-                match tokio::task::spawn_blocking(move || gate.proceed()).await {
-                    Ok(result) => result,
-                    Err(_) => Err(ToolError::new(
-                        ErrorKind::Failed,
-                        "approval failed unexpectedly",
-                    )),
-                }
-            }
+        match &self.control {
+            Some(control) if control.asks() => control.proceed_async().await,
+            Some(control) => control.proceed(),
             None => Ok(()),
         }
     }

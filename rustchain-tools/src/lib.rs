@@ -9,7 +9,7 @@
 //! Most users depend on the `rustchain` facade crate, which re-exports this one.
 
 pub mod audit;
-mod context;
+pub(crate) mod context;
 pub mod decode;
 mod descriptor;
 mod discover;
@@ -23,7 +23,7 @@ mod registry;
 pub mod schema;
 mod suggest;
 
-pub use context::ToolContext;
+pub use context::{Progress, ProgressSink, ToolContext};
 pub use decode::ArgLimits;
 pub use descriptor::{
     Annotations, Invoke, ParamInfo, Permission, PermissionKind, SourceLocation, ToolDescriptor,

@@ -15,15 +15,17 @@ use super::{Exit, Session, view};
 /// Shown after `rustchain audit --help`.
 pub(super) const AFTER_HELP: &str = "\
 Examples:
-  rustchain audit verify                      is ./rustchain-audit.jsonl what was written?
+  rustchain audit verify                      is the default trail what was written?
   rustchain audit report --since 1h           calls, denials, errors and latency per tool
   rustchain audit keygen --out audit.key      a key to sign checkpoints with
 
-The trail is FILE, or --audit FILE, or $RUSTCHAIN_AUDIT, or ./rustchain-audit.jsonl.";
+The trail is FILE, or --audit FILE, or $RUSTCHAIN_AUDIT, or .rustchain/audit.jsonl
+beside the policy file (with no policy file: rustchain/audit.jsonl in the
+user's state directory, $XDG_STATE_HOME or ~/.local/state).";
 
 const VERIFY_AFTER_HELP: &str = "\
 Examples:
-  rustchain audit verify                      the trail in ./rustchain-audit.jsonl
+  rustchain audit verify                      the default trail
   rustchain audit verify calls.jsonl --key audit.key.pub
   rustchain audit verify --json               {\"status\": \"intact\", \"findings\": [...], ...}
 
@@ -45,7 +47,7 @@ Exit status, for this command only:
 
 const REPORT_AFTER_HELP: &str = "\
 Examples:
-  rustchain audit report                      every call in ./rustchain-audit.jsonl
+  rustchain audit report                      every call in the default trail
   rustchain audit report --since 5m           the last five minutes
   rustchain audit report calls.jsonl --since 1d --json
 
@@ -80,7 +82,7 @@ pub(super) enum AuditCommand {
 #[derive(Debug, Args)]
 pub(super) struct VerifyArgs {
     /// The trail [default: the global trail: --audit, $RUSTCHAIN_AUDIT or
-    /// ./rustchain-audit.jsonl]
+    /// .rustchain/audit.jsonl beside the policy]
     file: Option<PathBuf>,
     /// The trusted public key (KEY_FILE.pub from `audit keygen`):
     /// checkpoints must be signed with it
@@ -91,7 +93,7 @@ pub(super) struct VerifyArgs {
 #[derive(Debug, Args)]
 pub(super) struct ReportArgs {
     /// The trail [default: the global trail: --audit, $RUSTCHAIN_AUDIT or
-    /// ./rustchain-audit.jsonl]
+    /// .rustchain/audit.jsonl beside the policy]
     file: Option<PathBuf>,
     /// Only records from the last DURATION: 30s, 5m, 2h, 1d
     #[arg(long, value_name = "DURATION", value_parser = parse_window)]
@@ -149,9 +151,13 @@ pub(super) fn run(command: AuditCommand, session: &mut Session<'_>) -> Exit {
 }
 
 fn verify(session: &mut Session<'_>, args: VerifyArgs) -> Exit {
-    let path = args
-        .file
-        .unwrap_or_else(|| session.governance.audit.path.clone());
+    let path = match args.file.map_or_else(|| session.governance.trail(), Ok) {
+        Ok(path) => path,
+        Err(err) => {
+            session.err = format!("error: {err}\n");
+            return Exit::Unverified;
+        }
+    };
     let key = match args
         .key
         .as_deref()
@@ -258,9 +264,13 @@ fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 fn report(session: &mut Session<'_>, args: ReportArgs) -> Exit {
-    let path = args
-        .file
-        .unwrap_or_else(|| session.governance.audit.path.clone());
+    let path = match args.file.map_or_else(|| session.governance.trail(), Ok) {
+        Ok(path) => path,
+        Err(err) => {
+            session.err = format!("error: {err}\n");
+            return Exit::Usage;
+        }
+    };
     let since = args.since.as_ref().map(|window| {
         SystemTime::now()
             .checked_sub(window.length)

@@ -1,26 +1,17 @@
-//! What calls run under on the command line: the policy file and the audit
-//! trail named by the global options (or their defaults in the working
-//! directory), and who answers the policy's `ask` rules.
+//! What calls run under on the command line: the global options turned into
+//! the runtime's [`Settings`] (policy file, audit trail, signing key), and
+//! who answers the policy's `ask` rules.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::Args;
-use rustchain_tools::audit::{self, AuditError, AuditOptions, AuditTrail, Recovery};
-use rustchain_tools::exec::TerminalApprover;
-use rustchain_tools::{Executor, Policy, PolicyError, Registry};
-
-/// The policy file used when none is named.
-pub(super) const DEFAULT_POLICY: &str = "rustchain.toml";
-/// The audit trail used when none is named.
-pub(super) const DEFAULT_AUDIT: &str = "rustchain-audit.jsonl";
-/// Names the policy file when `--policy` is absent.
-pub(super) const POLICY_ENV: &str = "RUSTCHAIN_POLICY";
-/// Names the audit trail when `--audit` is absent.
-pub(super) const AUDIT_ENV: &str = "RUSTCHAIN_AUDIT";
-/// Records between signed checkpoints when `--checkpoint-every` is absent.
-const DEFAULT_CHECKPOINT_EVERY: u64 = 100;
+use rustchain_tools::audit::{AuditError, Recovery};
+use rustchain_tools::exec::{
+    AuditTarget, DEFAULT_CHECKPOINT_EVERY, OpenedTrail, PolicyLocation, Settings, Setup,
+    SetupError, TerminalApprover,
+};
+use rustchain_tools::{Executor, PolicyError, Registry};
 
 const HEADING: &str = "Policy and audit (for every command)";
 
@@ -35,10 +26,13 @@ pub(super) struct GovernanceArgs {
     #[arg(long, global = true, value_name = "FILE", help_heading = HEADING)]
     policy: Option<PathBuf>,
 
-    /// The audit trail [env: RUSTCHAIN_AUDIT] [default: ./rustchain-audit.jsonl]
+    /// The audit trail [env: RUSTCHAIN_AUDIT] [default: .rustchain/audit.jsonl beside the policy]
     ///
     /// Every call is recorded in it: a decision before the tool runs and a
-    /// result after. Created by the first call (its directory must exist).
+    /// result after. A named trail is created by the first call (its
+    /// directory must exist). By default the trail is .rustchain/audit.jsonl
+    /// in the policy file's folder or, with no policy file, rustchain/audit.jsonl
+    /// in the user's state directory ($XDG_STATE_HOME or ~/.local/state).
     #[arg(long, global = true, value_name = "FILE", help_heading = HEADING)]
     audit: Option<PathBuf>,
 
@@ -75,134 +69,115 @@ pub(super) struct GovernanceArgs {
     checkpoint_every: Option<u64>,
 }
 
-/// A file named by a flag or an environment variable, or the default one.
-#[derive(Debug, Clone)]
-pub(super) struct Named {
-    pub(super) path: PathBuf,
-    /// Named by the user: it must exist. The default may be missing.
-    pub(super) given: bool,
-}
-
-impl Named {
-    fn resolve(flag: Option<PathBuf>, env: Option<OsString>, default: &str) -> Named {
-        let named = flag.or_else(|| env.filter(|v| !v.is_empty()).map(PathBuf::from));
-        Named {
-            given: named.is_some(),
-            path: named.unwrap_or_else(|| PathBuf::from(default)),
-        }
-    }
-}
-
-/// The policy and audit settings of one run of the CLI, resolved.
+/// What calls run under in this run of the CLI: the runtime's [`Settings`]
+/// from the global options and the environment. Setting up lives in the
+/// runtime; this only translates flags and says what happened.
 #[derive(Debug)]
 pub(super) struct Governance {
-    pub(super) policy: Named,
-    pub(super) audit: Named,
-    /// `false` with `--no-audit`.
-    record: bool,
-    audit_key: Option<PathBuf>,
-    checkpoint_every: u64,
+    settings: Settings,
 }
 
-/// Why calls cannot be made: the policy or the audit trail is unusable.
-#[derive(Debug)]
-pub(super) enum SetupError {
-    /// The policy does not load, or one of its examples fails.
-    Policy(PolicyError),
-    /// The audit trail (or its signing key) cannot be opened.
-    Audit(AuditError),
-}
-
-impl SetupError {
-    /// The error and what to do about it, for people; `program` is the CLI's name.
-    pub(super) fn message(&self, program: &str) -> String {
-        match self {
-            SetupError::Policy(err) => format!(
-                "error: {err}\n  the policy is refused, so nothing was run; `{program} policy check {}` checks it\n",
-                err.origin
-            ),
-            SetupError::Audit(err) => format!(
-                "error: {err}\n  no call is made without its audit trail (`--no-audit` records nothing, for experiments)\n"
-            ),
-        }
+/// Why calls cannot be made, and what to do about it, for people;
+/// `program` is the CLI's name.
+pub(super) fn setup_advice(err: &SetupError, program: &str) -> String {
+    match err {
+        SetupError::Policy(err) => format!(
+            "error: {err}\n  the policy is refused, so nothing was run; `{program} policy check {}` checks it\n",
+            err.origin
+        ),
+        SetupError::Audit(err) => format!(
+            "error: {err}\n  no call is made without its audit trail (`--no-audit` records nothing, for experiments)\n"
+        ),
     }
 }
 
 impl Governance {
-    /// The settings from the global options, with `env` looking up variables.
+    /// The settings from the global options, with `env` looking up variables:
+    /// a flag beats the environment, which beats the default.
     pub(super) fn new(args: GovernanceArgs, env: impl Fn(&str) -> Option<OsString>) -> Self {
-        Governance {
-            policy: Named::resolve(args.policy, env(POLICY_ENV), DEFAULT_POLICY),
-            audit: Named::resolve(args.audit, env(AUDIT_ENV), DEFAULT_AUDIT),
-            record: !args.no_audit,
-            audit_key: args.audit_key,
-            checkpoint_every: args.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY),
+        let mut settings = Settings::from_lookup(env);
+        if let Some(policy) = args.policy {
+            settings = settings.policy_file(policy);
         }
+        if args.no_audit {
+            settings = settings.audit(AuditTarget::Off);
+        } else if let Some(trail) = args.audit {
+            settings = settings.audit(AuditTarget::File(trail));
+        }
+        if let Some(key) = args.audit_key {
+            let every = args.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
+            settings = settings.audit_key(key, every);
+        }
+        Governance { settings }
     }
 
-    /// The policy at `file`, or at the global policy path when `file` is `None`.
-    /// A file someone named must exist; a missing default means no grants.
-    pub(super) fn load_policy(&self, file: Option<&Path>) -> Result<Policy, PolicyError> {
+    /// The policy file in use, named or default.
+    pub(super) fn policy_location(&self) -> PolicyLocation {
+        self.settings.policy_location()
+    }
+
+    /// The trail `audit verify` and `audit report` read when none is named:
+    /// the one calls are recorded in (its default place even with `--no-audit`).
+    pub(super) fn trail(&self) -> Result<PathBuf, AuditError> {
+        let recorded = match self.settings.audit_location()? {
+            Some(path) => Some(path),
+            None => self
+                .settings
+                .clone()
+                .audit(AuditTarget::Default)
+                .audit_location()?,
+        };
+        Ok(recorded.expect("the default trail is always somewhere"))
+    }
+
+    /// An executor for dry runs under the policy at `file`, or the global
+    /// one when `file` is `None`: the policy loaded and its examples checked.
+    pub(super) fn dry_run(
+        &self,
+        registry: &'static Registry,
+        file: Option<&Path>,
+    ) -> Result<Executor, PolicyError> {
         match file {
-            Some(file) => Policy::load(file),
-            None if self.policy.given => Policy::load(&self.policy.path),
-            None => Policy::load_or_default(&self.policy.path),
+            Some(file) => self.settings.clone().policy_file(file).dry_run(registry),
+            None => self.settings.dry_run(registry),
         }
     }
 
-    /// The executor `tools call` goes through: the policy (its examples
+    /// Calls set up as `tools call` makes them: the policy (its examples
     /// checked), the audit trail unless `--no-audit`, and a terminal prompt
     /// for `ask` rules when a person is at the terminal (otherwise nobody
     /// answers, so `ask` denies).
-    ///
-    /// Also returns what opening the trail cut from a torn end, if anything.
-    pub(super) fn executor(
+    pub(super) fn open(
         &self,
         registry: &'static Registry,
         interactive: bool,
-    ) -> Result<(Executor, Option<Recovery>), SetupError> {
-        let policy = self.load_policy(None).map_err(SetupError::Policy)?;
-        // The examples are checked before the trail is touched, so a refused
-        // policy leaves no file behind.
-        checked(registry, policy.clone()).map_err(SetupError::Policy)?;
-        let mut builder = Executor::builder(registry).policy(policy);
-        let mut recovery = None;
-        if self.record {
-            let (trail, opened) = AuditTrail::open(&self.audit.path, self.audit_options()?)
-                .map_err(SetupError::Audit)?;
-            recovery = opened.recovery;
-            builder = builder.audit(Arc::new(trail));
-        }
+    ) -> Result<Setup, SetupError> {
+        let mut settings = self.settings.clone();
         if interactive {
-            builder = builder.approver(TerminalApprover);
+            settings = settings.approver(TerminalApprover);
         }
-        let executor = builder.build().map_err(SetupError::Policy)?;
-        Ok((executor, recovery))
-    }
-
-    fn audit_options(&self) -> Result<AuditOptions, SetupError> {
-        let options = AuditOptions::default();
-        match &self.audit_key {
-            None => Ok(options),
-            Some(key) => {
-                let key = audit::load_signing_key(key).map_err(SetupError::Audit)?;
-                Ok(options.with_checkpoints(self.checkpoint_every, key))
-            }
-        }
+        settings.open(registry)
     }
 }
 
-/// An executor over `registry` under `policy`, once its inline examples pass;
-/// it records nothing and asks nobody.
-pub(super) fn checked(
-    registry: &'static Registry,
-    policy: Policy,
-) -> Result<Executor, PolicyError> {
-    Executor::builder(registry).policy(policy).build()
+/// What people are told about the trail a setup opened: where a new one
+/// went, and a torn end it cut.
+pub(super) fn trail_notes(trail: &OpenedTrail) -> String {
+    let mut notes = String::new();
+    if trail.created {
+        notes.push_str(&format!(
+            "note: created the audit trail {}; every call is recorded there\n",
+            trail.path.display()
+        ));
+    }
+    if let Some(recovery) = &trail.recovery {
+        notes.push_str(&recovery_note(&trail.path, recovery));
+    }
+    notes
 }
 
 /// A note for people about a torn end the trail cut when it was opened.
-pub(super) fn recovery_note(trail: &Path, recovery: &Recovery) -> String {
+fn recovery_note(trail: &Path, recovery: &Recovery) -> String {
     format!(
         "note: {} ended in a torn write ({}); its last {} bytes (digest {}) were cut and the cut recorded as {}\n",
         trail.display(),
@@ -211,33 +186,4 @@ pub(super) fn recovery_note(trail: &Path, recovery: &Recovery) -> String {
         recovery.cut_digest,
         recovery.record
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_flag_beats_the_environment_which_beats_the_default() {
-        let named = Named::resolve(Some("a.toml".into()), Some("b.toml".into()), "c.toml");
-        assert_eq!(
-            (named.path.as_path(), named.given),
-            (Path::new("a.toml"), true)
-        );
-        let named = Named::resolve(None, Some("b.toml".into()), "c.toml");
-        assert_eq!(
-            (named.path.as_path(), named.given),
-            (Path::new("b.toml"), true)
-        );
-        let named = Named::resolve(None, Some("".into()), "c.toml");
-        assert_eq!(
-            (named.path.as_path(), named.given),
-            (Path::new("c.toml"), false)
-        );
-        let named = Named::resolve(None, None, "c.toml");
-        assert_eq!(
-            (named.path.as_path(), named.given),
-            (Path::new("c.toml"), false)
-        );
-    }
 }

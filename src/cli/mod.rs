@@ -107,13 +107,15 @@ Examples:
   echo '{\"text\": \"hi\"}' | rustchain tools call text_stats --json
   rustchain policy check                    does ./rustchain.toml load, and what does it grant?
   rustchain policy explain fs_read --args '{\"path\": \"/etc/passwd\"}'
-  rustchain audit verify                    is ./rustchain-audit.jsonl what was written?
+  rustchain audit verify                    is the default audit trail what was written?
   rustchain audit report --since 1h         calls, denials, errors, latency per tool
 
 Every `tools call` runs under the policy (--policy, $RUSTCHAIN_POLICY, or
 ./rustchain.toml; with no file there nothing is granted: only tools that
 declare no permissions run) and is recorded in the audit trail (--audit,
-$RUSTCHAIN_AUDIT, or ./rustchain-audit.jsonl, created on first use).
+$RUSTCHAIN_AUDIT, or .rustchain/audit.jsonl in the policy file's folder,
+or with no policy file rustchain/audit.jsonl in the user's state directory;
+created on first use, and where is said once on stderr).
 
 Exit codes:
   0  success
@@ -169,7 +171,8 @@ enum Command {
 /// stdin when it is `--args -` or when `--args` is absent and stdin is not a
 /// terminal; with neither, the tool gets `{}`. Calls run under the policy
 /// and are recorded in the audit trail the global options name (by default
-/// `rustchain.toml` and `rustchain-audit.jsonl` in the working directory);
+/// `rustchain.toml` in the working directory, and the trail
+/// `.rustchain/audit.jsonl` beside it, or in the user's state directory);
 /// when stdin is a terminal, the policy's `ask` rules are put to the person
 /// at it.
 ///

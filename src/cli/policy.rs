@@ -8,7 +8,6 @@ use rustchain_tools::policy::Decision;
 use rustchain_tools::{Policy, PolicyError};
 use serde_json::{Value, json};
 
-use super::executor;
 use super::{Exit, Session, tools, view};
 
 /// Shown after `rustchain policy --help`.
@@ -84,18 +83,17 @@ pub(super) fn run(command: PolicyCommand, session: &mut Session<'_>) -> Exit {
 
 fn check(session: &mut Session<'_>, args: CheckArgs) -> Exit {
     let governance = &session.governance;
-    let checked = governance
-        .load_policy(args.file.as_deref())
-        .and_then(|policy| executor::checked(session.registry, policy));
+    let checked = governance.dry_run(session.registry, args.file.as_deref());
     let executor = match checked {
         Ok(executor) => executor,
         Err(err) => return refused(session, &err),
     };
     let policy = executor.policy();
-    if args.file.is_none() && !governance.policy.given && !governance.policy.path.exists() {
+    let location = governance.policy_location();
+    if args.file.is_none() && !location.in_use() {
         session.err = format!(
             "note: {} does not exist, so the empty policy applies: nothing is granted\n",
-            governance.policy.path.display()
+            location.path.display()
         );
     }
     let summary = policy.summary();
@@ -140,11 +138,7 @@ fn explain(session: &mut Session<'_>, args: &ExplainArgs) -> Exit {
     let Some(tool) = tools::find(session, &args.name) else {
         return Exit::Usage;
     };
-    let executor = match session
-        .governance
-        .load_policy(None)
-        .and_then(|policy| executor::checked(session.registry, policy))
-    {
+    let executor = match session.governance.dry_run(session.registry, None) {
         Ok(executor) => executor,
         Err(err) => {
             session.err = format!("error: {err}\n");

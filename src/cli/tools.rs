@@ -1,8 +1,5 @@
 //! `rustchain tools ...`: list, show, schema, call and search the linked tools.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use clap::{Args, Subcommand};
 use rustchain_tools::{Tool, ToolContext, ToolQuery};
 use serde_json::{Map, Value};
@@ -47,7 +44,7 @@ Examples:
 
 The call goes through the executor: the policy (--policy, $RUSTCHAIN_POLICY,
 or ./rustchain.toml; no file there means nothing is granted) decides it, and
-the audit trail (--audit, $RUSTCHAIN_AUDIT, or ./rustchain-audit.jsonl,
+the audit trail (--audit, $RUSTCHAIN_AUDIT, or .rustchain/audit.jsonl beside the policy,
 created on first use) records a decision before the tool runs and a result
 after. A policy that does not load, or whose examples fail, runs nothing.
 When the policy says `ask`, you are asked on the terminal; when stdin is not
@@ -198,16 +195,17 @@ fn schema(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
 
 fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
     let interactive = session.input.is_terminal;
-    let (executor, recovery) = match session.governance.executor(session.registry, interactive) {
-        Ok(ready) => ready,
+    let setup = match session.governance.open(session.registry, interactive) {
+        Ok(setup) => setup,
         Err(err) => {
-            session.err = err.message(&session.program);
+            session.err = executor::setup_advice(&err, &session.program);
             return Exit::Usage;
         }
     };
-    if let Some(recovery) = &recovery {
-        session.err = executor::recovery_note(&session.governance.audit.path, recovery);
+    if let Some(trail) = &setup.trail {
+        session.err = executor::trail_notes(trail);
     }
+    let executor = setup.executor;
     let limits = executor.policy().arg_limits();
     let text = match session.input.arguments(args.arguments.as_deref(), limits) {
         Ok(text) => text,
@@ -216,8 +214,10 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let call_id = args.call_id.clone().unwrap_or_else(new_call_id);
-    let ctx = ToolContext::new().with_call_id(call_id);
+    let ctx = match &args.call_id {
+        Some(call_id) => ToolContext::new().with_call_id(call_id),
+        None => ToolContext::new(),
+    };
     let result = executor.call_blocking(&args.name, &text, ctx);
     match (result, session.json) {
         (Ok(output), true) => {
@@ -242,18 +242,6 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
             Exit::ToolError
         }
     }
-}
-
-/// A call id unique across processes: the audit trail pairs a call's
-/// decision and result records by id, and many runs of the CLI may share
-/// one trail.
-fn new_call_id() -> String {
-    static CALLS: AtomicU64 = AtomicU64::new(1);
-    let n = CALLS.fetch_add(1, Ordering::Relaxed);
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis());
-    format!("cli-{millis}-{}-{n}", std::process::id())
 }
 
 fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {

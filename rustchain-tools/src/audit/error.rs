@@ -21,6 +21,9 @@ pub enum AuditErrorKind {
     InvalidOptions,
     /// The operating system could not supply randomness for a new key.
     Randomness,
+    /// An [`AuditSink`](crate::exec::AuditSink) other than the file trail
+    /// could not take a record (its own destination failed).
+    Sink,
 }
 
 impl AuditErrorKind {
@@ -33,6 +36,7 @@ impl AuditErrorKind {
             AuditErrorKind::Key => "key",
             AuditErrorKind::InvalidOptions => "invalid_options",
             AuditErrorKind::Randomness => "randomness",
+            AuditErrorKind::Sink => "sink",
         }
     }
 }
@@ -55,7 +59,9 @@ pub struct AuditError {
 }
 
 impl AuditError {
-    pub(crate) fn new(kind: AuditErrorKind, path: &Path, message: impl Into<String>) -> Self {
+    /// An error of `kind` concerning `path` (for a sink of one's own, the
+    /// destination it writes to, such as a URL or a table name).
+    pub fn new(kind: AuditErrorKind, path: &Path, message: impl Into<String>) -> Self {
         AuditError {
             kind,
             path: path.to_path_buf(),

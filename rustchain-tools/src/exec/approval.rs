@@ -1,9 +1,10 @@
 //! Approval: when the policy says `ask`, a person (or a program standing in
 //! for one) must answer yes before the call runs.
 
+use std::future::Future;
 use std::io::{BufRead, Write};
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// What an approver is shown: the tool, its full arguments with every
@@ -20,22 +21,91 @@ pub struct ApprovalRequest {
     pub rule: String,
 }
 
-/// Decides whether a call the policy marked `ask` may run.
-///
-/// Only an explicit yes (`"yes"` or `"y"`, any case) allows; any other
-/// answer, an error, or no answer within the policy's approval timeout denies.
-/// Closures `Fn(&ApprovalRequest) -> Result<String, String>` are approvers.
-pub trait Approver: Send + Sync + 'static {
-    /// The answer, as given; the executor records it.
-    fn approve(&self, request: &ApprovalRequest) -> Result<String, String>;
+/// Why an approver gave no answer: the prompt could not be shown, the
+/// client went away, the person's channel failed. The call is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ApprovalError {
+    message: String,
 }
 
-impl<F> Approver for F
+impl ApprovalError {
+    /// An approval failure, described for the audit record and the model.
+    pub fn new(message: impl Into<String>) -> Self {
+        ApprovalError {
+            message: message.into(),
+        }
+    }
+
+    /// What went wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+/// The answer an approver will give.
+pub type ApprovalFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<String, ApprovalError>> + Send + 'a>>;
+
+/// Decides whether a call the policy marked `ask` may run.
+///
+/// The answer is awaited, so a front end can ask its own client (an MCP
+/// server asks through elicitation) without holding a thread. Only an
+/// explicit yes (`"yes"` or `"y"`, any case) allows; any other answer, an
+/// error, a panic, or no answer within the policy's approval timeout denies.
+///
+/// A synchronous function that answers (a prompt, a test's closure) becomes
+/// an approver with [`BlockingApprover`] (or `ExecutorBuilder::approve_with`).
+pub trait Approver: Send + Sync + 'static {
+    /// The answer, as given; the executor records it.
+    fn approve<'a>(&'a self, request: &'a ApprovalRequest) -> ApprovalFuture<'a>;
+}
+
+/// A synchronous answer function as an [`Approver`]: each request is asked
+/// on a thread of its own, so a prompt that blocks (or never returns) holds
+/// neither the caller nor an async runtime past the approval timeout.
+pub struct BlockingApprover<F>(Arc<F>);
+
+impl<F> BlockingApprover<F> {
+    /// Asks `answer` for each request.
+    pub fn new(answer: F) -> Self {
+        BlockingApprover(Arc::new(answer))
+    }
+}
+
+impl<F> std::fmt::Debug for BlockingApprover<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlockingApprover")
+    }
+}
+
+impl<F, E> Approver for BlockingApprover<F>
 where
-    F: Fn(&ApprovalRequest) -> Result<String, String> + Send + Sync + 'static,
+    F: Fn(&ApprovalRequest) -> Result<String, E> + Send + Sync + 'static,
+    E: std::fmt::Display,
 {
-    fn approve(&self, request: &ApprovalRequest) -> Result<String, String> {
-        self(request)
+    fn approve<'a>(&'a self, request: &'a ApprovalRequest) -> ApprovalFuture<'a> {
+        let (send, receive) = tokio::sync::oneshot::channel();
+        let answer = Arc::clone(&self.0);
+        let request = request.clone();
+        let spawned = std::thread::Builder::new()
+            .name("rustchain-approval".to_owned())
+            .spawn(move || {
+                let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    answer(&request).map_err(|err| ApprovalError::new(err.to_string()))
+                }))
+                .unwrap_or_else(|_| Err(ApprovalError::new("the approver panicked")));
+                // The caller may have given up waiting; nothing to do then.
+                let _ = send.send(answer);
+            });
+        Box::pin(async move {
+            spawned.map_err(|err| {
+                ApprovalError::new(format!("the approver could not start: {err}"))
+            })?;
+            receive
+                .await
+                .unwrap_or_else(|_| Err(ApprovalError::new("the approver ended without answering")))
+        })
     }
 }
 
@@ -43,8 +113,8 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TerminalApprover;
 
-impl Approver for TerminalApprover {
-    fn approve(&self, request: &ApprovalRequest) -> Result<String, String> {
+impl TerminalApprover {
+    fn prompt(request: &ApprovalRequest) -> std::io::Result<String> {
         // One prompt at a time, printed and answered under one lock: with two
         // prompts outstanding, a "yes" meant for one could approve the other.
         // A reader left waiting after a timeout keeps the lock, so its late
@@ -56,15 +126,22 @@ impl Approver for TerminalApprover {
             err,
             "\nApprove this tool call? ({})\n  tool: {}\n  call: {}\n  arguments: {}\nType yes to allow: ",
             request.rule, request.tool, request.call_id, request.arguments
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         drop(err);
         let mut answer = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut answer)
-            .map_err(|e| e.to_string())?;
+        std::io::stdin().lock().read_line(&mut answer)?;
         Ok(answer.trim().to_owned())
+    }
+}
+
+/// The terminal prompt, asked on a thread of its own.
+type Prompt = BlockingApprover<fn(&ApprovalRequest) -> std::io::Result<String>>;
+
+impl Approver for TerminalApprover {
+    fn approve<'a>(&'a self, request: &'a ApprovalRequest) -> ApprovalFuture<'a> {
+        static PROMPT: std::sync::LazyLock<Prompt> =
+            std::sync::LazyLock::new(|| BlockingApprover::new(TerminalApprover::prompt));
+        PROMPT.approve(request)
     }
 }
 
@@ -75,32 +152,23 @@ pub(crate) enum Outcome {
     Refused(String),
 }
 
-/// Asks `approver`, waiting at most `timeout`. The approver runs on its own
-/// thread so a hung prompt cannot hold the call past its deadline.
-pub(crate) fn ask(
-    approver: &Arc<dyn Approver>,
-    request: ApprovalRequest,
+/// Asks `approver`, waiting at most `timeout`; a panic in the approver's
+/// future is a refusal like any other failure.
+pub(crate) async fn ask(
+    approver: &dyn Approver,
+    request: &ApprovalRequest,
     timeout: Duration,
 ) -> Outcome {
-    let (send, receive) = mpsc::channel();
-    let approver = Arc::clone(approver);
-    let spawned = std::thread::Builder::new()
-        .name("rustchain-approval".to_owned())
-        .spawn(move || {
-            let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                approver.approve(&request)
-            }))
-            .unwrap_or_else(|_| Err("the approver panicked".to_owned()));
-            // The receiver may have given up waiting; nothing to do then.
-            let _ = send.send(answer);
-        });
-    if let Err(err) = spawned {
-        return Outcome::Refused(format!("the approver could not start: {err}"));
-    }
-    match receive.recv_timeout(timeout) {
-        Ok(Ok(answer)) if is_yes(&answer) => Outcome::Approved(answer),
-        Ok(Ok(answer)) => Outcome::Refused(format!("the approver answered {:?}", bounded(&answer))),
-        Ok(Err(err)) => Outcome::Refused(format!("the approver failed: {}", bounded(&err))),
+    let answer = tokio::time::timeout(timeout, super::CatchPanic(approver.approve(request))).await;
+    match answer {
+        Ok(Ok(Ok(answer))) if is_yes(&answer) => Outcome::Approved(answer),
+        Ok(Ok(Ok(answer))) => {
+            Outcome::Refused(format!("the approver answered {:?}", bounded(&answer)))
+        }
+        Ok(Ok(Err(err))) => {
+            Outcome::Refused(format!("the approver failed: {}", bounded(err.message())))
+        }
+        Ok(Err(_panic)) => Outcome::Refused("the approver panicked".to_owned()),
         Err(_) => Outcome::Refused(format!("no answer within {timeout:?}")),
     }
 }
@@ -159,14 +227,25 @@ mod tests {
         assert_eq!(visible("plain text, ünïcode"), "plain text, ünïcode");
     }
 
-    #[test]
-    fn only_an_explicit_yes_approves() {
-        let request = ApprovalRequest {
+    fn request() -> ApprovalRequest {
+        ApprovalRequest {
             tool: "t".into(),
             call_id: "c".into(),
             arguments: "{}".into(),
             rule: "r".into(),
-        };
+        }
+    }
+
+    fn ask_now(approver: &dyn Approver, timeout: Duration) -> Outcome {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime for the test")
+            .block_on(ask(approver, &request(), timeout))
+    }
+
+    #[test]
+    fn only_an_explicit_yes_approves() {
         let answers: [(&str, bool); 6] = [
             ("yes", true),
             ("Y", true),
@@ -177,9 +256,9 @@ mod tests {
         ];
         for (answer, approved) in answers {
             let owned = answer.to_owned();
-            let approver: Arc<dyn Approver> =
-                Arc::new(move |_: &ApprovalRequest| Ok(owned.clone()));
-            let outcome = ask(&approver, request.clone(), Duration::from_secs(5));
+            let approver =
+                BlockingApprover::new(move |_: &ApprovalRequest| Ok::<_, String>(owned.clone()));
+            let outcome = ask_now(&approver, Duration::from_secs(5));
             assert_eq!(
                 matches!(outcome, Outcome::Approved(_)),
                 approved,
@@ -190,27 +269,52 @@ mod tests {
 
     #[test]
     fn an_error_a_panic_or_silence_refuses() {
-        let request = ApprovalRequest {
-            tool: "t".into(),
-            call_id: "c".into(),
-            arguments: "{}".into(),
-            rule: "r".into(),
-        };
-        let failing: Arc<dyn Approver> = Arc::new(|_: &ApprovalRequest| Err("boom".to_owned()));
+        let failing = BlockingApprover::new(|_: &ApprovalRequest| Err::<String, _>("boom"));
         assert!(
-            matches!(ask(&failing, request.clone(), Duration::from_secs(5)), Outcome::Refused(m) if m.contains("boom"))
+            matches!(ask_now(&failing, Duration::from_secs(5)), Outcome::Refused(m) if m.contains("boom"))
         );
-        let panicking: Arc<dyn Approver> =
-            Arc::new(|_: &ApprovalRequest| -> Result<String, String> { panic!("approver bug") });
-        assert!(
-            matches!(ask(&panicking, request.clone(), Duration::from_secs(5)), Outcome::Refused(m) if m.contains("panicked"))
-        );
-        let slow: Arc<dyn Approver> = Arc::new(|_: &ApprovalRequest| {
-            std::thread::sleep(Duration::from_secs(2));
-            Ok("yes".to_owned())
+        let panicking = BlockingApprover::new(|_: &ApprovalRequest| -> Result<String, String> {
+            panic!("approver bug")
         });
         assert!(
-            matches!(ask(&slow, request, Duration::from_millis(50)), Outcome::Refused(m) if m.contains("no answer"))
+            matches!(ask_now(&panicking, Duration::from_secs(5)), Outcome::Refused(m) if m.contains("panicked"))
         );
+        let slow = BlockingApprover::new(|_: &ApprovalRequest| {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok::<_, String>("yes".to_owned())
+        });
+        assert!(
+            matches!(ask_now(&slow, Duration::from_millis(50)), Outcome::Refused(m) if m.contains("no answer"))
+        );
+    }
+
+    /// An approver that is async at heart: its future panics when polled.
+    struct PanicsWhenPolled;
+
+    impl Approver for PanicsWhenPolled {
+        fn approve<'a>(&'a self, _: &'a ApprovalRequest) -> ApprovalFuture<'a> {
+            Box::pin(async { panic!("async approver bug") })
+        }
+    }
+
+    /// An async approver that never answers.
+    struct NeverAnswers;
+
+    impl Approver for NeverAnswers {
+        fn approve<'a>(&'a self, _: &'a ApprovalRequest) -> ApprovalFuture<'a> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[test]
+    fn an_async_approver_that_panics_or_never_answers_refuses() {
+        assert!(matches!(
+            ask_now(&PanicsWhenPolled, Duration::from_secs(5)),
+            Outcome::Refused(m) if m.contains("panicked")
+        ));
+        assert!(matches!(
+            ask_now(&NeverAnswers, Duration::from_millis(20)),
+            Outcome::Refused(m) if m.contains("no answer")
+        ));
     }
 }

@@ -3,14 +3,18 @@
 //! approval, rate limits and budgets, and writes the decision record.
 //! The executor finishes the call through it, writing the result record.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Shared;
 use super::approval::{self, ApprovalRequest, Outcome};
-use super::record::{CallEvent, CallEventKind, DecisionKind};
+use super::record::{CallEvent, CallEventKind};
+use crate::audit::Decision as Recorded;
+use crate::context::CallControl;
 use crate::guard::Guarded;
-use crate::policy::{Access, Decision, ToolLimits, Verdict};
+use crate::policy::{Access, Decision, Grants, ToolLimits, Verdict};
 use crate::{ErrorKind, PermissionKind, ToolDescriptor, ToolError, ToolOutput};
 
 /// Run the tool, or only find what the policy would decide.
@@ -112,7 +116,7 @@ impl CallGate {
         self.tool_decision.verdict == Verdict::Ask
     }
 
-    pub(crate) fn grants(&self) -> &crate::policy::Grants {
+    pub(crate) fn grants(&self) -> &Grants {
         self.shared.policy.grants()
     }
 
@@ -187,7 +191,7 @@ impl CallGate {
                 drop(state);
                 // A dry run (explain, policy examples) records nothing.
                 if self.mode == Mode::Run {
-                    self.record_decision(DecisionKind::Deny, &decision, None)?;
+                    self.record_decision(Recorded::Deny, &decision, None)?;
                 }
                 return Err(denied(&decision));
             }
@@ -216,8 +220,27 @@ impl CallGate {
         Ok(())
     }
 
-    /// Approval, limits, then the decision record; `Ok` means the body may run.
+    /// Approval, limits, then the decision record; `Ok` means the body may
+    /// run. An approver is waited for on this thread (never a runtime's:
+    /// the executor runs sync tools that ask on the blocking pool).
     pub(crate) fn proceed(&self) -> Result<(), ToolError> {
+        self.ready()?;
+        let approval = self.asks().then(|| super::block_on(self.approve()));
+        self.admit(approval)
+    }
+
+    /// [`CallGate::proceed`] awaiting the approver, for async tools.
+    pub(crate) async fn proceed_async(&self) -> Result<(), ToolError> {
+        self.ready()?;
+        let approval = match self.asks() {
+            true => Some(self.approve().await),
+            false => None,
+        };
+        self.admit(approval)
+    }
+
+    /// Refuses to go on unless the guards passed and this is a real run.
+    fn ready(&self) -> Result<(), ToolError> {
         if self.state().phase != Phase::Checked {
             return Err(ToolError::new(
                 ErrorKind::Cancelled,
@@ -230,19 +253,23 @@ impl CallGate {
                 "a policy dry run does not run the tool",
             ));
         }
-        let (kind, answer) = match self.tool_decision.verdict {
-            Verdict::Ask => match self.approve() {
-                Outcome::Approved(answer) => (DecisionKind::AskApproved, Some(answer)),
-                Outcome::Refused(why) => {
-                    let decision = Decision {
-                        verdict: Verdict::Deny,
-                        rule: self.tool_decision.rule.clone(),
-                        reason: format!("a person must approve each call to `{}`, and approval was not given: {why}", self.tool.name).into(),
-                    };
-                    return self.refuse(DecisionKind::AskDenied, &decision, Some(&why));
-                }
-            },
-            _ => (DecisionKind::Allow, None),
+        Ok(())
+    }
+
+    /// The rest of proceeding once the approver (if any) answered: limits,
+    /// then the decision record.
+    fn admit(&self, approval: Option<Outcome>) -> Result<(), ToolError> {
+        let (kind, answer) = match approval {
+            Some(Outcome::Approved(answer)) => (Recorded::AskApproved, Some(answer)),
+            Some(Outcome::Refused(why)) => {
+                let decision = Decision {
+                    verdict: Verdict::Deny,
+                    rule: self.tool_decision.rule.clone(),
+                    reason: format!("a person must approve each call to `{}`, and approval was not given: {why}", self.tool.name).into(),
+                };
+                return self.refuse(Recorded::AskDenied, &decision, Some(&why));
+            }
+            None => (Recorded::Allow, None),
         };
         let policy = &self.shared.policy;
         let limits = self.limits;
@@ -257,7 +284,7 @@ impl CallGate {
                 rule: rule.into(),
                 reason: reason.into(),
             };
-            return self.refuse(DecisionKind::Deny, &decision, answer.as_deref());
+            return self.refuse(Recorded::Deny, &decision, answer.as_deref());
         }
         let mut state = self.state();
         if state.phase != Phase::Checked {
@@ -302,7 +329,7 @@ impl CallGate {
 
     fn refuse(
         &self,
-        kind: DecisionKind,
+        kind: Recorded,
         decision: &Decision,
         answer: Option<&str>,
     ) -> Result<(), ToolError> {
@@ -319,7 +346,7 @@ impl CallGate {
         Err(denied(decision))
     }
 
-    fn approve(&self) -> Outcome {
+    async fn approve(&self) -> Outcome {
         let Some(approver) = &self.shared.approver else {
             return Outcome::Refused("no approver is configured".to_owned());
         };
@@ -329,12 +356,12 @@ impl CallGate {
             arguments: approval::visible(self.args_text()),
             rule: self.tool_decision.rule.to_string(),
         };
-        approval::ask(approver, request, self.shared.policy.approval_timeout())
+        approval::ask(&**approver, &request, self.shared.policy.approval_timeout()).await
     }
 
     fn record_decision(
         &self,
-        decision: DecisionKind,
+        decision: Recorded,
         why: &Decision,
         answer: Option<&str>,
     ) -> Result<(), ToolError> {
@@ -417,5 +444,31 @@ impl CallGate {
 
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.limits.timeout
+    }
+}
+
+impl CallControl for CallGate {
+    fn check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
+        CallGate::check(self, guarded)
+    }
+
+    fn asks(&self) -> bool {
+        CallGate::asks(self)
+    }
+
+    fn proceed(&self) -> Result<(), ToolError> {
+        CallGate::proceed(self)
+    }
+
+    fn proceed_async(&self) -> Pin<Box<dyn Future<Output = Result<(), ToolError>> + Send + '_>> {
+        Box::pin(CallGate::proceed_async(self))
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        CallGate::deadline(self)
+    }
+
+    fn grants(&self) -> &Grants {
+        CallGate::grants(self)
     }
 }

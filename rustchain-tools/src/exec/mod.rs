@@ -11,6 +11,7 @@ mod gate;
 mod limits;
 mod metrics;
 mod record;
+mod settings;
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -25,13 +26,21 @@ use tokio::runtime::{Handle, Runtime};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-pub use approval::{ApprovalRequest, Approver, TerminalApprover, visible};
+pub use approval::{
+    ApprovalError, ApprovalFuture, ApprovalRequest, Approver, BlockingApprover, TerminalApprover,
+    visible,
+};
 pub use metrics::{LATENCY_BUCKETS_US, ToolMetrics, UNKNOWN_TOOL};
-pub use record::{AuditSink, CallEvent, CallEventKind, DecisionKind, MemoryAudit};
+pub use record::{AuditSink, CallEvent, CallEventKind, MemoryAudit};
+pub use settings::{
+    AUDIT_ENV, AuditTarget, DEFAULT_CHECKPOINT_EVERY, OpenedTrail, POLICY_ENV, POLICY_FILE,
+    PolicyLocation, Settings, Setup, SetupError, TRAIL_BESIDE_POLICY, TRAIL_IN_STATE_DIR,
+};
 
 pub(crate) use gate::CallGate;
 use gate::{Mode, denied};
 
+use crate::audit::Decision as Recorded;
 use crate::policy::{Decision, Policy, PolicyError, Verdict};
 use crate::{ErrorKind, Invoke, Registry, ToolContext, ToolError, ToolOutput};
 
@@ -90,7 +99,7 @@ pub struct ExecutorBuilder {
     registry: &'static Registry,
     policy: Policy,
     audit: Option<Arc<dyn AuditSink>>,
-    approver: Option<Arc<dyn Approver>>,
+    pub(crate) approver: Option<Arc<dyn Approver>>,
 }
 
 impl ExecutorBuilder {
@@ -112,6 +121,26 @@ impl ExecutorBuilder {
         self
     }
 
+    /// A synchronous function approves calls the policy marks `ask`; it runs
+    /// on a thread of its own (see [`BlockingApprover`]).
+    ///
+    /// ```
+    /// use rustchain_tools::{Executor, Registry};
+    /// use rustchain_tools::exec::ApprovalRequest;
+    /// let executor = Executor::builder(Registry::global())
+    ///     .approve_with(|request: &ApprovalRequest| {
+    ///         Ok::<_, String>(if request.tool == "text_stats" { "yes" } else { "no" }.to_owned())
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn approve_with<F, E>(self, answer: F) -> Self
+    where
+        F: Fn(&ApprovalRequest) -> Result<String, E> + Send + Sync + 'static,
+        E: std::fmt::Display,
+    {
+        self.approver(BlockingApprover::new(answer))
+    }
+
     /// The executor, once the policy's inline examples all get the verdict they expect.
     pub fn build(self) -> Result<Executor, PolicyError> {
         let executor = self.build_unchecked();
@@ -119,7 +148,7 @@ impl ExecutorBuilder {
         Ok(executor)
     }
 
-    fn build_unchecked(self) -> Executor {
+    pub(crate) fn build_unchecked(self) -> Executor {
         Executor {
             shared: Arc::new(Shared {
                 registry: self.registry,
@@ -228,7 +257,7 @@ impl Executor {
                     tool: descriptor.name,
                     call_id: ctx.call_id(),
                     kind: CallEventKind::Decision {
-                        decision: DecisionKind::Deny,
+                        decision: Recorded::Deny,
                         rule: &decision.rule,
                         reason: &decision.reason,
                         args,
@@ -270,15 +299,17 @@ impl Executor {
     ) -> Result<ToolOutput, ToolError> {
         let started = Instant::now();
         let gate = self.begin(name, args, &ctx, Mode::Run)?;
+        // A call that waits for approval goes through `run`, which keeps the
+        // wait off the caller's runtime thread.
         let inline = match gate.tool.invoke {
-            Invoke::Sync(invoke) if gate.timeout().is_none() => Some(invoke),
+            Invoke::Sync(invoke) if gate.timeout().is_none() && !gate.asks() => Some(invoke),
             _ => None,
         };
         match (inline, self.shared.concurrency.try_acquire()) {
             (Some(invoke), Ok(_permit)) => {
                 let span = call_span(gate.tool.name, ctx.call_id());
                 let _entered = span.enter();
-                let ctx = ctx.with_gate(Arc::clone(&gate));
+                let ctx = ctx.with_control(Arc::clone(&gate) as _);
                 let result = run_guarded(|| invoke(&ctx, args));
                 if let Err(error) = &result {
                     span.record("error.type", error.kind().as_str());
@@ -358,18 +389,24 @@ impl Executor {
             let _stop_tool = own.clone().drop_guard();
             let ctx = ctx
                 .with_cancellation(own.clone())
-                .with_gate(Arc::clone(&gate));
+                .with_control(Arc::clone(&gate) as _);
             let invoke = gate.tool.invoke;
+            // A sync tool that waits for approval (or must be interruptible)
+            // runs on the blocking pool: waiting on a runtime thread could
+            // starve the very runtime the approver answers through.
+            let inline_sync = timeout.is_none() && !gate.asks();
             let work = async {
                 match invoke {
-                    Invoke::Sync(invoke) if timeout.is_none() => run_guarded(|| invoke(&ctx, args)),
+                    Invoke::Sync(invoke) if inline_sync => run_guarded(|| invoke(&ctx, args)),
                     Invoke::Sync(invoke) => {
                         let (ctx, args) = (ctx.clone(), args.to_owned());
                         tokio::task::spawn_blocking(move || run_guarded(|| invoke(&ctx, &args)))
                             .await
                             .unwrap_or_else(|join| Err(panicked(join.into_panic())))
                     }
-                    Invoke::Async(invoke) => CatchPanic(start_guarded(|| invoke(&ctx, args))?).await,
+                    Invoke::Async(invoke) => CatchPanic(start_guarded(|| invoke(&ctx, args))?)
+                        .await
+                        .unwrap_or_else(|payload| Err(panicked(payload))),
                 }
             };
             tokio::pin!(work);
@@ -425,7 +462,7 @@ impl Executor {
                 };
             }
         };
-        let ctx = ctx.with_gate(Arc::clone(&gate));
+        let ctx = ctx.with_control(Arc::clone(&gate) as _);
         let outcome = match gate.tool.invoke {
             Invoke::Sync(invoke) => run_guarded(|| invoke(&ctx, args)).map(drop),
             // Decoding and guards run before the future is made; dropping it runs nothing.
@@ -571,23 +608,27 @@ fn panicked(payload: Box<dyn Any + Send>) -> ToolError {
     ToolError::new(ErrorKind::Failed, format!("the tool panicked: {detail}"))
 }
 
-/// A tool future whose panics become `failed` errors.
-struct CatchPanic<'a>(crate::ToolFuture<'a>);
+/// A future (a tool's, an approver's) whose panic is caught and handed back
+/// as its payload, so one broken tool cannot take the agent down with it.
+pub(crate) struct CatchPanic<F>(pub(crate) F);
 
-impl Future for CatchPanic<'_> {
-    type Output = Result<ToolOutput, ToolError>;
+impl<F: Future + Unpin> Future for CatchPanic<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let future = self.0.as_mut();
-        catch_unwind(AssertUnwindSafe(|| future.poll(cx)))
-            .unwrap_or_else(|payload| Poll::Ready(Err(panicked(payload))))
+        let future = Pin::new(&mut self.0);
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(payload)),
+        }
     }
 }
 
 /// Waits for `future` from synchronous code: inside a tokio runtime on a
 /// scoped helper thread (blocking a runtime thread would deadlock it),
 /// otherwise on a shared runtime started on first need.
-fn block_on<F: Future + Send>(future: F) -> F::Output
+pub(crate) fn block_on<F: Future + Send>(future: F) -> F::Output
 where
     F::Output: Send,
 {

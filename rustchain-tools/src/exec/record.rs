@@ -6,20 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::ErrorKind;
-
-/// How the policy decided a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecisionKind {
-    /// Allowed by the policy.
-    Allow,
-    /// Refused by the policy or a limit.
-    Deny,
-    /// The policy asked and a person said yes.
-    AskApproved,
-    /// The policy asked and the answer was not yes.
-    AskDenied,
-}
+use crate::audit::{AuditError, Decision};
 
 /// One event of one call, borrowed from the executor's own state.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +25,7 @@ pub enum CallEventKind<'a> {
     /// Before the tool runs: the policy's decision.
     Decision {
         /// Allow, deny, or the approval's outcome.
-        decision: DecisionKind,
+        decision: Decision,
         /// The deciding rule.
         rule: &'a str,
         /// Why.
@@ -68,8 +55,8 @@ pub enum CallEventKind<'a> {
 /// Where the executor records calls. The file-backed trail and
 /// [`MemoryAudit`] implement it; a failure to record refuses the call.
 pub trait AuditSink: Send + Sync {
-    /// Appends one event; an `Err` says why it could not.
-    fn record(&self, event: &CallEvent<'_>) -> Result<(), String>;
+    /// Appends one event; an `Err` says why it could not, and refuses the call.
+    fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError>;
 }
 
 /// An in-memory audit sink, for tests and for embedding programs that ship
@@ -97,7 +84,7 @@ impl MemoryAudit {
 }
 
 impl AuditSink for MemoryAudit {
-    fn record(&self, event: &CallEvent<'_>) -> Result<(), String> {
+    fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError> {
         let mut value = serde_json::json!({
             "gen_ai.tool.name": event.tool,
             "gen_ai.tool.call.id": event.call_id,
@@ -151,8 +138,8 @@ impl AuditSink for MemoryAudit {
 /// The file-backed, hash-chained trail records calls as they happen: the
 /// argument text as a digest, in full (redacted) only where the policy says.
 impl AuditSink for crate::audit::AuditTrail {
-    fn record(&self, event: &CallEvent<'_>) -> Result<(), String> {
-        use crate::audit::{self, AuditEvent, Decision, Outcome};
+    fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError> {
+        use crate::audit::{self, AuditEvent, Outcome};
         let (tool, call_id) = (event.tool, event.call_id);
         let appended = match event.kind {
             CallEventKind::Decision {
@@ -168,12 +155,7 @@ impl AuditSink for crate::audit::AuditTrail {
                 self.append(&AuditEvent::Decision {
                     tool,
                     call_id,
-                    decision: match decision {
-                        DecisionKind::Allow => Decision::Allow,
-                        DecisionKind::Deny => Decision::Deny,
-                        DecisionKind::AskApproved => Decision::AskApproved,
-                        DecisionKind::AskDenied => Decision::AskDenied,
-                    },
+                    decision,
                     rule: Some(rule),
                     reason: Some(reason),
                     approver: approver_answer,
@@ -205,7 +187,7 @@ impl AuditSink for crate::audit::AuditTrail {
                 })
             }
         };
-        appended.map(drop).map_err(|err| err.to_string())
+        appended.map(drop)
     }
 }
 
