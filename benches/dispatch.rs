@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use my_tools as _;
+use rustchain::registered::{FnTool, ToolSpec};
 use rustchain::{Executor, Registry, ToolContext};
 use serde::Deserialize;
 
@@ -80,5 +81,46 @@ fn dispatch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, dispatch);
+/// A registry over the linked tools, with `registered` more registered at
+/// run time (closures that echo their arguments).
+fn registry_with(registered: usize) -> &'static Registry {
+    let linked = Registry::global().tools().map(|tool| tool.descriptor());
+    let registry: &'static Registry = Box::leak(Box::new(Registry::build(linked).unwrap()));
+    for n in 0..registered {
+        let spec = ToolSpec::new(format!("remote_{n}"), "Echoes its arguments.");
+        registry
+            .register_tool(Box::new(FnTool::new(
+                spec,
+                |_: &ToolContext, v: serde_json::Value| Ok(v),
+            )))
+            .unwrap();
+    }
+    registry
+}
+
+/// The run-time layer costs a linked tool nothing: the same linked lookup
+/// and call with no registered tools and with 100, in one run.
+fn registered_layer(c: &mut Criterion) {
+    let mut group = c.benchmark_group("linked_with_registered");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    for registered in [0, 100] {
+        let registry = registry_with(registered);
+        let executor = Executor::new(registry);
+        let ctx = ToolContext::new();
+        group.bench_function(format!("lookup_hit/{registered}_registered"), |b| {
+            b.iter(|| registry.get(black_box("add")).is_some())
+        });
+        group.bench_function(format!("lookup_miss/{registered}_registered"), |b| {
+            b.iter(|| registry.get(black_box("no_such_tool")).is_some())
+        });
+        group.bench_function(format!("call_blocking/{registered}_registered"), |b| {
+            b.iter(|| executor.call_blocking(black_box("add"), black_box(ARGS), ctx.clone()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, dispatch, registered_layer);
 criterion_main!(benches);

@@ -1223,6 +1223,7 @@ fn a_guarded_tool_invoked_without_an_executor_is_denied() {
             Invoke::Sync(invoke) => invoke(&ctx, &args).map(drop),
             // The guards run before the future is made.
             Invoke::Async(invoke) => invoke(&ctx, &args).map(drop),
+            Invoke::Registered => unreachable!("{tool} is a linked tool"),
         }
         .expect_err("no executor, no grants");
         assert_eq!(err.kind(), ErrorKind::Denied, "{tool}: {err}");

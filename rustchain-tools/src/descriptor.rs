@@ -147,21 +147,25 @@ pub enum Invoke {
     Sync(fn(&ToolContext, &str) -> Result<ToolOutput, ToolError>),
     /// An `async fn`; the arguments are decoded before the future is made.
     Async(for<'a> fn(&'a ToolContext, &'a str) -> Result<ToolFuture<'a>, ToolError>),
+    /// A tool registered at run time: the registry holds its
+    /// [`ToolExecutor`](crate::registered::ToolExecutor), and the executor
+    /// checks its declared argument paths before calling it.
+    Registered,
 }
 
 impl Invoke {
-    /// Whether the tool is an `async fn`.
+    /// Whether the tool runs as a future (an `async fn`, or any run-time tool).
     pub fn is_async(&self) -> bool {
-        matches!(self, Invoke::Async(_))
+        matches!(self, Invoke::Async(_) | Invoke::Registered)
     }
 }
 
 impl std::fmt::Debug for Invoke {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.is_async() {
-            "Invoke::Async"
-        } else {
-            "Invoke::Sync"
+        f.write_str(match self {
+            Invoke::Sync(_) => "Invoke::Sync",
+            Invoke::Async(_) => "Invoke::Async",
+            Invoke::Registered => "Invoke::Registered",
         })
     }
 }

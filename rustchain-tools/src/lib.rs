@@ -19,6 +19,7 @@ pub mod guard;
 pub mod index;
 mod output;
 pub mod policy;
+pub mod registered;
 mod registry;
 pub mod schema;
 mod suggest;

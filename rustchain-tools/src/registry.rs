@@ -1,13 +1,15 @@
 //! The registry of every linked tool: a perfect-hash index over the link-time slice.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock};
 
 use linkme::distributed_slice;
 use schemars::Schema;
 
 use crate::ToolDescriptor;
 use crate::index::PerfectIndex;
+use crate::registered::{RegisterError, RegisteredTool, ToolExecutor};
 
 /// Every tool defined with `#[tool]` in any crate linked into the program.
 ///
@@ -40,6 +42,12 @@ pub struct Registry {
     index: PerfectIndex<'static>,
     input_schemas: Box<[OnceLock<Schema>]>,
     output_schemas: Box<[OnceLock<Schema>]>,
+    /// Tools registered at run time, sorted by name, each kept for the life
+    /// of the program (as a linked tool's descriptor is).
+    registered: RwLock<Vec<&'static RegisteredTool>>,
+    /// How many tools are registered, so a lookup that misses the linked
+    /// tools takes no lock while there are none: linked tools pay nothing.
+    registered_count: AtomicUsize,
 }
 
 impl fmt::Debug for Registry {
@@ -94,34 +102,116 @@ impl Registry {
             output_schemas: tools.iter().map(|_| OnceLock::new()).collect(),
             tools: tools.into_boxed_slice(),
             index,
+            registered: RwLock::new(Vec::new()),
+            registered_count: AtomicUsize::new(0),
         })
     }
 
-    /// The tool called `name`, if one is linked. Allocates nothing.
+    /// The tool called `name`, linked or registered. A linked tool's lookup
+    /// allocates nothing and takes no lock.
     #[inline]
     pub fn get(&self, name: &str) -> Option<Tool<'_>> {
-        self.index.get(name).map(|position| Tool {
-            registry: self,
-            position,
-        })
+        match self.index.get(name) {
+            Some(position) => Some(Tool {
+                registry: self,
+                entry: Entry::Linked(position),
+            }),
+            None if self.registered_count.load(Ordering::Acquire) == 0 => None,
+            None => self.get_registered(name),
+        }
     }
 
-    /// Every tool, ordered by name.
+    #[cold]
+    fn get_registered(&self, name: &str) -> Option<Tool<'_>> {
+        let registered = self
+            .registered
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        registered
+            .binary_search_by(|tool| tool.descriptor.name.cmp(name))
+            .ok()
+            .map(|at| Tool {
+                registry: self,
+                entry: Entry::Registered(registered[at]),
+            })
+    }
+
+    /// Registers a tool at run time, beside the linked ones: from now on it
+    /// is looked up, listed, searched, checked and recorded like them.
+    ///
+    /// Refused (and nothing kept) when the name clashes with a linked or
+    /// registered tool (the error names both), is not portable, or the spec
+    /// is unusable. The registration's source location is the caller's.
+    #[track_caller]
+    pub fn register_tool(&self, tool: Box<dyn ToolExecutor>) -> Result<(), RegisterError> {
+        let source = std::panic::Location::caller();
+        let mut registered = self
+            .registered
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let name = tool.spec().name();
+        let clash = self.index.get(name).map(|at| self.tools[at]).or_else(|| {
+            registered
+                .binary_search_by(|t| t.descriptor.name.cmp(name))
+                .ok()
+                .map(|at| registered[at].descriptor)
+        });
+        if let Some(existing) = clash {
+            return Err(RegisterError::Duplicate(Box::new(DuplicateTool {
+                name: existing.name,
+                first: existing.source,
+                second: crate::registered::source_of(source),
+            })));
+        }
+        let tool: &'static RegisteredTool = Box::leak(Box::new(RegisteredTool::new(tool, source)?));
+        let at = registered
+            .binary_search_by(|t| t.descriptor.name.cmp(tool.descriptor.name))
+            .unwrap_or_else(|at| at);
+        registered.insert(at, tool);
+        self.registered_count
+            .store(registered.len(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Every tool, linked and registered, ordered by name.
     pub fn tools(&self) -> impl ExactSizeIterator<Item = Tool<'_>> + '_ {
+        let linked = (0..self.tools.len()).map(|position| Tool {
+            registry: self,
+            entry: Entry::Linked(position),
+        });
+        if self.registered_count.load(Ordering::Acquire) == 0 {
+            return linked.collect::<Vec<_>>().into_iter();
+        }
+        let registered = self
+            .registered
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut all: Vec<Tool<'_>> = linked
+            .chain(registered.iter().map(|&tool| Tool {
+                registry: self,
+                entry: Entry::Registered(tool),
+            }))
+            .collect();
+        all.sort_by_key(|tool| tool.name());
+        all.into_iter()
+    }
+
+    /// The linked tools alone, in name order, at their linked positions.
+    pub(crate) fn linked(&self) -> impl ExactSizeIterator<Item = Tool<'_>> + '_ {
         (0..self.tools.len()).map(|position| Tool {
             registry: self,
-            position,
+            entry: Entry::Linked(position),
         })
     }
 
-    /// How many tools there are.
+    /// How many tools there are, linked and registered.
     pub fn len(&self) -> usize {
-        self.tools.len()
+        self.tools.len() + self.registered_count.load(Ordering::Acquire)
     }
 
     /// Whether there are no tools at all.
     pub fn is_empty(&self) -> bool {
-        self.tools.is_empty()
+        self.len() == 0
     }
 }
 
@@ -129,18 +219,46 @@ impl Registry {
 #[derive(Clone, Copy)]
 pub struct Tool<'r> {
     registry: &'r Registry,
-    position: usize,
+    entry: Entry,
+}
+
+#[derive(Clone, Copy)]
+enum Entry {
+    /// At this position of the linked tools.
+    Linked(usize),
+    /// Registered at run time.
+    Registered(&'static RegisteredTool),
 }
 
 impl<'r> Tool<'r> {
-    /// The tool's static descriptor.
+    /// The tool's descriptor (for a registered tool, built from its spec at
+    /// registration; its schemas are read through [`Tool::input_schema`]).
     pub fn descriptor(&self) -> &'static ToolDescriptor {
-        self.registry.tools[self.position]
+        match self.entry {
+            Entry::Linked(position) => self.registry.tools[position],
+            Entry::Registered(tool) => tool.descriptor,
+        }
     }
 
-    /// The tool's position in the registry's name order (0 to `len() - 1`).
-    pub fn index(&self) -> usize {
-        self.position
+    /// The tool's position among the linked tools (in name order), or `None`
+    /// for a tool registered at run time.
+    pub fn linked_index(&self) -> Option<usize> {
+        match self.entry {
+            Entry::Linked(position) => Some(position),
+            Entry::Registered(_) => None,
+        }
+    }
+
+    /// Whether the tool was registered at run time rather than linked.
+    pub fn is_registered(&self) -> bool {
+        matches!(self.entry, Entry::Registered(_))
+    }
+
+    pub(crate) fn registered(&self) -> Option<&'static RegisteredTool> {
+        match self.entry {
+            Entry::Linked(_) => None,
+            Entry::Registered(tool) => Some(tool),
+        }
     }
 
     /// The tool's name.
@@ -150,14 +268,24 @@ impl<'r> Tool<'r> {
 
     /// The input schema (JSON Schema 2020-12), built on first use.
     pub fn input_schema(&self) -> &'r Schema {
-        let descriptor = self.descriptor();
-        self.registry.input_schemas[self.position]
-            .get_or_init(|| (descriptor.input_schema)(descriptor.params))
+        match self.entry {
+            Entry::Linked(position) => {
+                let descriptor = self.descriptor();
+                self.registry.input_schemas[position]
+                    .get_or_init(|| (descriptor.input_schema)(descriptor.params))
+            }
+            Entry::Registered(tool) => &tool.input_schema,
+        }
     }
 
     /// The output schema, built on first use.
     pub fn output_schema(&self) -> &'r Schema {
-        self.registry.output_schemas[self.position].get_or_init(self.descriptor().output_schema)
+        match self.entry {
+            Entry::Linked(position) => {
+                self.registry.output_schemas[position].get_or_init(self.descriptor().output_schema)
+            }
+            Entry::Registered(tool) => &tool.output_schema,
+        }
     }
 }
 

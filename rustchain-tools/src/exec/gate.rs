@@ -15,6 +15,7 @@ use crate::audit::Decision as Recorded;
 use crate::context::CallControl;
 use crate::guard::Guarded;
 use crate::policy::{Access, Decision, Grants, ToolLimits, Verdict};
+use crate::registered::RegisteredTool;
 use crate::{ErrorKind, PermissionKind, ToolDescriptor, ToolError, ToolOutput};
 
 /// Run the tool, or only find what the policy would decide.
@@ -41,6 +42,8 @@ enum Phase {
 pub(crate) struct CallGate {
     shared: Arc<Shared>,
     pub(crate) tool: &'static ToolDescriptor,
+    /// The tool's executor, when it was registered at run time.
+    pub(crate) registered: Option<&'static RegisteredTool>,
     call_id: Arc<str>,
     /// The argument text, kept only when an audit trail or an approver needs it.
     args: Option<Arc<str>>,
@@ -83,6 +86,7 @@ impl CallGate {
     pub(crate) fn new(
         shared: Arc<Shared>,
         tool: &'static ToolDescriptor,
+        registered: Option<&'static RegisteredTool>,
         call_id: Arc<str>,
         args: &str,
         tool_decision: Decision,
@@ -95,6 +99,7 @@ impl CallGate {
             args_len: args.len(),
             shared,
             tool,
+            registered,
             call_id,
             tool_decision,
             mode,

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::{ErrorKind, Registry};
@@ -52,33 +53,80 @@ struct Counters {
 
 pub(crate) struct Metrics {
     registry: &'static Registry,
-    /// One per registry tool, in registry order; the last is for unknown names.
+    /// One per linked tool, by its linked position; the last is for unknown names.
     slots: Box<[Counters]>,
+    /// Tools registered at run time, which have no linked position; the
+    /// names are the registry's, so a model cannot grow this either.
+    registered: Mutex<BTreeMap<&'static str, Arc<Counters>>>,
 }
 
 impl Metrics {
     pub(crate) fn new(registry: &'static Registry) -> Metrics {
         Metrics {
             registry,
-            slots: (0..=registry.len()).map(|_| Counters::default()).collect(),
+            slots: (0..=registry.linked().len())
+                .map(|_| Counters::default())
+                .collect(),
+            registered: Mutex::new(BTreeMap::new()),
         }
     }
 
     pub(crate) fn observe(&self, tool: &str, error: Option<ErrorKind>, duration: Duration) {
-        let slot = self
+        let unknown = &self.slots[self.slots.len() - 1];
+        let Some(found) = self.registry.get(tool) else {
+            return unknown.add(error, duration);
+        };
+        match found.linked_index() {
+            Some(slot) => self.slots[slot].add(error, duration),
+            None => {
+                let counters = Arc::clone(
+                    self.registered
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .entry(found.name())
+                        .or_default(),
+                );
+                counters.add(error, duration);
+            }
+        }
+    }
+
+    /// Every tool that was called at least once, by name.
+    pub(crate) fn snapshot(&self) -> BTreeMap<String, ToolMetrics> {
+        let linked = self
             .registry
-            .get(tool)
-            .map_or(self.slots.len() - 1, |t| t.index());
-        let counters = &self.slots[slot];
-        counters.calls.fetch_add(1, Ordering::Relaxed);
+            .linked()
+            .map(|t| t.name())
+            .chain([UNKNOWN_TOOL])
+            .zip(self.slots.iter());
+        let registered = self
+            .registered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        linked
+            .chain(
+                registered
+                    .iter()
+                    .map(|(name, counters)| (*name, &**counters)),
+            )
+            .filter(|(_, counters)| counters.calls.load(Ordering::Relaxed) > 0)
+            .map(|(name, counters)| (name.to_owned(), counters.snapshot()))
+            .collect()
+    }
+}
+
+impl Counters {
+    fn add(&self, error: Option<ErrorKind>, duration: Duration) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
         match error {
-            None => counters.ok.fetch_add(1, Ordering::Relaxed),
+            None => self.ok.fetch_add(1, Ordering::Relaxed),
             Some(kind) => {
                 let at = KINDS
                     .iter()
                     .position(|k| *k == kind)
                     .unwrap_or(KINDS.len() - 1);
-                counters.by_kind[at].fetch_add(1, Ordering::Relaxed)
+                self.by_kind[at].fetch_add(1, Ordering::Relaxed)
             }
         };
         let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
@@ -86,36 +134,23 @@ impl Metrics {
             .iter()
             .position(|&bound| micros <= bound)
             .unwrap_or(LATENCY_BUCKETS_US.len());
-        counters.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Every tool that was called at least once, by name.
-    pub(crate) fn snapshot(&self) -> BTreeMap<String, ToolMetrics> {
-        let names = self
-            .registry
-            .tools()
-            .map(|t| t.name())
-            .chain([UNKNOWN_TOOL]);
-        names
-            .zip(self.slots.iter())
-            .filter(|(_, counters)| counters.calls.load(Ordering::Relaxed) > 0)
-            .map(|(name, counters)| {
-                let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-                let mut errors = BTreeMap::new();
-                for (kind, counter) in KINDS.iter().zip(&counters.by_kind) {
-                    if *kind != ErrorKind::Denied && load(counter) > 0 {
-                        errors.insert(kind.as_str(), load(counter));
-                    }
-                }
-                let metrics = ToolMetrics {
-                    calls: load(&counters.calls),
-                    ok: load(&counters.ok),
-                    denied: load(&counters.by_kind[KINDS.len() - 1]),
-                    errors,
-                    latency_histogram: counters.latency.iter().map(load).collect(),
-                };
-                (name.to_owned(), metrics)
-            })
-            .collect()
+    fn snapshot(&self) -> ToolMetrics {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let mut errors = BTreeMap::new();
+        for (kind, counter) in KINDS.iter().zip(&self.by_kind) {
+            if *kind != ErrorKind::Denied && load(counter) > 0 {
+                errors.insert(kind.as_str(), load(counter));
+            }
+        }
+        ToolMetrics {
+            calls: load(&self.calls),
+            ok: load(&self.ok),
+            denied: load(&self.by_kind[KINDS.len() - 1]),
+            errors,
+            latency_histogram: self.latency.iter().map(load).collect(),
+        }
     }
 }

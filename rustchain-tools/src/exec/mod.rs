@@ -42,6 +42,7 @@ use gate::{Mode, denied};
 
 use crate::audit::Decision as Recorded;
 use crate::policy::{Decision, Policy, PolicyError, Verdict};
+use crate::registered;
 use crate::{ErrorKind, Invoke, Registry, ToolContext, ToolError, ToolOutput};
 
 /// State shared by every call of one executor (one session).
@@ -278,6 +279,7 @@ impl Executor {
         Ok(Arc::new(CallGate::new(
             Arc::clone(shared),
             descriptor,
+            tool.registered(),
             ctx.shared_call_id(),
             args,
             decision,
@@ -407,6 +409,12 @@ impl Executor {
                     Invoke::Async(invoke) => CatchPanic(start_guarded(|| invoke(&ctx, args))?)
                         .await
                         .unwrap_or_else(|payload| Err(panicked(payload))),
+                    Invoke::Registered => {
+                        let tool = gate.registered.expect("a registered tool's gate holds its executor");
+                        CatchPanic(start_guarded(|| registered::start(tool, &ctx, args))?)
+                            .await
+                            .unwrap_or_else(|payload| Err(panicked(payload)))
+                    }
                 }
             };
             tokio::pin!(work);
@@ -467,6 +475,13 @@ impl Executor {
             Invoke::Sync(invoke) => run_guarded(|| invoke(&ctx, args)).map(drop),
             // Decoding and guards run before the future is made; dropping it runs nothing.
             Invoke::Async(invoke) => start_guarded(|| invoke(&ctx, args)).map(drop),
+            Invoke::Registered => match gate.registered {
+                Some(tool) => start_guarded(|| registered::start(tool, &ctx, args)).map(drop),
+                None => Err(ToolError::new(
+                    ErrorKind::Failed,
+                    "a registered tool without its executor",
+                )),
+            },
         };
         let mut decisions = gate.dry_run_decisions();
         let (error, refused) = match &outcome {
