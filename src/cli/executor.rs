@@ -187,3 +187,49 @@ fn recovery_note(trail: &Path, recovery: &Recovery) -> String {
         recovery.record
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(policy: Option<&str>, audit: Option<&str>, no_audit: bool) -> GovernanceArgs {
+        GovernanceArgs {
+            policy: policy.map(PathBuf::from),
+            audit: audit.map(PathBuf::from),
+            no_audit,
+            audit_key: None,
+            checkpoint_every: None,
+        }
+    }
+
+    fn env(name: &str) -> Option<OsString> {
+        match name {
+            "RUSTCHAIN_POLICY" => Some("env.toml".into()),
+            "RUSTCHAIN_AUDIT" => Some("env.jsonl".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_flag_beats_the_environment_which_beats_the_default() {
+        let flagged = Governance::new(args(Some("a.toml"), Some("a.jsonl"), false), env);
+        assert_eq!(flagged.policy_location().path, Path::new("a.toml"));
+        assert_eq!(flagged.trail().expect("a trail"), Path::new("a.jsonl"));
+        let from_env = Governance::new(args(None, None, false), env);
+        assert_eq!(from_env.policy_location().path, Path::new("env.toml"));
+        assert!(from_env.policy_location().named);
+        assert_eq!(from_env.trail().expect("a trail"), Path::new("env.jsonl"));
+        let default = Governance::new(args(None, None, false), |_| None);
+        assert_eq!(default.policy_location().path, Path::new("rustchain.toml"));
+        assert!(!default.policy_location().named);
+    }
+
+    #[test]
+    fn no_audit_still_lets_verify_find_the_trail_calls_would_use() {
+        let governance = Governance::new(args(Some("dir/p.toml"), None, true), |_| None);
+        assert_eq!(
+            governance.trail().expect("a trail"),
+            Path::new("dir/.rustchain/audit.jsonl")
+        );
+    }
+}
