@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::ErrorKind;
-use crate::audit::{AuditError, Decision};
+use crate::audit::{self, AuditError, AuditEvent, Decision, Outcome};
 
 /// One event of one call, borrowed from the executor's own state.
 #[derive(Debug, Clone, Copy)]
@@ -85,47 +85,15 @@ impl MemoryAudit {
 
 impl AuditSink for MemoryAudit {
     fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError> {
-        let mut value = serde_json::json!({
-            "gen_ai.tool.name": event.tool,
-            "gen_ai.tool.call.id": event.call_id,
+        let mut value = as_audit_event(event, |event| {
+            serde_json::to_value(event).expect("an audit event serializes")
         });
-        let fields = match event.kind {
-            CallEventKind::Decision {
-                decision,
-                rule,
-                reason,
-                args,
-                record_args,
-                approver_answer,
-                redact,
-            } => serde_json::json!({
-                "kind": "decision",
-                "decision": decision,
-                "decision.rule": rule,
-                "decision.reason": reason,
-                "decision.approver": approver_answer,
-                "args.digest": crate::audit::digest(args.as_bytes()),
-                "args.bytes": args.len(),
-                "args": record_args.then(|| recorded_args(args, redact)),
-            }),
-            CallEventKind::Result {
-                error,
-                duration,
-                output,
-                args,
-            } => serde_json::json!({
-                "kind": "result",
-                "outcome": if error.is_none() { "ok" } else { "error" },
-                "error.type": error.map(ErrorKind::as_str),
-                "duration_us": u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
-                "output.bytes": output.map_or(0, str::len),
-                "output.digest": output.map(|text| crate::audit::digest(text.as_bytes())),
-                "args.digest": args.map(|text| crate::audit::digest(text.as_bytes())),
-                "args.bytes": args.map(str::len),
-            }),
+        let args = match event.kind {
+            CallEventKind::Decision { args, .. } => Some(args),
+            CallEventKind::Result { args, .. } => args,
         };
-        if let (Some(object), serde_json::Value::Object(extra)) = (value.as_object_mut(), fields) {
-            object.extend(extra);
+        if let (Some(object), Some(args)) = (value.as_object_mut(), args) {
+            object.insert("args.bytes".into(), args.len().into());
         }
         self.events
             .lock()
@@ -139,55 +107,60 @@ impl AuditSink for MemoryAudit {
 /// argument text as a digest, in full (redacted) only where the policy says.
 impl AuditSink for crate::audit::AuditTrail {
     fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError> {
-        use crate::audit::{self, AuditEvent, Outcome};
-        let (tool, call_id) = (event.tool, event.call_id);
-        let appended = match event.kind {
-            CallEventKind::Decision {
+        as_audit_event(event, |event| self.append(event)).map(drop)
+    }
+}
+
+/// `event` in the trail's vocabulary (digests computed, arguments redacted
+/// where recorded in full), handed to `with`: every sink records the same
+/// fields under the same names.
+fn as_audit_event<R>(event: &CallEvent<'_>, with: impl FnOnce(&AuditEvent<'_>) -> R) -> R {
+    let (tool, call_id) = (event.tool, event.call_id);
+    match event.kind {
+        CallEventKind::Decision {
+            decision,
+            rule,
+            reason,
+            args,
+            record_args,
+            redact,
+            approver_answer,
+        } => {
+            let recorded = record_args.then(|| recorded_args(args, redact));
+            with(&AuditEvent::Decision {
+                tool,
+                call_id,
                 decision,
-                rule,
-                reason,
-                args,
-                record_args,
-                redact,
-                approver_answer,
-            } => {
-                let recorded = record_args.then(|| recorded_args(args, redact));
-                self.append(&AuditEvent::Decision {
-                    tool,
-                    call_id,
-                    decision,
-                    rule: Some(rule),
-                    reason: Some(reason),
-                    approver: approver_answer,
-                    args_digest: &audit::digest(args.as_bytes()),
-                    args: recorded.as_ref(),
-                })
-            }
-            CallEventKind::Result {
-                error,
+                rule: Some(rule),
+                reason: Some(reason),
+                approver: approver_answer,
+                args_digest: &audit::digest(args.as_bytes()),
+                args: recorded.as_ref(),
+            })
+        }
+        CallEventKind::Result {
+            error,
+            duration,
+            output,
+            args,
+        } => {
+            let digest = output.map(|text| audit::digest(text.as_bytes()));
+            let args_digest = args.map(|text| audit::digest(text.as_bytes()));
+            with(&AuditEvent::Result {
+                tool,
+                call_id,
+                outcome: if error.is_none() {
+                    Outcome::Ok
+                } else {
+                    Outcome::Error
+                },
+                error_type: error.map(ErrorKind::as_str),
                 duration,
-                output,
-                args,
-            } => {
-                let digest = output.map(|text| audit::digest(text.as_bytes()));
-                let args_digest = args.map(|text| audit::digest(text.as_bytes()));
-                self.append(&AuditEvent::Result {
-                    tool,
-                    call_id,
-                    outcome: if error.is_none() {
-                        Outcome::Ok
-                    } else {
-                        Outcome::Error
-                    },
-                    error_type: error.map(ErrorKind::as_str),
-                    duration,
-                    output_bytes: output.map_or(0, |text| text.len() as u64),
-                    output_digest: digest.as_deref(),
-                    args_digest: args_digest.as_deref(),
-                })
-            }
-        };
-        appended.map(drop)
+                output_bytes: output.map_or(0, |text| text.len() as u64),
+                output_digest: digest.as_deref(),
+                args_digest: args_digest.as_deref(),
+            })
+        }
     }
 }
 
