@@ -124,13 +124,13 @@ impl<'g> Scope<'g> {
         access: Access,
         path: &Path,
     ) -> Result<(Scope<'g>, Vec<String>), ToolError> {
-        let (roots, table) = match access {
-            Access::Read => (grants.fs_read_roots(), "read"),
-            Access::Write => (grants.fs_write_roots(), "write"),
+        let (roots, table, doing) = match access {
+            Access::Read => (grants.fs_read_roots(), "read", "reading"),
+            Access::Write => (grants.fs_write_roots(), "write", "writing"),
         };
         let Some(first) = roots.first() else {
             return Err(denied(format!(
-                "no folder is granted for {table}ing; ask the operator to add one under [fs] {table} in the policy (a tool called outside an Executor has no grants)"
+                "no folder is granted for {doing}; ask the operator to add one under [fs] {table} in the policy (a tool called outside an Executor has no grants)"
             )));
         };
         let Some(text) = path.to_str() else {
@@ -171,7 +171,7 @@ impl<'g> Scope<'g> {
                 .min_by_key(|root| root.components().count());
             let Some(root) = holding else {
                 return Err(denied(format!(
-                    "{} is outside every folder granted for {table}ing ({}); use a path inside one of them",
+                    "{} is outside every folder granted for {doing} ({}); use a path inside one of them",
                     shown(text),
                     list(roots)
                 )));
