@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use my_tools as _;
 use rustchain::exec::MemoryAudit;
 use rustchain::{ErrorKind, Executor, Policy, Registry, ToolContext, ToolError, tool};
 use serde_json::{Value, json};
@@ -603,4 +604,30 @@ fn a_fifo_is_refused_at_once_for_reading_and_writing() {
         "nothing waited on the FIFO"
     );
     assert_eq!(f.snapshot(), before);
+}
+
+#[test]
+fn the_example_read_note_tool_reads_only_inside_the_grants() {
+    let f = fixture();
+    let notes = text(&f.root.join("notes.txt"));
+    assert_eq!(f.ok("read_note", json!({ "path": notes })), "inside");
+    // Its `FsPath` parameter refuses, while decoding, what no file system takes.
+    let err = f
+        .call_as(
+            &next_id("read_note"),
+            "read_note",
+            &json!({ "path": "a\0b" }),
+        )
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments, "{err}");
+    // A link out of the root is refused (by its guard here; by `ctx.fs()`
+    // when swapped in after the guard, as the tests above show).
+    let id = next_id("read_note");
+    let target = f.root.join("note_link.txt");
+    symlink(f.outside.join("secret.txt"), &target).unwrap();
+    let err = f
+        .call_as(&id, "read_note", &json!({ "path": text(&target) }))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+    assert!(!err.message().contains(OUTSIDE), "{err}");
 }
