@@ -31,7 +31,16 @@ fn iteration_is_ordered_by_name() {
         .filter(|t| t.descriptor().source.crate_name == "my-tools")
         .map(|t| t.name())
         .collect();
-    assert_eq!(examples, ["add", "get_weather", "path_length", "slow_echo"]);
+    assert_eq!(
+        examples,
+        [
+            "add",
+            "get_weather",
+            "path_length",
+            "read_note",
+            "slow_echo"
+        ]
+    );
     assert!(
         names.contains(&"text_stats") && names.contains(&"time_now"),
         "{names:?}"

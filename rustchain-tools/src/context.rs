@@ -194,6 +194,19 @@ impl ToolContext {
             .map_or(&NONE, |control| control.grants())
     }
 
+    /// Safe file access under this call's grants: the way a tool opens,
+    /// reads, writes and lists files ([`crate::fs`]). Outside an executor
+    /// nothing is granted, so every access is refused.
+    ///
+    /// ```
+    /// # use rustchain_tools::{ErrorKind, ToolContext};
+    /// let err = ToolContext::new().fs().read_to_string("notes.txt").unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::Denied);
+    /// ```
+    pub fn fs(&self) -> crate::fs::Fs<'_> {
+        crate::fs::Fs::new(self.grants())
+    }
+
     pub(crate) fn shared_call_id(&self) -> Arc<str> {
         Arc::clone(&self.call_id)
     }

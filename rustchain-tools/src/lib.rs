@@ -7,6 +7,11 @@
 //! under a [`Policy`], recording every call in an [`audit`] trail.
 //!
 //! Most users depend on the `rustchain` facade crate, which re-exports this one.
+//! A tool touches files through [`ToolContext::fs`] ([`fs`]), never `std::fs`.
+
+// clippy.toml bans path-based file access; only `fs` enforces it (`deny`
+// there), as the policy and the audit trail open their own files by design.
+#![allow(clippy::disallowed_methods)]
 
 pub mod audit;
 pub(crate) mod context;
@@ -15,6 +20,7 @@ mod descriptor;
 mod discover;
 mod error;
 pub mod exec;
+pub mod fs;
 pub mod guard;
 pub mod index;
 mod output;

@@ -2,7 +2,8 @@
 //!
 //! A program links these tools by naming the crate: `use my_tools as _;`.
 
-use rustchain::{ToolContext, tool};
+use rustchain::fs::FsPath;
+use rustchain::{ToolContext, ToolError, tool};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +83,22 @@ pub fn path_length(
         .windows(2)
         .map(|w| ((w[1].x - w[0].x).powi(2) + (w[1].y - w[0].y).powi(2)).sqrt())
         .sum()
+}
+
+/// Reads a UTF-8 text file (at most 16 MiB) in a folder the policy grants for reading.
+///
+/// The path is absolute, or relative to the working directory. Links are
+/// followed only while they stay inside the granted folder.
+#[tool(read_only, idempotent, tags("files"))]
+pub fn read_note(
+    /// The file to read, like `notes/todo.md`.
+    #[fs(read)]
+    path: FsPath,
+    ctx: &ToolContext,
+) -> Result<String, ToolError> {
+    // Not std::fs: the file system may change after the guard's check, and
+    // ctx.fs() opens under the policy's grants through capability handles.
+    ctx.fs().read_to_string(&path)
 }
 
 /// Waits, then echoes a message; watches the call's cancellation.

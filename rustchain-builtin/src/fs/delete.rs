@@ -7,9 +7,9 @@ use cap_std::fs::Dir;
 use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
-use super::confine::{Access, EntryKind, Last, Scope, denied, io_error};
-use super::input::FsPath;
-use super::walk::{Flow, MAX_DEPTH, sorted_entries, walk};
+use rustchain_tools::fs::FsPath;
+use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope, denied, io_error};
+use rustchain_tools::fs::walk::{Flow, MAX_DEPTH, sorted_entries, walk};
 
 /// What `fs_delete` returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -44,7 +44,7 @@ pub fn fs_delete(
     /// Delete a folder and everything in it (default false: files and links only).
     recursive: Option<bool>,
 ) -> Result<DeleteOutput, ToolError> {
-    let (scope, names) = Scope::open(ctx.grants(), Access::Write, &path)?;
+    let (scope, names) = Scope::open(ctx.grants(), Access::Write, path.as_path())?;
     let target = scope.resolve(names, Last::Keep, false)?;
     let shown = scope.show(&target.rel);
     let Some(name) = &target.name else {

@@ -3,9 +3,11 @@
 use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
-use super::confine::{Access, Last, Scope};
-use super::files::{Mode, Stamp, existing_file, open_regular, read_up_to, write_file};
-use super::input::FsPath;
+use rustchain_tools::fs::FsPath;
+use rustchain_tools::fs::confine::{Access, Last, Scope};
+use rustchain_tools::fs::files::{
+    Stamp, WriteMode, existing_file, open_regular, read_up_to, write_file,
+};
 
 /// The largest file `fs_edit` rewrites.
 pub const MAX_EDIT: u64 = 8 * 1024 * 1024;
@@ -63,7 +65,7 @@ pub fn fs_edit(
             "expected_count must be at least 1",
         ));
     }
-    let (scope, names) = Scope::open(ctx.grants(), Access::Write, &path)?;
+    let (scope, names) = Scope::open(ctx.grants(), Access::Write, path.as_path())?;
     let target = scope.resolve(names, Last::Keep, false)?;
     let shown = scope.show(&target.rel);
     let name = existing_file(&target, &shown, "fs_write creates a new file")?;
@@ -93,7 +95,7 @@ pub fn fs_edit(
         &target.dir,
         name,
         edited.as_bytes(),
-        Mode::Update(Stamp::of(&meta)),
+        WriteMode::Update(Stamp::of(&meta)),
         &shown,
     )?;
     Ok(EditOutput {

@@ -4,9 +4,11 @@ use cap_fs_ext::DirExt;
 use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
-use super::confine::{Access, EntryKind, Last, Scope, io_error};
-use super::input::FsPath;
-use super::walk::{Flow, NameFilter, walk};
+use rustchain_tools::fs::FsPath;
+use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope, io_error};
+use rustchain_tools::fs::walk::{Flow, walk};
+
+use super::filter::NameFilter;
 
 /// Entries `fs_list` returns unless asked for fewer.
 pub const DEFAULT_ENTRIES: u32 = 1000;
@@ -66,7 +68,7 @@ pub fn fs_list(
 ) -> Result<ListOutput, ToolError> {
     let filter = NameFilter::new(glob.as_deref())?;
     let cap = max_entries.unwrap_or(DEFAULT_ENTRIES).clamp(1, MAX_ENTRIES) as usize;
-    let (scope, names) = Scope::open(ctx.grants(), Access::Read, &path)?;
+    let (scope, names) = Scope::open(ctx.grants(), Access::Read, path.as_path())?;
     let target = scope.resolve(names, Last::Follow, false)?;
     let shown = scope.show(&target.rel);
     let folder = match (&target.name, target.kind) {

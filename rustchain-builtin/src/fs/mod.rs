@@ -4,10 +4,11 @@
 //! Each declares its path with `#[fs(read)]` or `#[fs(write)]`, so the
 //! policy's guard judges the value before the body runs. The body then
 //! confines itself with a real mechanism, since the file system can change
-//! between that check and the open ([`confine`]): it reaches files only
-//! through capability handles (`cap-std`) on the roots the policy grants,
-//! one name at a time, without following links out of the root, and checks
-//! the deny rules against the path it actually opened.
+//! between that check and the open: the runtime's safe file access
+//! ([`rustchain_tools::fs`]), which reaches files only through capability
+//! handles (`cap-std`) on the roots the policy grants, one name at a time,
+//! without following links out of the root, and checks the deny rules
+//! against the path it actually opened.
 //!
 //! Paths: an absolute path must start with a granted folder; a relative path
 //! is relative to the working directory of the tool's kind (`[fs] read`
@@ -20,13 +21,10 @@
 //! for a path or pattern no file system takes or an edit that does not fit
 //! the file, `failed` for I/O errors.
 
-mod confine;
 mod delete;
 mod edit;
-mod files;
-mod input;
+mod filter;
 mod list;
 mod read;
 mod search;
-mod walk;
 mod write;

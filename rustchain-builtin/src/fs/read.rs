@@ -5,9 +5,9 @@ use std::io::{Seek, SeekFrom};
 use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
-use super::confine::{Access, Last, Scope};
-use super::files::{existing_file, open_regular, read_up_to};
-use super::input::FsPath;
+use rustchain_tools::fs::FsPath;
+use rustchain_tools::fs::confine::{Access, Last, Scope, io_error};
+use rustchain_tools::fs::files::{existing_file, open_regular, read_up_to};
 
 /// The most bytes one `fs_read` call returns.
 pub const MAX_READ: u64 = 256 * 1024;
@@ -57,7 +57,7 @@ pub fn fs_read(
     /// How many bytes to read at most (default: to the end, capped at 262144).
     length: Option<u64>,
 ) -> Result<ReadOutput, ToolError> {
-    let (scope, names) = Scope::open(ctx.grants(), Access::Read, &path)?;
+    let (scope, names) = Scope::open(ctx.grants(), Access::Read, path.as_path())?;
     let target = scope.resolve(names, Last::Follow, false)?;
     let shown = scope.show(&target.rel);
     let name = existing_file(&target, &shown, "fs_list shows what its folder holds")?;
@@ -71,7 +71,7 @@ pub fn fs_read(
         Vec::new()
     } else {
         file.seek(SeekFrom::Start(offset))
-            .map_err(|err| super::confine::io_error(&err, &shown))?;
+            .map_err(|err| io_error(&err, &shown))?;
         read_up_to(&mut file, take, &shown)?
     };
     let reached_end = offset.saturating_add(bytes.len() as u64) >= size;

@@ -7,10 +7,12 @@ use regex::bytes::{Regex, RegexBuilder};
 use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
-use super::confine::{Access, EntryKind, Last, Scope};
-use super::files::{not_a_file, open_regular, read_up_to};
-use super::input::FsPath;
-use super::walk::{Flow, NameFilter, walk};
+use rustchain_tools::fs::FsPath;
+use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope, io_error};
+use rustchain_tools::fs::files::{not_a_file, open_regular, read_up_to};
+use rustchain_tools::fs::walk::{Flow, walk};
+
+use super::filter::NameFilter;
 
 /// Matches returned unless asked for fewer.
 pub const DEFAULT_MATCHES: u32 = 100;
@@ -88,7 +90,7 @@ pub fn fs_search(
     )?;
     let filter = NameFilter::new(glob.as_deref())?;
     let cap = max_matches.unwrap_or(DEFAULT_MATCHES).clamp(1, MAX_MATCHES) as usize;
-    let (scope, names) = Scope::open(ctx.grants(), Access::Read, &path)?;
+    let (scope, names) = Scope::open(ctx.grants(), Access::Read, path.as_path())?;
     let target = scope.resolve(names, Last::Follow, false)?;
     let shown = scope.show(&target.rel);
     let mut search = Search {
@@ -124,7 +126,7 @@ pub fn fs_search(
         (Some(_), Some(EntryKind::Dir)) | (None, _) => {
             let folder = match &target.name {
                 Some(name) => cap_fs_ext::DirExt::open_dir_nofollow(&target.dir, name)
-                    .map_err(|err| super::confine::io_error(&err, &shown))?,
+                    .map_err(|err| io_error(&err, &shown))?,
                 None => target.dir,
             };
             let walked = walk(&scope, ctx, folder, &target.rel, true, |entry| {

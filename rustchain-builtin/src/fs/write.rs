@@ -3,9 +3,9 @@
 use rustchain_macros::tool;
 use rustchain_tools::{ToolContext, ToolError};
 
-use super::confine::{Access, EntryKind, Last, Scope};
-use super::files::{Mode, not_a_file, write_file};
-use super::input::FsPath;
+use rustchain_tools::fs::FsPath;
+use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope};
+use rustchain_tools::fs::files::{WriteMode, not_a_file, write_file};
 
 /// What `fs_write` returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -46,7 +46,9 @@ pub fn fs_write(
     /// Create missing folders on the way to the file (default false).
     create_dirs: Option<bool>,
 ) -> Result<WriteOutput, ToolError> {
-    let (scope, names) = Scope::open(ctx.grants(), Access::Write, &path)?;
+    let (scope, names) = Scope::open(ctx.grants(), Access::Write, path.as_path())?;
+    let scope =
+        scope.with_missing_folder_hint("; fs_write creates missing folders with create_dirs: true");
     let target = scope.resolve(names, Last::Keep, create_dirs.unwrap_or(false))?;
     let shown = scope.show(&target.rel);
     let name = match (&target.name, target.kind) {
@@ -55,9 +57,9 @@ pub fn fs_write(
         (Some(_), Some(kind)) => return Err(not_a_file(kind, &shown)),
     };
     let mode = if create_only.unwrap_or(false) {
-        Mode::CreateOnly
+        WriteMode::CreateOnly
     } else {
-        Mode::Replace
+        WriteMode::Replace
     };
     let created = write_file(&target.dir, name, content.as_bytes(), mode, &shown)?;
     Ok(WriteOutput {

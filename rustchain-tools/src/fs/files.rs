@@ -9,9 +9,9 @@ use std::time::SystemTime;
 
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, File, Metadata, OpenOptions};
-use rustchain_tools::{ErrorKind, ToolError};
 
 use super::confine::{EntryKind, Target, denied, io_error};
+use crate::{ErrorKind, ToolError};
 
 /// Opens `name` in `dir` for reading, if it is a regular file.
 ///
@@ -57,15 +57,15 @@ pub fn existing_file<'t>(
 /// Why an entry that is not a regular file cannot be read or written as one.
 pub fn not_a_file(kind: EntryKind, shown: &str) -> ToolError {
     match kind {
-        EntryKind::Dir => ToolError::invalid_argument(
-            "path",
-            format!("{shown} is a folder, not a file; use fs_list to see what it holds"),
+        EntryKind::Dir => ToolError::new(
+            ErrorKind::InvalidArguments,
+            format!("{shown} is a folder, not a file; name a file in it"),
         ),
         EntryKind::Symlink => denied(format!(
             "{shown} is a symbolic link; links are not written through: use the path of the file it points to"
         )),
-        EntryKind::File | EntryKind::Other => ToolError::invalid_argument(
-            "path",
+        EntryKind::File | EntryKind::Other => ToolError::new(
+            ErrorKind::InvalidArguments,
             format!(
                 "{shown} is not a regular file (a FIFO, socket or device); only regular files are read and written"
             ),
@@ -90,6 +90,7 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// The stamp of a file with metadata `meta`.
     pub fn of(meta: &Metadata) -> Stamp {
         Stamp {
             len: meta.len(),
@@ -99,7 +100,7 @@ impl Stamp {
 }
 
 /// How [`write_file`] treats an existing file.
-pub enum Mode {
+pub enum WriteMode {
     /// Fail if the name exists; never replace.
     CreateOnly,
     /// Replace a regular file, or create it.
@@ -114,7 +115,7 @@ pub fn write_file(
     dir: &Dir,
     name: &str,
     content: &[u8],
-    mode: Mode,
+    mode: WriteMode,
     shown: &str,
 ) -> Result<bool, ToolError> {
     let existing = match dir.symlink_metadata(name) {
@@ -124,11 +125,11 @@ pub fn write_file(
     };
     if let Some(meta) = &existing {
         match (EntryKind::of(meta), &mode) {
-            (_, Mode::CreateOnly) => {
+            (_, WriteMode::CreateOnly) => {
                 return Err(ToolError::new(
                     ErrorKind::Failed,
                     format!(
-                        "{shown} already exists and create_only is set; choose another name or leave create_only out to replace it"
+                        "{shown} already exists and was left as it is; choose another name, or replace the file"
                     ),
                 ));
             }
@@ -146,7 +147,7 @@ pub fn write_file(
     })();
     written.map_err(|err| io_error(&err, shown))?;
     match mode {
-        Mode::CreateOnly => match dir.hard_link(&temp.name, dir, name) {
+        WriteMode::CreateOnly => match dir.hard_link(&temp.name, dir, name) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
                 return Err(ToolError::new(
@@ -157,7 +158,7 @@ pub fn write_file(
             // A file system without hard links: create the name exclusively instead.
             Err(_) => write_new(dir, name, content).map_err(|err| io_error(&err, shown))?,
         },
-        Mode::Replace | Mode::Update(_) => {
+        WriteMode::Replace | WriteMode::Update(_) => {
             let now = match dir.symlink_metadata(name) {
                 Ok(meta) => Some(meta),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => None,
@@ -169,7 +170,7 @@ pub fn write_file(
                     return Err(not_a_file(kind, shown));
                 }
             }
-            if let Mode::Update(stamp) = &mode
+            if let WriteMode::Update(stamp) = &mode
                 && now.as_ref().map(Stamp::of).as_ref() != Some(stamp)
             {
                 return Err(ToolError::new(

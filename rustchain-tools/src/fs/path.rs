@@ -8,10 +8,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::path::Path;
 
-use rustchain_tools::ToolError;
-use rustchain_tools::guard::GuardValue;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
+
+use crate::guard::GuardValue;
+use crate::{ErrorKind, ToolError};
 
 /// The longest path the kernel takes, in bytes, counting its closing NUL (Linux `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -21,12 +22,30 @@ pub const NAME_MAX: usize = 255;
 /// A file or folder path from the model: absolute (inside a granted folder)
 /// or relative (to the working directory). Never empty, no NUL byte, at
 /// most [`PATH_MAX`]` - 1` bytes, each name at most [`NAME_MAX`] bytes.
+///
+/// As a tool's parameter type, a path no file system could take is refused
+/// while decoding, as `invalid_arguments` naming the parameter; a guard
+/// (`#[fs(read)]`, `#[fs(write)]`) checks it like a `String`.
+///
+/// ```
+/// use rustchain_tools::fs::FsPath;
+/// let path = FsPath::parse("notes/todo.md".to_owned()).unwrap();
+/// assert_eq!(path.as_str(), "notes/todo.md");
+/// assert!(FsPath::parse("a\0b".to_owned()).is_err());
+/// assert!(FsPath::parse("..\\x".to_owned()).is_err() || cfg!(windows));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FsPath(String);
 
 impl FsPath {
-    /// Checks `text` as a path; the error says what is wrong and what to write instead.
-    pub fn parse(text: String) -> Result<FsPath, String> {
+    /// Checks `text` as a path; the error (`invalid_arguments`) says what is
+    /// wrong and what to write instead.
+    pub fn parse(text: String) -> Result<FsPath, ToolError> {
+        FsPath::checked(text)
+            .map_err(|message| ToolError::new(ErrorKind::InvalidArguments, message))
+    }
+
+    fn checked(text: String) -> Result<FsPath, String> {
         if text.is_empty() {
             return Err(
                 "the path is empty; name a file or folder, like `notes/todo.md`".to_owned(),
@@ -64,6 +83,12 @@ impl FsPath {
     /// The path as a [`Path`].
     pub fn as_path(&self) -> &Path {
         Path::new(&self.0)
+    }
+}
+
+impl AsRef<Path> for FsPath {
+    fn as_ref(&self) -> &Path {
+        self.as_path()
     }
 }
 
@@ -111,7 +136,7 @@ impl fmt::Display for FsPath {
 impl<'de> Deserialize<'de> for FsPath {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        FsPath::parse(text).map_err(serde::de::Error::custom)
+        FsPath::checked(text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -145,7 +170,7 @@ mod tests {
     use super::*;
 
     fn refused(text: &str) -> String {
-        FsPath::parse(text.to_owned()).expect_err("the path should be refused")
+        FsPath::checked(text.to_owned()).expect_err("the path should be refused")
     }
 
     #[test]

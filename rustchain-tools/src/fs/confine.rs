@@ -1,4 +1,4 @@
-//! Confinement: every file the tools touch is reached through a capability
+//! Confinement: every file a tool touches is reached through a capability
 //! handle on a granted root, one name at a time.
 //!
 //! The model's path is mapped to a granted root and a path inside it
@@ -19,11 +19,11 @@ use std::path::{Component, Path, PathBuf};
 
 use cap_fs_ext::DirExt;
 use cap_std::fs::{Dir, Metadata};
-use rustchain_tools::policy::Grants;
-use rustchain_tools::{ErrorKind, ToolError};
 use unicode_normalization::UnicodeNormalization;
 
-use super::input::{FsPath, shown};
+use super::path::shown;
+use crate::policy::Grants;
+use crate::{ErrorKind, ToolError};
 
 /// How many symbolic links one path may pass through (Linux's `MAXSYMLINKS`).
 const MAX_LINKS: usize = 40;
@@ -61,6 +61,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The kind `meta` describes (taken without following a link).
     pub fn of(meta: &Metadata) -> EntryKind {
         let kind = meta.file_type();
         if kind.is_symlink() {
@@ -75,12 +76,19 @@ impl EntryKind {
     }
 }
 
-/// One call's view of one granted root.
+/// One call's view of one granted root: the handle every name is opened
+/// from, and the deny rules every opened path is checked against.
+///
+/// This is the layer under [`Fs`](super::Fs), for tools that walk folders or
+/// keep a handle across several steps (the built-in file tools are written
+/// with it). Nothing reachable from a `Scope` lies outside its root.
 pub struct Scope<'g> {
     grants: &'g Grants,
     roots: &'g [PathBuf],
     root_path: &'g Path,
     root: Dir,
+    /// Appended to "the folder ... does not exist", to tell the model what to do.
+    missing_folder_hint: &'static str,
 }
 
 /// A resolved path: the handle of the folder holding it and its last name.
@@ -106,25 +114,45 @@ impl<'g> Scope<'g> {
     /// included: [`Scope::resolve`] applies each `..` after following the
     /// links before it, as the kernel does, and refuses one that would climb
     /// above the root.
+    ///
+    /// Refused (`denied`) when the policy grants no folder for `access`
+    /// (outside an executor nothing is granted), or when the path lies
+    /// outside every granted folder; `invalid_arguments` when the path is
+    /// empty or not UTF-8 (no policy could name it).
     pub fn open(
         grants: &'g Grants,
         access: Access,
-        path: &FsPath,
+        path: &Path,
     ) -> Result<(Scope<'g>, Vec<String>), ToolError> {
-        let (roots, table) = match access {
-            Access::Read => (grants.fs_read_roots(), "read"),
-            Access::Write => (grants.fs_write_roots(), "write"),
+        let (roots, table, doing) = match access {
+            Access::Read => (grants.fs_read_roots(), "read", "reading"),
+            Access::Write => (grants.fs_write_roots(), "write", "writing"),
         };
         let Some(first) = roots.first() else {
             return Err(denied(format!(
-                "no folder is granted for {table}ing; ask the operator to add one under [fs] {table} in the policy"
+                "no folder is granted for {doing}; ask the operator to add one under [fs] {table} in the policy (a tool called outside an Executor has no grants)"
             )));
         };
+        let Some(text) = path.to_str() else {
+            return Err(ToolError::new(
+                ErrorKind::InvalidArguments,
+                format!(
+                    "the path {} is not UTF-8 text; name a file whose path is",
+                    shown(&path.to_string_lossy())
+                ),
+            ));
+        };
+        if text.is_empty() {
+            return Err(ToolError::new(
+                ErrorKind::InvalidArguments,
+                "the path is empty; name a file or folder, like `notes/todo.md`",
+            ));
+        }
         // A relative path is relative to the working directory, as the kernel
         // and the policy's guard read it; then it must lie under a root.
         let joined;
-        let written = if path.as_path().is_absolute() {
-            path.as_path()
+        let written = if path.is_absolute() {
+            path
         } else {
             joined = std::env::current_dir()
                 .map_err(|err| {
@@ -133,7 +161,7 @@ impl<'g> Scope<'g> {
                         format!("the working directory is unknown: {err}"),
                     )
                 })?
-                .join(path.as_path());
+                .join(path);
             joined.as_path()
         };
         let (root_path, inside) = if written.is_absolute() {
@@ -143,8 +171,8 @@ impl<'g> Scope<'g> {
                 .min_by_key(|root| root.components().count());
             let Some(root) = holding else {
                 return Err(denied(format!(
-                    "{} is outside every folder granted for {table}ing ({}); use a path inside one of them",
-                    shown(path.as_str()),
+                    "{} is outside every folder granted for {doing} ({}); use a path inside one of them",
+                    shown(text),
                     list(roots)
                 )));
             };
@@ -174,9 +202,23 @@ impl<'g> Scope<'g> {
                 roots,
                 root_path,
                 root,
+                missing_folder_hint: "",
             },
             names,
         ))
+    }
+
+    /// Says what the model can do when a folder on the way does not exist
+    /// (for example `"; fs_write creates missing folders with create_dirs: true"`),
+    /// appended to that error's message.
+    pub fn with_missing_folder_hint(mut self, hint: &'static str) -> Self {
+        self.missing_folder_hint = hint;
+        self
+    }
+
+    /// The granted folder this scope is confined to.
+    pub fn root_path(&self) -> &Path {
+        self.root_path
     }
 
     /// The absolute path of `rel`, for messages and results.
@@ -244,8 +286,9 @@ impl<'g> Scope<'g> {
                     return Err(ToolError::new(
                         ErrorKind::Failed,
                         format!(
-                            "the folder {} does not exist (fs_write creates missing folders with create_dirs: true)",
-                            self.show(&rel)
+                            "the folder {} does not exist{}",
+                            self.show(&rel),
+                            self.missing_folder_hint
                         ),
                     ));
                 }
@@ -323,8 +366,8 @@ impl<'g> Scope<'g> {
             .filter(|name| !name.is_empty() && name != ".")
             .collect();
         if missing.iter().any(|name| name == "..") {
-            return Err(ToolError::invalid_argument(
-                "path",
+            return Err(ToolError::new(
+                ErrorKind::InvalidArguments,
                 "a path whose folders are to be created cannot go back up with `..`; name the folders directly",
             ));
         }
@@ -476,8 +519,8 @@ fn rel_of(opened: &[(Dir, String)], last: Option<&str>) -> PathBuf {
     rel
 }
 
-/// The names of a path below a root, `..` kept. The path came from an
-/// [`FsPath`], a `String`, so every name is UTF-8.
+/// The names of a path below a root, `..` kept. [`Scope::open`] checked
+/// that the path is UTF-8, so every name is.
 fn names_of(inside: &Path) -> Vec<String> {
     inside
         .components()
@@ -512,8 +555,8 @@ pub fn io_error(err: &io::Error, shown: &str) -> ToolError {
             ));
         }
         Some(libc::ENAMETOOLONG) => {
-            return ToolError::invalid_argument(
-                "path",
+            return ToolError::new(
+                ErrorKind::InvalidArguments,
                 format!("{shown} is longer than the system allows"),
             );
         }
@@ -527,7 +570,7 @@ pub fn io_error(err: &io::Error, shown: &str) -> ToolError {
     }
     let what = match err.kind() {
         io::ErrorKind::NotFound => {
-            format!("{shown} does not exist; check the path (fs_list shows what a folder holds)")
+            format!("{shown} does not exist; check the path")
         }
         io::ErrorKind::PermissionDenied => {
             format!("the operating system refused access to {shown}: {err}")
@@ -545,7 +588,7 @@ mod tests {
     use std::os::unix::fs::symlink;
     use std::path::Path;
 
-    use rustchain_tools::Policy;
+    use crate::Policy;
 
     use super::*;
 
@@ -590,13 +633,13 @@ mod tests {
         }
     }
 
-    fn path(text: &str) -> FsPath {
-        FsPath::parse(text.to_owned()).unwrap()
+    fn path(text: &str) -> PathBuf {
+        PathBuf::from(text)
     }
 
     /// `text` as the tools get it: a relative text is taken as relative to
     /// the root (the tools read relative paths from the working directory).
-    fn in_root(fixture: &Fixture, text: &str) -> FsPath {
+    fn in_root(fixture: &Fixture, text: &str) -> PathBuf {
         if Path::new(text).is_absolute() || text.is_empty() {
             path(text)
         } else {

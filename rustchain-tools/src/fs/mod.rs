@@ -1,0 +1,359 @@
+//! Safe file access for every tool: the way a tool touches files.
+//!
+//! A guard such as `#[fs(read)]` checks the path before the body runs, but
+//! the file system can change between that check and an open by name: a
+//! symbolic link swapped in meanwhile would lead `std::fs` out of the granted
+//! folder. [`ToolContext::fs`](crate::ToolContext::fs) closes that window: it
+//! opens the path under the policy's grants for exactly the access asked
+//! (reading or writing), through a capability handle on the granted folder,
+//! one name at a time, never letting the kernel follow a link, and checks
+//! the deny rules against the path actually opened.
+//!
+//! ```
+//! use rustchain_tools::{ToolContext, ToolError};
+//!
+//! // In a `#[tool]` body: `#[fs(read)] path: String, ctx: &ToolContext`.
+//! fn read_note(ctx: &ToolContext, path: &str) -> Result<String, ToolError> {
+//!     ctx.fs().read_to_string(path)
+//! }
+//!
+//! // Outside an executor nothing is granted: it fails closed.
+//! let err = read_note(&ToolContext::new(), "notes.txt").unwrap_err();
+//! assert_eq!(err.kind(), rustchain_tools::ErrorKind::Denied);
+//! ```
+//!
+//! What is refused, and how:
+//!
+//! - `denied`: a path outside every granted folder (for the access asked),
+//!   a `..` or a link that leads out, a path a deny rule matches (also
+//!   through a link or a look-alike name), writing through a link, and any
+//!   access when no folder is granted (outside an executor, always).
+//! - `invalid_arguments`: a folder where a file is needed, a FIFO, socket
+//!   or device (never opened in a way that could block), a path that is not
+//!   UTF-8.
+//! - `failed`: what does not exist, a file over the read cap, I/O errors.
+//!
+//! Paths are absolute (inside a granted folder) or relative to the working
+//! directory, as the guard reads them. [`FsPath`] is a parameter type that
+//! refuses, while decoding, a path no file system could take.
+//!
+//! Under [`Fs`] lies the mechanism it is built from, for tools that need
+//! more than one call (the built-in file tools are written with it):
+//! [`confine`] maps a path to a granted root and walks it, [`files`] opens
+//! and atomically replaces one file in a folder handle, [`walk`] walks a
+//! folder tree.
+
+#![deny(clippy::disallowed_methods)]
+
+pub mod confine;
+pub mod files;
+mod path;
+pub mod walk;
+
+use std::path::Path;
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::OpenOptions;
+
+pub use confine::{Access, EntryKind};
+pub use path::{FsPath, NAME_MAX, PATH_MAX};
+
+use confine::{Last, Scope, Target, denied, io_error};
+use files::{WriteMode, existing_file, not_a_file, open_regular, read_up_to, write_file};
+
+use crate::policy::Grants;
+use crate::{ErrorKind, ToolError};
+
+/// The most bytes [`Fs::read`] and [`Fs::read_to_string`] return unless
+/// [`Fs::max_read`] says otherwise: 16 MiB.
+pub const DEFAULT_MAX_READ: u64 = 16 * 1024 * 1024;
+
+/// Safe file access under one call's grants; made by
+/// [`ToolContext::fs`](crate::ToolContext::fs).
+///
+/// Every method checks its own access kind against the policy: reading
+/// ([`open`](Fs::open), [`read`](Fs::read), [`read_to_string`](Fs::read_to_string),
+/// [`read_dir`](Fs::read_dir)) needs a folder under `[fs] read`, writing
+/// ([`create`](Fs::create), [`write_atomic`](Fs::write_atomic),
+/// [`create_dir_all`](Fs::create_dir_all), [`remove_file`](Fs::remove_file))
+/// one under `[fs] write`, whatever the tool's guards checked.
+///
+/// ```
+/// use rustchain_tools::{ErrorKind, Policy, fs::Fs};
+/// # let temp = std::env::temp_dir().join(format!("rustchain-fs-doc-{}", std::process::id()));
+/// # #[allow(clippy::disallowed_methods)]
+/// # std::fs::create_dir_all(&temp).unwrap();
+/// # let root = temp.canonicalize().unwrap();
+/// let policy = Policy::from_toml(
+///     &format!("[fs]\nread = [{root:?}]\nwrite = [{root:?}]\ndeny = [\"**/*.key\"]\n"),
+///     "<doc>",
+///     "/".as_ref(),
+/// )
+/// .unwrap();
+/// let fs = Fs::new(policy.grants());
+/// fs.write_atomic(root.join("note.txt"), "hello").unwrap();
+/// assert_eq!(fs.read_to_string(root.join("note.txt")).unwrap(), "hello");
+/// let err = fs.write_atomic(root.join("id.key"), "x").unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Denied);
+/// assert_eq!(fs.read_to_string("/etc/passwd").unwrap_err().kind(), ErrorKind::Denied);
+/// # #[allow(clippy::disallowed_methods)]
+/// # std::fs::remove_dir_all(&temp).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Fs<'g> {
+    grants: &'g Grants,
+    max_read: u64,
+}
+
+/// One entry of a folder, as [`Fs::read_dir`] lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Its name in the folder.
+    pub name: String,
+    /// File, folder, link (never followed) or other.
+    pub kind: EntryKind,
+    /// Its size in bytes (of the link itself, for a link).
+    pub len: u64,
+}
+
+impl<'g> Fs<'g> {
+    /// File access under `grants` (a tool gets them from its context:
+    /// [`ToolContext::fs`](crate::ToolContext::fs)).
+    pub fn new(grants: &'g Grants) -> Fs<'g> {
+        Fs {
+            grants,
+            max_read: DEFAULT_MAX_READ,
+        }
+    }
+
+    /// The same access, with [`read`](Fs::read) and
+    /// [`read_to_string`](Fs::read_to_string) refusing files over `bytes`.
+    pub fn max_read(self, bytes: u64) -> Fs<'g> {
+        Fs {
+            max_read: bytes,
+            ..self
+        }
+    }
+
+    /// Opens a regular file for reading. A link inside the granted folder is
+    /// followed (by this code, through handles); one leading out is refused.
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<std::fs::File, ToolError> {
+        let (file, _) = self.open_for_reading(path.as_ref())?;
+        Ok(file.into_std())
+    }
+
+    /// Reads a whole regular file, at most [`Fs::max_read`] bytes (16 MiB
+    /// unless set): a larger file is refused rather than cut.
+    pub fn read(&self, path: impl AsRef<Path>) -> Result<Vec<u8>, ToolError> {
+        let (mut file, shown) = self.open_for_reading(path.as_ref())?;
+        let bytes = read_up_to(&mut file, self.max_read.saturating_add(1), &shown)?;
+        if bytes.len() as u64 > self.max_read {
+            return Err(ToolError::new(
+                ErrorKind::Failed,
+                format!(
+                    "{shown} is larger than {} bytes, the most read at once; read a part of it instead",
+                    self.max_read
+                ),
+            ));
+        }
+        Ok(bytes)
+    }
+
+    /// Reads a whole regular file as UTF-8 text (see [`Fs::read`]).
+    pub fn read_to_string(&self, path: impl AsRef<Path>) -> Result<String, ToolError> {
+        let path = path.as_ref();
+        let bytes = self.read(path)?;
+        String::from_utf8(bytes).map_err(|err| {
+            ToolError::new(
+                ErrorKind::Failed,
+                format!(
+                    "{} is not UTF-8 text (an invalid byte at offset {}); it may be a binary file",
+                    shown_path(path),
+                    err.utf8_error().valid_up_to()
+                ),
+            )
+        })
+    }
+
+    /// Lists a folder, by name; entries the policy denies are left out and
+    /// links are listed as links, not followed.
+    pub fn read_dir(&self, path: impl AsRef<Path>) -> Result<Vec<DirEntry>, ToolError> {
+        let (scope, names) = Scope::open(self.grants, Access::Read, path.as_ref())?;
+        let target = scope.resolve(names, Last::Follow, false)?;
+        let shown = scope.show(&target.rel);
+        let folder = match (&target.name, target.kind) {
+            (None, _) => target.dir,
+            (Some(name), Some(EntryKind::Dir)) => {
+                cap_fs_ext::DirExt::open_dir_nofollow(&target.dir, name)
+                    .map_err(|err| io_error(&err, &shown))?
+            }
+            (Some(_), None) => return Err(missing(&shown)),
+            (Some(_), Some(_)) => {
+                return Err(ToolError::new(
+                    ErrorKind::InvalidArguments,
+                    format!("{shown} is not a folder"),
+                ));
+            }
+        };
+        let entries = walk::sorted_entries(&folder, &shown)?;
+        Ok(entries
+            .filter(|(name, _)| scope.denied_by(&target.rel.join(name)).is_none())
+            .map(|(name, meta)| DirEntry {
+                kind: EntryKind::of(&meta),
+                len: meta.len(),
+                name,
+            })
+            .collect())
+    }
+
+    /// Creates a regular file for writing, or empties an existing one. A
+    /// link is never written through, and the folder must exist.
+    pub fn create(&self, path: impl AsRef<Path>) -> Result<std::fs::File, ToolError> {
+        let (scope, target) = self.writable(path.as_ref(), false)?;
+        let shown = scope.show(&target.rel);
+        let name = file_name(&target, &shown)?;
+        let mut options = OpenOptions::new();
+        options.write(true).create(true).follow(FollowSymlinks::No);
+        #[cfg(unix)]
+        {
+            // A FIFO swapped in opens at once (or fails) instead of waiting.
+            use cap_std::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        }
+        let file = target
+            .dir
+            .open_with(name, &options)
+            .map_err(|err| io_error(&err, &shown))?;
+        let meta = file.metadata().map_err(|err| io_error(&err, &shown))?;
+        let kind = EntryKind::of(&meta);
+        if kind != EntryKind::File {
+            return Err(not_a_file(kind, &shown));
+        }
+        // Emptied only once the open handle proves it is a regular file.
+        file.set_len(0).map_err(|err| io_error(&err, &shown))?;
+        let file = file.into_std();
+        #[cfg(unix)]
+        clear_nonblocking(&file).map_err(|err| io_error(&err, &shown))?;
+        Ok(file)
+    }
+
+    /// Writes `contents` as the whole file, atomically: through a temporary
+    /// file in the same folder renamed over it, so a reader sees the old
+    /// content or the new, never a mix. A replaced file keeps its
+    /// permissions; a link is never written through; the folder must exist.
+    pub fn write_atomic(
+        &self,
+        path: impl AsRef<Path>,
+        contents: impl AsRef<[u8]>,
+    ) -> Result<(), ToolError> {
+        let (scope, target) = self.writable(path.as_ref(), false)?;
+        let shown = scope.show(&target.rel);
+        let name = file_name(&target, &shown)?;
+        write_file(
+            &target.dir,
+            name,
+            contents.as_ref(),
+            WriteMode::Replace,
+            &shown,
+        )?;
+        Ok(())
+    }
+
+    /// Creates a folder and any missing folders on the way to it; a folder
+    /// that exists already is fine.
+    pub fn create_dir_all(&self, path: impl AsRef<Path>) -> Result<(), ToolError> {
+        let (scope, target) = self.writable(path.as_ref(), true)?;
+        let shown = scope.show(&target.rel);
+        match (&target.name, target.kind) {
+            (None, _) | (Some(_), Some(EntryKind::Dir)) => Ok(()),
+            (Some(name), None) => match target.dir.create_dir(name) {
+                Ok(()) => Ok(()),
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                    // Made meanwhile: it must be a folder, not a link to one.
+                    cap_fs_ext::DirExt::open_dir_nofollow(&target.dir, name)
+                        .map(drop)
+                        .map_err(|err| io_error(&err, &shown))
+                }
+                Err(err) => Err(io_error(&err, &shown)),
+            },
+            (Some(_), Some(_)) => Err(ToolError::new(
+                ErrorKind::InvalidArguments,
+                format!("{shown} exists and is not a folder"),
+            )),
+        }
+    }
+
+    /// Removes a file, or a link (not what it points to). Folders are not removed.
+    pub fn remove_file(&self, path: impl AsRef<Path>) -> Result<(), ToolError> {
+        let (scope, target) = self.writable(path.as_ref(), false)?;
+        let shown = scope.show(&target.rel);
+        match (&target.name, target.kind) {
+            (Some(_), None) => Err(missing(&shown)),
+            (None, _) | (Some(_), Some(EntryKind::Dir)) => Err(ToolError::new(
+                ErrorKind::InvalidArguments,
+                format!("{shown} is a folder; only files and links are removed"),
+            )),
+            (Some(name), Some(_)) => cap_fs_ext::DirExt::remove_file_or_symlink(&target.dir, name)
+                .map_err(|err| io_error(&err, &shown)),
+        }
+    }
+
+    fn open_for_reading(&self, path: &Path) -> Result<(cap_std::fs::File, String), ToolError> {
+        let (scope, names) = Scope::open(self.grants, Access::Read, path)?;
+        let target = scope.resolve(names, Last::Follow, false)?;
+        let shown = scope.show(&target.rel);
+        let name = existing_file(&target, &shown, "check the path")?;
+        let (file, _) = open_regular(&target.dir, name, &shown)?;
+        Ok((file, shown))
+    }
+
+    /// Resolves `path` for writing: the last name is kept (a link there is
+    /// the target itself, refused by writers), folders made on the way when
+    /// `create_dirs`.
+    fn writable(&self, path: &Path, create_dirs: bool) -> Result<(Scope<'g>, Target), ToolError> {
+        let (scope, names) = Scope::open(self.grants, Access::Write, path)?;
+        let scope = scope.with_missing_folder_hint("; create it first (create_dir_all)");
+        let target = scope.resolve(names, Last::Keep, create_dirs)?;
+        Ok((scope, target))
+    }
+}
+
+/// The name of a file to write: absent or a regular file, never a link,
+/// folder or device.
+fn file_name<'t>(target: &'t Target, shown: &str) -> Result<&'t str, ToolError> {
+    match (&target.name, target.kind) {
+        (Some(name), None | Some(EntryKind::File)) => Ok(name),
+        (None, _) => Err(not_a_file(EntryKind::Dir, shown)),
+        (Some(_), Some(EntryKind::Symlink)) => Err(denied(format!(
+            "{shown} is a symbolic link; links are not written through: use the path of the file it points to"
+        ))),
+        (Some(_), Some(kind)) => Err(not_a_file(kind, shown)),
+    }
+}
+
+fn missing(shown: &str) -> ToolError {
+    ToolError::new(ErrorKind::Failed, format!("{shown} does not exist"))
+}
+
+fn shown_path(path: &Path) -> String {
+    path::shown(&path.to_string_lossy())
+}
+
+/// The handle was opened non-blocking so that a FIFO could not stall the
+/// open; a regular file's writer expects ordinary blocking writes.
+#[cfg(unix)]
+fn clear_nonblocking(file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: `fd` is owned by `file`, open for the whole call; F_GETFL and
+    // F_SETFL only read and set its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
