@@ -840,14 +840,23 @@ expect = "allow"
     );
 }
 
+/// One file may serve several programs: a tool this one does not link is
+/// a warning; a misspelling of one it links is an error.
 #[test]
-fn an_example_naming_an_unknown_tool_refuses_the_policy() {
+fn an_example_naming_an_unlinked_tool_is_a_warning_and_a_misspelled_one_an_error() {
     let sandbox = Sandbox::new();
     let text = "[[examples]]\ntool = \"no_such_tool\"\nexpect = \"deny\"\n";
-    let err = build(&sandbox, text).expect_err("an unknown tool cannot be judged");
+    let executor = build(&sandbox, text).expect("another program's tool");
+    let warnings = executor.policy().warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].line, Some(2));
+    assert!(warnings[0].message.contains("no_such_tool"), "{warnings:?}");
+
+    let text = "[[examples]]\ntool = \"text_uper\"\nexpect = \"deny\"\n";
+    let err = build(&sandbox, text).expect_err("a typo of text_upper");
+    assert_eq!(err.kind, PolicyErrorKind::FailingExample, "{err}");
     assert_eq!(err.line, Some(2), "{err}");
-    assert!(err.message.contains("cannot be judged"), "{err}");
-    assert!(err.message.contains("no_such_tool"), "{err}");
+    assert!(err.message.contains("did you mean `text_upper`?"), "{err}");
 }
 
 #[test]
@@ -1360,7 +1369,7 @@ fn an_example_for_a_linked_tool_still_decides() {
         "{EXAMPLES_OF_TWO_TOOLS}\n[[examples]]\ntool = \"count\"\nargs = {{ n = 1 }}\nexpect = \"ask\"\n"
     );
     let err = build_over(registry, &sandbox, &text).expect_err("count is allowed, not asked");
-    assert_eq!(err.line, Some(14), "{err}");
+    assert_eq!(err.line, Some(13), "{err}");
 }
 
 #[test]

@@ -12,7 +12,8 @@
 //! - `[limits.tool.NAME]`: NAME is checked against the linked tools.
 //! - `[audit] redact`: each entry against the fields the linked tools take
 //!   (skipped when some tool takes free-form objects, where any name may come).
-//! - `[[examples]]`: an example for a tool not linked is not run.
+//! - `[[examples]]`: an example for a tool not linked is not run; one
+//!   for a misspelled tool is an error, as a failing example is.
 
 use std::collections::BTreeSet;
 
@@ -74,6 +75,17 @@ impl Policy {
         self.check_redacted_fields(registry, &mut warnings)?;
         for example in &self.examples {
             if registry.get(&example.tool).is_none() {
+                if let Some(meant) = misspelled(&example.tool, linked.iter().copied()) {
+                    return Err(PolicyError::new(
+                        PolicyErrorKind::FailingExample,
+                        &self.origin,
+                        Some(example.line),
+                        format!(
+                            "the example calls `{}`, which names no tool; did you mean `{meant}`?",
+                            crate::shown_name(&example.tool)
+                        ),
+                    ));
+                }
                 warnings.push(self.warning(
                     PolicyWarningKind::UnlinkedExample,
                     Some(example.line),
@@ -141,11 +153,12 @@ impl Policy {
 }
 
 /// The name among `known` that `name` is most likely a typo of: one edit
-/// away for short names, two for names of six characters or more.
+/// away for short names, two for names of six characters or more. A swap
+/// of two neighbours counts as one edit (`txet` is a typo of `text`).
 fn misspelled<'k>(name: &str, known: impl Iterator<Item = &'k str>) -> Option<&'k str> {
     let most = if name.chars().count() >= 6 { 2 } else { 1 };
     known
-        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
+        .map(|candidate| (strsim::osa_distance(name, candidate), candidate))
         .filter(|&(distance, _)| distance <= most)
         .min()
         .map(|(_, candidate)| candidate)
@@ -258,6 +271,7 @@ mod tests {
         assert_eq!(misspelled("fs_raed", tools.into_iter()), Some("fs_read"));
         assert_eq!(misspelled("fs_writ", tools.into_iter()), Some("fs_write"));
         assert_eq!(misspelled("ad", tools.into_iter()), Some("add"));
+        assert_eq!(misspelled("dad", tools.into_iter()), Some("add"));
         assert_eq!(misspelled("get_weather", tools.into_iter()), None);
         // Two edits in a short name is another name, not a typo.
         assert_eq!(misspelled("abs", tools.into_iter()), None);
