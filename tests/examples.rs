@@ -23,3 +23,32 @@ fn the_example_policy_loads_and_its_examples_pass() {
         "{explained:?}"
     );
 }
+
+/// One policy file serves several programs: in one that does not link
+/// `text_stats`, the example calling it is a warning, and the others still run.
+#[test]
+fn the_example_policy_loads_in_a_program_without_text_stats() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/rustchain.toml");
+    let policy = Policy::load(&path).unwrap_or_else(|err| panic!("{err}"));
+    let without: Vec<_> = Registry::global()
+        .tools()
+        .filter(|tool| tool.name() != "text_stats")
+        .map(|tool| tool.descriptor())
+        .collect();
+    assert!(without.iter().any(|tool| tool.name == "fs_read"));
+    let registry: &'static Registry = Box::leak(Box::new(
+        Registry::build(without).unwrap_or_else(|err| panic!("{err}")),
+    ));
+    let executor = Executor::builder(registry)
+        .policy(policy)
+        .build()
+        .unwrap_or_else(|err| panic!("{err}"));
+    let warnings = executor.policy().warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].message.contains("`text_stats`"), "{warnings:?}");
+    assert!(
+        warnings[0].to_string().contains("rustchain.toml:"),
+        "{}",
+        warnings[0]
+    );
+}

@@ -15,9 +15,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rustchain::exec::{ApprovalRequest, MemoryAudit};
-use rustchain::policy::{Policy, PolicyError, Verdict};
+use rustchain::policy::{
+    Policy, PolicyError, PolicyErrorKind, PolicyWarningKind, ToolFacts, Verdict,
+};
 use rustchain::{ErrorKind, Executor, Registry, ToolContext, tool};
 
+use PolicyErrorKind::{
+    BadDuration, BadGlob, BadHost, BadPath, BadRate, BadValue, Syntax, UnknownKey, UnknownTool,
+};
 use Verdict::{Allow, Ask, Deny};
 
 // ---------------------------------------------------------------------------
@@ -835,14 +840,23 @@ expect = "allow"
     );
 }
 
+/// One file may serve several programs: a tool this one does not link is
+/// a warning; a misspelling of one it links is an error.
 #[test]
-fn an_example_naming_an_unknown_tool_refuses_the_policy() {
+fn an_example_naming_an_unlinked_tool_is_a_warning_and_a_misspelled_one_an_error() {
     let sandbox = Sandbox::new();
     let text = "[[examples]]\ntool = \"no_such_tool\"\nexpect = \"deny\"\n";
-    let err = build(&sandbox, text).expect_err("an unknown tool cannot be judged");
+    let executor = build(&sandbox, text).expect("another program's tool");
+    let warnings = executor.policy().warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].line, Some(2));
+    assert!(warnings[0].message.contains("no_such_tool"), "{warnings:?}");
+
+    let text = "[[examples]]\ntool = \"text_uper\"\nexpect = \"deny\"\n";
+    let err = build(&sandbox, text).expect_err("a typo of text_upper");
+    assert_eq!(err.kind, PolicyErrorKind::FailingExample, "{err}");
     assert_eq!(err.line, Some(2), "{err}");
-    assert!(err.message.contains("cannot be judged"), "{err}");
-    assert!(err.message.contains("no_such_tool"), "{err}");
+    assert!(err.message.contains("did you mean `text_upper`?"), "{err}");
 }
 
 #[test]
@@ -866,48 +880,57 @@ fn an_example_expecting_ask_is_checked_too() {
 // ---------------------------------------------------------------------------
 // Invalid files: each refused, naming the line.
 
-/// (what is wrong, the file, the line named, a fragment of the message)
+/// (what is wrong, the file, the line named, a fragment of the message, the kind)
 #[rustfmt::skip]
-const INVALID: &[(&str, &str, usize, &str)] = &[
-    ("unknown top-level key", "default = \"deny\"\ncolour = \"red\"\n", 2, "colour"),
-    ("unknown key in [tools]", "[tools]\nallow = []\nalow = [\"x\"]\n", 3, "alow"),
-    ("unknown key in [fs]", "[fs]\n\nreed = [\"data\"]\n", 3, "reed"),
-    ("unknown key in [limits.tool.NAME]", "[limits.tool.count]\nrate = \"1/s\"\nspeed = 3\n", 3, "speed"),
-    ("unknown key in [[programs]]", "[[programs]]\npath = \"/bin/echo\"\nflags = []\n", 3, "flags"),
-    ("unknown key in [[examples]]", "[[examples]]\ntool = \"count\"\nexpect = \"allow\"\nwhy = \"x\"\n", 4, "why"),
-    ("a key of the wrong type", "[limits]\nmax_concurrent = \"two\"\n", 2, ""),
-    ("a duplicate key", "[tools]\nallow = []\nallow = []\n", 3, ""),
-    ("TOML that does not parse", "[tools\nallow = []\n", 1, ""),
-    ("bad tool glob", "\n[tools]\nallow = [\"ok\", \"a[\"]\n", 3, "bad glob"),
-    ("bad fs deny glob", "[fs]\nread = [\"data\"]\ndeny = [\n  \"ok/**\",\n  \"[z-a]\",\n]\n", 5, "bad glob"),
-    ("bad record_args glob", "[audit]\nrecord_args = [\"{a\"]\n", 2, "bad glob"),
-    ("bad CIDR", "[net]\nallow = [\"10.0.0.0/33\"]\n", 2, "bad host"),
-    ("bad host name", "[net]\nallow = [\"exa mple.com\"]\n", 2, "bad host"),
-    ("bad port", "[net]\ndeny = [\"host:0\"]\n", 2, "bad host"),
-    ("an empty host", "[net]\nallow = [\"\"]\n", 2, "bad host"),
-    ("bad duration, no unit", "[limits]\ntimeout = \"30\"\n", 2, "not a duration"),
-    ("bad duration, words", "[limits]\ntimeout = \"30 seconds\"\n", 2, "not a duration"),
-    ("bad duration, zero", "[limits]\ntimeout = \"0s\"\n", 2, "not a duration"),
-    ("bad duration, negative", "[approval]\ntimeout = \"-1s\"\n", 2, "not a duration"),
-    ("bad per-tool duration", "[limits.tool.count]\n\ntimeout = \"soon\"\n", 3, "not a duration"),
-    ("bad rate, words", "[limits.tool.count]\nrate = \"10 per min\"\n", 2, "not a rate"),
-    ("bad rate, zero", "[limits.tool.count]\nrate = \"0/min\"\n", 2, "not a rate"),
-    ("bad rate, unit", "[limits.tool.count]\nrate = \"10/fortnight\"\n", 2, "not a rate"),
-    ("a relative program", "[[programs]]\npath = \"bin/sh\"\n", 2, "not an absolute path"),
-    ("a bare program name", "\n[[programs]]\npath = \"sh\"\n", 3, "not an absolute path"),
-    ("default = maybe", "default = \"maybe\"\n", 1, "\"allow\" or \"deny\""),
-    ("an example expecting maybe", "[[examples]]\ntool = \"count\"\nexpect = \"maybe\"\n", 3, "expect"),
-    ("an env name with =", "[env]\nallow = [\"A=B\"]\n", 2, "not an environment variable name"),
-    ("an empty root", "[fs]\nwrite = [\"\"]\n", 2, "non-empty path"),
+const INVALID: &[(&str, &str, usize, &str, PolicyErrorKind)] = &[
+    ("unknown top-level key", "default = \"deny\"\ncolour = \"red\"\n", 2, "colour", UnknownKey),
+    ("unknown key in [tools]", "[tools]\nallow = []\nalow = [\"x\"]\n", 3, "alow", UnknownKey),
+    ("unknown key in [fs]", "[fs]\n\nreed = [\"data\"]\n", 3, "reed", UnknownKey),
+    ("unknown key in [limits.tool.NAME]", "[limits.tool.count]\nrate = \"1/s\"\nspeed = 3\n", 3, "speed", UnknownKey),
+    ("unknown key in [[programs]]", "[[programs]]\npath = \"/bin/echo\"\nflags = []\n", 3, "flags", UnknownKey),
+    ("unknown key in [[examples]]", "[[examples]]\ntool = \"count\"\nexpect = \"allow\"\nwhy = \"x\"\n", 4, "why", UnknownKey),
+    ("a key of the wrong type", "[limits]\nmax_concurrent = \"two\"\n", 2, "", Syntax),
+    ("a duplicate key", "[tools]\nallow = []\nallow = []\n", 3, "", Syntax),
+    ("TOML that does not parse", "[tools\nallow = []\n", 1, "", Syntax),
+    ("bad tool glob", "\n[tools]\nallow = [\"ok\", \"a[\"]\n", 3, "bad glob", BadGlob),
+    ("bad fs deny glob", "[fs]\nread = [\"data\"]\ndeny = [\n  \"ok/**\",\n  \"[z-a]\",\n]\n", 5, "bad glob", BadGlob),
+    ("bad record_args glob", "[audit]\nrecord_args = [\"{a\"]\n", 2, "bad glob", BadGlob),
+    ("bad CIDR", "[net]\nallow = [\"10.0.0.0/33\"]\n", 2, "bad host", BadHost),
+    ("bad host name", "[net]\nallow = [\"exa mple.com\"]\n", 2, "bad host", BadHost),
+    ("bad port", "[net]\ndeny = [\"host:0\"]\n", 2, "bad host", BadHost),
+    ("an empty host", "[net]\nallow = [\"\"]\n", 2, "bad host", BadHost),
+    ("bad duration, no unit", "[limits]\ntimeout = \"30\"\n", 2, "not a duration", BadDuration),
+    ("bad duration, words", "[limits]\ntimeout = \"thirty seconds\"\n", 2, "not a duration", BadDuration),
+    ("bad duration, zero", "[limits]\ntimeout = \"0s\"\n", 2, "not a duration", BadDuration),
+    ("bad duration, negative", "[approval]\ntimeout = \"-1s\"\n", 2, "not a duration", BadDuration),
+    ("bad per-tool duration", "[limits.tool.count]\n\ntimeout = \"soon\"\n", 3, "not a duration", BadDuration),
+    ("bad rate, words", "[limits.tool.count]\nrate = \"10 per min\"\n", 2, "not a rate", BadRate),
+    ("bad rate, zero", "[limits.tool.count]\nrate = \"0/min\"\n", 2, "not a rate", BadRate),
+    ("bad rate, unit", "[limits.tool.count]\nrate = \"10/fortnight\"\n", 2, "not a rate", BadRate),
+    ("a relative program", "[[programs]]\npath = \"bin/sh\"\n", 2, "not an absolute path", BadPath),
+    ("a bare program name", "\n[[programs]]\npath = \"sh\"\n", 3, "not an absolute path", BadPath),
+    ("default = maybe", "default = \"maybe\"\n", 1, "\"allow\" or \"deny\"", BadValue),
+    ("an example expecting maybe", "[[examples]]\ntool = \"count\"\nexpect = \"maybe\"\n", 3, "expect", BadValue),
+    ("an env name with =", "[env]\nallow = [\"A=B\"]\n", 2, "not an environment variable name", BadValue),
+    ("an empty root", "[fs]\nwrite = [\"\"]\n", 2, "non-empty path", BadPath),
+    ("an empty deny flag", "[[programs]]\npath = \"/usr/bin/git\"\ndeny_flags = [\n  \"-c\",\n  \"\",\n]\n", 5, "denies nothing", BadValue),
+    ("an empty redact entry", "[audit]\nredact = [\"token\", \" \"]\n", 2, "redacts nothing", BadValue),
+    ("a limit for a name no tool can have", "[limits.tool.\"fs read\"]\nrate = \"1/s\"\n", 1, "names no tool", UnknownTool),
 ];
 
 #[test]
 fn invalid_files_are_refused_naming_the_line() {
     let mut failures = Vec::new();
-    for &(what, text, line, fragment) in INVALID {
+    for &(what, text, line, fragment, kind) in INVALID {
         match Policy::from_toml(text, "policy.toml", Path::new("/")) {
             Ok(_) => failures.push(format!("{what}: loaded")),
             Err(err) => {
+                if err.kind != kind {
+                    failures.push(format!(
+                        "{what}: expected a {kind} error, got {}: {err}",
+                        err.kind
+                    ));
+                }
                 if err.line != Some(line) || !err.message.contains(fragment) {
                     failures.push(format!(
                         "{what}: expected line {line} and {fragment:?}, got {err}"
@@ -1150,4 +1173,254 @@ fn a_tool_reads_its_grants_from_its_context() {
     assert_eq!(roots, serde_json::json!([data, outside]));
     // Outside an executor there is nothing granted.
     assert!(ToolContext::new().grants().fs_read_roots().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// One duration grammar (humantime's) for the policy, `#[tool(timeout)]` and the CLI.
+
+#[test]
+fn durations_read_the_grammar_tool_timeouts_read() {
+    let policy = Policy::from_toml(
+        "[limits]\ntimeout = \"1h 30m\"\n[approval]\ntimeout = \"90 seconds\"\n",
+        "policy.toml",
+        Path::new("/"),
+    )
+    .expect("humantime durations load");
+    assert_eq!(
+        policy.limits_for(descriptor("slow_plain")).timeout,
+        Some(Duration::from_secs(5400))
+    );
+    assert_eq!(policy.approval_timeout(), Duration::from_secs(90));
+    // `#[tool(timeout = "50ms")]` went through the same parser.
+    assert_eq!(
+        descriptor("slow_own").timeout,
+        Some(Duration::from_millis(50))
+    );
+}
+
+// ---------------------------------------------------------------------------
+// A tool with no static descriptor (registered at run time) is decided by its facts.
+
+#[test]
+fn a_tool_is_decided_and_limited_by_its_facts_alone() {
+    let policy = Policy::from_toml(
+        "default = \"deny\"\n[tools]\nallow = [\"remote_*\"]\n[limits]\ntimeout = \"20s\"\n[limits.tool.remote_search]\ntimeout = \"5s\"\n",
+        "policy.toml",
+        Path::new("/"),
+    )
+    .expect("a valid policy");
+    let search = ToolFacts {
+        name: "remote_search",
+        declares_permissions: true,
+        timeout: Some(Duration::from_secs(1)),
+    };
+    let allowed = policy.decide_tool(search);
+    assert_eq!(allowed.verdict, Allow);
+    assert_eq!(allowed.rule, r#"tools.allow "remote_*" (policy.toml:3)"#);
+    assert_eq!(
+        policy.limits_for(search).timeout,
+        Some(Duration::from_secs(5)),
+        "the policy's per-tool timeout beats the tool's own"
+    );
+    let other = ToolFacts {
+        name: "remote_other",
+        ..search
+    };
+    assert_eq!(
+        policy.limits_for(other).timeout,
+        Some(Duration::from_secs(1)),
+        "the tool's own timeout beats the policy default"
+    );
+    let local = ToolFacts {
+        name: "local",
+        ..search
+    };
+    assert_eq!(policy.decide_tool(local).verdict, Deny);
+    // Under the empty policy the reason depends on the declared permissions.
+    let empty = Policy::default();
+    let pure = ToolFacts {
+        declares_permissions: false,
+        ..local
+    };
+    assert_eq!(
+        empty.decide_tool(pure).reason,
+        "the tool declares no permissions"
+    );
+    assert_eq!(
+        empty.decide_tool(local).reason,
+        "the tool may run where its resources are granted"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The deciding rule: computed once (`Explanation::deciding`), used by the
+// inline examples' messages and by `rustchain policy explain`.
+
+#[test]
+fn the_deciding_rule_is_the_last_decision_giving_the_verdict() {
+    let sandbox = Sandbox::new();
+    let text = "[tools]\nallow = [\"read_file\"]\nask = [\"write_file\"]\n[fs]\nread = [\"data\"]\nwrite = [\"out\"]\n";
+    let (executor, _, _) = executor(sandbox.policy(text).expect("a valid policy"));
+
+    // Allowed: the tool rule let the value be checked; the grant settled it.
+    let allowed = executor.explain("read_file", &sandbox.fill(NOTES));
+    assert_eq!(allowed.verdict, Allow);
+    assert_eq!(allowed.decisions.len(), 2, "{allowed:?}");
+    let deciding = allowed
+        .deciding()
+        .expect("an allowed call has a deciding rule");
+    assert_eq!(deciding.rule, r#"fs.read "data" (policy.toml:5)"#);
+
+    // Denied by a value: the refusal, which ends the decisions.
+    let denied = executor.explain("read_file", &sandbox.fill(OUTSIDE));
+    assert_eq!(denied.verdict, Deny);
+    assert_eq!(denied.deciding(), denied.decisions.last());
+    assert_eq!(denied.deciding().map(|d| &*d.rule), Some("fs.read"));
+
+    // Asked: only the tool rule asks, even when a grant follows it.
+    let asked = executor.explain("write_file", &sandbox.fill(r#"{"path": "{root}/out/x"}"#));
+    assert_eq!(asked.verdict, Ask);
+    assert_eq!(
+        asked.deciding().map(|d| &*d.rule),
+        Some(r#"tools.ask "write_file" (policy.toml:3)"#)
+    );
+
+    // Not judged at all: nothing decided.
+    assert_eq!(executor.explain("no_such_tool", "{}").deciding(), None);
+}
+
+#[test]
+fn a_failing_example_names_the_rule_that_decided_it() {
+    let sandbox = Sandbox::new();
+    let text = "[fs]\nread = [\"data\"]\n\n[[examples]]\ntool = \"read_file\"\nargs = { path = \"{root}/data/notes.txt\" }\nexpect = \"deny\"\n";
+    let err = build(&sandbox, text).expect_err("the read is granted, not denied");
+    assert_eq!(err.kind, PolicyErrorKind::FailingExample, "{err}");
+    assert_eq!(err.line, Some(5), "{err}");
+    assert!(
+        err.message
+            .contains(r#"expects deny but gets allow by fs.read "data" (policy.toml:2)"#),
+        "names the grant, not the tool's default: {err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Checked against the linked tools, when an executor is built: a program
+// that links only some tools (a registry built over a subset).
+
+fn linking(names: &[&str]) -> &'static Registry {
+    let descriptors: Vec<_> = names.iter().map(|name| descriptor(name)).collect();
+    Box::leak(Box::new(
+        Registry::build(descriptors).expect("the names are distinct"),
+    ))
+}
+
+fn build_over(
+    registry: &'static Registry,
+    sandbox: &Sandbox,
+    text: &str,
+) -> Result<Executor, PolicyError> {
+    Executor::builder(registry)
+        .policy(sandbox.policy(text)?)
+        .build()
+}
+
+const EXAMPLES_OF_TWO_TOOLS: &str = r#"
+[[examples]]
+tool = "text_upper"
+args = { text = "hi" }
+expect = "deny"
+
+[[examples]]
+tool = "count"
+args = { n = 1 }
+expect = "allow"
+"#;
+
+#[test]
+fn an_example_for_a_tool_not_linked_is_a_warning() {
+    let sandbox = Sandbox::new();
+    let registry = linking(&["count", "read_file"]);
+    let executor = build_over(registry, &sandbox, EXAMPLES_OF_TWO_TOOLS)
+        .expect("text_upper is not linked here, so its example is not run");
+    let warnings = executor.policy().warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].kind, PolicyWarningKind::UnlinkedExample);
+    assert_eq!(warnings[0].line, Some(3));
+    assert!(warnings[0].message.contains("`text_upper`"), "{warnings:?}");
+    assert!(
+        warnings[0].to_string().starts_with("policy.toml:3: "),
+        "{}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn an_example_for_a_linked_tool_still_decides() {
+    let sandbox = Sandbox::new();
+    // The same file, in a program that links text_upper: its example runs and fails.
+    let registry = linking(&["count", "text_upper"]);
+    let err = build_over(registry, &sandbox, EXAMPLES_OF_TWO_TOOLS)
+        .expect_err("text_upper is allowed, not denied");
+    assert_eq!(err.kind, PolicyErrorKind::FailingExample, "{err}");
+    assert_eq!(err.line, Some(3), "{err}");
+    // And a failing example of a linked tool is not excused by an unlinked one.
+    let registry = linking(&["count"]);
+    let text = format!(
+        "{EXAMPLES_OF_TWO_TOOLS}\n[[examples]]\ntool = \"count\"\nargs = {{ n = 1 }}\nexpect = \"ask\"\n"
+    );
+    let err = build_over(registry, &sandbox, &text).expect_err("count is allowed, not asked");
+    assert_eq!(err.line, Some(13), "{err}");
+}
+
+#[test]
+fn a_limit_for_a_misspelled_tool_is_refused_naming_the_tool_meant() {
+    let sandbox = Sandbox::new();
+    let registry = linking(&["count", "read_file"]);
+    let text = "[limits]\ntimeout = \"5s\"\n\n[limits.tool.read_fiel]\nrate = \"1/s\"\n";
+    let err = build_over(registry, &sandbox, text).expect_err("a typo of read_file");
+    assert_eq!(err.kind, PolicyErrorKind::UnknownTool, "{err}");
+    assert_eq!(err.line, Some(4), "{err}");
+    assert!(err.message.contains("did you mean `read_file`?"), "{err}");
+}
+
+#[test]
+fn a_limit_for_a_tool_not_linked_is_a_warning() {
+    let sandbox = Sandbox::new();
+    let registry = linking(&["count", "read_file"]);
+    let text = "[limits.tool.count]\nrate = \"5/s\"\n\n[limits.tool.get_weather]\nrate = \"1/s\"\n";
+    let executor =
+        build_over(registry, &sandbox, text).expect("get_weather may be another program's");
+    let warnings = executor.policy().warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].kind, PolicyWarningKind::UnlinkedTool);
+    assert_eq!(warnings[0].line, Some(4));
+    // The linked tool's limit applies.
+    let rate = executor.policy().limits_for(descriptor("count")).rate;
+    assert_eq!(rate.map(|r| r.calls), Some(5));
+}
+
+#[test]
+fn redact_entries_are_checked_against_the_fields_the_linked_tools_take() {
+    let sandbox = Sandbox::new();
+    let registry = linking(&["count", "read_file", "text_upper"]);
+    // Names match case-insensitively, as the redaction does.
+    let text = "[audit]\nredact = [\"PATH\", \"password\"]\n";
+    let executor = build_over(registry, &sandbox, text).expect("no typo");
+    let warnings = executor.policy().warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].kind, PolicyWarningKind::UnreceivedField);
+    assert!(warnings[0].message.contains("`password`"), "{warnings:?}");
+
+    let text = "[audit]\nredact = [\n  \"path\",\n  \"txet\",\n]\n";
+    let err = build_over(registry, &sandbox, text).expect_err("a typo of text");
+    assert_eq!(err.kind, PolicyErrorKind::UnknownField, "{err}");
+    assert_eq!(err.line, Some(4), "{err}");
+    assert!(err.message.contains("did you mean `text`?"), "{err}");
+}
+
+#[test]
+fn an_empty_policy_has_no_warnings() {
+    let sandbox = Sandbox::new();
+    let executor = build_over(linking(&["count"]), &sandbox, "").expect("loads");
+    assert!(executor.policy().warnings().is_empty());
 }

@@ -108,7 +108,7 @@ fn unknown_key(meta: &ParseNestedMeta<'_>) -> syn::Error {
         .replace(' ', "");
     let hint = KEYS
         .iter()
-        .map(|key| (edit_distance(&written, key), key))
+        .map(|key| (strsim::levenshtein(&written, key), key))
         .filter(|&(distance, _)| distance <= 2)
         .min()
         .map(|(_, key)| format!(" (did you mean `{key}`?)"))
@@ -120,22 +120,6 @@ fn unknown_key(meta: &ParseNestedMeta<'_>) -> syn::Error {
             KEYS.join(", ")
         ),
     )
-}
-
-/// Levenshtein distance; keys are short, so the quadratic table is fine.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 fn set_once<T>(meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T) -> syn::Result<()> {
@@ -220,33 +204,19 @@ pub fn doc_text(attrs: &[Attribute]) -> (String, Option<Span>) {
     (lines.join("\n").trim().to_owned(), span)
 }
 
-/// Parses a duration such as `"30s"`, `"500ms"`, `"2m"`, `"1h"` into milliseconds.
+/// Parses a `timeout` in milliseconds, in the one duration grammar the
+/// policy and the CLI read too (humantime's: `"500ms"`, `"30s"`, `"5m"`,
+/// `"1h 30m"`); `None` unless it is at least a millisecond.
 pub fn parse_duration_ms(text: &str) -> Option<u64> {
-    let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().ok()?;
-    let scale = match unit.trim() {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" | "min" => 60_000,
-        "h" => 3_600_000,
-        _ => return None,
-    };
-    number.checked_mul(scale).filter(|&ms| ms > 0)
+    let duration = humantime::parse_duration(text.trim()).ok()?;
+    u64::try_from(duration.as_millis())
+        .ok()
+        .filter(|&ms| ms > 0)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{edit_distance, parse_duration_ms};
-
-    #[test]
-    fn edit_distance_counts_single_character_edits() {
-        assert_eq!(edit_distance("nme", "name"), 1);
-        assert_eq!(edit_distance("titel", "title"), 2);
-        assert_eq!(edit_distance("name", "name"), 0);
-        assert_eq!(edit_distance("", "tags"), 4);
-    }
+    use super::parse_duration_ms;
 
     #[test]
     fn durations_parse_with_units() {
@@ -254,10 +224,13 @@ mod tests {
         assert_eq!(parse_duration_ms("500ms"), Some(500));
         assert_eq!(parse_duration_ms("2m"), Some(120_000));
         assert_eq!(parse_duration_ms("1h"), Some(3_600_000));
+        assert_eq!(parse_duration_ms("1h 30m"), Some(5_400_000));
+        assert_eq!(parse_duration_ms("2 days"), Some(172_800_000));
         assert_eq!(parse_duration_ms("0s"), None);
+        assert_eq!(parse_duration_ms("500us"), None);
         assert_eq!(parse_duration_ms("30"), None);
         assert_eq!(parse_duration_ms("s"), None);
-        assert_eq!(parse_duration_ms("3 days"), None);
+        assert_eq!(parse_duration_ms("3 fortnights"), None);
     }
 }
 

@@ -38,7 +38,7 @@ fn near_names(registry: &Registry, name: &str) -> Vec<&'static str> {
         .filter_map(|tool| {
             let candidate = tool.name();
             let lower = candidate.to_lowercase();
-            let distance = edit_distance(&wanted, &lower);
+            let distance = strsim::levenshtein(&wanted, &lower);
             if distance <= 2.max(candidate.len() / 3) {
                 Some((distance, candidate))
             } else if !wanted.is_empty() && lower.contains(&wanted) {
@@ -65,33 +65,9 @@ pub fn shown(name: &str) -> String {
     shown.escape_debug().to_string()
 }
 
-/// Levenshtein distance, over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(diagonal + 1);
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distance_counts_single_edits() {
-        assert_eq!(edit_distance("add", "add"), 0);
-        assert_eq!(edit_distance("ad", "add"), 1);
-        assert_eq!(edit_distance("text_stat", "text_stats"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-    }
 
     #[test]
     fn shown_names_are_bounded_and_escaped() {

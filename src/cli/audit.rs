@@ -52,8 +52,8 @@ Examples:
   rustchain audit report calls.jsonl --since 1d --json
 
 Per tool: calls, denials, errors (timeouts included), timeouts, and the
-p50/p95/p99 duration of the calls that ran. DURATION is a whole number and a
-unit: 30s, 5m, 2h, 1d. The report reads the trail without verifying it: run
+p50/p95/p99 duration of the calls that ran. DURATION is a number and a unit,
+or several: 30s, 5m, 2h, 1d, 1h 30m. The report reads the trail without verifying it: run
 `audit verify` to trust the figures.";
 
 const KEYGEN_AFTER_HELP: &str = "\
@@ -114,31 +114,17 @@ pub(super) struct Window {
     length: Duration,
 }
 
-/// Parses `30s`, `5m`, `2h`, `1d`: a positive whole number and a unit.
+/// Parses `30s`, `5m`, `2h`, `1d`, `1h 30m`: the duration grammar the policy
+/// and `#[tool(timeout)]` read too.
 fn parse_window(text: &str) -> Result<Window, String> {
-    let invalid =
-        || format!("`{text}` is not a duration; write a whole number and a unit: 30s, 5m, 2h, 1d");
-    let digits = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(digits);
-    let seconds: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(invalid()),
-    };
-    let number: u64 = number.parse().map_err(|_| invalid())?;
-    match number.checked_mul(seconds) {
-        Some(0) => Err(format!(
-            "`{text}` is an empty window; give a positive duration"
-        )),
-        Some(total) => Ok(Window {
+    match rustchain_tools::policy::parse_duration(text) {
+        Some(length) => Ok(Window {
             text: text.to_owned(),
-            length: Duration::from_secs(total),
+            length,
         }),
-        None => Err(invalid()),
+        None => Err(format!(
+            "`{text}` is not a positive duration; write a number and a unit: 30s, 5m, 2h, 1d"
+        )),
     }
 }
 
@@ -406,21 +392,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn windows_are_a_whole_number_and_a_unit() {
+    fn windows_read_the_policys_duration_grammar() {
         let seconds = |text| parse_window(text).map(|w| w.length.as_secs());
         assert_eq!(seconds("30s"), Ok(30));
         assert_eq!(seconds("5m"), Ok(300));
         assert_eq!(seconds("2h"), Ok(7_200));
         assert_eq!(seconds("1d"), Ok(86_400));
+        assert_eq!(seconds("1h 30m"), Ok(5_400));
+        assert_eq!(seconds("5min"), Ok(300));
         for bad in [
             "",
             "5",
             "m",
-            "1.5h",
             "-1m",
-            "5 m",
-            "5min",
             "0s",
+            "forever",
             "99999999999999999999d",
         ] {
             assert!(parse_window(bad).is_err(), "{bad:?}");

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use rustchain_tools::exec::Explanation;
-use rustchain_tools::policy::Decision;
 use rustchain_tools::{Policy, PolicyError};
 use serde_json::{Value, json};
 
@@ -25,8 +24,10 @@ Examples:
   rustchain policy check --json               {\"ok\": true, \"summary\": [...], \"examples\": N}
 
 Loads the file (every table is closed: an unknown key, a bad glob, host or
-CIDR is an error naming its line), runs its [[examples]] against the tools
-linked into this program, and summarises what it grants.
+CIDR is an error naming its line), checks it against the tools linked into
+this program ([limits.tool.NAME] must name one; [audit] redact entries must be
+fields a tool takes), runs its [[examples]], and summarises what it grants.
+An example for a tool this program does not link is a warning on stderr.
 When no FILE is named and the default file does not exist, the empty policy
 is checked: nothing is granted, and only tools that declare no permissions run.
 Exit status: 0 when the policy loads and every example gets its expected
@@ -97,18 +98,32 @@ fn check(session: &mut Session<'_>, args: CheckArgs) -> Exit {
         );
     }
     let summary = policy.summary();
-    let examples = policy.examples().len();
+    let warnings: Vec<String> = policy.warnings().iter().map(ToString::to_string).collect();
+    // Examples of tools this program does not link were not run.
+    let examples = policy.examples().len() - warnings_of_unlinked_examples(policy);
     if session.json {
         session.out = view::pretty(&json!({
             "ok": true,
             "file": policy.origin(),
             "summary": summary,
             "examples": examples,
+            "warnings": warnings,
         }));
     } else {
         session.out = check_text(policy, &summary, examples);
+        for warning in &warnings {
+            session.err.push_str(&format!("warning: {warning}\n"));
+        }
     }
     Exit::Success
+}
+
+fn warnings_of_unlinked_examples(policy: &Policy) -> usize {
+    policy
+        .warnings()
+        .iter()
+        .filter(|w| w.kind == rustchain_tools::policy::PolicyWarningKind::UnlinkedExample)
+        .count()
 }
 
 fn check_text(policy: &Policy, summary: &[String], examples: usize) -> String {
@@ -126,7 +141,7 @@ fn refused(session: &mut Session<'_>, err: &PolicyError) -> Exit {
     if session.json {
         session.out = view::pretty(&json!({
             "ok": false,
-            "error": { "file": err.origin, "line": err.line, "message": err.message },
+            "error": { "kind": err.kind.as_str(), "file": err.origin, "line": err.line, "message": err.message },
         }));
     } else {
         session.err = format!("error: {err}\n");
@@ -175,17 +190,9 @@ fn explanation_json(explanation: &Explanation) -> Value {
         .expect("an explanation serializes: its fields are strings and enums")
 }
 
-/// The decision that settled the verdict: the first one that gave it.
-fn deciding(explanation: &Explanation) -> Option<&Decision> {
-    explanation
-        .decisions
-        .iter()
-        .find(|decision| decision.verdict == explanation.verdict)
-}
-
 fn explanation_text(explanation: &Explanation) -> String {
     let mut text = format!("verdict: {}\n", explanation.verdict);
-    if let Some(decision) = deciding(explanation) {
+    if let Some(decision) = explanation.deciding() {
         text.push_str(&format!(
             "rule: {}\nreason: {}\n",
             decision.rule, decision.reason

@@ -202,8 +202,11 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    for warning in setup.executor.policy().warnings() {
+        session.err.push_str(&format!("warning: {warning}\n"));
+    }
     if let Some(trail) = &setup.trail {
-        session.err = executor::trail_notes(trail);
+        session.err.push_str(&executor::trail_notes(trail));
     }
     let executor = setup.executor;
     let limits = executor.policy().arg_limits();

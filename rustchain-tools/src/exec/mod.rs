@@ -7,6 +7,7 @@
 //! audit record says so.
 
 mod approval;
+mod dry_run;
 mod gate;
 mod limits;
 mod metrics;
@@ -30,6 +31,7 @@ pub use approval::{
     ApprovalError, ApprovalFuture, ApprovalRequest, Approver, BlockingApprover, TerminalApprover,
     visible,
 };
+pub use dry_run::Explanation;
 pub use metrics::{LATENCY_BUCKETS_US, ToolMetrics, UNKNOWN_TOOL};
 pub use record::{AuditSink, CallEvent, CallEventKind, MemoryAudit};
 pub use settings::{
@@ -41,7 +43,7 @@ pub(crate) use gate::CallGate;
 use gate::{Mode, denied};
 
 use crate::audit::Decision as Recorded;
-use crate::policy::{Decision, Policy, PolicyError, Verdict};
+use crate::policy::{Policy, PolicyError, Verdict};
 use crate::registered;
 use crate::{ErrorKind, Invoke, Registry, ToolContext, ToolError, ToolOutput};
 
@@ -142,8 +144,12 @@ impl ExecutorBuilder {
         self.approver(BlockingApprover::new(answer))
     }
 
-    /// The executor, once the policy's inline examples all get the verdict they expect.
-    pub fn build(self) -> Result<Executor, PolicyError> {
+    /// The executor, once the policy is checked against the linked tools
+    /// (see [`Policy::check_linked`]) and its inline examples all get the
+    /// verdict they expect. What deserves a look but refuses nothing is in
+    /// `executor.policy().warnings()`, for the caller to print.
+    pub fn build(mut self) -> Result<Executor, PolicyError> {
+        self.policy.check_linked(self.registry)?;
         let executor = self.build_unchecked();
         executor.check_examples()?;
         Ok(executor)
@@ -162,17 +168,6 @@ impl ExecutorBuilder {
             }),
         }
     }
-}
-
-/// What the policy decides for one call, rule by rule.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Explanation {
-    /// The overall verdict.
-    pub verdict: Verdict,
-    /// Every decision taken: the tool's first, then one per guarded value.
-    pub decisions: Vec<Decision>,
-    /// Why the call could not be judged (unknown tool, invalid arguments), if so.
-    pub error: Option<String>,
 }
 
 impl Executor {
@@ -444,108 +439,6 @@ impl Executor {
         }
         unfinished.gate = None;
         gate.finish(result, started)
-    }
-
-    /// What the policy decides for this call, without running it or recording anything.
-    pub fn explain(&self, name: &str, args: &str) -> Explanation {
-        let ctx = ToolContext::new();
-        let gate = match self.begin(name, args, &ctx, Mode::DryRun) {
-            Ok(gate) => gate,
-            Err(error) if error.kind() == ErrorKind::Denied => {
-                let tool = self.shared.registry.get(name).map(|t| t.descriptor());
-                let decisions = tool
-                    .map(|t| vec![self.shared.policy.decide_tool(t)])
-                    .unwrap_or_default();
-                return Explanation {
-                    verdict: Verdict::Deny,
-                    decisions,
-                    error: None,
-                };
-            }
-            Err(error) => {
-                return Explanation {
-                    verdict: Verdict::Deny,
-                    decisions: Vec::new(),
-                    error: Some(error.to_string()),
-                };
-            }
-        };
-        let ctx = ctx.with_control(Arc::clone(&gate) as _);
-        let outcome = match gate.tool.invoke {
-            Invoke::Sync(invoke) => run_guarded(|| invoke(&ctx, args)).map(drop),
-            // Decoding and guards run before the future is made; dropping it runs nothing.
-            Invoke::Async(invoke) => start_guarded(|| invoke(&ctx, args)).map(drop),
-            Invoke::Registered => match gate.registered {
-                Some(tool) => start_guarded(|| registered::start(tool, &ctx, args)).map(drop),
-                None => Err(ToolError::new(
-                    ErrorKind::Failed,
-                    "a registered tool without its executor",
-                )),
-            },
-        };
-        let mut decisions = gate.dry_run_decisions();
-        let (error, refused) = match &outcome {
-            Err(error) if error.kind() == ErrorKind::InvalidArguments => {
-                (Some(error.to_string()), false)
-            }
-            Err(error) if error.kind() == ErrorKind::Denied => (None, true),
-            _ => (None, false),
-        };
-        // A value refused before any rule was asked (a tool's own input check)
-        // is a denial too, even with no decision to show for it.
-        if let (true, Err(error)) = (refused, &outcome)
-            && !decisions.iter().any(|d| d.verdict == Verdict::Deny)
-        {
-            decisions.push(Decision {
-                verdict: Verdict::Deny,
-                rule: "input".into(),
-                reason: error.message().to_owned().into(),
-            });
-        }
-        let verdict =
-            if error.is_some() || refused || decisions.iter().any(|d| d.verdict == Verdict::Deny) {
-                Verdict::Deny
-            } else {
-                decisions[0].verdict
-            };
-        Explanation {
-            verdict,
-            decisions,
-            error,
-        }
-    }
-
-    /// Checks the policy's inline examples; the first that does not get its
-    /// expected verdict (or cannot be judged) refuses the policy.
-    pub fn check_examples(&self) -> Result<(), PolicyError> {
-        let policy = &self.shared.policy;
-        for example in policy.examples() {
-            let fail = |message: String| PolicyError {
-                origin: policy.origin().to_owned(),
-                line: Some(example.line),
-                message,
-            };
-            let explanation = self.explain(&example.tool, &example.args.to_string());
-            if let Some(error) = &explanation.error {
-                return Err(fail(format!(
-                    "the example calling `{}` cannot be judged: {error}",
-                    example.tool
-                )));
-            }
-            if explanation.verdict != example.expect {
-                let deciding = explanation
-                    .decisions
-                    .iter()
-                    .rev()
-                    .find(|d| d.verdict == explanation.verdict)
-                    .map_or_else(String::new, |d| format!(" by {}: {}", d.rule, d.reason));
-                return Err(fail(format!(
-                    "the example calling `{}` with {} expects {} but gets {}{deciding}",
-                    example.tool, example.args, example.expect, explanation.verdict
-                )));
-            }
-        }
-        Ok(())
     }
 }
 

@@ -244,18 +244,16 @@ impl Settings {
             .build()
     }
 
-    /// Sets up calls: loads the policy and checks its inline examples (once,
-    /// before the trail is touched, so a refused policy leaves no file
-    /// behind), opens the trail (creating the default one's folder), and
-    /// attaches the approver.
+    /// Sets up calls: loads the policy, checks it against the linked tools
+    /// and runs its inline examples (once, before the trail is touched, so a
+    /// refused policy leaves no file behind), opens the trail (creating the
+    /// default one's folder), and attaches the approver. What deserves a
+    /// look but refuses nothing is in `setup.executor.policy().warnings()`.
     pub fn open(self, registry: &'static Registry) -> Result<Setup, SetupError> {
-        let policy = self.load_policy().map_err(SetupError::Policy)?;
-        let unrecorded = Executor::builder(registry).policy(policy.clone());
-        unrecorded
-            .build_unchecked()
-            .check_examples()
-            .map_err(SetupError::Policy)?;
-        let mut builder = Executor::builder(registry).policy(policy);
+        // Checked against the linked tools and its examples run by a dry-run
+        // executor; the checked policy (with its warnings) is the one used.
+        let checked = self.dry_run(registry).map_err(SetupError::Policy)?;
+        let mut builder = Executor::builder(registry).policy(checked.policy().clone());
         builder.approver = self.approver.clone();
         let trail = match self.audit_location().map_err(SetupError::Audit)? {
             None => None,

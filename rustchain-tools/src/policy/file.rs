@@ -117,7 +117,7 @@ pub struct Audit {
     pub record_args: Vec<Spanned<String>>,
     /// Argument field names replaced by "[redacted]" wherever they appear.
     #[serde(default)]
-    pub redact: Vec<String>,
+    pub redact: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -11,6 +11,49 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use url::{Host, Url};
 
+use super::decision::{Decision, Judged, Refusal};
+use super::grants::Grants;
+
+/// May a `#[net]` value be reached? Denied by any `[net] deny` entry, then
+/// by its scheme, then allowed by the first `[net] allow` entry covering it.
+pub(super) fn decide(grants: &Grants, origin: &str, value: &str) -> Judged {
+    let target = NetTarget::parse(value).map_err(|err| Refusal::new("input", err))?;
+    if let Some(rule) = grants.net_deny(&target) {
+        return Err(Refusal::new(
+            rule.text.clone(),
+            format!("{} is denied", target.host),
+        ));
+    }
+    let http = grants.allows_http();
+    if let Some(scheme) = target
+        .scheme
+        .as_deref()
+        .filter(|&s| s != "https" && !(s == "http" && http))
+    {
+        return Err(Refusal::new(
+            "net.http",
+            format!(
+                "the scheme `{scheme}` is not allowed; use https{}",
+                if http { " or http" } else { "" }
+            ),
+        ));
+    }
+    match grants.net_allow(&target) {
+        Some(rule) => Ok(Decision::allow(
+            rule.text.clone(),
+            format!("{} is granted", target.host),
+        )),
+        None => Err(Refusal::new(
+            "net.allow",
+            format!(
+                "{}{} is not a granted host; ask the operator to add it under [net] allow in {origin}",
+                target.host,
+                target.port.map(|p| format!(":{p}")).unwrap_or_default(),
+            ),
+        )),
+    }
+}
+
 /// One `[net]` entry, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostPattern {

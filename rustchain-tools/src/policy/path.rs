@@ -12,6 +12,87 @@ use std::path::{Component, Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
+use super::decision::{Decision, Judged, Refusal, list};
+use super::grants::{Grant, Grants};
+
+/// Which `[fs]` table a value is judged against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FsUse {
+    Read,
+    Write,
+}
+
+impl FsUse {
+    fn table(self) -> &'static str {
+        match self {
+            FsUse::Read => "read",
+            FsUse::Write => "write",
+        }
+    }
+
+    fn root(self, grant: &Grant) -> Option<&Path> {
+        match (self, grant) {
+            (FsUse::Read, Grant::FsRead(root)) | (FsUse::Write, Grant::FsWrite(root)) => Some(root),
+            _ => None,
+        }
+    }
+}
+
+/// May a `#[fs]` value be opened for `using`? Allowed by the first granted
+/// root holding the path the kernel would open, unless a deny glob matches it.
+pub(super) fn decide(grants: &Grants, origin: &str, using: FsUse, value: &str) -> Judged {
+    let table = using.table();
+    if value.is_empty() {
+        return Err(Refusal::new("input", "the path is empty"));
+    }
+    // A relative path is relative to the working directory, as the kernel
+    // (and so every tool, built-in or not) opens it.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let Some(resolved) = resolve(Path::new(value), &cwd) else {
+        return Err(Refusal::new(
+            "input",
+            "the path goes through too many symbolic links",
+        ));
+    };
+    let holding = grants.iter().find_map(|(grant, rule)| {
+        using
+            .root(grant)
+            .filter(|root| resolved.starts_with(root))
+            .map(|_| rule)
+    });
+    let roots = match using {
+        FsUse::Read => grants.fs_read_roots(),
+        FsUse::Write => grants.fs_write_roots(),
+    };
+    let Some(rule) = holding else {
+        return Err(Refusal::new(
+            format!("fs.{table}"),
+            format!(
+                "{} is outside every granted {table} root ({}); ask the operator to add a root under [fs] {table} in {origin}",
+                resolved.display(),
+                list(roots.iter().map(|r| r.display().to_string())),
+            ),
+        ));
+    };
+    if let Some(glob) = grants.fs_deny().matching(&resolved, roots) {
+        let rule = grants
+            .iter()
+            .find_map(|(grant, rule)| match grant {
+                Grant::FsDeny(pattern) if pattern == glob => Some(rule.text.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| format!("fs.deny {glob:?}"));
+        return Err(Refusal::new(
+            rule,
+            format!("{} matches a denied pattern", resolved.display()),
+        ));
+    }
+    Ok(Decision::allow(
+        rule.text.clone(),
+        format!("{} is inside a granted root", resolved.display()),
+    ))
+}
+
 /// Folds `.` and `..` in `path` (absolute, or relative to `base`) without touching the disk.
 pub fn lexical_absolute(path: &Path, base: &Path) -> PathBuf {
     let joined = if path.is_absolute() {

@@ -1,7 +1,7 @@
 use rustchain::tool;
 
 /// Does nothing.
-#[tool(timeout = "3 days")]
+#[tool(timeout = "3 fortnights")]
 fn nothing() {}
 
 fn main() {}
