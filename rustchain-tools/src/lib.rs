@@ -17,6 +17,7 @@ mod error;
 pub mod exec;
 pub mod guard;
 pub mod index;
+pub mod manifest;
 mod output;
 pub mod policy;
 mod registry;
@@ -32,6 +33,7 @@ pub use descriptor::{
 pub use discover::{ToolMatch, ToolQuery};
 pub use error::{ErrorKind, ToolError};
 pub use exec::{Executor, ExecutorBuilder};
+pub use manifest::{Manifest, ToolManifest};
 pub use output::ToolOutput;
 pub use policy::{Policy, PolicyError};
 pub use registry::{DuplicateTool, RUSTCHAIN_TOOL_DESCRIPTORS, Registry, Tool};
