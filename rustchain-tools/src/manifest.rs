@@ -37,7 +37,9 @@ use crate::{Annotations, PermissionKind, Registry, Tool};
 /// The manifest format this build writes and reads.
 ///
 /// It changes when a field changes meaning or a reader could no longer
-/// understand what is written; readers refuse any other value.
+/// understand what is written; readers refuse any other value. A field
+/// added that older readers may safely skip does not change it (unknown
+/// fields are ignored when reading).
 pub const FORMAT: u32 = 1;
 
 /// One tool, described for readers outside the program: front ends, files, indices.

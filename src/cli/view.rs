@@ -1,10 +1,11 @@
 //! How a tool looks on the command line: as JSON for programs, as text for people.
 
+use std::fmt::{Display, Write as _};
+
 use rustchain_tools::manifest::PermissionManifest;
 use rustchain_tools::{Annotations, ToolError, ToolManifest};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::fmt::{Display, Write as _};
 
 /// `value` (a manifest) as JSON.
 pub(super) fn to_json(value: &impl Serialize) -> Value {
