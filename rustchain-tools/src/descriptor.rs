@@ -45,7 +45,7 @@ pub struct ToolDescriptor {
 }
 
 /// MCP-style behaviour hints. `None` means the author did not say.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Annotations {
     /// The tool does not modify its environment.
@@ -82,7 +82,7 @@ pub struct Permission {
 }
 
 /// The kinds of resource a tool can declare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PermissionKind {

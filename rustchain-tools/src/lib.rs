@@ -23,6 +23,7 @@ pub mod exec;
 pub mod fs;
 pub mod guard;
 pub mod index;
+pub mod manifest;
 mod output;
 pub mod policy;
 pub mod registered;
@@ -39,6 +40,7 @@ pub use descriptor::{
 pub use discover::{ToolMatch, ToolQuery};
 pub use error::{ErrorKind, ToolError};
 pub use exec::{Executor, ExecutorBuilder};
+pub use manifest::{Manifest, ToolManifest};
 pub use output::ToolOutput;
 pub use policy::{Policy, PolicyError};
 pub use registry::{DuplicateTool, RUSTCHAIN_TOOL_DESCRIPTORS, Registry, Tool};

@@ -212,8 +212,8 @@ pub fn run() -> ExitCode {
 /// let (mut out, mut err) = (Vec::new(), Vec::new());
 /// let code = run_from(["rustchain", "tools", "list", "--json"], &mut std::io::empty(), &mut out, &mut err);
 /// assert_eq!(code, std::process::ExitCode::SUCCESS);
-/// let tools: serde_json::Value = serde_json::from_slice(&out).unwrap();
-/// assert!(tools.is_array());
+/// let listing: serde_json::Value = serde_json::from_slice(&out).unwrap();
+/// assert!(listing["tools"].is_array());
 /// ```
 pub fn run_from<I, S>(
     args: I,

@@ -1,7 +1,7 @@
 //! `rustchain tools ...`: list, show, schema, call and search the linked tools.
 
 use clap::{Args, Subcommand};
-use rustchain_tools::{Tool, ToolContext, ToolQuery};
+use rustchain_tools::{Manifest, Tool, ToolContext, ToolManifest, ToolQuery};
 use serde_json::{Map, Value};
 
 use super::{Exit, Session, executor, view};
@@ -17,13 +17,18 @@ Examples:
 const LIST_AFTER_HELP: &str = "\
 Examples:
   rustchain tools list                        a table: name, description, tags
-  rustchain tools list --json                 every tool's metadata, for programs
-  rustchain tools list --json | jq -r '.[].name'";
+  rustchain tools list --json                 the manifest of every tool, schemas included
+  rustchain tools list --json --compact       the same without the schemas (digests stay)
+  rustchain tools list --json | jq -r '.tools[].name'
+
+With --json the result is {\"format\": 1, \"tools\": [...]}, one tool manifest
+each, ordered by name; `tools show NAME --json` prints one of them.";
 
 const SHOW_AFTER_HELP: &str = "\
 Examples:
   rustchain tools show text_stats             description, parameters, hints, source
-  rustchain tools show text_stats --json      the same, plus input and output schemas
+  rustchain tools show text_stats --json      its manifest: the same, plus both schemas
+                                              and their digests
 
 An unknown NAME exits with status 2 and suggests close names.";
 
@@ -70,7 +75,7 @@ name ranks highest. Finding nothing is not an error (status 0).";
 pub(super) enum ToolsCommand {
     /// List every linked tool, by name.
     #[command(after_help = LIST_AFTER_HELP)]
-    List,
+    List(ListArgs),
     /// Show everything about one tool.
     #[command(after_help = SHOW_AFTER_HELP)]
     Show {
@@ -86,6 +91,13 @@ pub(super) enum ToolsCommand {
     /// Find tools by words, tags and hints, best match first.
     #[command(after_help = SEARCH_AFTER_HELP)]
     Search(SearchArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ListArgs {
+    /// With --json: leave out each tool's schemas (their digests stay).
+    #[arg(long)]
+    compact: bool,
 }
 
 #[derive(Debug, Args)]
@@ -132,7 +144,7 @@ pub(super) struct SearchArgs {
 
 pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
     match command {
-        ToolsCommand::List => list(session),
+        ToolsCommand::List(args) => list(session, &args),
         ToolsCommand::Show { name } => show(session, &name),
         ToolsCommand::Schema(args) => schema(session, &args),
         ToolsCommand::Call(args) => call(session, &args),
@@ -140,18 +152,22 @@ pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
     }
 }
 
-fn list(session: &mut Session<'_>) -> Exit {
+fn list(session: &mut Session<'_>, args: &ListArgs) -> Exit {
     let registry = session.registry;
+    let manifest = Manifest::of(registry);
     if session.json {
-        let tools: Vec<Value> = registry.tools().map(view::summary).collect();
-        session.out = view::pretty(&Value::Array(tools));
+        let mut document = view::to_json(&manifest);
+        if args.compact {
+            document["tools"] = manifest.tools.iter().map(view::compact).collect();
+        }
+        session.out = view::pretty(&document);
     } else if registry.is_empty() {
         session.err = format!(
             "no tools are linked into `{}`; link a tool crate with `use my_tools as _;`\n",
             session.program
         );
     } else {
-        session.out = view::table(registry.tools());
+        session.out = view::table(&manifest.tools);
     }
     Exit::Success
 }
@@ -160,10 +176,11 @@ fn show(session: &mut Session<'_>, name: &str) -> Exit {
     let Some(tool) = find(session, name) else {
         return Exit::Usage;
     };
+    let manifest = ToolManifest::of(tool);
     session.out = if session.json {
-        view::pretty(&view::detail(tool))
+        view::pretty(&view::to_json(&manifest))
     } else {
-        view::describe(tool)
+        view::describe(&manifest)
     };
     Exit::Success
 }
@@ -256,11 +273,16 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
         ..ToolQuery::default()
     };
     let found = session.registry.discover(&query);
+    let manifests: Vec<ToolManifest> = found
+        .iter()
+        .map(|found| ToolManifest::of(found.tool))
+        .collect();
     if session.json {
-        let results: Vec<Value> = found
+        let results: Vec<Value> = manifests
             .iter()
-            .map(|found| {
-                let mut value = view::summary(found.tool);
+            .zip(&found)
+            .map(|(manifest, found)| {
+                let mut value = view::compact(manifest);
                 if let Value::Object(object) = &mut value {
                     object.insert("score".into(), found.score.into());
                 }
@@ -274,7 +296,7 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
             session.program
         );
     } else {
-        session.out = view::table(found.iter().map(|found| found.tool));
+        session.out = view::table(&manifests);
     }
     Exit::Success
 }

@@ -1,51 +1,25 @@
 //! How a tool looks on the command line: as JSON for programs, as text for people.
 
 use std::fmt::{Display, Write as _};
-use std::time::Duration;
 
-use rustchain_tools::{Annotations, Tool, ToolError};
+use rustchain_tools::manifest::PermissionManifest;
+use rustchain_tools::{Annotations, ToolError, ToolManifest};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-/// What `tools list --json` says about a tool: everything but the schemas.
-pub(super) fn summary(tool: Tool<'_>) -> Value {
-    let d = tool.descriptor();
-    let params: Vec<Value> = d
-        .params
-        .iter()
-        .map(|p| json!({ "name": p.name, "description": p.description, "required": p.required }))
-        .collect();
-    json!({
-        "name": d.name,
-        "title": d.title,
-        "description": d.description,
-        "annotations": d.annotations,
-        "tags": d.tags,
-        "params": params,
-        "permissions": d.permissions,
-        "timeout_ms": d.timeout.map(millis),
-        "async": d.invoke.is_async(),
-        "source": {
-            "crate": d.source.crate_name,
-            "version": d.source.crate_version,
-            "module": d.source.module_path,
-            "file": d.source.file,
-            "line": d.source.line,
-        },
-    })
+/// `value` (a manifest) as JSON.
+pub(super) fn to_json(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).expect("a manifest serializes: its keys are strings")
 }
 
-/// What `tools show --json` says about a tool: the summary and both schemas.
-pub(super) fn detail(tool: Tool<'_>) -> Value {
-    let mut value = summary(tool);
+/// A tool's manifest without its two schemas (their digests stay), for
+/// listings that would otherwise be mostly schema: `tools list --compact`
+/// and `tools search`.
+pub(super) fn compact(manifest: &ToolManifest) -> Value {
+    let mut value = to_json(manifest);
     if let Value::Object(object) = &mut value {
-        object.insert(
-            "input_schema".into(),
-            tool.input_schema().as_value().clone(),
-        );
-        object.insert(
-            "output_schema".into(),
-            tool.output_schema().as_value().clone(),
-        );
+        object.remove("input_schema");
+        object.remove("output_schema");
     }
     value
 }
@@ -72,15 +46,14 @@ pub(super) fn pretty(value: &Value) -> String {
 }
 
 /// An aligned table of tools for people: name, first line of description, tags.
-pub(super) fn table<'r>(tools: impl IntoIterator<Item = Tool<'r>>) -> String {
+pub(super) fn table<'m>(tools: impl IntoIterator<Item = &'m ToolManifest>) -> String {
     let rows: Vec<[String; 3]> = tools
         .into_iter()
         .map(|tool| {
-            let d = tool.descriptor();
             [
-                d.name.to_owned(),
-                first_line(d.description),
-                d.tags.join(", "),
+                tool.name.clone(),
+                first_line(&tool.description),
+                tool.tags.join(", "),
             ]
         })
         .collect();
@@ -110,35 +83,36 @@ pub(super) fn aligned<'a, const N: usize>(
 }
 
 /// Everything about one tool, for people.
-pub(super) fn describe(tool: Tool<'_>) -> String {
-    let d = tool.descriptor();
+pub(super) fn describe(tool: &ToolManifest) -> String {
     let mut text = String::new();
-    match d.title {
-        Some(title) => push_line(&mut text, format_args!("{} ({title})", d.name)),
-        None => push_line(&mut text, d.name),
+    match &tool.title {
+        Some(title) => push_line(&mut text, format_args!("{} ({title})", tool.name)),
+        None => push_line(&mut text, &tool.name),
     }
-    for line in d.description.lines() {
+    for line in tool.description.lines() {
         push_line(&mut text, format!("  {line}").trim_end());
     }
     push_line(&mut text, "");
     text.push_str(&parameters(tool));
     push_line(&mut text, "");
-    let permissions: Vec<String> = d
+    let permissions: Vec<String> = tool
         .permissions
         .iter()
         .map(|p| format!("{} ({})", permission_kind(p), p.param))
         .collect();
     let facts = [
-        ["Annotations:", &annotations_text(&d.annotations)],
-        ["Tags:", &or_none(d.tags.join(", "))],
+        ["Annotations:", &annotations_text(&tool.annotations)],
+        ["Tags:", &or_none(tool.tags.join(", "))],
         ["Permissions:", &or_none(permissions.join(", "))],
         [
             "Timeout:",
-            &d.timeout.map_or("none".to_owned(), |t| format!("{t:?}")),
+            &tool
+                .timeout()
+                .map_or("none".to_owned(), |t| format!("{t:?}")),
         ],
         [
             "Runs:",
-            if d.invoke.is_async() {
+            if tool.is_async {
                 "async fn, on tokio"
             } else {
                 "synchronously"
@@ -146,7 +120,7 @@ pub(super) fn describe(tool: Tool<'_>) -> String {
         ],
         [
             "Source:",
-            &format!("{} (module {})", d.source, d.source.module_path),
+            &format!("{} (module {})", tool.source, tool.source.module_path),
         ],
     ]
     .map(|[label, value]| [label.to_owned(), value.to_owned()]);
@@ -155,21 +129,20 @@ pub(super) fn describe(tool: Tool<'_>) -> String {
 }
 
 /// The parameters block of [`describe`]: name, type, required or not, description.
-fn parameters(tool: Tool<'_>) -> String {
-    let d = tool.descriptor();
-    if d.params.is_empty() {
+fn parameters(tool: &ToolManifest) -> String {
+    if tool.params.is_empty() {
         return "Parameters: none\n".to_owned();
     }
-    let schema = tool.input_schema().as_value();
-    let rows: Vec<[String; 4]> = d
+    let schema = tool.input_schema.as_value();
+    let rows: Vec<[String; 4]> = tool
         .params
         .iter()
         .map(|p| {
             let kind = schema
-                .pointer(&format!("/properties/{}", pointer_escape(p.name)))
+                .pointer(&format!("/properties/{}", pointer_escape(&p.name)))
                 .map_or_else(|| "any".to_owned(), type_label);
             let required = if p.required { "required" } else { "optional" };
-            let first = first_line(p.description);
+            let first = first_line(&p.description);
             [format!("  {}", p.name), kind, required.to_owned(), first]
         })
         .collect();
@@ -255,8 +228,8 @@ fn annotations_text(annotations: &Annotations) -> String {
     or_none(words.join(", "))
 }
 
-/// A permission kind's stable name (`fs_read`, `net`, ...), as the descriptor serializes it.
-fn permission_kind(permission: &rustchain_tools::Permission) -> String {
+/// A permission kind's stable name (`fs_read`, `net`, ...), as the manifest serializes it.
+fn permission_kind(permission: &PermissionManifest) -> String {
     match serde_json::to_value(permission.kind) {
         Ok(Value::String(name)) => name,
         _ => format!("{:?}", permission.kind),
@@ -274,10 +247,6 @@ fn or_none(text: String) -> String {
 /// A JSON Pointer token for `name` (RFC 6901: `~` and `/` escaped).
 fn pointer_escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
-}
-
-fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn push(text: &mut String, piece: impl Display) {
