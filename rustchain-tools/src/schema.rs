@@ -159,3 +159,51 @@ fn is_object_schema(object: &Map<String, Value>) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::close_objects;
+    use serde_json::json;
+
+    #[test]
+    fn objects_are_closed_at_every_depth_and_maps_keep_their_keys() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "inner": {"type": ["object", "null"], "properties": {"a": {"type": "integer"}}},
+                "list": {"type": "array", "items": {"type": "object", "properties": {}}},
+                "either": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+                "map": {"type": "object", "additionalProperties": {"type": "object"}},
+                "free": {"type": "object", "additionalProperties": true},
+                "any": true,
+                "fixed": {"const": {"type": "object"}, "default": {"type": "object"}}
+            },
+            "$defs": {"Def": {"type": "object", "properties": {"b": {}}}}
+        });
+        close_objects(&mut schema);
+        assert_eq!(schema["additionalProperties"], false);
+        let properties = &schema["properties"];
+        assert_eq!(properties["inner"]["additionalProperties"], false);
+        assert_eq!(properties["list"]["items"]["additionalProperties"], false);
+        assert_eq!(
+            properties["either"]["anyOf"][0]["additionalProperties"],
+            false
+        );
+        assert!(
+            properties["either"]["anyOf"][1]
+                .get("additionalProperties")
+                .is_none()
+        );
+        // A map's values are objects of their own, closed too.
+        assert_eq!(
+            properties["map"]["additionalProperties"],
+            json!({"type": "object", "additionalProperties": false})
+        );
+        assert_eq!(properties["free"]["additionalProperties"], true);
+        assert_eq!(properties["any"], true);
+        // Values, not schemas: left as written.
+        assert_eq!(properties["fixed"]["const"], json!({"type": "object"}));
+        assert_eq!(properties["fixed"]["default"], json!({"type": "object"}));
+        assert_eq!(schema["$defs"]["Def"]["additionalProperties"], false);
+    }
+}
