@@ -232,6 +232,10 @@ fn text_that_is_not_json_says_so_with_the_position() {
 struct Unfit;
 
 #[test]
+#[allow(
+    clippy::needless_borrow,
+    reason = "the borrow is the dispatch under test, written as #[tool] writes it"
+)]
 fn the_fallbacks_behind_one_error_per_mistake_run_no_tool_body() {
     use rustchain::__private::{
         DecodeParams as _, GuardCheck as _, GuardProbe, GuardRefused as _, ParamsOf,

@@ -302,7 +302,14 @@ fn stand_in_function(tool: &Tool) -> TokenStream {
         syn::FnArg::Receiver(_) => None,
     });
     quote! {
-        #[allow(dead_code, clippy::unused_async)]
+        // Whatever lints the user's crate turns on, this is not their code.
+        #[allow(
+            dead_code,
+            clippy::all,
+            clippy::pedantic,
+            clippy::nursery,
+            clippy::restriction
+        )]
         #asyncness fn #function(#(#inputs),*) #output {
             ::core::unreachable!("a stand-in for a tool that is not a free function")
         }
