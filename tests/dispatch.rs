@@ -210,6 +210,81 @@ fn text_that_is_not_an_object_is_refused() {
 }
 
 #[test]
+fn text_that_is_not_json_says_so_with_the_position() {
+    for (args, position) in [
+        ("{", "line 1 column 1"),
+        (r#"{"a": 1,}"#, "line 1 column 9"),
+        (r#"{"a": tru}"#, "line 1 column"),
+        ("{\n  \"a\": 1\n  \"b\": 2}", "line 3 column"),
+        (r#"{"a": 1, "b": 2} trailing"#, "line 1 column 18"),
+        ("hello", "line 1 column 1"),
+    ] {
+        let err = invalid("add", args);
+        assert!(err.message().contains("not valid JSON"), "{args}: {err}");
+        assert!(err.message().contains(position), "{args}: {err}");
+    }
+    // Valid JSON of the wrong shape is a different message.
+    let err = invalid("add", "[1, 2]");
+    assert!(!err.message().contains("not valid JSON"), "{err}");
+}
+
+/// No `Deserialize`, no `JsonSchema`, no guard: no tool may take it.
+struct Unfit;
+
+#[test]
+#[allow(
+    clippy::needless_borrow,
+    reason = "the borrow is the dispatch under test, written as #[tool] writes it"
+)]
+fn the_fallbacks_behind_one_error_per_mistake_run_no_tool_body() {
+    use rustchain::__private::{
+        DecodeParams as _, GuardCheck as _, GuardProbe, GuardRefused as _, ParamsOf,
+        RefuseParams as _,
+    };
+    use rustchain::ParamInfo;
+    static PARAMS: [ParamInfo; 1] = [ParamInfo {
+        name: "x",
+        description: "A value.",
+        required: true,
+    }];
+
+    // A tuple the decoder cannot build: an error, never a value.
+    let unfit = ParamsOf::<(Unfit,)>::NEW;
+    let decoded = (&unfit).decode(r#"{"x": 1}"#, &PARAMS);
+    let err = decoded.err().expect("the fallback decodes nothing");
+    assert!(err.message().contains("internal error"), "{err}");
+    assert_eq!((&unfit).input_schema(&PARAMS).as_value(), &false);
+    // A tuple it can build goes to the real decoder.
+    let (x,) = (&ParamsOf::<(u32,)>::NEW)
+        .decode(r#"{"x": 7}"#, &PARAMS)
+        .unwrap();
+    assert_eq!(x, 7);
+
+    // A value no guard can check: denied, whatever it holds.
+    let value = Unfit;
+    let mut checked = Vec::new();
+    let err = (&GuardProbe(&value))
+        .guard_value()
+        .each_value(&mut |text| {
+            checked.push(text.to_owned());
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Denied);
+    assert!(checked.is_empty());
+    // A path is checked as itself.
+    let path = std::path::PathBuf::from("/data/a.txt");
+    (&GuardProbe(&path))
+        .guard_value()
+        .each_value(&mut |text| {
+            checked.push(text.to_owned());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(checked, ["/data/a.txt"]);
+}
+
+#[test]
 fn empty_text_and_null_mean_no_arguments() {
     assert!(call("time_now", "").unwrap().as_u64().unwrap() > 1_600_000_000_000);
     assert!(call("time_now", "null").unwrap().is_u64());
@@ -239,6 +314,16 @@ fn oversized_or_deeply_nested_text_is_refused_before_parsing() {
         err.message().contains("over the limit of 64 bytes"),
         "{err}"
     );
+    // "More than", not the length: a reader that stops one byte past the
+    // limit (the CLI's stdin) would otherwise report the cap plus one.
+    assert!(err.message().contains("more than 64 bytes"), "{err}");
+    let one_over = format!(r#"{{"text": "{}"}}"#, "x".repeat(64 - 12 + 1));
+    assert_eq!(one_over.len(), 65);
+    let err = executor
+        .call_blocking("text_stats", &one_over, ToolContext::new())
+        .unwrap_err();
+    assert!(err.message().contains("more than 64 bytes"), "{err}");
+    assert!(!err.message().contains("65"), "{err}");
 
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let err = Executor::new(Registry::global())

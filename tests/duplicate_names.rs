@@ -117,6 +117,10 @@ fn two_tools_named_search_fail_to_link_naming_both_definitions() {
         "rustchain_tool$search",
         "tools-a/src/lib.rs",
         "tools-b/src/lib.rs",
+        // The crates by name too: the same relative path in two crates
+        // would otherwise read as `src/lib.rs:6` twice.
+        "[crate:tools-a@",
+        "[crate:tools-b@",
     ] {
         assert!(
             stderr.contains(expected),

@@ -6,6 +6,7 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 
 use crate::ast::{Output, Param, Tool};
@@ -15,6 +16,17 @@ pub fn expand(tool: &Tool) -> TokenStream {
     let item = &tool.item;
     let rt = runtime_path(tool);
     let function = &item.sig.ident;
+    // A named const, not `const _`, so that the block also parses as an
+    // associated item when the function sits in an `impl` block; there the
+    // check below says what is wrong, on the function's name, instead of a
+    // parse error and unresolved names.
+    let hidden = format_ident!(
+        "__rustchain_tool_{}",
+        function.unraw(),
+        span = function.span()
+    );
+    let free_check = quote_spanned!(function.span()=> #rt::assert_free_function(&#hidden););
+    let stand_in = stand_in_function(tool);
     let (name, _) = tool.name();
     let description = tool.description();
     let option = |value: Option<TokenStream>| match value {
@@ -71,9 +83,17 @@ pub fn expand(tool: &Tool) -> TokenStream {
         let ty = &arg.ty;
         quote_spanned!(ty.span()=> #rt::assert_guardable::<#ty>();)
     });
+    // Through `GuardProbe`, so a type no guard can check is reported once,
+    // by `assert_guardable`, and not again here (see the runtime's `GuardProbe`).
     let guard_values = guarded.iter().map(|(arg, binding, guard)| {
         let (kind, name) = (format_ident!("{}", guard.kind.variant()), &arg.name);
-        quote!(#rt::Guarded { kind: #rt::PermissionKind::#kind, param: #name, value: &#binding })
+        quote! {
+            #rt::Guarded {
+                kind: #rt::PermissionKind::#kind,
+                param: #name,
+                value: (&#rt::GuardProbe(&#binding)).guard_value(),
+            }
+        }
     });
     let (ok_type, finish) = match &tool.output {
         Output::Value(ty) => (ty, quote!(#rt::finish::value)),
@@ -87,9 +107,12 @@ pub fn expand(tool: &Tool) -> TokenStream {
         } => (ok, quote!(#rt::finish::tool_result)),
     };
     let output_check = quote_spanned!(ok_type.span()=> #rt::assert_output::<#ok_type>(););
+    // Through `ParamsOf`, so a parameter type that fails `assert_param` is
+    // reported once, on that type, and not again at each use of the tuple.
+    let params_of = quote!((&#rt::ParamsOf::<(#(#arg_types,)*)>::NEW));
     // Decoded once; the guards and the body see the same values.
     let decode = quote! {
-        let (#(#bindings,)*) = #rt::decode::<(#(#arg_types,)*)>(__args, &__RUSTCHAIN_PARAMS)?;
+        let (#(#bindings,)*) = #params_of.decode(__args, &__RUSTCHAIN_PARAMS)?;
         __ctx.__check(&[#(#guard_values),*])?;
     };
     let invoke = if tool.is_async() {
@@ -98,6 +121,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             fn __rustchain_invoke<'a>(__ctx: &'a #rt::ToolContext, __args: &'a str)
                 -> #rt::Result<#rt::ToolFuture<'a>, #rt::ToolError>
             {
+                #free_check
                 #decode
                 #rt::Ok(#rt::Box::pin(async move {
                     __ctx.__proceed_async().await?;
@@ -111,6 +135,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             fn __rustchain_invoke(__ctx: &#rt::ToolContext, __args: &str)
                 -> #rt::Result<#rt::ToolOutput, #rt::ToolError>
             {
+                #free_check
                 #decode
                 __ctx.__proceed()?;
                 #finish(#call)
@@ -127,17 +152,48 @@ pub fn expand(tool: &Tool) -> TokenStream {
     // make the linker stop with `duplicate symbol`, naming both definitions.
     let marker = format!("rustchain_tool${name}");
     // Spanned at the function, so the linker's message names its line.
-    let unique_marker = quote_spanned! {function.span()=>
-        #[used]
-        #[unsafe(export_name = #marker)]
-        static __RUSTCHAIN_UNIQUE_NAME: u8 = 0;
+    let unique_marker = match defining_crate() {
+        // On ELF, in a section named after the crate and with no size: the
+        // linker then names each definition by its section (a symbol with
+        // no size encloses nothing), so both crates appear in the message,
+        // not only two `src/lib.rs:6`.
+        Some(krate) => {
+            let section = format!(".rodata.{marker}[crate:{krate}]");
+            let elf = elf_targets();
+            quote_spanned! {function.span()=>
+                #[used]
+                #[unsafe(export_name = #marker)]
+                #[cfg_attr(#elf, unsafe(link_section = #section))]
+                static __RUSTCHAIN_UNIQUE_NAME: [u8; 0] = [];
+            }
+        }
+        None => quote_spanned! {function.span()=>
+            #[used]
+            #[unsafe(export_name = #marker)]
+            static __RUSTCHAIN_UNIQUE_NAME: u8 = 0;
+        },
     };
 
     quote! {
         #item
 
         #[doc(hidden)]
-        const _: () = {
+        #[allow(non_upper_case_globals, dead_code)]
+        const #hidden: () = {
+            // Stand-ins for this const and the function, seen only where the
+            // glob import below does not find them in the module (a glob
+            // import outranks an item of an enclosing block): when the
+            // function is in an `impl` block, where `assert_free_function`
+            // then refuses the stand-in with advice, and nothing else fails.
+            #[allow(non_upper_case_globals, dead_code)]
+            const #hidden: #rt::NotAFreeFunction = #rt::NotAFreeFunction;
+            #stand_in
+            {
+            #[allow(unused_imports)]
+            use self::*;
+            #[allow(unused_imports)]
+            use #rt::{DecodeParams as _, GuardCheck as _, GuardRefused as _, RefuseParams as _};
+
             static __RUSTCHAIN_PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
             // One item for every type check (fewer items build faster); each
             // call keeps its type's span, so an error lands on that type.
@@ -148,6 +204,10 @@ pub fn expand(tool: &Tool) -> TokenStream {
             };
 
             #invoke
+
+            fn __rustchain_input_schema(__params: &'static [#rt::ParamInfo]) -> #rt::Schema {
+                #params_of.input_schema(__params)
+            }
 
             // An alias, because rustc reserves attribute paths that start with
             // `rustc`, and `::rustchain::...` does.
@@ -177,14 +237,47 @@ pub fn expand(tool: &Tool) -> TokenStream {
                     file: ::core::file!(),
                     line: #line,
                 },
-                input_schema: #rt::input_schema::<(#(#arg_types,)*)>,
+                input_schema: __rustchain_input_schema,
                 output_schema: #rt::output_schema::<#ok_type>,
                 invoke: #invoke_kind,
             };
 
             #unique_marker
+            }
         };
     }
+}
+
+/// The targets whose objects are ELF, where any section name is allowed
+/// (Mach-O wants `segment,section`, and there the default section is kept).
+fn elf_targets() -> TokenStream {
+    quote! {
+        any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly",
+            target_os = "illumos",
+            target_os = "solaris"
+        )
+    }
+}
+
+/// `name@version` of the package being compiled, as Cargo tells rustc (and
+/// so this macro); `None` outside Cargo, or if a name holds characters that
+/// do not belong in a section name.
+fn defining_crate() -> Option<String> {
+    let name = std::env::var("CARGO_PKG_NAME").ok()?;
+    let version = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let krate = if version.is_empty() {
+        name
+    } else {
+        format!("{name}@{version}")
+    };
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_.+@".contains(c);
+    krate.chars().all(plain).then_some(krate)
 }
 
 /// Where the runtime is: `::rustchain::__private`, or under `crate = "..."`.
@@ -192,5 +285,33 @@ fn runtime_path(tool: &Tool) -> TokenStream {
     match &tool.args.krate {
         Some(path) => quote!(#path::__private),
         None => quote!(::rustchain::__private),
+    }
+}
+
+/// A function with the tool's signature that is never called: what the
+/// tool's name resolves to when the tool sits in an `impl` block, so that the
+/// generated call type-checks and `assert_free_function` is the only error.
+fn stand_in_function(tool: &Tool) -> TokenStream {
+    let sig = &tool.item.sig;
+    let (asyncness, function, output) = (&sig.asyncness, &sig.ident, &sig.output);
+    let inputs = sig.inputs.iter().filter_map(|input| match input {
+        syn::FnArg::Typed(typed) => {
+            let ty = &typed.ty;
+            Some(quote!(_: #ty))
+        }
+        syn::FnArg::Receiver(_) => None,
+    });
+    quote! {
+        // Whatever lints the user's crate turns on, this is not their code.
+        #[allow(
+            dead_code,
+            clippy::all,
+            clippy::pedantic,
+            clippy::nursery,
+            clippy::restriction
+        )]
+        #asyncness fn #function(#(#inputs),*) #output {
+            ::core::unreachable!("a stand-in for a tool that is not a free function")
+        }
     }
 }

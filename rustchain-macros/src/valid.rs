@@ -97,12 +97,39 @@ fn check_signature(tool: &Tool, errors: &mut Errors) {
             "a tool cannot have an `extern` ABI; remove it and write a plain Rust function",
         );
     }
+    if let Some(self_type) = first_self_type(sig) {
+        errors.at(
+            self_type,
+            "#[tool] goes on a free function at module level, and `Self` says this one is in an `impl` block; move it out of the `impl` and name the type instead of `Self`",
+        );
+    }
     if let Some(variadic) = &sig.variadic {
         errors.on(
             variadic,
             "a tool cannot be variadic; take a `Vec<T>` parameter instead",
         );
     }
+}
+
+/// Where the parameters or the return type name `Self`, if they do.
+///
+/// Only an associated function can say `Self`; the generated code could not
+/// name that type outside the `impl`, so this is the one error to show.
+fn first_self_type(sig: &syn::Signature) -> Option<Span> {
+    fn find(tokens: proc_macro2::TokenStream) -> Option<Span> {
+        tokens.into_iter().find_map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => Some(ident.span()),
+            proc_macro2::TokenTree::Group(group) => find(group.stream()),
+            _ => None,
+        })
+    }
+    let types = sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(typed) => Some(typed.ty.to_token_stream()),
+        FnArg::Receiver(_) => None,
+    });
+    types
+        .chain(std::iter::once(sig.output.to_token_stream()))
+        .find_map(find)
 }
 
 /// What `#[tool(...)]` and the doc comment say: name, description, title, tags, timeout.

@@ -52,8 +52,8 @@ pub use tokio_util::sync::CancellationToken;
 /// whenever the macro does.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::decode::{Param, decode};
-    pub use crate::guard::{GuardValue, Guarded};
+    pub use crate::decode::{DecodeParams, Param, ParamsOf, RefuseParams, decode};
+    pub use crate::guard::{GuardCheck, GuardProbe, GuardRefused, GuardValue, Guarded};
     pub use crate::output::finish;
     pub use crate::schema::{input_schema, output_schema};
     pub use crate::{
@@ -75,4 +75,25 @@ pub mod __private {
 
     /// Compile-time proof that a return type can be encoded and described.
     pub const fn assert_output<T: crate::output::Output>() {}
+
+    /// What the name of a tool's hidden item means where the generated code
+    /// cannot see that item in the module: the function sits in an `impl`
+    /// block (or a function body), and the item became an associated const.
+    pub struct NotAFreeFunction;
+
+    /// The type of a tool's hidden item when the tool is a free function.
+    #[diagnostic::on_unimplemented(
+        message = "#[tool] goes on a free function at module level, not in an `impl` block",
+        label = "this function is inside an `impl` block (or a function body)",
+        note = "a tool is called by name, with no `Self`: move the function out of the `impl` block to module level, and pass what it needs as parameters"
+    )]
+    pub trait FreeFunction {}
+
+    #[diagnostic::do_not_recommend]
+    impl FreeFunction for () {}
+
+    /// Compile-time proof that a tool's hidden item is the module-level one,
+    /// so the tool is a free function the generated code can call.
+    #[inline(always)]
+    pub fn assert_free_function<T: FreeFunction>(_: &T) {}
 }

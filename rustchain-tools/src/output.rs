@@ -61,11 +61,14 @@ impl fmt::Display for ToolOutput {
 /// describable by a schema.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be a tool's result",
-    label = "this type must implement `serde::Serialize` and `schemars::JsonSchema`",
-    note = "derive both on your own types: `#[derive(serde::Serialize, schemars::JsonSchema)]`"
+    label = "this type must implement `serde::Serialize` (serde 1) and `schemars::JsonSchema` (schemars 1)",
+    note = "derive both on your own types: `#[derive(serde::Serialize, schemars::JsonSchema)]`, with `schemars = \"1\"` in Cargo.toml: a `JsonSchema` from schemars 0.8 is another trait and does not count"
 )]
 pub trait Output: Serialize + schemars::JsonSchema {}
 
+// `do_not_recommend`: one error naming `Output` and its advice, not one per
+// missing supertrait.
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + schemars::JsonSchema> Output for T {}
 
 /// Turns what a tool function returned into a call result; the `#[tool]`

@@ -3,6 +3,13 @@
 //! Each schema gets a fresh [`SchemaGenerator`]: schemars keeps every type it
 //! has seen in a generator's `$defs`, so a shared one would leak one tool's
 //! definitions into another's schema.
+//!
+//! Every object in an input schema is closed (`additionalProperties: false`),
+//! nested ones and those under `$defs` included, because the decoder refuses
+//! an unknown field at any depth. An object that already says what extra keys
+//! it takes (a map: `additionalProperties: {...}` or `true`) keeps that, and
+//! so does the `true` schema of a `serde_json::Value`: the decoder takes any
+//! key there too.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
@@ -20,7 +27,7 @@ fn generator() -> SchemaGenerator {
 
 /// The input schema of a tool whose parameters have types `P` and are described by `params`:
 /// an object with one described property per parameter, in parameter order,
-/// the required ones listed, and nothing else allowed.
+/// the required ones listed, and nothing else allowed, at any depth.
 ///
 /// ```
 /// use rustchain_tools::{schema::input_schema, ParamInfo};
@@ -34,7 +41,9 @@ pub fn input_schema<P: ParamList>(params: &'static [ParamInfo]) -> Schema {
     let types = P::schemas(&mut generator);
     let mut properties = Map::with_capacity(params.len());
     for (param, schema) in params.iter().zip(types) {
-        properties.insert(param.name.to_owned(), described(schema, param.description));
+        let mut property = described(schema, param.description);
+        close_objects(&mut property);
+        properties.insert(param.name.to_owned(), property);
     }
     let mut root = Map::new();
     root.insert("$schema".into(), DIALECT.into());
@@ -49,7 +58,8 @@ pub fn input_schema<P: ParamList>(params: &'static [ParamInfo]) -> Schema {
         root.insert("required".into(), Value::Array(required));
     }
     root.insert("additionalProperties".into(), false.into());
-    let definitions = generator.take_definitions(true);
+    let mut definitions = generator.take_definitions(true);
+    definitions.values_mut().for_each(close_objects);
     if !definitions.is_empty() {
         root.insert("$defs".into(), Value::Object(definitions));
     }
@@ -80,4 +90,120 @@ fn described(schema: Schema, description: &str) -> Value {
         }
     }
     value
+}
+
+/// Keywords whose value is one schema.
+const ONE_SCHEMA: [&str; 9] = [
+    "items",
+    "additionalProperties",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+];
+
+/// Keywords whose value is a list of schemas.
+const SCHEMA_LISTS: [&str; 4] = ["prefixItems", "allOf", "anyOf", "oneOf"];
+
+/// Keywords whose value maps names to schemas.
+const SCHEMA_MAPS: [&str; 4] = [
+    "properties",
+    "patternProperties",
+    "$defs",
+    "dependentSchemas",
+];
+
+/// Adds `additionalProperties: false` to every object schema within `schema`
+/// (itself included) that does not say what extra keys it takes.
+///
+/// Only schema positions are visited, so a `const`, `default` or `examples`
+/// value that happens to look like a schema is left as written.
+fn close_objects(schema: &mut Value) {
+    let Value::Object(object) = schema else {
+        return; // `true` / `false`: nothing to close
+    };
+    if is_object_schema(object)
+        && !object.contains_key("additionalProperties")
+        && !object.contains_key("unevaluatedProperties")
+    {
+        object.insert("additionalProperties".into(), false.into());
+    }
+    for (key, value) in object.iter_mut() {
+        let key = key.as_str();
+        if ONE_SCHEMA.contains(&key) {
+            close_objects(value);
+        } else if SCHEMA_LISTS.contains(&key) {
+            if let Value::Array(list) = value {
+                list.iter_mut().for_each(close_objects);
+            }
+        } else if SCHEMA_MAPS.contains(&key)
+            && let Value::Object(map) = value
+        {
+            map.values_mut().for_each(close_objects);
+        }
+    }
+}
+
+/// A schema of objects: `"type": "object"`, alone or among nullable types.
+///
+/// A bare `properties` without a type is left open: schemars writes those as
+/// parts of a composition (`allOf`, a flattened enum's `oneOf`), where
+/// closing one part would refuse the fields another part names.
+fn is_object_schema(object: &Map<String, Value>) -> bool {
+    match object.get("type") {
+        Some(Value::String(ty)) => ty == "object",
+        Some(Value::Array(types)) => types.iter().any(|ty| ty == "object"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::close_objects;
+    use serde_json::json;
+
+    #[test]
+    fn objects_are_closed_at_every_depth_and_maps_keep_their_keys() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "inner": {"type": ["object", "null"], "properties": {"a": {"type": "integer"}}},
+                "list": {"type": "array", "items": {"type": "object", "properties": {}}},
+                "either": {"anyOf": [{"type": "object"}, {"type": "null"}]},
+                "map": {"type": "object", "additionalProperties": {"type": "object"}},
+                "free": {"type": "object", "additionalProperties": true},
+                "any": true,
+                "fixed": {"const": {"type": "object"}, "default": {"type": "object"}}
+            },
+            "$defs": {"Def": {"type": "object", "properties": {"b": {}}}}
+        });
+        close_objects(&mut schema);
+        assert_eq!(schema["additionalProperties"], false);
+        let properties = &schema["properties"];
+        assert_eq!(properties["inner"]["additionalProperties"], false);
+        assert_eq!(properties["list"]["items"]["additionalProperties"], false);
+        assert_eq!(
+            properties["either"]["anyOf"][0]["additionalProperties"],
+            false
+        );
+        assert!(
+            properties["either"]["anyOf"][1]
+                .get("additionalProperties")
+                .is_none()
+        );
+        // A map's values are objects of their own, closed too.
+        assert_eq!(
+            properties["map"]["additionalProperties"],
+            json!({"type": "object", "additionalProperties": false})
+        );
+        assert_eq!(properties["free"]["additionalProperties"], true);
+        assert_eq!(properties["any"], true);
+        // Values, not schemas: left as written.
+        assert_eq!(properties["fixed"]["const"], json!({"type": "object"}));
+        assert_eq!(properties["fixed"]["default"], json!({"type": "object"}));
+        assert_eq!(schema["$defs"]["Def"]["additionalProperties"], false);
+    }
 }
