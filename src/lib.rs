@@ -28,15 +28,96 @@
 //!
 //! A tool crate is linked into a program by naming it: `use my_tools as _;`
 //! (a crate nothing names is never loaded, and its tools would vanish).
-//! A program that wants the whole `rustchain` command line for its own tools is:
+//!
+//! # Features
+//!
+//! A tool crate's plain `rustchain = "0.1"` line gets `#[tool]`, the runtime
+//! and the [`serde`] and [`schemars`] it derives with: nothing that reaches a
+//! network or a terminal, so it builds in seconds. A program turns on more:
+//!
+//! | feature | adds | for |
+//! | --- | --- | --- |
+//! | `cli` | `rustchain::cli`: the whole `rustchain` command line as `cli::run()` | an agent binary |
+//! | `builtin` | `rustchain::builtin`: the built-in file, HTTP and command tools, linked into the program | an agent that serves them |
+//!
+//! `cli` implies nothing: an agent's command line serves the tools that agent
+//! links, its own tool crates and, with `builtin`, the built-ins. The stock
+//! `rustchain` binary (package `rustchain-cli`) is the CLI over the built-ins.
+//!
+//! # An agent with the command line
+//!
+//! ```toml
+//! [dependencies]
+//! rustchain = { version = "0.1", features = ["cli"] }   # add "builtin" for fs_read, http_request, ...
+//! my-tools = { path = "../my-tools" }
+//! ```
 //!
 //! ```no_run
+//! // use my_tools as _;   // link the tool crates to serve
 //! fn main() -> std::process::ExitCode {
 //!     rustchain::cli::run()
 //! }
 //! ```
+//!
+//! Cargo turns a feature on for every crate of one build: in a workspace where
+//! one binary turns `builtin` on, `cargo build --workspace` links the built-ins
+//! into its other binaries too. A binary that shares a workspace with programs
+//! that must not serve them depends on `rustchain-builtin` and names it instead
+//! (`use rustchain_builtin as _;`), as the stock binary does.
+//!
+//! # Your own types, without serde or schemars in your Cargo.toml
+//!
+//! A parameter or a result of your own type derives `Deserialize` (or
+//! `Serialize`) and `JsonSchema` through the re-exports; the `crate`
+//! attributes tell the derives where they are:
+//!
+//! ```
+//! use rustchain::schemars::JsonSchema;
+//! use rustchain::serde::{Deserialize, Serialize};
+//! use rustchain::{tool, Executor, Registry, ToolContext};
+//!
+//! /// Units for a temperature.
+//! #[derive(Clone, Copy, Deserialize, Serialize, JsonSchema)]
+//! #[serde(crate = "rustchain::serde", rename_all = "lowercase")]
+//! #[schemars(crate = "rustchain::schemars")]
+//! pub enum Units {
+//!     /// Degrees Celsius.
+//!     Celsius,
+//!     /// Degrees Fahrenheit.
+//!     Fahrenheit,
+//! }
+//!
+//! /// Tells the temperature of a comfortable room.
+//! #[tool(read_only)]
+//! fn room_temperature(
+//!     /// The units of the answer.
+//!     units: Units,
+//! ) -> f64 {
+//!     match units {
+//!         Units::Celsius => 20.0,
+//!         Units::Fahrenheit => 68.0,
+//!     }
+//! }
+//!
+//! let executor = Executor::new(Registry::global());
+//! let args = r#"{"units": "fahrenheit"}"#;
+//! let out = executor.call_blocking("room_temperature", args, ToolContext::new()).unwrap();
+//! assert_eq!(out.as_json(), "68.0");
+//! ```
 
+#[cfg(feature = "cli")]
 pub mod cli;
 
 pub use rustchain_macros::tool;
 pub use rustchain_tools::*;
+
+/// The built-in tools (`fs_*`, `http_request`, `cmd_run`, `text_stats`,
+/// `time_now`); the `builtin` feature links them into the program.
+#[cfg(feature = "builtin")]
+pub use rustchain_builtin as builtin;
+
+/// serde, for a tool crate's own types: `#[serde(crate = "rustchain::serde")]`.
+pub use serde;
+
+/// schemars, for a tool crate's own types: `#[schemars(crate = "rustchain::schemars")]`.
+pub use schemars;

@@ -4,8 +4,8 @@
 //! Most tests run the CLI in-process through `rustchain::cli::run_from` over the
 //! tools of `my-tools` (`add`, `get_weather`, `path_length`, `slow_echo`) and
 //! the built-ins (`text_stats`, `time_now`, the file, HTTP and command tools);
-//! the last ones run the real `rustchain` binary, which links only the
-//! built-ins, in a scratch working directory of its own.
+//! the last ones run the real `rustchain` binary (package `rustchain-cli`),
+//! which links only the built-ins, in a scratch working directory of its own.
 //!
 //! Files (policies, trails, keys) live in scratch folders under
 //! `CARGO_TARGET_TMPDIR`. In-process tests always name their policy and
@@ -1342,6 +1342,27 @@ fn verify_help_documents_its_own_exit_codes() {
 
 // ---- the real binary ----
 
+/// The stock `rustchain` binary. It belongs to the package `rustchain-cli`, so
+/// cargo gives this package's tests no `CARGO_BIN_EXE_rustchain`; it builds it
+/// beside them, in `<target>/<profile>/`, whenever both packages are tested
+/// (`cargo test --workspace`, or `cargo test` at the root). A run of this
+/// package alone (`-p rustchain`) uses whatever binary the last such build left.
+fn stock_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    // <target>/<profile>/deps/cli-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test runs from <target>/<profile>/deps");
+    let binary = profile_dir.join(format!("rustchain{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        binary.is_file(),
+        "{} is missing: run `cargo test --workspace`, or `cargo build -p rustchain-cli` first",
+        binary.display()
+    );
+    binary
+}
+
 /// Runs the stock `rustchain` binary (built-in tools only) in its own scratch
 /// working directory, with `stdin` piped in.
 fn binary(args: &[&str], stdin: &str) -> Run {
@@ -1362,7 +1383,7 @@ fn without_trail_note(stderr: &str) -> String {
 /// variables `env` (and no inherited RUSTCHAIN_*) and `stdin` piped in.
 fn binary_in(dir: &Path, env: &[(&str, &str)], args: &[&str], stdin: &str) -> Run {
     use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rustchain"))
+    let mut child = Command::new(stock_binary())
         .args(args)
         .current_dir(dir)
         .env_remove("RUSTCHAIN_POLICY")

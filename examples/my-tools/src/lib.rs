@@ -1,11 +1,15 @@
 //! An example tool crate: plain functions with `#[tool]`.
 //!
 //! A program links these tools by naming the crate: `use my_tools as _;`.
+//!
+//! The crate depends on `rustchain` alone (no features) for `#[tool]`, and its
+//! own types derive serde and schemars through the facade's re-exports, each
+//! with the `crate` attributes that say where those are.
 
 use rustchain::fs::FsPath;
+use rustchain::schemars::JsonSchema;
+use rustchain::serde::{Deserialize, Serialize};
 use rustchain::{ToolContext, ToolError, tool};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 /// Adds two integers.
 #[tool(read_only, idempotent, tags("math"))]
@@ -20,7 +24,8 @@ pub fn add(
 
 /// Units for a temperature.
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(crate = "rustchain::serde", rename_all = "lowercase")]
+#[schemars(crate = "rustchain::schemars")]
 pub enum Units {
     /// Degrees Celsius.
     Celsius,
@@ -30,6 +35,8 @@ pub enum Units {
 
 /// A weather report.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(crate = "rustchain::serde")]
+#[schemars(crate = "rustchain::schemars")]
 pub struct Report {
     /// The city reported on.
     pub city: String,
@@ -65,7 +72,8 @@ pub fn get_weather(
 
 /// A point on a plane.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(crate = "rustchain::serde", deny_unknown_fields)]
+#[schemars(crate = "rustchain::schemars")]
 pub struct Point {
     /// Horizontal position.
     pub x: f64,
