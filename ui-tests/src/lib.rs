@@ -1,0 +1,1 @@
+//! Nothing here: the compile-error tests for `#[tool]` are in `tests/`.
