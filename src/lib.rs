@@ -21,9 +21,12 @@
 //!     a + b
 //! }
 //!
-//! let executor = Executor::new(Registry::global());
-//! let out = executor.call_blocking("add", r#"{"a": 2, "b": 40}"#, ToolContext::new()).unwrap();
-//! assert_eq!(out.as_json(), "42");
+//! // A tool is a free function at module level (not in a function body).
+//! fn main() {
+//!     let executor = Executor::new(Registry::global());
+//!     let out = executor.call_blocking("add", r#"{"a": 2, "b": 40}"#, ToolContext::new()).unwrap();
+//!     assert_eq!(out.as_json(), "42");
+//! }
 //! ```
 //!
 //! A tool crate is linked into a program by naming it: `use my_tools as _;`
@@ -99,10 +102,12 @@
 //!     }
 //! }
 //!
-//! let executor = Executor::new(Registry::global());
-//! let args = r#"{"units": "fahrenheit"}"#;
-//! let out = executor.call_blocking("room_temperature", args, ToolContext::new()).unwrap();
-//! assert_eq!(out.as_json(), "68.0");
+//! fn main() {
+//!     let executor = Executor::new(Registry::global());
+//!     let args = r#"{"units": "fahrenheit"}"#;
+//!     let out = executor.call_blocking("room_temperature", args, ToolContext::new()).unwrap();
+//!     assert_eq!(out.as_json(), "68.0");
+//! }
 //! ```
 
 #[cfg(feature = "cli")]
