@@ -15,13 +15,15 @@
 
 pub mod audit;
 pub(crate) mod context;
-pub mod decode;
+mod decode;
 mod descriptor;
 mod discover;
 mod error;
 pub mod exec;
 pub mod fs;
 pub mod guard;
+// The perfect-hash index is public for its benchmark only.
+#[doc(hidden)]
 pub mod index;
 pub mod manifest;
 mod output;
@@ -44,7 +46,6 @@ pub use manifest::{Manifest, ToolManifest};
 pub use output::ToolOutput;
 pub use policy::{Policy, PolicyError};
 pub use registry::{DuplicateTool, RUSTCHAIN_TOOL_DESCRIPTORS, Registry, Tool};
-pub use suggest::shown as shown_name;
 
 pub use tokio_util::sync::CancellationToken;
 

@@ -165,7 +165,7 @@ impl ToolSpec {
         if !crate::registered::is_portable_name(&self.name) {
             return Err(RegisterError::Name(format!(
                 "`{}` is not a portable tool name: use 1 to 64 ASCII letters, digits, `_` or `-`, starting with a letter",
-                crate::shown_name(&self.name)
+                crate::suggest::shown(&self.name)
             )));
         }
         if self.description.trim().is_empty() {

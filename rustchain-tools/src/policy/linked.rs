@@ -82,7 +82,7 @@ impl Policy {
                         Some(example.line),
                         format!(
                             "the example calls `{}`, which names no tool; did you mean `{meant}`?",
-                            crate::shown_name(&example.tool)
+                            crate::suggest::shown(&example.tool)
                         ),
                     ));
                 }
@@ -91,7 +91,7 @@ impl Policy {
                     Some(example.line),
                     format!(
                         "the example calling `{}` was not checked: this program does not link that tool",
-                        crate::shown_name(&example.tool)
+                        crate::suggest::shown(&example.tool)
                     ),
                 ));
             }
