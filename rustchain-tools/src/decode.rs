@@ -557,5 +557,31 @@ param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j
 param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 N n, 13 O o, 14 P p);
 param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 N n, 13 O o, 14 P p, 15 Q q);
 
-/// The most parameters one tool may have (the largest [`ParamList`] tuple).
-pub const MAX_PARAMS: usize = 16;
+/// The most parameters one tool may have (the largest [`ParamList`] tuple);
+/// `rustchain-macros` refuses more with the same number.
+pub(crate) const MAX_PARAMS: usize = 16;
+
+// The largest tuple above has exactly MAX_PARAMS elements.
+const _: () = {
+    const fn is_param_list<T: ParamList>() {}
+    type Largest = (
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+        u8,
+    );
+    is_param_list::<Largest>();
+    assert!(MAX_PARAMS == 16);
+};
