@@ -202,19 +202,6 @@ pub trait ParamList: Sized {
 /// duplicate keys, wrong types and missing required arguments are errors of
 /// kind [`InvalidArguments`](crate::ErrorKind::InvalidArguments) naming the
 /// argument's JSON path. Text that is not JSON says where it stops being JSON.
-///
-/// ```
-/// use rustchain_tools::{decode::decode, ParamInfo};
-/// static PARAMS: [ParamInfo; 2] = [
-///     ParamInfo { name: "city", description: "City name", required: true },
-///     ParamInfo { name: "days", description: "How many days", required: false },
-/// ];
-/// let (city, days): (String, Option<u8>) = decode(r#"{"city": "Oslo"}"#, &PARAMS).unwrap();
-/// assert_eq!((city.as_str(), days), ("Oslo", None));
-///
-/// let err = decode::<(String, Option<u8>)>(r#"{"city": "Oslo", "days": "3"}"#, &PARAMS).unwrap_err();
-/// assert_eq!(err.path(), Some("days"));
-/// ```
 pub fn decode<P: ParamList>(text: &str, params: &'static [ParamInfo]) -> Result<P, ToolError> {
     let text = if text.trim_ascii().is_empty() {
         "{}"
@@ -585,3 +572,31 @@ const _: () = {
     is_param_list::<Largest>();
     assert!(MAX_PARAMS == 16);
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static PARAMS: [ParamInfo; 2] = [
+        ParamInfo {
+            name: "city",
+            description: "City name",
+            required: true,
+        },
+        ParamInfo {
+            name: "days",
+            description: "How many days",
+            required: false,
+        },
+    ];
+
+    #[test]
+    fn decodes_the_tuple_and_names_the_bad_argument() {
+        let (city, days): (String, Option<u8>) =
+            decode(r#"{"city": "Oslo"}"#, &PARAMS).expect("valid arguments");
+        assert_eq!((city.as_str(), days), ("Oslo", None));
+        let err = decode::<(String, Option<u8>)>(r#"{"city": "Oslo", "days": "3"}"#, &PARAMS)
+            .expect_err("a string where a number goes");
+        assert_eq!(err.path(), Some("days"));
+    }
+}
