@@ -8,8 +8,7 @@
 //! and the call cannot drift apart.
 
 use std::fs;
-use std::os::unix::fs::symlink;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -24,6 +23,9 @@ use PolicyErrorKind::{
     BadDuration, BadGlob, BadHost, BadPath, BadRate, BadValue, Syntax, UnknownKey, UnknownTool,
 };
 use Verdict::{Allow, Ask, Deny};
+
+mod support;
+use support::{Sandbox, unique_call_id};
 
 // ---------------------------------------------------------------------------
 // The tools under test. Bodies only say they ran (by call id), so that a
@@ -202,71 +204,7 @@ fn granted_roots(ctx: &ToolContext) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------
-// A scratch directory with roots, secrets, and symlinks in and out of them:
-//
-//   data/notes.txt  data/sub/  data/secrets/key  data/app/.env  data/.env
-//   data/link_out      -> outside/            (a directory link out of the root)
-//   data/link_out_file -> outside/secret.txt  (a file link out of the root)
-//   data/link_in       -> data/secrets/       (a link to a denied place)
-//   data/link_sub      -> outside/sub/        (for `link_sub/../secret.txt`)
-//   out/               (the write root)
-//   out/dangling       -> outside/new.txt     (a link to a file not yet there)
-//   outside/secret.txt outside/sub/
-
-struct Sandbox {
-    root: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "rustchain-policy-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("the temp dir is writable");
-        let root = dir.canonicalize().expect("the sandbox exists");
-        for sub in ["data/sub", "data/secrets", "data/app", "out", "outside/sub"] {
-            fs::create_dir_all(root.join(sub)).expect("create a sandbox folder");
-        }
-        for (file, text) in [
-            ("data/notes.txt", "notes"),
-            ("data/secrets/key", "KEY"),
-            ("data/app/.env", "ENV"),
-            ("data/.env", "ENV"),
-            ("outside/secret.txt", "OUTSIDE"),
-        ] {
-            fs::write(root.join(file), text).expect("write a sandbox file");
-        }
-        for (target, link) in [
-            ("outside", "data/link_out"),
-            ("outside/secret.txt", "data/link_out_file"),
-            ("data/secrets", "data/link_in"),
-            ("outside/sub", "data/link_sub"),
-            ("outside/new.txt", "out/dangling"),
-        ] {
-            symlink(root.join(target), root.join(link)).expect("create a sandbox link");
-        }
-        Sandbox { root }
-    }
-
-    /// `text` with `{root}` replaced by the sandbox's absolute path.
-    fn fill(&self, text: &str) -> String {
-        text.replace("{root}", self.root.to_str().expect("a UTF-8 temp dir"))
-    }
-
-    fn policy(&self, text: &str) -> Result<Policy, PolicyError> {
-        Policy::from_toml(&self.fill(text), "policy.toml", &self.root)
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
-    }
-}
+// The executor and the case runner, over a `support::Sandbox` (tests/support/).
 
 /// An executor under `policy`, recording to memory, with an approver that
 /// always says yes and counts how often it was asked.
@@ -284,11 +222,6 @@ fn executor(policy: Policy) -> (Executor, Arc<MemoryAudit>, Arc<AtomicUsize>) {
         .build()
         .expect("the policy has no failing examples");
     (executor, audit, asked)
-}
-
-fn unique_call_id(label: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{label}#{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// One row: its name, the policy text, the tool, its arguments, and the verdict.

@@ -4,8 +4,6 @@
 //! allowed call, many calls at once, and the generated code's fail-closed path.
 
 use std::fs;
-use std::os::unix::fs::symlink;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -15,6 +13,9 @@ use rustchain::exec::{ApprovalRequest, AuditSink, CallEvent, MemoryAudit};
 use rustchain::policy::Policy;
 use rustchain::{ErrorKind, Executor, Invoke, Registry, ToolContext, tool};
 use serde_json::Value;
+
+mod support;
+use support::{Sandbox, unique_call_id};
 
 // ---------------------------------------------------------------------------
 // The tools under test. Each body notes its call id, so a test can prove that
@@ -228,59 +229,7 @@ async fn busy(
 }
 
 // ---------------------------------------------------------------------------
-// A scratch directory (see tests/policy.rs for the same layout).
-
-struct Sandbox {
-    root: PathBuf,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "rustchain-security-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("the temp dir is writable");
-        let root = dir.canonicalize().expect("the sandbox exists");
-        for sub in ["data/sub", "data/secrets", "data/app", "out", "outside/sub"] {
-            fs::create_dir_all(root.join(sub)).expect("create a sandbox folder");
-        }
-        for (file, text) in [
-            ("data/notes.txt", "notes"),
-            ("data/secrets/key", "KEY"),
-            ("data/app/.env", "ENV"),
-            ("outside/secret.txt", "OUTSIDE"),
-        ] {
-            fs::write(root.join(file), text).expect("write a sandbox file");
-        }
-        for (target, link) in [
-            ("outside", "data/link_out"),
-            ("outside/secret.txt", "data/link_out_file"),
-            ("outside/sub", "data/link_sub"),
-            ("outside/new.txt", "out/dangling"),
-        ] {
-            symlink(root.join(target), root.join(link)).expect("create a sandbox link");
-        }
-        Sandbox { root }
-    }
-
-    fn fill(&self, text: &str) -> String {
-        text.replace("{root}", self.root.to_str().expect("a UTF-8 temp dir"))
-    }
-
-    fn policy(&self, text: &str) -> Policy {
-        Policy::from_toml(text, "policy.toml", &self.root).expect("a valid policy")
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.root);
-    }
-}
+// A policy and an executor over a `support::Sandbox` (tests/support/).
 
 const POLICY: &str = r#"
 default = "deny"
@@ -316,7 +265,7 @@ fn setup(policy: &str) -> Setup {
     let sandbox = Sandbox::new();
     let audit = Arc::new(MemoryAudit::new());
     let executor = Executor::builder(Registry::global())
-        .policy(sandbox.policy(policy))
+        .policy(sandbox.policy(policy).expect("a valid policy"))
         .audit(audit.clone())
         .build()
         .expect("no failing examples");
@@ -325,11 +274,6 @@ fn setup(policy: &str) -> Setup {
         executor,
         audit,
     }
-}
-
-fn unique_call_id(label: &str) -> String {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    format!("{label}#{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The one audit record a refusal must leave.
@@ -857,7 +801,7 @@ fn with_approver(policy: &str, hook: Option<Hook>) -> Setup {
     let sandbox = Sandbox::new();
     let audit = Arc::new(MemoryAudit::new());
     let mut builder = Executor::builder(Registry::global())
-        .policy(sandbox.policy(policy))
+        .policy(sandbox.policy(policy).expect("a valid policy"))
         .audit(audit.clone());
     if let Some(hook) = hook {
         builder = builder.approve_with(hook);
@@ -1123,7 +1067,7 @@ impl AuditSink for BrokenAudit {
 fn a_call_that_cannot_be_recorded_does_not_run() {
     let sandbox = Sandbox::new();
     let executor = Executor::builder(Registry::global())
-        .policy(sandbox.policy(POLICY))
+        .policy(sandbox.policy(POLICY).expect("a valid policy"))
         .audit(Arc::new(BrokenAudit))
         .build()
         .expect("no examples");

@@ -1,0 +1,238 @@
+//! `audit verify` (tampering, torn lines, signed checkpoints) and `audit report`.
+
+use std::io;
+
+use serde_json::{Value, json};
+
+use super::{Setup, cli, records, scratch, utf8, write};
+
+// ---- audit verify ----
+
+/// A trail of two allowed calls to `add`: four records.
+fn trail_of_two_calls() -> Setup {
+    let setup = Setup::new("");
+    for _ in 0..2 {
+        setup
+            .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
+            .expect_code(0);
+    }
+    assert_eq!(records(&setup.trail).len(), 4);
+    setup
+}
+
+#[test]
+fn verify_names_a_record_changed_by_one_byte_and_exits_1() {
+    let setup = trail_of_two_calls();
+    let text = std::fs::read_to_string(&setup.trail).expect("the trail");
+    let at = text
+        .find("\"outcome\":\"ok\"")
+        .expect("the first result record")
+        + 12;
+    let mut bytes = text.into_bytes();
+    bytes[at] = b'K';
+    std::fs::write(&setup.trail, bytes).expect("the trail is edited");
+
+    let run = cli(&["audit", "verify", &setup.trail]).expect_code(1);
+    let first = run.out.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("tampered: line 2 (record 2): record_modified: "),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains(": tampered: "), "{}", run.out);
+
+    let report = cli(&["audit", "verify", &setup.trail, "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(report["status"], "tampered");
+    assert_eq!(report["findings"][0]["kind"], "record_modified");
+    assert_eq!(report["findings"][0]["seq"], 2);
+    assert_eq!(report["findings"][0]["severity"], "tampered");
+}
+
+#[test]
+fn verify_warns_of_a_torn_last_line_with_status_2_and_the_next_call_recovers() {
+    let setup = trail_of_two_calls();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&setup.trail)
+        .expect("the trail opens");
+    io::Write::write_all(&mut file, br#"{"seq":5,"ts":"2026-"#).expect("a torn write");
+    drop(file);
+
+    let run = cli(&["audit", "verify", &setup.trail]).expect_code(2);
+    assert!(
+        run.out.starts_with("warning: line 5: torn_tail: "),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains(": warnings: "), "{}", run.out);
+
+    // Opening the trail cuts the torn end and says so; then it verifies.
+    let run = setup
+        .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
+        .expect_code(0);
+    assert!(run.err.contains("torn write"), "{}", run.err);
+    let report = cli(&["audit", "verify", &setup.trail, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["recoveries"], 1);
+}
+
+#[test]
+fn verify_exits_5_when_it_cannot_verify() {
+    let dir = scratch();
+    let missing = utf8(&dir.path().join("missing.jsonl"));
+    let run = cli(&["audit", "verify", &missing]).expect_code(5);
+    assert_eq!(run.out, "");
+    assert!(run.err.contains("missing.jsonl"), "{}", run.err);
+
+    // Its own bad usage is 5 too, never the 2 of "warnings only".
+    cli(&["audit", "verify", "--no-such-flag"]).expect_code(5);
+    cli(&["audit", "verify", "a.jsonl", "b.jsonl"]).expect_code(5);
+
+    let setup = trail_of_two_calls();
+    let key = write(setup.dir.path(), "bad.pub", "not a key\n");
+    let run = cli(&["audit", "verify", &setup.trail, "--key", &key]).expect_code(5);
+    assert!(run.err.contains("bad.pub"), "{}", run.err);
+}
+
+#[test]
+fn signed_checkpoints_verify_against_the_generated_key() {
+    let setup = Setup::new("");
+    let key = utf8(&setup.dir.path().join("audit.key"));
+    let run = cli(&["audit", "keygen", "--out", &key]).expect_code(0);
+    assert!(run.out.contains("audit.key.pub"), "{}", run.out);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key)
+            .expect("the key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the signing key is its owner's alone");
+    }
+    let run = cli(&["audit", "keygen", "--out", &key]).expect_code(2);
+    assert!(run.err.contains("already exists"), "{}", run.err);
+
+    for _ in 0..2 {
+        setup
+            .cli(&[
+                "--audit-key",
+                &key,
+                "--checkpoint-every",
+                "2",
+                "tools",
+                "call",
+                "add",
+                "--args",
+                r#"{"a": 1, "b": 2}"#,
+            ])
+            .expect_code(0);
+    }
+    let public = format!("{key}.pub");
+    let report = cli(&["audit", "verify", &setup.trail, "--key", &public, "--json"])
+        .expect_code(0)
+        .json();
+    assert!(
+        report["checkpoints"].as_u64().is_some_and(|n| n >= 1),
+        "{report}"
+    );
+    assert!(report["signed_through"].as_u64().is_some(), "{report}");
+
+    // A key that did not sign the checkpoints finds them bad.
+    let other = utf8(&setup.dir.path().join("other.key"));
+    cli(&["audit", "keygen", "--out", &other]).expect_code(0);
+    let report = cli(&[
+        "audit",
+        "verify",
+        &setup.trail,
+        "--key",
+        &format!("{other}.pub"),
+        "--json",
+    ])
+    .expect_code(1)
+    .json();
+    assert_eq!(report["findings"][0]["kind"], "bad_signature", "{report}");
+}
+
+// ---- audit report ----
+
+#[test]
+fn report_json_counts_calls_denials_and_errors_per_tool() {
+    let setup = Setup::new("[tools]\ndeny = [\"path_length\"]\n");
+    let calls: [(&str, &str, u8); 4] = [
+        ("add", r#"{"a": 1, "b": 2}"#, 0),
+        ("add", r#"{"a": 3, "b": 4}"#, 0),
+        ("get_weather", r#"{"city": " "}"#, 1),
+        ("path_length", r#"{"points": []}"#, 1),
+    ];
+    for (tool, args, code) in calls {
+        setup
+            .cli(&["tools", "call", tool, "--args", args])
+            .expect_code(code);
+    }
+
+    let report = cli(&["audit", "report", &setup.trail, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["records"], 7, "{report}");
+    let usage = |name: &str| {
+        report["tools"]
+            .as_array()
+            .and_then(|tools| tools.iter().find(|usage| usage["tool"] == name))
+            .unwrap_or_else(|| panic!("no usage of {name} in {report}"))
+    };
+    let add = usage("add");
+    assert_eq!(
+        (
+            &add["calls"],
+            &add["denials"],
+            &add["errors"],
+            &add["timeouts"]
+        ),
+        (&json!(2), &json!(0), &json!(0), &json!(0))
+    );
+    assert!(
+        add["p50_ms"].is_number() && add["p99_ms"].is_number(),
+        "{add}"
+    );
+    let weather = usage("get_weather");
+    assert_eq!(
+        (&weather["calls"], &weather["errors"]),
+        (&json!(1), &json!(1))
+    );
+    let path = usage("path_length");
+    assert_eq!((&path["calls"], &path["denials"]), (&json!(1), &json!(1)));
+    assert_eq!(path["p50_ms"], Value::Null, "a denied call has no duration");
+
+    let recent = cli(&["audit", "report", &setup.trail, "--since", "1h", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(recent["records"], 7);
+    assert!(recent["since"].is_string(), "{recent}");
+
+    let run = cli(&["audit", "report", &setup.trail, "--since", "5m"]).expect_code(0);
+    let header = run.out.lines().next().unwrap_or_default();
+    assert_eq!(
+        header.split_whitespace().collect::<Vec<_>>(),
+        [
+            "TOOL", "CALLS", "DENIALS", "ERRORS", "TIMEOUTS", "P50", "P95", "P99"
+        ]
+    );
+    assert!(
+        run.out.ends_with(": 7 records in the last 5m\n"),
+        "{}",
+        run.out
+    );
+}
+
+#[test]
+fn report_since_takes_a_number_and_a_unit() {
+    let setup = trail_of_two_calls();
+    for since in ["30s", "5m", "2h", "1d"] {
+        cli(&["audit", "report", &setup.trail, "--since", since]).expect_code(0);
+    }
+    let run = cli(&["audit", "report", &setup.trail, "--since", "forever"]).expect_code(2);
+    assert!(run.err.contains("30s, 5m, 2h, 1d"), "{}", run.err);
+}
