@@ -3,15 +3,15 @@
 //!
 //! Most tests run the CLI in-process through `rustchain::cli::run_from` over the
 //! tools of `my-tools` (`add`, `get_weather`, `path_length`, `slow_echo`) and
-//! the built-ins (`text_stats`, `time_now`, the file, HTTP and command tools);
-//! those of `binary` run the real `rustchain` binary (package `rustchain-cli`),
-//! which links only the built-ins, in a scratch working directory of its own.
+//! the built-ins (`text_stats`, `time_now`, the file, HTTP and command tools).
+//! The tests of the real `rustchain` binary are its package's own
+//! (`rustchain-cli/tests/binary.rs`, where cargo builds the binary for them).
 //!
 //! One module per command: `tools` (list, show, schema, call, search),
 //! `guarded_calls` (`tools call` under a policy, into a trail), `policy`
 //! (check, explain), `audit` (verify, report), `usage` (usage errors, help),
-//! `manifests` (the `--json` manifests) and `binary`. The helpers they share
-//! are here.
+//! `manifests` (the `--json` manifests). The helpers they share are here and
+//! in `tests/support/run.rs`.
 //!
 //! Files (policies, trails, keys) live in scratch folders under
 //! `CARGO_TARGET_TMPDIR`. In-process tests always name their policy and
@@ -19,46 +19,23 @@
 
 use std::io::{self, Read};
 use std::path::Path;
-use std::process::ExitCode;
 use std::sync::OnceLock;
 
 use my_tools as _;
 use rustchain_builtin as _;
 use serde_json::Value;
 
+use run::{Run, records, scratch, utf8, write};
+
+#[path = "../support/run.rs"]
+mod run;
+
 mod audit;
-mod binary;
 mod guarded_calls;
 mod manifests;
 mod policy;
 mod tools;
 mod usage;
-
-/// What one run of the CLI printed, and how it ended.
-#[derive(Debug)]
-struct Run {
-    code: ExitCode,
-    out: String,
-    err: String,
-}
-
-impl Run {
-    /// Asserts the exit status, showing both streams when it is not `code`.
-    fn expect_code(self, code: u8) -> Self {
-        assert_eq!(
-            self.code,
-            ExitCode::from(code),
-            "unexpected exit status for {self:#?}"
-        );
-        self
-    }
-
-    /// stdout parsed as JSON.
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.out)
-            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}):\n{}", self.out))
-    }
-}
 
 /// Runs the CLI with `args` (after the program name) and `stdin` as piped input.
 fn cli_with_stdin(args: &[&str], stdin: &mut dyn Read) -> Run {
@@ -74,34 +51,6 @@ fn cli_with_stdin(args: &[&str], stdin: &mut dyn Read) -> Run {
 
 fn cli(args: &[&str]) -> Run {
     cli_with_stdin(args, &mut io::empty())
-}
-
-/// A scratch folder under the target directory, removed when dropped.
-fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("cli-")
-        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
-        .expect("a scratch folder")
-}
-
-/// Writes `text` to `dir/name`; returns the path as the CLI takes it.
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("the file is written");
-    utf8(&path)
-}
-
-fn utf8(path: &Path) -> String {
-    path.to_str().expect("scratch paths are UTF-8").to_owned()
-}
-
-/// The records of an audit trail, parsed.
-fn records(trail: &str) -> Vec<Value> {
-    std::fs::read_to_string(trail)
-        .expect("the trail exists")
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("every line is a JSON record"))
-        .collect()
 }
 
 /// A scratch folder with a policy and the path of a trail (not yet created).

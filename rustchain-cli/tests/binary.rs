@@ -1,34 +1,21 @@
-//! The real `rustchain` binary (package `rustchain-cli`), which links only the
-//! built-ins, run in a scratch working directory of its own.
+//! The stock `rustchain` binary, which links only the built-ins, run in a
+//! scratch working directory of its own.
 
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
 use serde_json::json;
 
-use super::{Run, records, scratch, utf8, write};
+#[path = "../../tests/support/run.rs"]
+mod run;
+
+use run::{Run, records, scratch, utf8, write};
 
 // ---- the real binary ----
 
-/// The stock `rustchain` binary. It belongs to the package `rustchain-cli`, so
-/// cargo gives this package's tests no `CARGO_BIN_EXE_rustchain`; it builds it
-/// beside them, in `<target>/<profile>/`, whenever both packages are tested
-/// (`cargo test --workspace`, or `cargo test` at the root). A run of this
-/// package alone (`-p rustchain`) uses whatever binary the last such build left.
+/// The stock `rustchain` binary, built by cargo for this package's tests.
 fn stock_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    // <target>/<profile>/deps/cli-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("a test runs from <target>/<profile>/deps");
-    let binary = profile_dir.join(format!("rustchain{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        binary.is_file(),
-        "{} is missing: run `cargo test --workspace`, or `cargo build -p rustchain-cli` first",
-        binary.display()
-    );
-    binary
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_rustchain"))
 }
 
 /// Runs the stock `rustchain` binary (built-in tools only) in its own scratch
