@@ -199,3 +199,26 @@ fn policy_explain_needs_a_known_tool_and_valid_arguments() {
     assert!(run.err.contains("cannot be judged"), "{}", run.err);
     assert!(run.err.contains("argument `a`"), "{}", run.err);
 }
+
+#[test]
+fn warnings_of_a_policy_are_printed_by_check_and_by_call() {
+    // An example for a tool this program does not link (and whose name is no
+    // misspelling of one it does): the policy loads, and says so.
+    let setup = Setup::new(
+        "[[examples]]\ntool = \"weather_station_lookup\"\nargs = {}\nexpect = \"allow\"\n",
+    );
+    let checked = setup.cli(&["policy", "check"]).expect_code(0);
+    assert!(
+        checked.err.contains("weather_station_lookup") && checked.err.contains("rustchain.toml:2:"),
+        "policy check names the example and its line: {}",
+        checked.err
+    );
+    let called = setup
+        .cli(&["tools", "call", "text_stats", "--args", r#"{"text": "a"}"#])
+        .expect_code(0);
+    assert!(
+        called.err.starts_with("warning: ") && called.err.contains("weather_station_lookup"),
+        "tools call warns too: {}",
+        called.err
+    );
+}
