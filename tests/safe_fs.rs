@@ -461,10 +461,16 @@ fn a_write_to_a_folder_granted_only_for_reading_is_refused() {
     // The guard checked reading, which is granted; the write is not.
     let err = f.refused_by_fs("sneaky_write", json!({ "path": keep }), ErrorKind::Denied);
     assert!(
-        err.message()
-            .contains("outside every folder granted for writing"),
+        err.message().contains("declares no #[fs(write)] parameter"),
         "{err}"
     );
+    // Even where the policy grants writing: a tool writes only as it declared.
+    let err = f.refused_by_fs(
+        "sneaky_write",
+        json!({ "path": text(&f.root.join("planted.txt")) }),
+        ErrorKind::Denied,
+    );
+    assert!(err.message().contains("may not write files"), "{err}");
     f.refused_by_fs(
         "sneaky_write",
         json!({ "path": text(&f.ro.join("new.txt")) }),

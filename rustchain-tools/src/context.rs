@@ -58,6 +58,8 @@ pub(crate) trait CallControl: Send + Sync {
     fn deadline(&self) -> Option<Instant>;
     /// What the policy grants this call.
     fn grants(&self) -> &Grants;
+    /// Whether the tool declares a parameter of this kind.
+    fn declares(&self, kind: crate::PermissionKind) -> bool;
 }
 
 /// One progress update of a running call.
@@ -195,8 +197,10 @@ impl ToolContext {
     }
 
     /// Safe file access under this call's grants: the way a tool opens,
-    /// reads, writes and lists files ([`crate::fs`]). Outside an executor
-    /// nothing is granted, so every access is refused.
+    /// reads, writes and lists files ([`crate::fs`]). It reads only if the
+    /// tool declares an `#[fs(read)]` or `#[fs(write)]` parameter and writes
+    /// only if it declares `#[fs(write)]`, whatever else the policy grants.
+    /// Outside an executor nothing is granted, so every access is refused.
     ///
     /// ```
     /// # use rustchain_tools::{ErrorKind, ToolContext};
@@ -204,7 +208,14 @@ impl ToolContext {
     /// assert_eq!(err.kind(), ErrorKind::Denied);
     /// ```
     pub fn fs(&self) -> crate::fs::Fs<'_> {
-        crate::fs::Fs::new(self.grants())
+        let fs = crate::fs::Fs::new(self.grants());
+        match &self.control {
+            Some(control) => fs.declared(
+                control.declares(crate::PermissionKind::FsRead),
+                control.declares(crate::PermissionKind::FsWrite),
+            ),
+            None => fs,
+        }
     }
 
     pub(crate) fn shared_call_id(&self) -> Arc<str> {

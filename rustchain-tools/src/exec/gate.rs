@@ -476,4 +476,8 @@ impl CallControl for CallGate {
     fn grants(&self) -> &Grants {
         CallGate::grants(self)
     }
+
+    fn declares(&self, kind: PermissionKind) -> bool {
+        self.tool.permissions.iter().any(|p| p.kind == kind)
+    }
 }

@@ -103,6 +103,11 @@ pub const DEFAULT_MAX_READ: u64 = 16 * 1024 * 1024;
 pub struct Fs<'g> {
     grants: &'g Grants,
     max_read: u64,
+    /// What the tool declared it touches (`#[fs(read)]`, `#[fs(write)]`):
+    /// a tool reads and writes only as it declared, whatever else the
+    /// policy grants.
+    may_read: bool,
+    may_write: bool,
 }
 
 /// One entry of a folder, as [`Fs::read_dir`] lists it.
@@ -123,7 +128,36 @@ impl<'g> Fs<'g> {
         Fs {
             grants,
             max_read: DEFAULT_MAX_READ,
+            may_read: true,
+            may_write: true,
         }
+    }
+
+    /// The same access, limited to what a tool declared: reading needs an
+    /// `#[fs(read)]` or `#[fs(write)]` parameter, writing an `#[fs(write)]` one.
+    pub(crate) fn declared(self, reads: bool, writes: bool) -> Fs<'g> {
+        Fs {
+            may_read: reads || writes,
+            may_write: writes,
+            ..self
+        }
+    }
+
+    /// The granted root `path` is under, once the tool may access it so.
+    fn scope(&self, access: Access, path: &Path) -> Result<(Scope<'g>, Vec<String>), ToolError> {
+        let (declared, attribute, verb) = match access {
+            Access::Read => (self.may_read, "#[fs(read)]", "read"),
+            Access::Write => (self.may_write, "#[fs(write)]", "write"),
+        };
+        if !declared {
+            return Err(ToolError::new(
+                crate::ErrorKind::Denied,
+                format!(
+                    "this tool declares no {attribute} parameter, so it may not {verb} files; a tool touches only what it declares"
+                ),
+            ));
+        }
+        Scope::open(self.grants, access, path)
     }
 
     /// The same access, with [`read`](Fs::read) and
@@ -178,7 +212,7 @@ impl<'g> Fs<'g> {
     /// Lists a folder, by name; entries the policy denies are left out and
     /// links are listed as links, not followed.
     pub fn read_dir(&self, path: impl AsRef<Path>) -> Result<Vec<DirEntry>, ToolError> {
-        let (scope, names) = Scope::open(self.grants, Access::Read, path.as_ref())?;
+        let (scope, names) = self.scope(Access::Read, path.as_ref())?;
         let target = scope.resolve(names, Last::Follow, false)?;
         let shown = scope.show(&target.rel);
         let folder = match (&target.name, target.kind) {
@@ -299,7 +333,7 @@ impl<'g> Fs<'g> {
     }
 
     fn open_for_reading(&self, path: &Path) -> Result<(cap_std::fs::File, String), ToolError> {
-        let (scope, names) = Scope::open(self.grants, Access::Read, path)?;
+        let (scope, names) = self.scope(Access::Read, path)?;
         let target = scope.resolve(names, Last::Follow, false)?;
         let shown = scope.show(&target.rel);
         let name = existing_file(&target, &shown, "check the path")?;
@@ -311,7 +345,7 @@ impl<'g> Fs<'g> {
     /// the target itself, refused by writers), folders made on the way when
     /// `create_dirs`.
     fn writable(&self, path: &Path, create_dirs: bool) -> Result<(Scope<'g>, Target), ToolError> {
-        let (scope, names) = Scope::open(self.grants, Access::Write, path)?;
+        let (scope, names) = self.scope(Access::Write, path)?;
         let scope = scope.with_missing_folder_hint("; create it first (create_dir_all)");
         let target = scope.resolve(names, Last::Keep, create_dirs)?;
         Ok((scope, target))
