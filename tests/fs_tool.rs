@@ -14,6 +14,9 @@ use rustchain::{ErrorKind, Executor, PermissionKind, Policy, Registry, ToolConte
 use rustchain_builtin as _;
 use serde_json::{Value, json};
 
+#[path = "support/race.rs"]
+mod race;
+
 /// A root granted for reading and writing, a folder beside it that nothing
 /// grants, and an executor recording into memory.
 ///
@@ -292,17 +295,7 @@ fn a_file_swapped_for_a_link_never_yields_the_outside_content() {
     let (mut ok, mut refused) = (0, 0);
     let mut refused_ids = Vec::new();
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            // Each swap is a rename, so the name always exists.
-            let (file, link) = (f.root.join(".next_file"), f.root.join(".next_link"));
-            while !stop.load(Ordering::Relaxed) {
-                std::fs::write(&file, "inside").unwrap();
-                std::fs::rename(&file, &target).unwrap();
-                let _ = std::fs::remove_file(&link);
-                symlink(&secret, &link).unwrap();
-                std::fs::rename(&link, &target).unwrap();
-            }
-        });
+        scope.spawn(|| race::swap_until(&f.root, &target, &secret, &stop));
         let deadline = Instant::now() + Duration::from_millis(1500);
         while Instant::now() < deadline && ok + refused < 2000 {
             let (id, result) = f.call("fs_read", json!({ "path": target }));

@@ -19,6 +19,9 @@ use rustchain::exec::MemoryAudit;
 use rustchain::{ErrorKind, Executor, Policy, Registry, ToolContext, ToolError, tool};
 use serde_json::{Value, json};
 
+#[path = "support/race.rs"]
+mod race;
+
 /// Reads a text file.
 #[tool(read_only)]
 fn note_read(
@@ -528,18 +531,7 @@ fn a_racing_link_swap_never_yields_the_outside_content() {
     let (mut ok, mut refused) = (0u32, 0u32);
     let mut refused_ids = Vec::new();
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            // Each swap is a rename, so the name always exists: as a file,
-            // then as a link out of the root.
-            let (file, link) = (f.root.join(".next_file"), f.root.join(".next_link"));
-            while !stop.load(Ordering::Relaxed) {
-                std::fs::write(&file, "inside").unwrap();
-                std::fs::rename(&file, &target).unwrap();
-                let _ = std::fs::remove_file(&link);
-                symlink(&secret, &link).unwrap();
-                std::fs::rename(&link, &target).unwrap();
-            }
-        });
+        scope.spawn(|| race::swap_until(&f.root, &target, &secret, &stop));
         let deadline = Instant::now() + Duration::from_millis(1500);
         while Instant::now() < deadline && ok + refused < 2000 {
             let id = next_id("note_read");
