@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use rustchain::exec::{ApprovalRequest, MemoryAudit};
 use rustchain::policy::{
-    Policy, PolicyError, PolicyErrorKind, PolicyWarningKind, ToolFacts, Verdict,
+    Grants, Policy, PolicyError, PolicyErrorKind, PolicyWarningKind, ToolFacts, Verdict,
 };
 use rustchain::{ErrorKind, Executor, Registry, ToolContext, tool};
 
@@ -196,7 +196,7 @@ async fn slow_plain(
 /// Lists the read roots the policy granted this call.
 #[tool]
 fn granted_roots(ctx: &ToolContext) -> Vec<String> {
-    ctx.grants()
+    Grants::of(ctx)
         .fs_read_roots()
         .iter()
         .map(|root| root.display().to_string())
@@ -1105,7 +1105,7 @@ fn a_tool_reads_its_grants_from_its_context() {
     let outside = sandbox.root.join("outside").display().to_string();
     assert_eq!(roots, serde_json::json!([data, outside]));
     // Outside an executor there is nothing granted.
-    assert!(ToolContext::new().grants().fs_read_roots().is_empty());
+    assert!(Grants::of(&ToolContext::new()).fs_read_roots().is_empty());
 }
 
 // ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rustchain_macros::tool;
+use rustchain_tools::policy::Grants;
 use rustchain_tools::policy::path::lexical_absolute;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
@@ -152,7 +153,7 @@ impl Plan {
         timeout_ms: Option<u64>,
         max_output_bytes: Option<u64>,
     ) -> Result<Plan, ToolError> {
-        let grants = ctx.grants();
+        let grants = Grants::of(ctx);
         // The guard checked this normal form of the path; run the same one.
         let program = lexical_absolute(Path::new(program), Path::new("/"));
         let Some(grant) = grants.programs().iter().find(|p| p.path == program) else {

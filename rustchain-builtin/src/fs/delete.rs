@@ -8,8 +8,9 @@ use rustchain_macros::tool;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
 use rustchain_tools::fs::FsPath;
-use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope, denied, io_error};
+use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope, denied, io_error, kind_of};
 use rustchain_tools::fs::walk::{Flow, MAX_DEPTH, sorted_entries, walk};
+use rustchain_tools::policy::Grants;
 
 /// What `fs_delete` returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -44,7 +45,7 @@ pub fn fs_delete(
     /// Delete a folder and everything in it (default false: files and links only).
     recursive: Option<bool>,
 ) -> Result<DeleteOutput, ToolError> {
-    let (scope, names) = Scope::open(ctx.grants(), Access::Write, path.as_path())?;
+    let (scope, names) = Scope::open(Grants::of(ctx), Access::Write, path.as_path())?;
     let target = scope.resolve(names, Last::Keep, false)?;
     let shown = scope.show(&target.rel);
     let Some(name) = &target.name else {
@@ -139,7 +140,7 @@ fn remove_contents(
                 "{shown} appeared while deleting and is denied by the policy; deleting stopped after {removed} entries"
             )));
         }
-        if EntryKind::of(&meta) == EntryKind::Dir {
+        if kind_of(&meta) == EntryKind::Dir {
             if depth >= MAX_DEPTH {
                 return Err(ToolError::new(
                     ErrorKind::Failed,

@@ -8,6 +8,7 @@ use rustchain_tools::fs::confine::{Access, Last, Scope};
 use rustchain_tools::fs::files::{
     Stamp, WriteMode, existing_file, open_regular, read_up_to, write_file,
 };
+use rustchain_tools::policy::Grants;
 
 /// The largest file `fs_edit` rewrites.
 pub const MAX_EDIT: u64 = 8 * 1024 * 1024;
@@ -65,7 +66,7 @@ pub fn fs_edit(
             "expected_count must be at least 1",
         ));
     }
-    let (scope, names) = Scope::open(ctx.grants(), Access::Write, path.as_path())?;
+    let (scope, names) = Scope::open(Grants::of(ctx), Access::Write, path.as_path())?;
     let target = scope.resolve(names, Last::Keep, false)?;
     let shown = scope.show(&target.rel);
     let name = existing_file(&target, &shown, "fs_write creates a new file")?;

@@ -7,6 +7,7 @@ use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 use rustchain_tools::fs::FsPath;
 use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope, io_error};
 use rustchain_tools::fs::walk::{Flow, walk};
+use rustchain_tools::policy::Grants;
 
 use super::filter::NameFilter;
 
@@ -68,7 +69,7 @@ pub fn fs_list(
 ) -> Result<ListOutput, ToolError> {
     let filter = NameFilter::new(glob.as_deref())?;
     let cap = max_entries.unwrap_or(DEFAULT_ENTRIES).clamp(1, MAX_ENTRIES) as usize;
-    let (scope, names) = Scope::open(ctx.grants(), Access::Read, path.as_path())?;
+    let (scope, names) = Scope::open(Grants::of(ctx), Access::Read, path.as_path())?;
     let target = scope.resolve(names, Last::Follow, false)?;
     let shown = scope.show(&target.rel);
     let folder = match (&target.name, target.kind) {

@@ -8,6 +8,7 @@ use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 use rustchain_tools::fs::FsPath;
 use rustchain_tools::fs::confine::{Access, Last, Scope, io_error};
 use rustchain_tools::fs::files::{existing_file, open_regular, read_up_to};
+use rustchain_tools::policy::Grants;
 
 /// The most bytes one `fs_read` call returns.
 pub const MAX_READ: u64 = 256 * 1024;
@@ -57,7 +58,7 @@ pub fn fs_read(
     /// How many bytes to read at most (default: to the end, capped at 262144).
     length: Option<u64>,
 ) -> Result<ReadOutput, ToolError> {
-    let (scope, names) = Scope::open(ctx.grants(), Access::Read, path.as_path())?;
+    let (scope, names) = Scope::open(Grants::of(ctx), Access::Read, path.as_path())?;
     let target = scope.resolve(names, Last::Follow, false)?;
     let shown = scope.show(&target.rel);
     let name = existing_file(&target, &shown, "fs_list shows what its folder holds")?;

@@ -11,6 +11,7 @@ use rustchain_tools::fs::FsPath;
 use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope, io_error};
 use rustchain_tools::fs::files::{not_a_file, open_regular, read_up_to};
 use rustchain_tools::fs::walk::{Flow, walk};
+use rustchain_tools::policy::Grants;
 
 use super::filter::NameFilter;
 
@@ -90,7 +91,7 @@ pub fn fs_search(
     )?;
     let filter = NameFilter::new(glob.as_deref())?;
     let cap = max_matches.unwrap_or(DEFAULT_MATCHES).clamp(1, MAX_MATCHES) as usize;
-    let (scope, names) = Scope::open(ctx.grants(), Access::Read, path.as_path())?;
+    let (scope, names) = Scope::open(Grants::of(ctx), Access::Read, path.as_path())?;
     let target = scope.resolve(names, Last::Follow, false)?;
     let shown = scope.show(&target.rel);
     let mut search = Search {

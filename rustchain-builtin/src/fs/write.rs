@@ -6,6 +6,7 @@ use rustchain_tools::{ToolContext, ToolError};
 use rustchain_tools::fs::FsPath;
 use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope};
 use rustchain_tools::fs::files::{WriteMode, not_a_file, write_file};
+use rustchain_tools::policy::Grants;
 
 /// What `fs_write` returns.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -46,7 +47,7 @@ pub fn fs_write(
     /// Create missing folders on the way to the file (default false).
     create_dirs: Option<bool>,
 ) -> Result<WriteOutput, ToolError> {
-    let (scope, names) = Scope::open(ctx.grants(), Access::Write, path.as_path())?;
+    let (scope, names) = Scope::open(Grants::of(ctx), Access::Write, path.as_path())?;
     let scope =
         scope.with_missing_folder_hint("; fs_write creates missing folders with create_dirs: true");
     let target = scope.resolve(names, Last::Keep, create_dirs.unwrap_or(false))?;

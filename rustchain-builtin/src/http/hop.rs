@@ -217,7 +217,7 @@ impl CallNet {
     }
 
     fn grants(&self) -> &Grants {
-        self.ctx.grants()
+        Grants::of(&self.ctx)
     }
 
     /// Keeps the first refusal; later ones are consequences of it.

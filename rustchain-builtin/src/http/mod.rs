@@ -285,7 +285,7 @@ fn total_timeout(timeout_ms: Option<u64>, ctx: &ToolContext) -> Result<Duration,
 }
 
 async fn send(request: Request, ctx: &ToolContext) -> Result<HttpResponse, ToolError> {
-    let grants = ctx.grants();
+    let grants = Grants::of(ctx);
     let first = hop::check_url(&request.url, grants)?;
     let net = Arc::new(CallNet::new(ctx, resolver(), first));
     let client = client(&net, grants.allows_http(), request.timeout)?;

@@ -75,7 +75,7 @@ impl Executor {
                 };
             }
         };
-        let ctx = ctx.with_control(Arc::clone(&gate) as _);
+        let ctx = ctx.__with_control(Arc::clone(&gate) as _);
         let outcome = match gate.tool.invoke {
             Invoke::Sync(invoke) => run_guarded(|| invoke(&ctx, args)).map(drop),
             // Decoding and guards run before the future is made; dropping it runs nothing.

@@ -4,6 +4,7 @@
 //! The executor finishes the call through it, writing the result record.
 
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,8 +12,9 @@ use std::time::{Duration, Instant};
 use super::Shared;
 use super::approval::{self, ApprovalRequest, Outcome};
 use super::record::{CallEvent, CallEventKind};
+use crate::CallControl;
 use crate::audit::Decision as Recorded;
-use crate::context::CallControl;
+use crate::fs::{Confined, DirEntry, FileAccess};
 use crate::guard::Guarded;
 use crate::policy::{Access, Decision, Grants, ToolLimits, Verdict};
 use crate::registered::RegisteredTool;
@@ -123,6 +125,17 @@ impl CallGate {
 
     pub(crate) fn grants(&self) -> &Grants {
         self.shared.policy.grants()
+    }
+
+    fn declares(&self, kind: PermissionKind) -> bool {
+        self.tool.permissions.iter().any(|p| p.kind == kind)
+    }
+
+    fn confined(&self) -> Confined<'_> {
+        Confined::new(self.grants()).declared(
+            self.declares(PermissionKind::FsRead),
+            self.declares(PermissionKind::FsWrite),
+        )
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -473,11 +486,37 @@ impl CallControl for CallGate {
         CallGate::deadline(self)
     }
 
-    fn grants(&self) -> &Grants {
-        CallGate::grants(self)
+    fn files(&self) -> &dyn FileAccess {
+        self
     }
 
-    fn declares(&self, kind: PermissionKind) -> bool {
-        self.tool.permissions.iter().any(|p| p.kind == kind)
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A call's file access: the grants, narrowed to what the tool declares
+/// (reading needs `#[fs(read)]` or `#[fs(write)]`, writing `#[fs(write)]`).
+impl FileAccess for CallGate {
+    fn open(&self, path: &Path) -> Result<std::fs::File, ToolError> {
+        self.confined().open(path)
+    }
+    fn read(&self, path: &Path, max: u64) -> Result<Vec<u8>, ToolError> {
+        self.confined().read(path, max)
+    }
+    fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, ToolError> {
+        self.confined().read_dir(path)
+    }
+    fn create(&self, path: &Path) -> Result<std::fs::File, ToolError> {
+        self.confined().create(path)
+    }
+    fn write_atomic(&self, path: &Path, contents: &[u8]) -> Result<(), ToolError> {
+        self.confined().write_atomic(path, contents)
+    }
+    fn create_dir_all(&self, path: &Path) -> Result<(), ToolError> {
+        self.confined().create_dir_all(path)
+    }
+    fn remove_file(&self, path: &Path) -> Result<(), ToolError> {
+        self.confined().remove_file(path)
     }
 }

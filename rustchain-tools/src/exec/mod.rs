@@ -275,7 +275,7 @@ impl Executor {
             Arc::clone(shared),
             descriptor,
             tool.registered(),
-            ctx.shared_call_id(),
+            ctx.__shared_call_id(),
             args,
             decision,
             mode,
@@ -306,7 +306,7 @@ impl Executor {
             (Some(invoke), Ok(_permit)) => {
                 let span = call_span(gate.tool.name, ctx.call_id());
                 let _entered = span.enter();
-                let ctx = ctx.with_control(Arc::clone(&gate) as _);
+                let ctx = ctx.__with_control(Arc::clone(&gate) as _);
                 let result = run_guarded(|| invoke(&ctx, args));
                 if let Err(error) = &result {
                     span.record("error.type", error.kind().as_str());
@@ -386,7 +386,7 @@ impl Executor {
             let _stop_tool = own.clone().drop_guard();
             let ctx = ctx
                 .with_cancellation(own.clone())
-                .with_control(Arc::clone(&gate) as _);
+                .__with_control(Arc::clone(&gate) as _);
             let invoke = gate.tool.invoke;
             // A sync tool that waits for approval (or must be interruptible)
             // runs on the blocking pool: waiting on a runtime thread could

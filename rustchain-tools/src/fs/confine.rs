@@ -46,33 +46,19 @@ pub enum Last {
     Keep,
 }
 
-/// What kind of entry a name is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum EntryKind {
-    /// A regular file.
-    File,
-    /// A folder.
-    Dir,
-    /// A symbolic link (never followed out of its root).
-    Symlink,
-    /// A FIFO, socket or device: never read or written.
-    Other,
-}
+pub use rustchain_core::files::EntryKind;
 
-impl EntryKind {
-    /// The kind `meta` describes (taken without following a link).
-    pub fn of(meta: &Metadata) -> EntryKind {
-        let kind = meta.file_type();
-        if kind.is_symlink() {
-            EntryKind::Symlink
-        } else if kind.is_dir() {
-            EntryKind::Dir
-        } else if kind.is_file() {
-            EntryKind::File
-        } else {
-            EntryKind::Other
-        }
+/// The kind of entry `meta` describes (taken without following a link).
+pub fn kind_of(meta: &Metadata) -> EntryKind {
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        EntryKind::Symlink
+    } else if kind.is_dir() {
+        EntryKind::Dir
+    } else if kind.is_file() {
+        EntryKind::File
+    } else {
+        EntryKind::Other
     }
 }
 
@@ -294,7 +280,7 @@ impl<'g> Scope<'g> {
                 }
                 Err(err) => return Err(io_error(&err, &self.show(&rel))),
             };
-            let kind = EntryKind::of(&meta);
+            let kind = kind_of(&meta);
             if kind == EntryKind::Symlink && !(is_last && last == Last::Keep) {
                 links += 1;
                 if links > MAX_LINKS {

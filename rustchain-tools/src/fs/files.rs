@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, File, Metadata, OpenOptions};
 
-use super::confine::{EntryKind, Target, denied, io_error};
+use super::confine::{EntryKind, Target, denied, io_error, kind_of};
 use crate::{ErrorKind, ToolError};
 
 /// Opens `name` in `dir` for reading, if it is a regular file.
@@ -30,7 +30,7 @@ pub fn open_regular(dir: &Dir, name: &str, shown: &str) -> Result<(File, Metadat
         .open_with(name, &options)
         .map_err(|err| io_error(&err, shown))?;
     let meta = file.metadata().map_err(|err| io_error(&err, shown))?;
-    match EntryKind::of(&meta) {
+    match kind_of(&meta) {
         EntryKind::File => Ok((file, meta)),
         kind => Err(not_a_file(kind, shown)),
     }
@@ -124,7 +124,7 @@ pub fn write_file(
         Err(err) => return Err(io_error(&err, shown)),
     };
     if let Some(meta) = &existing {
-        match (EntryKind::of(meta), &mode) {
+        match (kind_of(meta), &mode) {
             (_, WriteMode::CreateOnly) => {
                 return Err(ToolError::new(
                     ErrorKind::Failed,
@@ -165,7 +165,7 @@ pub fn write_file(
                 Err(err) => return Err(io_error(&err, shown)),
             };
             if let Some(meta) = &now {
-                let kind = EntryKind::of(meta);
+                let kind = kind_of(meta);
                 if kind != EntryKind::File {
                     return Err(not_a_file(kind, shown));
                 }

@@ -1,44 +1,16 @@
-//! Safe file access for every tool: the way a tool touches files.
+//! File access confined to a policy's grants: the mechanism behind
+//! [`ToolContext::fs`](crate::ToolContext::fs) (the handle a tool holds,
+//! [`rustchain_core::files::Fs`], which says what is refused and how).
 //!
-//! A guard such as `#[fs(read)]` checks the path before the body runs, but
-//! the file system can change between that check and an open by name: a
-//! symbolic link swapped in meanwhile would lead `std::fs` out of the granted
-//! folder. [`ToolContext::fs`](crate::ToolContext::fs) closes that window: it
-//! opens the path under the policy's grants for exactly the access asked
+//! [`Confined`] opens a path under the grants for exactly the access asked
 //! (reading or writing), through a capability handle on the granted folder,
 //! one name at a time, never letting the kernel follow a link, and checks
-//! the deny rules against the path actually opened.
+//! the deny rules against the path actually opened. [`FsPath`] is a
+//! parameter type that refuses, while decoding, a path no file system could
+//! take.
 //!
-//! ```
-//! use rustchain_tools::{ToolContext, ToolError};
-//!
-//! // In a `#[tool]` body: `#[fs(read)] path: String, ctx: &ToolContext`.
-//! fn read_note(ctx: &ToolContext, path: &str) -> Result<String, ToolError> {
-//!     ctx.fs().read_to_string(path)
-//! }
-//!
-//! // Outside an executor nothing is granted: it fails closed.
-//! let err = read_note(&ToolContext::new(), "notes.txt").unwrap_err();
-//! assert_eq!(err.kind(), rustchain_tools::ErrorKind::Denied);
-//! ```
-//!
-//! What is refused, and how:
-//!
-//! - `denied`: a path outside every granted folder (for the access asked),
-//!   a `..` or a link that leads out, a path a deny rule matches (also
-//!   through a link or a look-alike name), writing through a link, and any
-//!   access when no folder is granted (outside an executor, always).
-//! - `invalid_arguments`: a folder where a file is needed, a FIFO, socket
-//!   or device (never opened in a way that could block), a path that is not
-//!   UTF-8.
-//! - `failed`: what does not exist, a file over the read cap, I/O errors.
-//!
-//! Paths are absolute (inside a granted folder) or relative to the working
-//! directory, as the guard reads them. [`FsPath`] is a parameter type that
-//! refuses, while decoding, a path no file system could take.
-//!
-//! Under [`Fs`] lies the mechanism it is built from, for tools that need
-//! more than one call (the built-in file tools are written with it):
+//! Under [`Confined`] lies the mechanism it is built from, for tools that
+//! need more than one call (the built-in file tools are written with it):
 //! [`confine`] maps a path to a granted root and walks it, [`files`] opens
 //! and atomically replaces one file in a folder handle, [`walk`] walks a
 //! folder tree.
@@ -55,8 +27,9 @@ use std::path::Path;
 use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::OpenOptions;
 
-pub use confine::{Access, EntryKind};
+pub use confine::{Access, kind_of};
 pub use path::{FsPath, NAME_MAX, PATH_MAX};
+pub use rustchain_core::files::{DEFAULT_MAX_READ, DirEntry, EntryKind, FileAccess, Fs};
 
 use confine::{Last, Scope, Target, denied, io_error};
 use files::{WriteMode, existing_file, not_a_file, open_regular, read_up_to, write_file};
@@ -64,22 +37,15 @@ use files::{WriteMode, existing_file, not_a_file, open_regular, read_up_to, writ
 use crate::policy::Grants;
 use crate::{ErrorKind, ToolError};
 
-/// The most bytes [`Fs::read`] and [`Fs::read_to_string`] return unless
-/// [`Fs::max_read`] says otherwise: 16 MiB.
-pub const DEFAULT_MAX_READ: u64 = 16 * 1024 * 1024;
-
-/// Safe file access under one call's grants; made by
-/// [`ToolContext::fs`](crate::ToolContext::fs).
+/// File access under a policy's grants, as a [`FileAccess`] for the
+/// [`Fs`] handle; inside an executor a tool gets it from its context
+/// ([`ToolContext::fs`](crate::ToolContext::fs)).
 ///
-/// Every method checks its own access kind against the policy: reading
-/// ([`open`](Fs::open), [`read`](Fs::read), [`read_to_string`](Fs::read_to_string),
-/// [`read_dir`](Fs::read_dir)) needs a folder under `[fs] read`, writing
-/// ([`create`](Fs::create), [`write_atomic`](Fs::write_atomic),
-/// [`create_dir_all`](Fs::create_dir_all), [`remove_file`](Fs::remove_file))
-/// one under `[fs] write`, whatever the tool's guards checked.
+/// Each access checks its own kind against the policy: reading needs a
+/// folder under `[fs] read`, writing one under `[fs] write`.
 ///
 /// ```
-/// use rustchain_tools::{ErrorKind, Policy, fs::Fs};
+/// use rustchain_tools::{ErrorKind, Policy, fs::{Confined, Fs}};
 /// # let temp = std::env::temp_dir().join(format!("rustchain-fs-doc-{}", std::process::id()));
 /// # #[allow(clippy::disallowed_methods)]
 /// # std::fs::create_dir_all(&temp).unwrap();
@@ -90,7 +56,8 @@ pub const DEFAULT_MAX_READ: u64 = 16 * 1024 * 1024;
 ///     "/".as_ref(),
 /// )
 /// .unwrap();
-/// let fs = Fs::new(policy.grants());
+/// let confined = Confined::new(policy.grants());
+/// let fs = Fs::new(&confined);
 /// fs.write_atomic(root.join("note.txt"), "hello").unwrap();
 /// assert_eq!(fs.read_to_string(root.join("note.txt")).unwrap(), "hello");
 /// let err = fs.write_atomic(root.join("id.key"), "x").unwrap_err();
@@ -100,9 +67,8 @@ pub const DEFAULT_MAX_READ: u64 = 16 * 1024 * 1024;
 /// # std::fs::remove_dir_all(&temp).unwrap();
 /// ```
 #[derive(Debug, Clone, Copy)]
-pub struct Fs<'g> {
+pub struct Confined<'g> {
     grants: &'g Grants,
-    max_read: u64,
     /// What the tool declared it touches (`#[fs(read)]`, `#[fs(write)]`):
     /// a tool reads and writes only as it declared, whatever else the
     /// policy grants.
@@ -110,24 +76,12 @@ pub struct Fs<'g> {
     may_write: bool,
 }
 
-/// One entry of a folder, as [`Fs::read_dir`] lists it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirEntry {
-    /// Its name in the folder.
-    pub name: String,
-    /// File, folder, link (never followed) or other.
-    pub kind: EntryKind,
-    /// Its size in bytes (of the link itself, for a link).
-    pub len: u64,
-}
-
-impl<'g> Fs<'g> {
+impl<'g> Confined<'g> {
     /// File access under `grants` (a tool gets them from its context:
     /// [`ToolContext::fs`](crate::ToolContext::fs)).
-    pub fn new(grants: &'g Grants) -> Fs<'g> {
-        Fs {
+    pub fn new(grants: &'g Grants) -> Confined<'g> {
+        Confined {
             grants,
-            max_read: DEFAULT_MAX_READ,
             may_read: true,
             may_write: true,
         }
@@ -135,8 +89,8 @@ impl<'g> Fs<'g> {
 
     /// The same access, limited to what a tool declared: reading needs an
     /// `#[fs(read)]` or `#[fs(write)]` parameter, writing an `#[fs(write)]` one.
-    pub(crate) fn declared(self, reads: bool, writes: bool) -> Fs<'g> {
-        Fs {
+    pub(crate) fn declared(self, reads: bool, writes: bool) -> Confined<'g> {
+        Confined {
             may_read: reads || writes,
             may_write: writes,
             ..self
@@ -160,59 +114,54 @@ impl<'g> Fs<'g> {
         Scope::open(self.grants, access, path)
     }
 
-    /// The same access, with [`read`](Fs::read) and
-    /// [`read_to_string`](Fs::read_to_string) refusing files over `bytes`.
-    pub fn max_read(self, bytes: u64) -> Fs<'g> {
-        Fs {
-            max_read: bytes,
-            ..self
-        }
+    fn open_for_reading(&self, path: &Path) -> Result<(cap_std::fs::File, String), ToolError> {
+        let (scope, names) = self.scope(Access::Read, path)?;
+        let target = scope.resolve(names, Last::Follow, false)?;
+        let shown = scope.show(&target.rel);
+        let name = existing_file(&target, &shown, "check the path")?;
+        let (file, _) = open_regular(&target.dir, name, &shown)?;
+        Ok((file, shown))
     }
 
+    /// Resolves `path` for writing: the last name is kept (a link there is
+    /// the target itself, refused by writers), folders made on the way when
+    /// `create_dirs`.
+    fn writable(&self, path: &Path, create_dirs: bool) -> Result<(Scope<'g>, Target), ToolError> {
+        let (scope, names) = self.scope(Access::Write, path)?;
+        let scope = scope.with_missing_folder_hint("; create it first (create_dir_all)");
+        let target = scope.resolve(names, Last::Keep, create_dirs)?;
+        Ok((scope, target))
+    }
+}
+
+impl FileAccess for Confined<'_> {
     /// Opens a regular file for reading. A link inside the granted folder is
     /// followed (by this code, through handles); one leading out is refused.
-    pub fn open(&self, path: impl AsRef<Path>) -> Result<std::fs::File, ToolError> {
-        let (file, _) = self.open_for_reading(path.as_ref())?;
+    fn open(&self, path: &Path) -> Result<std::fs::File, ToolError> {
+        let (file, _) = self.open_for_reading(path)?;
         Ok(file.into_std())
     }
 
-    /// Reads a whole regular file, at most [`Fs::max_read`] bytes (16 MiB
-    /// unless set): a larger file is refused rather than cut.
-    pub fn read(&self, path: impl AsRef<Path>) -> Result<Vec<u8>, ToolError> {
-        let (mut file, shown) = self.open_for_reading(path.as_ref())?;
-        let bytes = read_up_to(&mut file, self.max_read.saturating_add(1), &shown)?;
-        if bytes.len() as u64 > self.max_read {
+    /// Reads a whole regular file, at most `max` bytes: a larger file is
+    /// refused rather than cut.
+    fn read(&self, path: &Path, max: u64) -> Result<Vec<u8>, ToolError> {
+        let (mut file, shown) = self.open_for_reading(path)?;
+        let bytes = read_up_to(&mut file, max.saturating_add(1), &shown)?;
+        if bytes.len() as u64 > max {
             return Err(ToolError::new(
                 ErrorKind::Failed,
                 format!(
-                    "{shown} is larger than {} bytes, the most read at once; read a part of it instead",
-                    self.max_read
+                    "{shown} is larger than {max} bytes, the most read at once; read a part of it instead"
                 ),
             ));
         }
         Ok(bytes)
     }
 
-    /// Reads a whole regular file as UTF-8 text (see [`Fs::read`]).
-    pub fn read_to_string(&self, path: impl AsRef<Path>) -> Result<String, ToolError> {
-        let path = path.as_ref();
-        let bytes = self.read(path)?;
-        String::from_utf8(bytes).map_err(|err| {
-            ToolError::new(
-                ErrorKind::Failed,
-                format!(
-                    "{} is not UTF-8 text (an invalid byte at offset {}); it may be a binary file",
-                    shown_path(path),
-                    err.utf8_error().valid_up_to()
-                ),
-            )
-        })
-    }
-
     /// Lists a folder, by name; entries the policy denies are left out and
     /// links are listed as links, not followed.
-    pub fn read_dir(&self, path: impl AsRef<Path>) -> Result<Vec<DirEntry>, ToolError> {
-        let (scope, names) = self.scope(Access::Read, path.as_ref())?;
+    fn read_dir(&self, path: &Path) -> Result<Vec<DirEntry>, ToolError> {
+        let (scope, names) = self.scope(Access::Read, path)?;
         let target = scope.resolve(names, Last::Follow, false)?;
         let shown = scope.show(&target.rel);
         let folder = match (&target.name, target.kind) {
@@ -233,7 +182,7 @@ impl<'g> Fs<'g> {
         Ok(entries
             .filter(|(name, _)| scope.denied_by(&target.rel.join(name)).is_none())
             .map(|(name, meta)| DirEntry {
-                kind: EntryKind::of(&meta),
+                kind: kind_of(&meta),
                 len: meta.len(),
                 name,
             })
@@ -242,8 +191,8 @@ impl<'g> Fs<'g> {
 
     /// Creates a regular file for writing, or empties an existing one. A
     /// link is never written through, and the folder must exist.
-    pub fn create(&self, path: impl AsRef<Path>) -> Result<std::fs::File, ToolError> {
-        let (scope, target) = self.writable(path.as_ref(), false)?;
+    fn create(&self, path: &Path) -> Result<std::fs::File, ToolError> {
+        let (scope, target) = self.writable(path, false)?;
         let shown = scope.show(&target.rel);
         let name = file_name(&target, &shown)?;
         let mut options = OpenOptions::new();
@@ -259,7 +208,7 @@ impl<'g> Fs<'g> {
             .open_with(name, &options)
             .map_err(|err| io_error(&err, &shown))?;
         let meta = file.metadata().map_err(|err| io_error(&err, &shown))?;
-        let kind = EntryKind::of(&meta);
+        let kind = kind_of(&meta);
         if kind != EntryKind::File {
             return Err(not_a_file(kind, &shown));
         }
@@ -275,28 +224,18 @@ impl<'g> Fs<'g> {
     /// file in the same folder renamed over it, so a reader sees the old
     /// content or the new, never a mix. A replaced file keeps its
     /// permissions; a link is never written through; the folder must exist.
-    pub fn write_atomic(
-        &self,
-        path: impl AsRef<Path>,
-        contents: impl AsRef<[u8]>,
-    ) -> Result<(), ToolError> {
-        let (scope, target) = self.writable(path.as_ref(), false)?;
+    fn write_atomic(&self, path: &Path, contents: &[u8]) -> Result<(), ToolError> {
+        let (scope, target) = self.writable(path, false)?;
         let shown = scope.show(&target.rel);
         let name = file_name(&target, &shown)?;
-        write_file(
-            &target.dir,
-            name,
-            contents.as_ref(),
-            WriteMode::Replace,
-            &shown,
-        )?;
+        write_file(&target.dir, name, contents, WriteMode::Replace, &shown)?;
         Ok(())
     }
 
     /// Creates a folder and any missing folders on the way to it; a folder
     /// that exists already is fine.
-    pub fn create_dir_all(&self, path: impl AsRef<Path>) -> Result<(), ToolError> {
-        let (scope, target) = self.writable(path.as_ref(), true)?;
+    fn create_dir_all(&self, path: &Path) -> Result<(), ToolError> {
+        let (scope, target) = self.writable(path, true)?;
         let shown = scope.show(&target.rel);
         match (&target.name, target.kind) {
             (None, _) | (Some(_), Some(EntryKind::Dir)) => Ok(()),
@@ -318,8 +257,8 @@ impl<'g> Fs<'g> {
     }
 
     /// Removes a file, or a link (not what it points to). Folders are not removed.
-    pub fn remove_file(&self, path: impl AsRef<Path>) -> Result<(), ToolError> {
-        let (scope, target) = self.writable(path.as_ref(), false)?;
+    fn remove_file(&self, path: &Path) -> Result<(), ToolError> {
+        let (scope, target) = self.writable(path, false)?;
         let shown = scope.show(&target.rel);
         match (&target.name, target.kind) {
             (Some(_), None) => Err(missing(&shown)),
@@ -330,25 +269,6 @@ impl<'g> Fs<'g> {
             (Some(name), Some(_)) => cap_fs_ext::DirExt::remove_file_or_symlink(&target.dir, name)
                 .map_err(|err| io_error(&err, &shown)),
         }
-    }
-
-    fn open_for_reading(&self, path: &Path) -> Result<(cap_std::fs::File, String), ToolError> {
-        let (scope, names) = self.scope(Access::Read, path)?;
-        let target = scope.resolve(names, Last::Follow, false)?;
-        let shown = scope.show(&target.rel);
-        let name = existing_file(&target, &shown, "check the path")?;
-        let (file, _) = open_regular(&target.dir, name, &shown)?;
-        Ok((file, shown))
-    }
-
-    /// Resolves `path` for writing: the last name is kept (a link there is
-    /// the target itself, refused by writers), folders made on the way when
-    /// `create_dirs`.
-    fn writable(&self, path: &Path, create_dirs: bool) -> Result<(Scope<'g>, Target), ToolError> {
-        let (scope, names) = self.scope(Access::Write, path)?;
-        let scope = scope.with_missing_folder_hint("; create it first (create_dir_all)");
-        let target = scope.resolve(names, Last::Keep, create_dirs)?;
-        Ok((scope, target))
     }
 }
 
@@ -367,10 +287,6 @@ fn file_name<'t>(target: &'t Target, shown: &str) -> Result<&'t str, ToolError> 
 
 fn missing(shown: &str) -> ToolError {
     ToolError::new(ErrorKind::Failed, format!("{shown} does not exist"))
-}
-
-fn shown_path(path: &Path) -> String {
-    path::shown(&path.to_string_lossy())
 }
 
 /// The handle was opened non-blocking so that a FIFO could not stall the

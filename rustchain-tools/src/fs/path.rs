@@ -117,15 +117,8 @@ fn foreign_syntax(_: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `text` quoted for a message, shortened when long.
-pub fn shown(text: &str) -> String {
-    const LIMIT: usize = 80;
-    if text.chars().count() <= LIMIT {
-        return format!("{:?}", text);
-    }
-    let head: String = text.chars().take(LIMIT).collect();
-    format!("{head:?}… ({} bytes)", text.len())
-}
+/// `text` quoted for a message, shortened when long (one helper for every message).
+pub use rustchain_core::shown;
 
 impl fmt::Display for FsPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

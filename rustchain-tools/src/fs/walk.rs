@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use cap_fs_ext::DirExt;
 use cap_std::fs::{Dir, Metadata};
 
-use super::confine::{EntryKind, Scope, io_error};
+use super::confine::{EntryKind, Scope, io_error, kind_of};
 use crate::{ErrorKind, ToolContext, ToolError};
 
 /// Entries a walk looks at before it stops and reports truncation.
@@ -95,7 +95,7 @@ pub fn walk(
             walked.denied += 1;
             continue;
         }
-        let kind = EntryKind::of(&meta);
+        let kind = kind_of(&meta);
         let flow = visit(Entry {
             dir: &frame.dir,
             name: &name,

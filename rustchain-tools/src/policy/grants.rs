@@ -100,6 +100,21 @@ impl Views {
 }
 
 impl Grants {
+    /// What the policy grants the call `ctx` belongs to: the roots it may
+    /// open, the hosts, programs and variables it may use. Empty outside an
+    /// executor.
+    ///
+    /// ```
+    /// use rustchain_tools::{ToolContext, policy::Grants};
+    /// assert!(Grants::of(&ToolContext::new()).fs_read_roots().is_empty());
+    /// ```
+    pub fn of(ctx: &crate::ToolContext) -> &Grants {
+        static NONE: std::sync::LazyLock<Grants> = std::sync::LazyLock::new(Grants::default);
+        ctx.__control()
+            .and_then(|control| control.as_any().downcast_ref::<crate::exec::CallGate>())
+            .map_or(&NONE, |gate| gate.grants())
+    }
+
     /// Roots a tool may read under (canonical paths).
     pub fn fs_read_roots(&self) -> &[PathBuf] {
         &self.views.fs_read

@@ -273,6 +273,11 @@ impl Policy {
                     "arguments need the program they are for",
                 )),
                 PermissionKind::Env => env::decide(grants, origin, value),
+                // A kind newer than this policy engine: nothing grants it.
+                _ => Err(Refusal::new(
+                    "default",
+                    "this kind of permission is unknown to the policy",
+                )),
             }
         };
         judged.unwrap_or_else(|refusal| {

@@ -6,7 +6,7 @@ use crate::registry::Tool;
 /// What to look for among the tools.
 ///
 /// ```
-/// use rustchain_tools::ToolQuery;
+/// use rustchain_core::ToolQuery;
 /// let query = ToolQuery::text("read file").with_tag("fs").read_only(true);
 /// assert_eq!(query.tags, vec!["fs".to_owned()]);
 /// ```

@@ -60,14 +60,14 @@ type Pilot = u16;
 /// the stored key, so every answer is exact. The index borrows the keys.
 ///
 /// ```
-/// use rustchain_tools::index::PerfectIndex;
+/// use rustchain_core::index::PerfectIndex;
 ///
 /// let names = ["fs_read", "fs_write", "http_request"];
 /// let index = PerfectIndex::build(&names)?;
 /// assert_eq!(index.len(), 3);
 /// assert_eq!(index.get("fs_write"), Some(1));
 /// assert_eq!(index.get("fs_delete"), None);
-/// # Ok::<(), rustchain_tools::index::DuplicateKey>(())
+/// # Ok::<(), rustchain_core::index::DuplicateKey>(())
 /// ```
 #[derive(Clone)]
 pub struct PerfectIndex<'k> {

@@ -39,7 +39,7 @@ impl ArgLimits {
     /// Rejects text over the size limit or nested too deep, without parsing it.
     ///
     /// ```
-    /// use rustchain_tools::ArgLimits;
+    /// use rustchain_core::ArgLimits;
     /// let limits = ArgLimits { max_bytes: 100, max_depth: 2 };
     /// assert!(limits.check(r#"{"a": [1, 2]}"#).is_ok());
     /// assert!(limits.check(r#"{"a": [[1]]}"#).is_err());

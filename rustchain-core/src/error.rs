@@ -112,3 +112,13 @@ impl fmt::Display for ToolError {
 }
 
 impl std::error::Error for ToolError {}
+
+/// `text` quoted for a message, shortened when long.
+pub fn shown(text: &str) -> String {
+    const LIMIT: usize = 80;
+    if text.chars().count() <= LIMIT {
+        return format!("{:?}", text);
+    }
+    let head: String = text.chars().take(LIMIT).collect();
+    format!("{head:?}… ({} bytes)", text.len())
+}

@@ -30,7 +30,7 @@ fn generator() -> SchemaGenerator {
 /// the required ones listed, and nothing else allowed, at any depth.
 ///
 /// ```
-/// use rustchain_tools::{schema::input_schema, ParamInfo};
+/// use rustchain_core::{schema::input_schema, ParamInfo};
 /// static PARAMS: [ParamInfo; 1] = [ParamInfo { name: "city", description: "City name", required: true }];
 /// let schema = input_schema::<(String,)>(&PARAMS);
 /// assert_eq!(schema.get("required").unwrap(), &serde_json::json!(["city"]));

@@ -4,8 +4,8 @@
 //! limits, audit, metrics, discovery and listings.
 //!
 //! ```
-//! use rustchain_tools::{Executor, PermissionKind, Registry, ToolContext, ToolError};
-//! use rustchain_tools::registered::{FnTool, ToolSpec};
+//! use rustchain_core::{Registry, ToolContext, ToolError};
+//! use rustchain_core::registered::{FnTool, ToolSpec};
 //!
 //! let registry = Box::leak(Box::new(Registry::build([]).unwrap()));
 //! let spec = ToolSpec::new("shout", "Says the text louder.")
@@ -22,9 +22,10 @@
 //!         Ok::<_, ToolError>(serde_json::json!(text.to_uppercase()))
 //!     })))
 //!     .unwrap();
-//! let executor = Executor::new(registry);
-//! let out = executor.call_blocking("shout", r#"{"text": "hi"}"#, ToolContext::new()).unwrap();
-//! assert_eq!(out.as_json(), r#""HI""#);
+//! let shout = registry.get("shout").unwrap();
+//! assert!(shout.is_registered());
+//! assert_eq!(shout.descriptor().description, "Says the text louder.");
+//! // The runtime's `Executor::new(registry)` calls it like a linked tool.
 //! ```
 
 use std::time::Duration;
@@ -267,8 +268,10 @@ where
 /// A registered tool as the registry keeps it: a descriptor like a linked
 /// tool's (so listings, policy, metrics and audit treat both alike), its
 /// schemas, and its executor. Kept for the life of the program, like a
-/// linked tool's static descriptor.
-pub(crate) struct RegisteredTool {
+/// linked tool's static descriptor. Not a public API: the runtime's
+/// executor reads it.
+#[doc(hidden)]
+pub struct RegisteredTool {
     pub(crate) descriptor: &'static ToolDescriptor,
     pub(crate) input_schema: Schema,
     pub(crate) output_schema: Schema,
@@ -359,8 +362,10 @@ fn params_of(schema: &Schema, leak: impl Fn(&str) -> &'static str) -> Vec<ParamI
 /// What generated code does for a linked tool before its body, done for a
 /// registered one: the arguments must be a JSON object, and each declared
 /// value is checked by the call's gate; then, in the future, approval and
-/// limits, and the tool's own call.
-pub(crate) fn start<'a>(
+/// limits, and the tool's own call. Not a public API: the runtime's
+/// executor calls it.
+#[doc(hidden)]
+pub fn start<'a>(
     tool: &'static RegisteredTool,
     ctx: &'a ToolContext,
     args: &'a str,

@@ -19,7 +19,7 @@ impl ToolOutput {
     /// Encodes `value` as JSON.
     ///
     /// ```
-    /// use rustchain_tools::ToolOutput;
+    /// use rustchain_core::ToolOutput;
     /// let out = ToolOutput::encode(&vec![1, 2]).unwrap();
     /// assert_eq!(out.as_json(), "[1,2]");
     /// ```

@@ -8,15 +8,15 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::files::{FileAccess, Fs, NoAccess};
 use crate::guard::Guarded;
-use crate::policy::Grants;
 use crate::{ErrorKind, ToolError};
 
 /// The context of one tool call, injected into a tool that takes a
 /// `&ToolContext` parameter (which never appears in the tool's schema).
 ///
 /// ```
-/// use rustchain_tools::ToolContext;
+/// use rustchain_core::ToolContext;
 /// let ctx = ToolContext::new().with_call_id("call_42");
 /// assert_eq!(ctx.call_id(), "call_42");
 /// assert!(!ctx.is_cancelled());
@@ -44,8 +44,10 @@ impl std::fmt::Debug for ToolContext {
 
 /// The executor's side of a call in progress, as the code `#[tool]`
 /// generates reaches it through the context: the seam between a tool's body
-/// and the call it runs in, so the context needs nothing of the executor.
-pub(crate) trait CallControl: Send + Sync {
+/// and the call it runs in, so the context needs nothing of the executor
+/// (which lives in the runtime crate and implements this). Not a public API.
+#[doc(hidden)]
+pub trait CallControl: Send + Sync {
     /// Checks each declared value against the policy; a refusal is recorded.
     fn check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError>;
     /// Whether the call waits for a person's approval before it may run.
@@ -56,10 +58,10 @@ pub(crate) trait CallControl: Send + Sync {
     fn proceed_async(&self) -> Pin<Box<dyn Future<Output = Result<(), ToolError>> + Send + '_>>;
     /// When the body must finish, once the call is allowed.
     fn deadline(&self) -> Option<Instant>;
-    /// What the policy grants this call.
-    fn grants(&self) -> &Grants;
-    /// Whether the tool declares a parameter of this kind.
-    fn declares(&self, kind: crate::PermissionKind) -> bool;
+    /// The call's file access, confined to its grants and declarations.
+    fn files(&self) -> &dyn FileAccess;
+    /// The executor's own type, for the runtime's accessors (the grants).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 /// One progress update of a running call.
@@ -82,7 +84,7 @@ pub struct Progress<'a> {
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use rustchain_tools::{Progress, ToolContext};
+/// use rustchain_core::{Progress, ToolContext};
 ///
 /// let seen = Arc::new(Mutex::new(Vec::new()));
 /// let log = Arc::clone(&seen);
@@ -187,42 +189,38 @@ impl ToolContext {
         self.control.as_ref().and_then(|control| control.deadline())
     }
 
-    /// What the policy grants this call: the roots it may open, the hosts,
-    /// programs and variables it may use. Empty outside an executor.
-    pub fn grants(&self) -> &Grants {
-        static NONE: std::sync::LazyLock<Grants> = std::sync::LazyLock::new(Grants::default);
-        self.control
-            .as_ref()
-            .map_or(&NONE, |control| control.grants())
-    }
-
     /// Safe file access under this call's grants: the way a tool opens,
-    /// reads, writes and lists files ([`crate::fs`]). It reads only if the
+    /// reads, writes and lists files ([`crate::files`]). It reads only if the
     /// tool declares an `#[fs(read)]` or `#[fs(write)]` parameter and writes
     /// only if it declares `#[fs(write)]`, whatever else the policy grants.
     /// Outside an executor nothing is granted, so every access is refused.
     ///
     /// ```
-    /// # use rustchain_tools::{ErrorKind, ToolContext};
+    /// # use rustchain_core::{ErrorKind, ToolContext};
     /// let err = ToolContext::new().fs().read_to_string("notes.txt").unwrap_err();
     /// assert_eq!(err.kind(), ErrorKind::Denied);
     /// ```
-    pub fn fs(&self) -> crate::fs::Fs<'_> {
-        let fs = crate::fs::Fs::new(self.grants());
+    pub fn fs(&self) -> Fs<'_> {
         match &self.control {
-            Some(control) => fs.declared(
-                control.declares(crate::PermissionKind::FsRead),
-                control.declares(crate::PermissionKind::FsWrite),
-            ),
-            None => fs,
+            Some(control) => Fs::new(control.files()),
+            None => Fs::new(&NoAccess),
         }
     }
 
-    pub(crate) fn shared_call_id(&self) -> Arc<str> {
+    /// The executor's side of the call in progress, if any. Not a public API:
+    /// the runtime reads the call's grants through it.
+    #[doc(hidden)]
+    pub fn __control(&self) -> Option<&dyn CallControl> {
+        self.control.as_deref()
+    }
+
+    #[doc(hidden)]
+    pub fn __shared_call_id(&self) -> Arc<str> {
         Arc::clone(&self.call_id)
     }
 
-    pub(crate) fn with_control(mut self, control: Arc<dyn CallControl>) -> Self {
+    #[doc(hidden)]
+    pub fn __with_control(mut self, control: Arc<dyn CallControl>) -> Self {
         self.control = Some(control);
         self
     }

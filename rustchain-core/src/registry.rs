@@ -197,7 +197,8 @@ impl Registry {
     }
 
     /// The linked tools alone, in name order, at their linked positions.
-    pub(crate) fn linked(&self) -> impl ExactSizeIterator<Item = Tool<'_>> + '_ {
+    #[doc(hidden)]
+    pub fn linked(&self) -> impl ExactSizeIterator<Item = Tool<'_>> + '_ {
         (0..self.tools.len()).map(|position| Tool {
             registry: self,
             entry: Entry::Linked(position),
@@ -254,7 +255,10 @@ impl<'r> Tool<'r> {
         matches!(self.entry, Entry::Registered(_))
     }
 
-    pub(crate) fn registered(&self) -> Option<&'static RegisteredTool> {
+    /// The run-time tool this is, if it is one. Not a public API: the
+    /// runtime's executor dispatches through it.
+    #[doc(hidden)]
+    pub fn registered(&self) -> Option<&'static RegisteredTool> {
         match self.entry {
             Entry::Linked(_) => None,
             Entry::Registered(tool) => Some(tool),
