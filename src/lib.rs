@@ -34,17 +34,21 @@
 //!
 //! # Features
 //!
-//! A tool crate's plain `rustchain = "0.1"` line gets `#[tool]`, the runtime
-//! and the [`serde`] and [`schemars`] it derives with: nothing that reaches a
-//! network or a terminal, so it builds in seconds. A program turns on more:
+//! A tool crate's plain `rustchain = "0.1"` line gets `#[tool]`, the core it
+//! compiles against ([`ToolContext`] with [`ToolContext::fs`], [`Registry`],
+//! schemas) and the [`serde`] and [`schemars`] it derives with: nothing that
+//! runs tools, reaches a network or a terminal, so it builds in seconds. A
+//! program turns on more:
 //!
 //! | feature | adds | for |
 //! | --- | --- | --- |
+//! | `runtime` | `Executor`, `Policy`, `audit`, `exec` (settings, approval), `fs` (confinement), `manifest` | a program that calls tools, a tool crate's tests (as a dev-dependency feature) |
 //! | `cli` | `rustchain::cli`: the whole `rustchain` command line as `cli::run()` | an agent binary |
 //! | `builtin` | `rustchain::builtin`: the built-in file, HTTP and command tools, linked into the program | an agent that serves them |
 //!
-//! `cli` implies nothing: an agent's command line serves the tools that agent
-//! links, its own tool crates and, with `builtin`, the built-ins. The stock
+//! `cli` and `builtin` imply `runtime` and nothing else: an agent's command
+//! line serves the tools that agent links, its own tool crates and, with
+//! `builtin`, the built-ins. The stock
 //! `rustchain` binary (package `rustchain-cli`) is the CLI over the built-ins.
 //!
 //! # An agent with the command line
