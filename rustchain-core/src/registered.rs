@@ -203,22 +203,33 @@ fn is_portable_name(name: &str) -> bool {
 }
 
 /// Why a run-time tool was not registered.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RegisterError {
     /// Another tool, linked or registered, has the name.
-    #[error("{0}")]
     Duplicate(Box<crate::DuplicateTool>),
     /// The name is not portable across providers.
-    #[error("{0}")]
     Name(String),
     /// The description or a schema is unusable.
-    #[error("{0}")]
     Schema(String),
     /// A declared permission does not point at an argument.
-    #[error("{0}")]
     Permission(String),
 }
+
+// Written out rather than derived: the core keeps its build small (no
+// thiserror), and each variant's message is its text.
+impl std::fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegisterError::Duplicate(duplicate) => duplicate.fmt(f),
+            RegisterError::Name(message)
+            | RegisterError::Schema(message)
+            | RegisterError::Permission(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for RegisterError {}
 
 /// A synchronous closure as a run-time tool: it gets the arguments parsed
 /// and returns a JSON value.

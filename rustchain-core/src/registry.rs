@@ -20,10 +20,7 @@ pub static RUSTCHAIN_TOOL_DESCRIPTORS: [ToolDescriptor];
 
 /// Two linked tools share a name. Both definitions are named so the author
 /// can rename one; the registry never lets one silently replace the other.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "two tools are named `{name}`: one defined in {first}, the other in {second}; rename one of them with #[tool(name = \"...\")]"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateTool {
     /// The shared name.
     pub name: &'static str,
@@ -32,6 +29,18 @@ pub struct DuplicateTool {
     /// Where the second definition is.
     pub second: crate::SourceLocation,
 }
+
+impl fmt::Display for DuplicateTool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "two tools are named `{}`: one defined in {}, the other in {}; rename one of them with #[tool(name = \"...\")]",
+            self.name, self.first, self.second
+        )
+    }
+}
+
+impl std::error::Error for DuplicateTool {}
 
 /// An index of tools by name, built once; lookups allocate nothing.
 ///
