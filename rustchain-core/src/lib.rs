@@ -48,7 +48,7 @@ pub use tokio_util::sync::CancellationToken;
 pub mod __private {
     pub use crate::decode::{DecodeParams, Param, ParamsOf, RefuseParams, decode};
     pub use crate::guard::{GuardCheck, GuardProbe, GuardRefused, GuardValue, Guarded};
-    pub use crate::output::finish;
+    pub use crate::output::{ResultType, finish, result_type};
     pub use crate::schema::{input_schema, output_schema};
     pub use crate::{
         Annotations, Invoke, ParamInfo, Permission, PermissionKind, RUSTCHAIN_TOOL_DESCRIPTORS,
@@ -66,9 +66,6 @@ pub mod __private {
 
     /// Compile-time proof that a guarded parameter's type can be checked.
     pub const fn assert_guardable<T: GuardValue>() {}
-
-    /// Compile-time proof that a return type can be encoded and described.
-    pub const fn assert_output<T: crate::output::Output>() {}
 
     /// What the name of a tool's hidden item means where the generated code
     /// cannot see that item in the module: the function sits in an `impl`

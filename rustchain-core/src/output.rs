@@ -71,33 +71,54 @@ pub trait Output: Serialize + schemars::JsonSchema {}
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + schemars::JsonSchema> Output for T {}
 
-/// Turns what a tool function returned into a call result; the `#[tool]`
-/// macro calls these, so each is instantiated once per return type.
+/// A tool's result type as the code `#[tool]` generates uses it: how to
+/// encode a value and describe the type, made by [`result_type`] in one place
+/// so that a type which cannot be a result is reported once, on that type.
+#[doc(hidden)]
+pub struct ResultType<T> {
+    /// Encodes a returned value as the call's output.
+    pub encode: fn(T) -> Result<ToolOutput, ToolError>,
+    /// The type's output schema.
+    pub schema: fn() -> schemars::Schema,
+}
+
+/// The [`ResultType`] of `T`: the one place generated code requires `T: Output`.
+#[doc(hidden)]
+pub const fn result_type<T: Output>() -> ResultType<T> {
+    ResultType {
+        encode: encode_value::<T>,
+        schema: crate::schema::output_schema::<T>,
+    }
+}
+
+fn encode_value<T: Serialize>(value: T) -> Result<ToolOutput, ToolError> {
+    ToolOutput::encode(&value)
+}
+
+/// Turns what a tool function returned into a call result with its result
+/// type's encoder; the `#[tool]` macro calls these.
 #[doc(hidden)]
 pub mod finish {
     use super::*;
 
-    /// For a tool returning `T`.
-    pub fn value<T: Serialize>(value: T) -> Result<ToolOutput, ToolError> {
-        ToolOutput::encode(&value)
-    }
-
     /// For a tool returning `Result<T, E>`: `Err(e)` becomes a `failed` error
     /// carrying `e`'s message.
-    pub fn result<T: Serialize, E: fmt::Display>(
+    pub fn result<T, E: fmt::Display>(
         result: Result<T, E>,
+        encode: fn(T) -> Result<ToolOutput, ToolError>,
     ) -> Result<ToolOutput, ToolError> {
         match result {
-            Ok(value) => ToolOutput::encode(&value),
+            Ok(value) => encode(value),
             Err(err) => Err(ToolError::new(ErrorKind::Failed, err.to_string())),
         }
     }
 
     /// For a tool returning `Result<T, ToolError>`: the error keeps its kind,
     /// so a tool's own refusal (`denied`), timeout or argument check reads as such.
-    pub fn tool_result<T: Serialize>(
+    pub fn tool_result<T>(
         result: Result<T, ToolError>,
+        encode: fn(T) -> Result<ToolOutput, ToolError>,
     ) -> Result<ToolOutput, ToolError> {
-        result.and_then(|value| ToolOutput::encode(&value))
+        result.and_then(encode)
     }
 }

@@ -95,18 +95,27 @@ pub fn expand(tool: &Tool) -> TokenStream {
             }
         }
     });
+    // Every use of the result type goes through `__RUSTCHAIN_RESULT`, so a
+    // type that cannot be a result is reported once, on that type.
     let (ok_type, finish) = match &tool.output {
-        Output::Value(ty) => (ty, quote!(#rt::finish::value)),
+        Output::Value(ty) => (ty, None),
         Output::Result {
             ok,
             typed_error: false,
-        } => (ok, quote!(#rt::finish::result)),
+        } => (ok, Some(quote!(#rt::finish::result))),
         Output::Result {
             ok,
             typed_error: true,
-        } => (ok, quote!(#rt::finish::tool_result)),
+        } => (ok, Some(quote!(#rt::finish::tool_result))),
     };
-    let output_check = quote_spanned!(ok_type.span()=> #rt::assert_output::<#ok_type>(););
+    let result_type = quote_spanned! {ok_type.span()=>
+        const __RUSTCHAIN_RESULT: #rt::ResultType<#ok_type> = #rt::result_type::<#ok_type>();
+    };
+    let finish = |returned: TokenStream| match &finish {
+        None => quote!((__RUSTCHAIN_RESULT.encode)(#returned)),
+        Some(finish) => quote!(#finish(#returned, __RUSTCHAIN_RESULT.encode)),
+    };
+    let (finish_async, finish_sync) = (finish(quote!(#call.await)), finish(quote!(#call)));
     // Through `ParamsOf`, so a parameter type that fails `assert_param` is
     // reported once, on that type, and not again at each use of the tuple.
     let params_of = quote!((&#rt::ParamsOf::<(#(#arg_types,)*)>::NEW));
@@ -125,7 +134,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 #decode
                 #rt::Ok(#rt::Box::pin(async move {
                     __ctx.__proceed_async().await?;
-                    #finish(#call.await)
+                    #finish_async
                 }))
             }
         }
@@ -138,7 +147,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 #free_check
                 #decode
                 __ctx.__proceed()?;
-                #finish(#call)
+                #finish_sync
             }
         }
     };
@@ -200,8 +209,8 @@ pub fn expand(tool: &Tool) -> TokenStream {
             const _: () = {
                 #(#param_checks)*
                 #(#guard_checks)*
-                #output_check
             };
+            #result_type
 
             #invoke
 
@@ -238,7 +247,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                     line: #line,
                 },
                 input_schema: __rustchain_input_schema,
-                output_schema: #rt::output_schema::<#ok_type>,
+                output_schema: __RUSTCHAIN_RESULT.schema,
                 invoke: #invoke_kind,
             };
 

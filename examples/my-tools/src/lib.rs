@@ -6,7 +6,7 @@
 //! own types derive serde and schemars through the facade's re-exports, each
 //! with the `crate` attributes that say where those are.
 
-use rustchain::fs::FsPath;
+use rustchain::files::FsPath;
 use rustchain::schemars::JsonSchema;
 use rustchain::serde::{Deserialize, Serialize};
 use rustchain::{ToolContext, ToolError, tool};

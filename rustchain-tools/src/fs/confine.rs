@@ -21,7 +21,7 @@ use cap_fs_ext::DirExt;
 use cap_std::fs::{Dir, Metadata};
 use unicode_normalization::UnicodeNormalization;
 
-use super::path::shown;
+use crate::shown;
 use crate::policy::Grants;
 use crate::{ErrorKind, ToolError};
 

@@ -19,7 +19,6 @@
 
 pub mod confine;
 pub mod files;
-mod path;
 pub mod walk;
 
 use std::path::Path;
@@ -28,8 +27,9 @@ use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::OpenOptions;
 
 pub use confine::{Access, kind_of};
-pub use path::{FsPath, NAME_MAX, PATH_MAX};
-pub use rustchain_core::files::{DEFAULT_MAX_READ, DirEntry, EntryKind, FileAccess, Fs};
+pub use rustchain_core::files::{
+    DEFAULT_MAX_READ, DirEntry, EntryKind, FileAccess, Fs, FsPath, NAME_MAX, PATH_MAX,
+};
 
 use confine::{Last, Scope, Target, denied, io_error};
 use files::{WriteMode, existing_file, not_a_file, open_regular, read_up_to, write_file};

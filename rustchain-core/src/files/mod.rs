@@ -35,13 +35,18 @@
 //! - `failed`: what does not exist, a file over the read cap, I/O errors.
 //!
 //! Paths are absolute (inside a granted folder) or relative to the working
-//! directory, as the guard reads them.
+//! directory, as the guard reads them. [`FsPath`] is a parameter type that
+//! refuses, while decoding, a path no file system could take.
 //!
 //! The confinement itself is the runtime's (`rustchain_tools::fs`): this
 //! module is the handle a tool holds, so that a tool crate compiles no file
 //! system machinery of its own.
 
+mod path;
+
 use std::path::Path;
+
+pub use path::{FsPath, NAME_MAX, PATH_MAX};
 
 use crate::{ErrorKind, ToolError};
 

@@ -12,7 +12,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::{Deserialize, Deserializer};
 
 use crate::guard::GuardValue;
-use crate::{ErrorKind, ToolError};
+use crate::{ErrorKind, ToolError, shown};
 
 /// The longest path the kernel takes, in bytes, counting its closing NUL (Linux `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
@@ -28,7 +28,7 @@ pub const NAME_MAX: usize = 255;
 /// (`#[fs(read)]`, `#[fs(write)]`) checks it like a `String`.
 ///
 /// ```
-/// use rustchain_tools::fs::FsPath;
+/// use rustchain_core::files::FsPath;
 /// let path = FsPath::parse("notes/todo.md".to_owned()).unwrap();
 /// assert_eq!(path.as_str(), "notes/todo.md");
 /// assert!(FsPath::parse("a\0b".to_owned()).is_err());
@@ -116,9 +116,6 @@ fn foreign_syntax(text: &str) -> Result<(), String> {
 fn foreign_syntax(_: &str) -> Result<(), String> {
     Ok(())
 }
-
-/// `text` quoted for a message, shortened when long (one helper for every message).
-pub use rustchain_core::shown;
 
 impl fmt::Display for FsPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
