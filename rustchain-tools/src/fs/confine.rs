@@ -21,8 +21,8 @@ use cap_fs_ext::DirExt;
 use cap_std::fs::{Dir, Metadata};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::shown;
 use crate::policy::Grants;
+use crate::shown;
 use crate::{ErrorKind, ToolError};
 
 /// How many symbolic links one path may pass through (Linux's `MAXSYMLINKS`).
