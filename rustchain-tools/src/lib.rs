@@ -18,6 +18,7 @@
 pub mod audit;
 pub mod exec;
 pub mod fs;
+pub mod lock;
 pub mod manifest;
 pub mod policy;
 

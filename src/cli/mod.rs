@@ -18,7 +18,7 @@
 //! people is the default, `--json` gives the same information for programs.
 //!
 //! The modules follow the commands: `tools` (list, show, schema, call,
-//! search), `policy` (check, explain), `audit` (verify, report, keygen);
+//! search), `lock` (`tools lock`), `policy` (check, explain), `audit` (verify, report, keygen);
 //! `executor` sets up what calls run under from the global options (policy
 //! file, audit trail, approver), `input` reads a call's arguments, `view`
 //! lays out what is printed.
@@ -26,6 +26,8 @@
 mod audit;
 mod executor;
 mod input;
+mod lock;
+mod out_file;
 mod policy;
 mod tools;
 mod view;
@@ -57,6 +59,7 @@ use tools::ToolsCommand;
 /// | 3 | the program cannot serve its tools: two linked tools share a name | the same |
 /// | 4 | the output could not be written (a closed pipe is not an error) | the same |
 /// | 5 | (not used) | the trail could not be verified: bad usage, a missing or unreadable trail, an unreadable key |
+/// | 6 | `tools lock --check`: a linked tool's definition differs from the lock file | (not used) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exit {
@@ -76,6 +79,8 @@ pub enum Exit {
     Warnings,
     /// `audit verify` could not verify the trail (its usage errors included).
     Unverified,
+    /// `tools lock --check`: a linked tool differs from the lock file.
+    Changed,
 }
 
 impl Exit {
@@ -88,6 +93,7 @@ impl Exit {
             Exit::DuplicateTool => 3,
             Exit::Output => 4,
             Exit::Unverified => 5,
+            Exit::Changed => 6,
         }
     }
 }
@@ -126,6 +132,7 @@ Exit codes:
      load or whose examples fail, an audit trail or key that cannot be used
   3  two linked tools share a name, so none can be served
   4  the output could not be written
+  6  `tools lock --check`: a tool's definition differs from rustchain.lock
 `audit verify` has its own: 0 intact, 1 tampered, 2 warnings only, 5 could
 not verify (its bad usage included); see `rustchain audit verify --help`.";
 

@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use rustchain_tools::{Manifest, Tool, ToolContext, ToolManifest, ToolQuery};
 use serde_json::{Map, Value};
 
-use super::{Exit, Session, executor, view};
+use super::{Exit, Session, executor, lock, view};
 
 /// Shown after `rustchain tools --help`.
 pub(super) const AFTER_HELP: &str = "\
@@ -12,7 +12,8 @@ Examples:
   rustchain tools list                        every linked tool
   rustchain tools search text                 tools about text, best match first
   rustchain tools show text_stats             one tool in full
-  rustchain tools call time_now               call a tool that takes no arguments";
+  rustchain tools call time_now               call a tool that takes no arguments
+  rustchain tools lock --check                fail if a tool changed since it was pinned";
 
 const LIST_AFTER_HELP: &str = "\
 Examples:
@@ -91,6 +92,9 @@ pub(super) enum ToolsCommand {
     /// Find tools by words, tags and hints, best match first.
     #[command(after_help = SEARCH_AFTER_HELP)]
     Search(SearchArgs),
+    /// Pin every tool definition in rustchain.lock; --check fails on changes.
+    #[command(after_help = lock::LOCK_AFTER_HELP)]
+    Lock(lock::LockArgs),
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +153,7 @@ pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
         ToolsCommand::Schema(args) => schema(session, &args),
         ToolsCommand::Call(args) => call(session, &args),
         ToolsCommand::Search(args) => search(session, args),
+        ToolsCommand::Lock(args) => lock::lock(session, &args),
     }
 }
 
