@@ -16,6 +16,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod audit;
+pub mod docs;
 pub mod exec;
 pub mod fs;
 pub mod lock;

@@ -1,10 +1,10 @@
-//! `rustchain tools ...`: list, show, schema, call and search the linked tools.
+//! `rustchain tools ...`: list, show, schema, call, search and document the linked tools.
 
 use clap::{Args, Subcommand};
 use rustchain_tools::{Manifest, Tool, ToolContext, ToolManifest, ToolQuery};
 use serde_json::{Map, Value};
 
-use super::{Exit, Session, executor, lock, view};
+use super::{Exit, Session, executor, lock, out_file, view};
 
 /// Shown after `rustchain tools --help`.
 pub(super) const AFTER_HELP: &str = "\
@@ -63,6 +63,15 @@ Exit status: 0 when the call succeeded; 1 when it ended in an error of any kind
 or with --json as {\"ok\": false, \"error\": {\"kind\": ..., \"message\": ...,
 \"path\": ...}} on stdout; 2 when the policy or the audit trail cannot be used.";
 
+const DOCS_AFTER_HELP: &str = "\
+Examples:
+  rustchain tools docs                        the reference, on stdout
+  rustchain tools docs --out TOOLS.md         written to a file
+
+Per tool: its description, a parameter table (type, required, description),
+what it declares it touches, its hints, tags, result type and source, and an
+example call whose arguments satisfy its schema.";
+
 const SEARCH_AFTER_HELP: &str = "\
 Examples:
   rustchain tools search text                 tools mentioning \"text\", best first
@@ -92,9 +101,19 @@ pub(super) enum ToolsCommand {
     /// Find tools by words, tags and hints, best match first.
     #[command(after_help = SEARCH_AFTER_HELP)]
     Search(SearchArgs),
+    /// A Markdown reference of the linked tools, to stdout or a file.
+    #[command(after_help = DOCS_AFTER_HELP)]
+    Docs(DocsArgs),
     /// Pin every tool definition in rustchain.lock; --check fails on changes.
     #[command(after_help = lock::LOCK_AFTER_HELP)]
     Lock(lock::LockArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct DocsArgs {
+    /// Write the reference to this file (whole, or not at all) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +172,7 @@ pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
         ToolsCommand::Schema(args) => schema(session, &args),
         ToolsCommand::Call(args) => call(session, &args),
         ToolsCommand::Search(args) => search(session, args),
+        ToolsCommand::Docs(args) => docs(session, &args),
         ToolsCommand::Lock(args) => lock::lock(session, &args),
     }
 }
@@ -302,6 +322,27 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
         );
     } else {
         session.out = view::table(&manifests);
+    }
+    Exit::Success
+}
+
+fn docs(session: &mut Session<'_>, args: &DocsArgs) -> Exit {
+    let text = rustchain_tools::docs::markdown(&Manifest::of(session.registry), &session.program);
+    match &args.out {
+        None => session.out = text,
+        Some(path) => match out_file::write_whole(path, &text) {
+            Ok(()) => {
+                session.err = format!(
+                    "wrote the reference of {} tools to {}\n",
+                    session.registry.len(),
+                    path.display()
+                );
+            }
+            Err(message) => {
+                session.err = format!("error: {message}\n");
+                return Exit::Usage;
+            }
+        },
     }
     Exit::Success
 }

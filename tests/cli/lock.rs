@@ -1,5 +1,6 @@
 //! `tools lock` and `tools lock --check`: pinning every tool definition, and
-//! catching a definition that changed since (exit status 6).
+//! catching a definition that changed since (exit status 6); `tools docs`,
+//! the Markdown reference a project keeps beside its lock file.
 
 use serde_json::Value;
 
@@ -83,4 +84,47 @@ fn check_without_a_lock_file_or_with_a_bad_one_is_a_usage_error() {
         cli(&["tools", "lock", "--file", &bad]).expect_code(2);
         assert_eq!(std::fs::read_to_string(&bad).expect("kept"), text);
     }
+}
+
+// ---- tools docs (the other file a project keeps beside its lock) ----
+
+#[test]
+fn docs_document_every_tool_with_an_example_call_its_schema_accepts() {
+    let run = cli(&["tools", "docs"]).expect_code(0);
+    let text = run.out;
+    assert!(text.starts_with("# Tools\n"), "{text}");
+    let listed = cli(&["--json", "tools", "list"]).expect_code(0);
+    let manifest: Value = serde_json::from_str(&listed.out).expect("JSON");
+    let tools = manifest["tools"].as_array().expect("tools");
+    for tool in tools {
+        let name = tool["name"].as_str().expect("a name");
+        assert!(text.contains(&format!("\n## {name}\n")), "{name} missing");
+        let call = format!("rustchain tools call {name} --args '");
+        let start = text
+            .find(&call)
+            .unwrap_or_else(|| panic!("no example for {name}"));
+        let args = &text[start + call.len()..];
+        let args = &args[..args.find("'\n").expect("a closing quote")];
+        let args: Value = serde_json::from_str(&args.replace(r"'\''", "'"))
+            .unwrap_or_else(|err| panic!("{name}: {args}: {err}"));
+        let validator = jsonschema::validator_for(&tool["input_schema"]).expect("a schema");
+        assert!(
+            validator.is_valid(&args),
+            "{name}: the example {args} fails its schema"
+        );
+    }
+    // One parameter row per parameter, with the required column.
+    assert!(
+        text.contains("| `a` | integer | yes | The first addend. |"),
+        "{text}"
+    );
+
+    let dir = scratch();
+    let out = utf8(&dir.path().join("TOOLS.md"));
+    let run = cli(&["tools", "docs", "--out", &out]).expect_code(0);
+    assert_eq!(run.out, "");
+    assert_eq!(std::fs::read_to_string(&out).expect("written"), text);
+    let missing = utf8(&dir.path().join("no/such/folder/TOOLS.md"));
+    let run = cli(&["tools", "docs", "--out", &missing]).expect_code(2);
+    assert!(run.err.contains("cannot write"), "{run:#?}");
 }

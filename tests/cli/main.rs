@@ -9,7 +9,7 @@
 //!
 //! One module per command: `tools` (list, show, schema, call, search),
 //! `guarded_calls` (`tools call` under a policy, into a trail), `policy`
-//! (check, explain), `audit` (verify, report), `lock` (`tools lock`), `usage` (usage errors, help),
+//! (check, explain), `audit` (verify, report), `lock` (`tools lock`, `tools docs`), `usage` (usage errors, help),
 //! `manifests` (the `--json` manifests). The helpers they share are here and
 //! in `tests/support/run.rs`.
 //!
