@@ -22,6 +22,7 @@ pub mod fs;
 pub mod lock;
 pub mod manifest;
 pub mod policy;
+pub mod scan;
 
 // The core, at the paths it always had here: a tool crate compiles only
 // `rustchain-core`, a program that runs tools this crate over it.

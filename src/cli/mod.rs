@@ -18,7 +18,7 @@
 //! people is the default, `--json` gives the same information for programs.
 //!
 //! The modules follow the commands: `tools` (list, show, schema, call,
-//! search), `lock` (`tools lock`), `policy` (check, explain), `audit` (verify, report, keygen);
+//! search), `lock` (`tools lock`), `scan` (`tools security-scan`), `policy` (check, explain), `audit` (verify, report, keygen);
 //! `executor` sets up what calls run under from the global options (policy
 //! file, audit trail, approver), `input` reads a call's arguments, `view`
 //! lays out what is printed.
@@ -29,6 +29,7 @@ mod input;
 mod lock;
 mod out_file;
 mod policy;
+mod scan;
 mod tools;
 mod view;
 
@@ -60,6 +61,7 @@ use tools::ToolsCommand;
 /// | 4 | the output could not be written (a closed pipe is not an error) | the same |
 /// | 5 | (not used) | the trail could not be verified: bad usage, a missing or unreadable trail, an unreadable key |
 /// | 6 | `tools lock --check`: a linked tool's definition differs from the lock file | (not used) |
+/// | 7 | `tools security-scan`: a finding at or above `--fail-on` | (not used) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exit {
@@ -81,6 +83,8 @@ pub enum Exit {
     Unverified,
     /// `tools lock --check`: a linked tool differs from the lock file.
     Changed,
+    /// `tools security-scan`: a finding reached `--fail-on`.
+    Findings,
 }
 
 impl Exit {
@@ -94,6 +98,7 @@ impl Exit {
             Exit::Output => 4,
             Exit::Unverified => 5,
             Exit::Changed => 6,
+            Exit::Findings => 7,
         }
     }
 }
@@ -133,6 +138,7 @@ Exit codes:
   3  two linked tools share a name, so none can be served
   4  the output could not be written
   6  `tools lock --check`: a tool's definition differs from rustchain.lock
+  7  `tools security-scan`: a finding at or above --fail-on (default high)
 `audit verify` has its own: 0 intact, 1 tampered, 2 warnings only, 5 could
 not verify (its bad usage included); see `rustchain audit verify --help`.";
 

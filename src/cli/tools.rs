@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 use rustchain_tools::{Manifest, Tool, ToolContext, ToolManifest, ToolQuery};
 use serde_json::{Map, Value};
 
-use super::{Exit, Session, executor, lock, out_file, view};
+use super::{Exit, Session, executor, lock, out_file, scan, view};
 
 /// Shown after `rustchain tools --help`.
 pub(super) const AFTER_HELP: &str = "\
@@ -13,7 +13,8 @@ Examples:
   rustchain tools search text                 tools about text, best match first
   rustchain tools show text_stats             one tool in full
   rustchain tools call time_now               call a tool that takes no arguments
-  rustchain tools lock --check                fail if a tool changed since it was pinned";
+  rustchain tools lock --check                fail if a tool changed since it was pinned
+  rustchain tools security-scan               what a reviewer should look at, with a score";
 
 const LIST_AFTER_HELP: &str = "\
 Examples:
@@ -104,6 +105,10 @@ pub(super) enum ToolsCommand {
     /// A Markdown reference of the linked tools, to stdout or a file.
     #[command(after_help = DOCS_AFTER_HELP)]
     Docs(DocsArgs),
+    /// Look for what a reviewer should: contradicting hints, unguarded
+    /// resources, instructions in descriptions, broad grants, changed pins.
+    #[command(after_help = scan::SCAN_AFTER_HELP)]
+    SecurityScan(scan::ScanArgs),
     /// Pin every tool definition in rustchain.lock; --check fails on changes.
     #[command(after_help = lock::LOCK_AFTER_HELP)]
     Lock(lock::LockArgs),
@@ -174,6 +179,7 @@ pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
         ToolsCommand::Search(args) => search(session, args),
         ToolsCommand::Docs(args) => docs(session, &args),
         ToolsCommand::Lock(args) => lock::lock(session, &args),
+        ToolsCommand::SecurityScan(args) => scan::security_scan(session, &args),
     }
 }
 
