@@ -20,6 +20,7 @@ mod descriptor;
 mod discover;
 mod error;
 pub mod exec;
+pub mod formats;
 pub mod fs;
 pub mod guard;
 // The perfect-hash index is public for its benchmark only.
