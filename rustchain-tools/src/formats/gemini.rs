@@ -143,10 +143,10 @@ fn json_schema(mut parameters: Value, lost: &mut Vec<String>) -> Value {
         let Value::Object(object) = node else {
             return;
         };
-        if let Some(one_of) = object.remove("oneOf") {
+        if let Some(one_of) = object.shift_remove("oneOf") {
             object.entry("anyOf").or_insert(one_of);
         }
-        if let Some(constant) = object.remove("const") {
+        if let Some(constant) = object.shift_remove("const") {
             object.insert("enum".into(), Value::Array(vec![constant]));
         }
         let keep = |key: &str, value: &Value| match key {
@@ -189,7 +189,7 @@ fn display_path(path: &str) -> &str {
 /// A `parameters_json_schema` as the OpenAPI-subset `parameters`.
 fn openapi(mut schema: Value, lost: &mut Vec<String>) -> Value {
     let definitions = match &mut schema {
-        Value::Object(root) => match root.remove("$defs") {
+        Value::Object(root) => match root.shift_remove("$defs") {
             Some(Value::Object(definitions)) => definitions,
             _ => Map::new(),
         },
@@ -204,7 +204,7 @@ fn openapi(mut schema: Value, lost: &mut Vec<String>) -> Value {
             return;
         };
         nullable_from_types(object);
-        if let Some(extra) = object.remove("additionalProperties")
+        if let Some(extra) = object.shift_remove("additionalProperties")
             && extra != Value::Bool(false)
         {
             lost.push(format!(
@@ -246,7 +246,7 @@ fn inline_refs(
     let Value::Object(object) = node else {
         return;
     };
-    if let Some(Value::String(reference)) = object.remove("$ref") {
+    if let Some(Value::String(reference)) = object.shift_remove("$ref") {
         let name = reference
             .strip_prefix("#/$defs/")
             .unwrap_or(&reference)
@@ -298,23 +298,27 @@ fn inline_refs(
 /// `anyOf` left with one branch is merged into its parent.
 fn nullable_from_types(object: &mut Map<String, Value>) {
     let mut nullable = false;
-    match object.remove("type") {
-        Some(Value::String(ty)) if ty == "null" && !object.contains_key("anyOf") => {
-            object.insert("type".into(), "NULL".into());
-        }
-        Some(Value::String(ty)) => {
-            object.insert("type".into(), ty.to_uppercase().into());
-        }
-        Some(Value::Array(types)) => {
-            for ty in types.iter().filter_map(Value::as_str) {
-                if ty == "null" {
-                    nullable = true;
-                } else {
-                    object.insert("type".into(), ty.to_uppercase().into());
-                }
+    // Rewritten in place, so `type` keeps its position.
+    if let Some(ty) = object.get_mut("type") {
+        let upper = match ty {
+            Value::String(one) => Some(one.to_uppercase()),
+            // After the split, a list holds one type besides `null`.
+            Value::Array(types) => {
+                nullable = types.iter().any(|ty| ty == "null");
+                types
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|ty| *ty != "null")
+                    .map(str::to_uppercase)
+            }
+            _ => None,
+        };
+        match upper {
+            Some(upper) => *ty = upper.into(),
+            None => {
+                object.shift_remove("type");
             }
         }
-        _ => {}
     }
     if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
         // Branches a type list was just split into have not been visited yet.
@@ -329,7 +333,7 @@ fn nullable_from_types(object: &mut Map<String, Value>) {
         if branches.len() == 1
             && let Some(Value::Object(only)) = branches.pop()
         {
-            object.remove("anyOf");
+            object.shift_remove("anyOf");
             for (key, value) in only {
                 object.entry(key).or_insert(value);
             }

@@ -96,9 +96,9 @@ fn output_schema(tool: &ToolManifest) -> Value {
         // `true`: any value at all.
         other => return wrapper(Map::new(), other),
     };
-    let dialect = inner.remove("$schema");
+    let dialect = inner.shift_remove("$schema");
     // References point at `#/$defs/...`, so the definitions stay at the root.
-    let definitions = inner.remove("$defs");
+    let definitions = inner.shift_remove("$defs");
     let mut root = Map::new();
     if let Some(dialect) = dialect {
         root.insert("$schema".into(), dialect);

@@ -262,7 +262,7 @@ pub fn tool_definitions(
 fn parameters_of(tool: &ToolManifest) -> Value {
     let mut schema = tool.input_schema.as_value().clone();
     if let Value::Object(object) = &mut schema {
-        object.remove("$schema");
+        object.shift_remove("$schema");
     }
     schema
 }

@@ -155,7 +155,7 @@ fn strict_node(node: &mut Value, path: &str, problems: &mut Vec<String>) {
             "{at} accepts any JSON value (a `serde_json::Value`?); strict mode needs a type"
         ));
     }
-    if let Some(one_of) = object.remove("oneOf") {
+    if let Some(one_of) = object.shift_remove("oneOf") {
         if object.contains_key("anyOf") {
             problems.push(format!("{at} has both `oneOf` and `anyOf`"));
         }
@@ -169,7 +169,7 @@ fn strict_node(node: &mut Value, path: &str, problems: &mut Vec<String>) {
             ));
         }
         if object.len() > 1 {
-            let reference = object.remove("$ref").unwrap_or_default();
+            let reference = object.shift_remove("$ref").unwrap_or_default();
             let branch = Map::from_iter([("$ref".to_owned(), reference)]);
             object.insert("anyOf".into(), Value::Array(vec![Value::Object(branch)]));
         }

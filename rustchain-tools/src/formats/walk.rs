@@ -93,31 +93,6 @@ pub(crate) fn is_typed(schema: &Map<String, Value>) -> bool {
     TYPE_BEARING.iter().any(|key| schema.contains_key(*key))
 }
 
-/// Whether `schema` accepts JSON `null` as written at its top: a `null`
-/// among its types, in its `enum`, as its `const`, or a `{"type": "null"}`
-/// branch of its `anyOf` / `oneOf`.
-pub(crate) fn accepts_null(schema: &Value) -> bool {
-    let Value::Object(object) = schema else {
-        return schema == &Value::Bool(true);
-    };
-    let in_type = match object.get("type") {
-        Some(Value::String(ty)) => ty == "null",
-        Some(Value::Array(types)) => types.iter().any(|ty| ty == "null"),
-        _ => false,
-    };
-    let in_enum = object
-        .get("enum")
-        .and_then(Value::as_array)
-        .is_some_and(|values| values.contains(&Value::Null));
-    let in_branch = ["anyOf", "oneOf"].iter().any(|key| {
-        object
-            .get(*key)
-            .and_then(Value::as_array)
-            .is_some_and(|branches| branches.iter().any(accepts_null))
-    });
-    in_type || in_enum || object.get("const") == Some(&Value::Null) || in_branch
-}
-
 /// Keywords that apply to one JSON type only, so splitting a type list
 /// (`"type": ["array", "null"]`) moves each to its own branch.
 fn applies_to(keyword: &str) -> Option<&'static str> {
@@ -163,7 +138,7 @@ pub(crate) fn split_type_list(schema: &mut Value, when: impl Fn(&[Value]) -> boo
     if !when(&types) {
         return;
     }
-    object.remove("type");
+    object.shift_remove("type");
     let mut branches: Vec<Map<String, Value>> = types
         .iter()
         .map(|ty| Map::from_iter([("type".to_owned(), ty.clone())]))
@@ -179,7 +154,7 @@ pub(crate) fn split_type_list(schema: &mut Value, when: impl Fn(&[Value]) -> boo
             (_, None) => None,
         };
         if let Some(index) = target
-            && let Some(value) = object.remove(&key)
+            && let Some(value) = object.shift_remove(&key)
         {
             branches[index].insert(key, value);
         }
@@ -210,7 +185,7 @@ pub(crate) fn move_to_description(
         .collect();
     let mut notes = Vec::new();
     for key in &refused {
-        let Some(value) = schema.remove(key) else {
+        let Some(value) = schema.shift_remove(key) else {
             continue;
         };
         if !silent(key, &value) {
@@ -307,18 +282,6 @@ mod tests {
         let mut primitive = json!({"type": ["string", "null"]});
         split_type_list(&mut primitive, names_structured_type);
         assert_eq!(primitive, json!({"type": ["string", "null"]}), "left alone");
-    }
-
-    #[test]
-    fn null_is_found_wherever_a_schema_admits_it() {
-        assert!(accepts_null(&json!({"type": ["string", "null"]})));
-        assert!(accepts_null(
-            &json!({"anyOf": [{"$ref": "#/$defs/A"}, {"type": "null"}]})
-        ));
-        assert!(accepts_null(&json!({"enum": ["a", null]})));
-        assert!(accepts_null(&json!(true)));
-        assert!(!accepts_null(&json!({"type": "string"})));
-        assert!(!accepts_null(&json!({"anyOf": [{"type": "string"}]})));
     }
 
     #[test]
