@@ -280,7 +280,6 @@ fn definitions(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
         } else {
             GeminiParameters::JsonSchema
         },
-        ..FormatOptions::default()
     };
     let defined: Vec<ToolDefinition> = match &args.name {
         Some(name) => match find(session, name) {

@@ -343,10 +343,7 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
 }
 
 /// An OpenAI result needs the call's id.
-pub(crate) fn required_id<'a>(
-    call: &'a ToolCall,
-    provider: Provider,
-) -> Result<&'a str, CallFormatError> {
+pub(crate) fn required_id(call: &ToolCall, provider: Provider) -> Result<&str, CallFormatError> {
     call.id.as_deref().ok_or_else(|| {
         CallFormatError::new(
             CallFormatErrorKind::MissingField,
