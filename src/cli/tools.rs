@@ -222,7 +222,7 @@ fn schema(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
         session.err = format!("error: {problem}\n");
         return Exit::Usage;
     }
-    if args.format != Format::JsonSchema {
+    if args.format != Format::Canonical {
         return definitions(session, args);
     }
     let pick = |tool: Tool<'_>| {
@@ -252,7 +252,7 @@ fn schema(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
 /// A flag that does not fit the chosen format, said rather than ignored.
 fn schema_flag_problem(args: &SchemaArgs) -> Option<String> {
     let openai = matches!(args.format, Format::OpenAi | Format::OpenAiStrict);
-    if args.output && args.format != Format::JsonSchema {
+    if args.output && args.format != Format::Canonical {
         return Some(format!(
             "--output is for --format json-schema; the {} definition describes the arguments",
             args.format
@@ -278,7 +278,7 @@ fn definitions(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
         gemini_parameters: if args.openapi {
             GeminiParameters::OpenApi
         } else {
-            GeminiParameters::JsonSchema
+            GeminiParameters::Json
         },
     };
     let defined: Vec<ToolDefinition> = match &args.name {

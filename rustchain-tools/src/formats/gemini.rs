@@ -122,7 +122,7 @@ pub fn definition(tool: &ToolManifest, which: GeminiParameters) -> (Value, Vec<F
     let mut lost = Vec::new();
     let schema = json_schema(parameters_of(tool), &mut lost);
     let (key, schema) = match which {
-        GeminiParameters::JsonSchema => ("parameters_json_schema", schema),
+        GeminiParameters::Json => ("parameters_json_schema", schema),
         GeminiParameters::OpenApi => ("parameters", openapi(schema, &mut lost)),
     };
     let warnings = lost

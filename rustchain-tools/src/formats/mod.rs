@@ -54,7 +54,10 @@ pub use calls::{CallFormatError, CallFormatErrorKind, Provider, ToolCall};
 #[non_exhaustive]
 pub enum Format {
     /// The canonical JSON Schema 2020-12 of the tool's arguments (`json-schema`).
-    JsonSchema,
+    ///
+    /// Not named `JsonSchema`: a second public item of that name would make
+    /// rustc spell schemars' trait in full in every diagnostic a tool author sees.
+    Canonical,
     /// An OpenAI function tool, not strict (`openai`).
     OpenAi,
     /// An OpenAI function tool in strict mode where the schema allows it (`openai-strict`).
@@ -70,7 +73,7 @@ pub enum Format {
 impl Format {
     /// Every format, in the order `--help` lists them.
     pub const ALL: [Format; 6] = [
-        Format::JsonSchema,
+        Format::Canonical,
         Format::OpenAi,
         Format::OpenAiStrict,
         Format::Anthropic,
@@ -81,7 +84,7 @@ impl Format {
     /// The format's name on the command line (`openai-strict`, ...).
     pub const fn as_str(self) -> &'static str {
         match self {
-            Format::JsonSchema => "json-schema",
+            Format::Canonical => "json-schema",
             Format::OpenAi => "openai",
             Format::OpenAiStrict => "openai-strict",
             Format::Anthropic => "anthropic",
@@ -138,7 +141,7 @@ pub enum OpenAiApi {
 pub enum GeminiParameters {
     /// `parameters_json_schema`: JSON Schema, which Gemini prefers.
     #[default]
-    JsonSchema,
+    Json,
     /// `parameters`: the older OpenAPI 3.0 subset (upper-case types, `nullable`, no `$ref`).
     OpenApi,
 }
@@ -229,7 +232,7 @@ pub fn tool_definition(
     options: &FormatOptions,
 ) -> ToolDefinition {
     let (value, warnings) = match format {
-        Format::JsonSchema => (json_schema::definition(tool), Vec::new()),
+        Format::Canonical => (json_schema::definition(tool), Vec::new()),
         Format::OpenAi => openai::definition(tool, false, options.openai_api),
         Format::OpenAiStrict => openai::definition(tool, true, options.openai_api),
         Format::Anthropic => (anthropic::definition(tool), Vec::new()),
