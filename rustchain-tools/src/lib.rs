@@ -18,6 +18,7 @@
 pub mod audit;
 pub mod docs;
 pub mod exec;
+pub mod formats;
 pub mod fs;
 pub mod lock;
 pub mod manifest;

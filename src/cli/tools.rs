@@ -1,6 +1,10 @@
 //! `rustchain tools ...`: list, show, schema, call, search and document the linked tools.
 
 use clap::{Args, Subcommand};
+use rustchain_tools::formats::{
+    Format, FormatOptions, GeminiParameters, OpenAiApi, ToolDefinition, tool_definition,
+    tool_definitions,
+};
 use rustchain_tools::{Manifest, Tool, ToolContext, ToolManifest, ToolQuery};
 use serde_json::{Map, Value};
 
@@ -39,8 +43,22 @@ Examples:
   rustchain tools schema text_stats           the JSON Schema of its arguments
   rustchain tools schema text_stats --output  the JSON Schema of its result
   rustchain tools schema --all                {\"text_stats\": {...}, ...} for every tool
+  rustchain tools schema text_stats --format openai-strict
+  rustchain tools schema --all --format anthropic > tools.json
+  rustchain tools schema --all --format openai --responses
+  rustchain tools schema --all --format gemini --openapi
 
-Schemas are JSON Schema 2020-12 and always printed as JSON.";
+Formats: json-schema (default: JSON Schema 2020-12), openai (a Chat
+Completions function tool; --responses for the Responses API's flat shape),
+openai-strict (the same in strict mode; a tool that cannot be strict gets
+`strict: false` and a warning on stderr saying why), anthropic (a Messages
+API tool with input_schema), gemini (a function declaration with
+parameters_json_schema; --openapi for the OpenAPI-subset `parameters`),
+mcp (the MCP Tool object, as tools/list lists it).
+
+With --all, json-schema prints one object keyed by tool name; every other
+format prints a list of definitions in name order, ready to pass as a
+request's tools. Always printed as JSON.";
 
 const CALL_AFTER_HELP: &str = "\
 Examples:
@@ -136,9 +154,23 @@ pub(super) struct SchemaArgs {
     /// Every tool's schema, as one object keyed by tool name.
     #[arg(long, conflicts_with = "name")]
     all: bool,
-    /// The schema of the result instead of the arguments.
+    /// The schema of the result instead of the arguments (json-schema only).
     #[arg(long)]
     output: bool,
+    /// The format: json-schema, openai, openai-strict, anthropic, gemini or mcp.
+    #[arg(
+        long,
+        short = 'f',
+        value_name = "FORMAT",
+        default_value = "json-schema"
+    )]
+    format: Format,
+    /// With openai or openai-strict: the Responses API's flat shape, not Chat Completions'.
+    #[arg(long)]
+    responses: bool,
+    /// With gemini: the OpenAPI-subset `parameters`, not `parameters_json_schema`.
+    #[arg(long)]
+    openapi: bool,
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +249,13 @@ fn show(session: &mut Session<'_>, name: &str) -> Exit {
 }
 
 fn schema(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
+    if let Some(problem) = schema_flag_problem(args) {
+        session.err = format!("error: {problem}\n");
+        return Exit::Usage;
+    }
+    if args.format != Format::Canonical {
+        return definitions(session, args);
+    }
     let pick = |tool: Tool<'_>| {
         if args.output {
             tool.output_schema().as_value().clone()
@@ -238,6 +277,63 @@ fn schema(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
         ),
     };
     session.out = view::pretty(&schema);
+    Exit::Success
+}
+
+/// A flag that does not fit the chosen format, said rather than ignored.
+fn schema_flag_problem(args: &SchemaArgs) -> Option<String> {
+    let openai = matches!(args.format, Format::OpenAi | Format::OpenAiStrict);
+    if args.output && args.format != Format::Canonical {
+        return Some(format!(
+            "--output is for --format json-schema; the {} definition describes the arguments",
+            args.format
+        ));
+    }
+    if args.responses && !openai {
+        return Some("--responses is for --format openai or openai-strict".to_owned());
+    }
+    if args.openapi && args.format != Format::Gemini {
+        return Some("--openapi is for --format gemini".to_owned());
+    }
+    None
+}
+
+/// `tools schema --format PROVIDER`: one definition, or every tool's in a list.
+fn definitions(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
+    let options = FormatOptions {
+        openai_api: if args.responses {
+            OpenAiApi::Responses
+        } else {
+            OpenAiApi::ChatCompletions
+        },
+        gemini_parameters: if args.openapi {
+            GeminiParameters::OpenApi
+        } else {
+            GeminiParameters::Json
+        },
+    };
+    let defined: Vec<ToolDefinition> = match &args.name {
+        Some(name) => match find(session, name) {
+            Some(tool) => vec![tool_definition(
+                &ToolManifest::of(tool),
+                args.format,
+                &options,
+            )],
+            None => return Exit::Usage,
+        },
+        None => tool_definitions(&Manifest::of(session.registry), args.format, &options),
+    };
+    for warning in defined.iter().flat_map(|definition| &definition.warnings) {
+        session.err.push_str(&format!("warning: {warning}\n"));
+    }
+    let document = match (&args.name, defined.as_slice()) {
+        (Some(_), [one]) => one.value.clone(),
+        _ => defined
+            .into_iter()
+            .map(|definition| definition.value)
+            .collect(),
+    };
+    session.out = view::pretty(&document);
     Exit::Success
 }
 

@@ -31,6 +31,7 @@ use run::{Run, records, scratch, utf8, write};
 mod run;
 
 mod audit;
+mod formats;
 mod guarded_calls;
 mod lock;
 mod manifests;
