@@ -33,7 +33,7 @@ mod registry;
 pub mod schema;
 mod suggest;
 
-pub use context::{Progress, ProgressSink, ToolContext};
+pub use context::{Caller, Progress, ProgressSink, ToolContext};
 pub use decode::ArgLimits;
 pub use descriptor::{
     Annotations, Invoke, ParamInfo, Permission, PermissionKind, SourceLocation, ToolDescriptor,

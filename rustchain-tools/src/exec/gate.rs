@@ -45,6 +45,8 @@ pub(crate) struct CallGate {
     /// The tool's executor, when it was registered at run time.
     pub(crate) registered: Option<&'static RegisteredTool>,
     call_id: Arc<str>,
+    /// Who asked for the call, for its records.
+    caller: Option<Arc<crate::Caller>>,
     /// The argument text, kept only when an audit trail or an approver needs it.
     args: Option<Arc<str>>,
     args_len: usize,
@@ -88,6 +90,7 @@ impl CallGate {
         tool: &'static ToolDescriptor,
         registered: Option<&'static RegisteredTool>,
         call_id: Arc<str>,
+        caller: Option<Arc<crate::Caller>>,
         args: &str,
         tool_decision: Decision,
         mode: Mode,
@@ -101,6 +104,7 @@ impl CallGate {
             tool,
             registered,
             call_id,
+            caller,
             tool_decision,
             mode,
             state: Mutex::new(State {
@@ -374,6 +378,7 @@ impl CallGate {
         self.shared.record(&CallEvent {
             tool: self.tool.name,
             call_id: &self.call_id,
+            caller: self.caller.as_deref(),
             kind: CallEventKind::Decision {
                 decision,
                 rule: &why.rule,
@@ -417,6 +422,7 @@ impl CallGate {
             let event = CallEvent {
                 tool: self.tool.name,
                 call_id: &self.call_id,
+                caller: self.caller.as_deref(),
                 kind: CallEventKind::Result {
                     error: result.as_ref().err().map(ToolError::kind),
                     duration,

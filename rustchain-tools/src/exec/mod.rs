@@ -218,6 +218,7 @@ impl Executor {
                 let event = CallEvent {
                     tool: &tool,
                     call_id: ctx.call_id(),
+                    caller: ctx.caller(),
                     kind: CallEventKind::Result {
                         error: Some(error.kind()),
                         duration: Duration::ZERO,
@@ -252,6 +253,7 @@ impl Executor {
                 shared.record(&CallEvent {
                     tool: descriptor.name,
                     call_id: ctx.call_id(),
+                    caller: ctx.caller(),
                     kind: CallEventKind::Decision {
                         decision: Recorded::Deny,
                         rule: &decision.rule,
@@ -276,6 +278,7 @@ impl Executor {
             descriptor,
             tool.registered(),
             ctx.shared_call_id(),
+            ctx.shared_caller(),
             args,
             decision,
             mode,
