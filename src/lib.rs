@@ -42,6 +42,7 @@
 //! | --- | --- | --- |
 //! | `cli` | `rustchain::cli`: the whole `rustchain` command line as `cli::run()` | an agent binary |
 //! | `builtin` | `rustchain::builtin`: the built-in file, HTTP and command tools, linked into the program | an agent that serves them |
+//! | `mcp` | `rustchain::mcp`: the MCP server (`mcp::serve_stdio`), and with `cli` the command `mcp serve` | an agent that MCP clients use |
 //!
 //! `cli` implies nothing: an agent's command line serves the tools that agent
 //! links, its own tool crates and, with `builtin`, the built-ins. The stock
@@ -112,6 +113,11 @@
 
 #[cfg(feature = "cli")]
 pub mod cli;
+
+/// The MCP server over the linked tools ([`mcp::serve_stdio`]); the `mcp`
+/// feature turns it on, and with `cli` adds `rustchain mcp serve`.
+#[cfg(feature = "mcp")]
+pub use rustchain_mcp as mcp;
 
 pub use rustchain_macros::tool;
 pub use rustchain_tools::{
