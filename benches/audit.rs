@@ -39,6 +39,7 @@ fn bench_append(c: &mut Criterion) {
     let event = AuditEvent::Decision {
         tool: "fs_read",
         call_id: "call_7f3a9c2e",
+        caller: None,
         decision: Decision::Allow,
         rule: Some("fs.read = [\"notes/**\"]"),
         reason: None,

@@ -45,6 +45,7 @@
 //! | `runtime` | `Executor`, `Policy`, `audit`, `exec` (settings, approval), `fs` (confinement), `manifest` | a program that calls tools, a tool crate's tests (as a dev-dependency feature) |
 //! | `cli` | `rustchain::cli`: the whole `rustchain` command line as `cli::run()` | an agent binary |
 //! | `builtin` | `rustchain::builtin`: the built-in file, HTTP and command tools, linked into the program | an agent that serves them |
+//! | `mcp` | `rustchain::mcp`: the MCP server (`mcp::serve_stdio`), and with `cli` the command `mcp serve` | an agent that MCP clients use |
 //!
 //! `cli` and `builtin` imply `runtime` and nothing else: an agent's command
 //! line serves the tools that agent links, its own tool crates and, with
@@ -118,11 +119,17 @@
 pub mod cli;
 
 pub use rustchain_core::{
-    Annotations, ArgLimits, CancellationToken, DuplicateTool, ErrorKind, Invoke, ParamInfo,
+    Annotations, ArgLimits, Caller, CancellationToken, DuplicateTool, ErrorKind, Invoke, ParamInfo,
     Permission, PermissionKind, Progress, ProgressSink, RUSTCHAIN_TOOL_DESCRIPTORS, Registry,
     SourceLocation, Tool, ToolContext, ToolDescriptor, ToolError, ToolFuture, ToolMatch,
     ToolOutput, ToolQuery, files, guard, registered, schema,
 };
+
+/// The MCP server over the linked tools ([`mcp::serve_stdio`]); the `mcp`
+/// feature turns it on, and with `cli` adds `rustchain mcp serve`.
+#[cfg(feature = "mcp")]
+pub use rustchain_mcp as mcp;
+
 pub use rustchain_macros::tool;
 #[cfg(feature = "runtime")]
 pub use rustchain_tools::{

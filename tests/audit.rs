@@ -55,6 +55,7 @@ fn decision<'a>(tool: &'a str, call_id: &'a str, decision: Decision) -> AuditEve
     AuditEvent::Decision {
         tool,
         call_id,
+        caller: None,
         decision,
         rule: Some("tools.allow"),
         reason: None,
@@ -73,6 +74,7 @@ fn result<'a>(
     AuditEvent::Result {
         tool,
         call_id,
+        caller: None,
         outcome: if error_type.is_some() {
             Outcome::Error
         } else {
@@ -177,6 +179,7 @@ fn appended_records_chain_and_verify_intact() {
         .append(&AuditEvent::Decision {
             tool: "fs_read",
             call_id: "call_1",
+            caller: None,
             decision: Decision::AskApproved,
             rule: Some("ask: fs_read"),
             reason: Some("reads outside the project"),
@@ -749,6 +752,7 @@ fn child_appender() {
             .append(&AuditEvent::Decision {
                 tool: "text_stats",
                 call_id: &call_id,
+                caller: None,
                 decision: Decision::Allow,
                 rule: None,
                 reason: None,

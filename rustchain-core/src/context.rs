@@ -27,6 +27,7 @@ pub struct ToolContext {
     call_id: Arc<str>,
     cancellation: CancellationToken,
     progress: Option<Arc<dyn ProgressSink>>,
+    caller: Option<Arc<Caller>>,
     /// Set by the executor for the call in progress.
     control: Option<Arc<dyn CallControl>>,
 }
@@ -37,6 +38,7 @@ impl std::fmt::Debug for ToolContext {
             .field("call_id", &self.call_id)
             .field("cancelled", &self.is_cancelled())
             .field("progress", &self.progress.is_some())
+            .field("caller", &self.caller)
             .field("in_executor", &self.control.is_some())
             .finish()
     }
@@ -62,6 +64,26 @@ pub trait CallControl: Send + Sync {
     fn files(&self) -> &dyn FileAccess;
     /// The executor's own type, for the runtime's accessors (the grants).
     fn as_any(&self) -> &dyn std::any::Any;
+}
+
+/// Who asked for a call, as the front end that received it knows them: the
+/// client program and the id of its request (an MCP server sets both). The
+/// audit trail records them with the call as `client.name` and `request.id`.
+///
+/// ```
+/// use rustchain_core::{Caller, ToolContext};
+/// let caller = Caller { client: Some("claude-desktop".into()), request_id: Some("7".into()) };
+/// let ctx = ToolContext::new().with_caller(caller.clone());
+/// assert_eq!(ctx.caller(), Some(&caller));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Caller {
+    /// The client program's name, as it introduced itself.
+    #[serde(rename = "client.name", skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// The id of the request that carried the call (over MCP, the JSON-RPC id).
+    #[serde(rename = "request.id", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// One progress update of a running call.
@@ -126,6 +148,7 @@ impl ToolContext {
             call_id: Arc::from(&*id.hyphenated().encode_lower(&mut text)),
             cancellation: CancellationToken::new(),
             progress: None,
+            caller: None,
             control: None,
         }
     }
@@ -146,6 +169,17 @@ impl ToolContext {
     pub fn with_progress(mut self, sink: Arc<dyn ProgressSink>) -> Self {
         self.progress = Some(sink);
         self
+    }
+
+    /// Names who asked for this call; the audit trail records it with the call.
+    pub fn with_caller(mut self, caller: Caller) -> Self {
+        self.caller = Some(Arc::new(caller));
+        self
+    }
+
+    /// Who asked for this call, when the front end said.
+    pub fn caller(&self) -> Option<&Caller> {
+        self.caller.as_deref()
     }
 
     /// The id of this call, as the model or the caller named it.
@@ -217,6 +251,11 @@ impl ToolContext {
     #[doc(hidden)]
     pub fn __shared_call_id(&self) -> Arc<str> {
         Arc::clone(&self.call_id)
+    }
+
+    #[doc(hidden)]
+    pub fn __shared_caller(&self) -> Option<Arc<Caller>> {
+        self.caller.clone()
     }
 
     #[doc(hidden)]

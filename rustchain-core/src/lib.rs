@@ -27,7 +27,7 @@ pub mod schema;
 #[doc(hidden)]
 pub mod suggest;
 
-pub use context::{CallControl, Progress, ProgressSink, ToolContext};
+pub use context::{CallControl, Caller, Progress, ProgressSink, ToolContext};
 pub use decode::ArgLimits;
 pub use descriptor::{
     Annotations, Invoke, ParamInfo, Permission, PermissionKind, SourceLocation, ToolDescriptor,

@@ -28,8 +28,8 @@ pub mod scan;
 // The core, at the paths it always had here: a tool crate compiles only
 // `rustchain-core`, a program that runs tools this crate over it.
 pub use rustchain_core::{
-    __private, Annotations, ArgLimits, CallControl, CancellationToken, DuplicateTool, ErrorKind,
-    Invoke, ParamInfo, Permission, PermissionKind, Progress, ProgressSink,
+    __private, Annotations, ArgLimits, CallControl, Caller, CancellationToken, DuplicateTool,
+    ErrorKind, Invoke, ParamInfo, Permission, PermissionKind, Progress, ProgressSink,
     RUSTCHAIN_TOOL_DESCRIPTORS, Registry, SourceLocation, Tool, ToolContext, ToolDescriptor,
     ToolError, ToolFuture, ToolMatch, ToolOutput, ToolQuery, files, guard, index, registered,
     schema, shown, suggest,

@@ -13,6 +13,10 @@ pub(super) struct Input<'a> {
     /// A person is typing at it: read it only when asked to with `--args -`,
     /// and let that person answer the policy's `ask` rules.
     pub(super) is_terminal: bool,
+    /// These are the process's own stdin and stdout, which `mcp serve`
+    /// talks over directly; otherwise (`run_from`) it reads its input whole.
+    #[cfg_attr(not(feature = "mcp"), allow(dead_code))]
+    pub(super) own_streams: bool,
 }
 
 impl Input<'_> {

@@ -27,6 +27,8 @@ mod audit;
 mod executor;
 mod input;
 mod lock;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod out_file;
 mod policy;
 mod scan;
@@ -175,6 +177,10 @@ enum Command {
     /// Verify the audit trail, report usage from it, make a signing key.
     #[command(subcommand, arg_required_else_help = true, after_help = audit::AFTER_HELP)]
     Audit(AuditCommand),
+    /// Serve the linked tools to MCP clients.
+    #[cfg(feature = "mcp")]
+    #[command(subcommand, arg_required_else_help = true, after_help = mcp::AFTER_HELP)]
+    Mcp(mcp::McpCommand),
 }
 
 /// Runs the CLI on this process's arguments and standard streams.
@@ -203,6 +209,7 @@ pub fn run() -> ExitCode {
     let input = Input {
         reader: &mut stdin,
         is_terminal,
+        own_streams: true,
     };
     run_with(
         std::env::args_os(),
@@ -241,6 +248,7 @@ where
     let input = Input {
         reader: stdin,
         is_terminal: false,
+        own_streams: false,
     };
     run_with(args, input, stdout, stderr)
 }
@@ -312,6 +320,8 @@ fn serve(
         Command::Tools(command) => tools::run(command, &mut session),
         Command::Policy(command) => policy::run(command, &mut session),
         Command::Audit(command) => audit::run(command, &mut session),
+        #[cfg(feature = "mcp")]
+        Command::Mcp(command) => mcp::run(command, &mut session),
     };
     finish(exit, &session.out, &session.err, stdout, stderr)
 }
@@ -455,6 +465,7 @@ mod tests {
         let input = Input {
             reader: &mut io::empty(),
             is_terminal: false,
+            own_streams: false,
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = serve(

@@ -90,6 +90,10 @@ pub enum AuditEvent<'a> {
         /// The model's id for this call (`gen_ai.tool.call.id`).
         #[serde(rename = "gen_ai.tool.call.id")]
         call_id: &'a str,
+        /// Who asked for the call (`client.name`, `request.id`), when the
+        /// front end said.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        caller: Option<&'a crate::Caller>,
         /// The verdict.
         decision: Decision,
         /// The rule that decided, as the policy names it.
@@ -117,6 +121,10 @@ pub enum AuditEvent<'a> {
         /// The model's id for this call (`gen_ai.tool.call.id`).
         #[serde(rename = "gen_ai.tool.call.id")]
         call_id: &'a str,
+        /// Who asked for the call (`client.name`, `request.id`), when the
+        /// front end said.
+        #[serde(flatten, skip_serializing_if = "Option::is_none")]
+        caller: Option<&'a crate::Caller>,
         /// Ok or error.
         outcome: Outcome,
         /// The error's kind (`error.type`): `invalid_arguments`, `denied`,

@@ -189,6 +189,7 @@ pub struct OpenReport {
 /// let id = trail.append(&AuditEvent::Decision {
 ///     tool: "add",
 ///     call_id: "call_1",
+///     caller: None,
 ///     decision: Decision::Allow,
 ///     rule: Some("tools.allow = [\"add\"]"),
 ///     reason: None,

@@ -47,6 +47,8 @@ pub(crate) struct CallGate {
     /// The tool's executor, when it was registered at run time.
     pub(crate) registered: Option<&'static RegisteredTool>,
     call_id: Arc<str>,
+    /// Who asked for the call, for its records.
+    caller: Option<Arc<crate::Caller>>,
     /// The argument text, kept only when an audit trail or an approver needs it.
     args: Option<Arc<str>>,
     args_len: usize,
@@ -89,7 +91,7 @@ impl CallGate {
         shared: Arc<Shared>,
         tool: &'static ToolDescriptor,
         registered: Option<&'static RegisteredTool>,
-        call_id: Arc<str>,
+        ctx: &crate::ToolContext,
         args: &str,
         tool_decision: Decision,
         mode: Mode,
@@ -102,7 +104,8 @@ impl CallGate {
             shared,
             tool,
             registered,
-            call_id,
+            call_id: ctx.__shared_call_id(),
+            caller: ctx.__shared_caller(),
             tool_decision,
             mode,
             state: Mutex::new(State {
@@ -387,6 +390,7 @@ impl CallGate {
         self.shared.record(&CallEvent {
             tool: self.tool.name,
             call_id: &self.call_id,
+            caller: self.caller.as_deref(),
             kind: CallEventKind::Decision {
                 decision,
                 rule: &why.rule,
@@ -430,6 +434,7 @@ impl CallGate {
             let event = CallEvent {
                 tool: self.tool.name,
                 call_id: &self.call_id,
+                caller: self.caller.as_deref(),
                 kind: CallEventKind::Result {
                     error: result.as_ref().err().map(ToolError::kind),
                     duration,

@@ -218,6 +218,7 @@ impl Executor {
                 let event = CallEvent {
                     tool: &tool,
                     call_id: ctx.call_id(),
+                    caller: ctx.caller(),
                     kind: CallEventKind::Result {
                         error: Some(error.kind()),
                         duration: Duration::ZERO,
@@ -252,6 +253,7 @@ impl Executor {
                 shared.record(&CallEvent {
                     tool: descriptor.name,
                     call_id: ctx.call_id(),
+                    caller: ctx.caller(),
                     kind: CallEventKind::Decision {
                         decision: Recorded::Deny,
                         rule: &decision.rule,
@@ -275,7 +277,7 @@ impl Executor {
             Arc::clone(shared),
             descriptor,
             tool.registered(),
-            ctx.__shared_call_id(),
+            ctx,
             args,
             decision,
             mode,

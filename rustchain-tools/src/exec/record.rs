@@ -15,6 +15,8 @@ pub struct CallEvent<'a> {
     pub tool: &'a str,
     /// The call's id.
     pub call_id: &'a str,
+    /// Who asked for the call, when the front end said.
+    pub caller: Option<&'a crate::Caller>,
     /// What happened.
     pub kind: CallEventKind<'a>,
 }
@@ -115,7 +117,7 @@ impl AuditSink for crate::audit::AuditTrail {
 /// where recorded in full), handed to `with`: every sink records the same
 /// fields under the same names.
 fn as_audit_event<R>(event: &CallEvent<'_>, with: impl FnOnce(&AuditEvent<'_>) -> R) -> R {
-    let (tool, call_id) = (event.tool, event.call_id);
+    let (tool, call_id, caller) = (event.tool, event.call_id, event.caller);
     match event.kind {
         CallEventKind::Decision {
             decision,
@@ -130,6 +132,7 @@ fn as_audit_event<R>(event: &CallEvent<'_>, with: impl FnOnce(&AuditEvent<'_>) -
             with(&AuditEvent::Decision {
                 tool,
                 call_id,
+                caller,
                 decision,
                 rule: Some(rule),
                 reason: Some(reason),
@@ -149,6 +152,7 @@ fn as_audit_event<R>(event: &CallEvent<'_>, with: impl FnOnce(&AuditEvent<'_>) -
             with(&AuditEvent::Result {
                 tool,
                 call_id,
+                caller,
                 outcome: if error.is_none() {
                     Outcome::Ok
                 } else {
@@ -170,5 +174,39 @@ fn recorded_args(args: &str, redact: &[String]) -> serde_json::Value {
     match serde_json::from_str::<serde_json::Value>(args) {
         Ok(value) => crate::audit::redact(&value, redact),
         Err(_) => serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Caller;
+
+    #[test]
+    fn the_caller_is_recorded_beside_the_call_id_and_absent_when_unknown() {
+        let audit = MemoryAudit::new();
+        let caller = Caller {
+            client: Some("inspector".into()),
+            request_id: Some("42".into()),
+        };
+        let result = |caller| CallEvent {
+            tool: "add",
+            call_id: "c1",
+            caller,
+            kind: CallEventKind::Result {
+                error: None,
+                duration: Duration::from_micros(5),
+                output: Some("3"),
+                args: None,
+            },
+        };
+        audit.record(&result(Some(&caller))).expect("recorded");
+        audit.record(&result(None)).expect("recorded");
+        let events = audit.events();
+        assert_eq!(events[0]["client.name"], "inspector");
+        assert_eq!(events[0]["request.id"], "42");
+        assert_eq!(events[0]["gen_ai.tool.call.id"], "c1");
+        assert!(events[1].get("client.name").is_none());
+        assert!(events[1].get("request.id").is_none());
     }
 }

@@ -1,0 +1,149 @@
+//! Running a server over a pair of streams until its input ends.
+
+use rmcp::ServiceExt;
+use rmcp::service::ServerInitializeError;
+use rustchain_tools::Registry;
+use rustchain_tools::exec::{Settings, SetupError};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+
+use crate::{McpServer, ServeError, ServeErrorKind};
+
+/// Serves the tools linked into this program over stdin and stdout, under
+/// `settings` (policy, audit trail, approver), until stdin ends.
+///
+/// What deserves a look is said on stderr: where a new audit trail was
+/// created, a torn end it cut, the policy's warnings. Use
+/// [`McpServer::serve_stdio`] to set up the executor yourself.
+///
+/// # Errors
+/// [`ServeErrorKind::Setup`] when the policy or the trail cannot be used
+/// (nothing is served), [`ServeErrorKind::Io`] when the streams fail.
+pub fn serve_stdio(settings: Settings) -> Result<(), ServeError> {
+    let registry = Registry::try_global()
+        .map_err(|duplicate| ServeError::new(ServeErrorKind::Setup, format!("{duplicate}")))?;
+    let setup = settings.open(registry).map_err(|err: SetupError| {
+        ServeError::new(
+            ServeErrorKind::Setup,
+            format!("the tools cannot be served: {err}"),
+        )
+        .caused_by(err)
+    })?;
+    for warning in setup.executor.policy().warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if let Some(trail) = &setup.trail {
+        if trail.created {
+            eprintln!(
+                "note: created the audit trail {}; every call is recorded there",
+                trail.path.display()
+            );
+        }
+        if let Some(recovery) = &trail.recovery {
+            eprintln!(
+                "note: {} ended in a torn write; the cut is recorded as {}",
+                trail.path.display(),
+                recovery.record
+            );
+        }
+    }
+    McpServer::new(setup.executor).serve_stdio()
+}
+
+impl McpServer {
+    /// Serves over stdin and stdout until stdin ends, on an async runtime of
+    /// its own (call it from synchronous code, such as `main`).
+    ///
+    /// # Errors
+    /// [`ServeErrorKind::Io`] when the runtime or the streams fail.
+    pub fn serve_stdio(self) -> Result<(), ServeError> {
+        runtime()?.block_on(async {
+            // Pipes (as MCP clients start servers) are read and written on
+            // the I/O reactor, with no thread hop per message.
+            let (stdin, stdout) = rmcp::transport::io::stdio_pipes();
+            self.serve(stdin, stdout).await
+        })
+    }
+
+    /// Serves a whole input read beforehand (`script`, one message per
+    /// line), on an async runtime of its own, and returns everything the
+    /// server wrote, with how serving ended. For tests and for programs that
+    /// replay recorded sessions; a live client needs [`McpServer::serve`].
+    ///
+    /// ```
+    /// use rustchain_mcp::McpServer;
+    /// use rustchain_tools::{Executor, Registry};
+    ///
+    /// let script = concat!(
+    ///     r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"doc","version":"1"}}}"#, "\n",
+    ///     r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, "\n",
+    ///     r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#, "\n",
+    /// );
+    /// let server = McpServer::new(Executor::new(Registry::global()));
+    /// let (replies, served) = server.serve_script(script.as_bytes().to_vec());
+    /// served?;
+    /// let replies = String::from_utf8(replies).unwrap();
+    /// assert_eq!(replies.lines().count(), 2, "{replies}");
+    /// # Ok::<(), rustchain_mcp::ServeError>(())
+    /// ```
+    pub fn serve_script(self, script: Vec<u8>) -> (Vec<u8>, Result<(), ServeError>) {
+        let runtime = match runtime() {
+            Ok(runtime) => runtime,
+            Err(err) => return (Vec::new(), Err(err)),
+        };
+        runtime.block_on(async {
+            let (writer, mut written) = tokio::io::duplex(64 * 1024);
+            let collect = tokio::spawn(async move {
+                let mut replies = Vec::new();
+                // Ends when the server drops its end of the pipe.
+                let _ = written.read_to_end(&mut replies).await;
+                replies
+            });
+            let served = self.serve(std::io::Cursor::new(script), writer).await;
+            (collect.await.unwrap_or_default(), served)
+        })
+    }
+
+    /// Serves over `reader` and `writer` (one JSON-RPC message per line)
+    /// until `reader` ends, answering the requests still running before it
+    /// returns.
+    ///
+    /// # Errors
+    /// [`ServeErrorKind::Protocol`] when the first message cannot start a
+    /// session, [`ServeErrorKind::Io`] when the streams fail.
+    pub async fn serve<R, W>(self, reader: R, writer: W) -> Result<(), ServeError>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let running = match ServiceExt::serve(self, (reader, writer)).await {
+            Ok(running) => running,
+            // The input ended before a session started: nothing to serve.
+            Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+            Err(err @ ServerInitializeError::TransportError { .. }) => {
+                return Err(ServeError::new(ServeErrorKind::Io, format!("{err}")).caused_by(err));
+            }
+            Err(err) => {
+                return Err(ServeError::new(
+                    ServeErrorKind::Protocol,
+                    format!("no MCP session could start: {err}"),
+                )
+                .caused_by(err));
+            }
+        };
+        running.waiting().await.map(drop).map_err(|err| {
+            ServeError::new(ServeErrorKind::Io, "the server stopped unexpectedly").caused_by(err)
+        })
+    }
+}
+
+/// The runtime a blocking entry point serves on: calls run concurrently on
+/// its workers.
+fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name("rustchain-mcp")
+        .enable_all()
+        .build()
+        .map_err(|err| {
+            ServeError::new(ServeErrorKind::Io, "the async runtime could not start").caused_by(err)
+        })
+}
