@@ -216,7 +216,7 @@ fn verify(session: &mut Session<'_>, args: VerifyArgs) -> Exit {
     session.out = if session.json {
         view::pretty(&verify_json(&report))
     } else {
-        verify_text(&report)
+        verify_text(&report, session.terminal)
     };
     match report.status() {
         VerifyStatus::Intact => Exit::Success,
@@ -259,10 +259,17 @@ fn verify_json(report: &VerifyReport) -> Value {
 }
 
 /// One line per finding, then a summary line.
-fn verify_text(report: &VerifyReport) -> String {
+fn verify_text(report: &VerifyReport, terminal: view::Terminal) -> String {
     let mut text = String::new();
     for finding in &report.findings {
-        text.push_str(&format!("{}: {finding}\n", severity(finding)));
+        let colour = match finding.severity() {
+            Severity::Tampered => view::Colour::Red,
+            Severity::Warning => view::Colour::Yellow,
+        };
+        text.push_str(&format!(
+            "{}: {finding}\n",
+            terminal.paint(severity(finding), colour)
+        ));
     }
     let tampered = report
         .findings

@@ -230,7 +230,7 @@ fn list(session: &mut Session<'_>, args: &ListArgs) -> Exit {
             session.program
         );
     } else {
-        session.out = view::table(&manifest.tools);
+        session.out = view::table(&manifest.tools, session.terminal.width);
     }
     Exit::Success
 }
@@ -380,9 +380,12 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
             Exit::ToolError
         }
         (Err(err), false) => {
-            session
-                .err
-                .push_str(&format!("error[{}]: {}\n", err.kind(), err.message()));
+            let label = format!("error[{}]", err.kind());
+            session.err.push_str(&format!(
+                "{}: {}\n",
+                session.terminal.paint(&label, view::Colour::Red),
+                err.message()
+            ));
             if let Some(path) = err.path() {
                 session.err.push_str(&format!("  at: {path}\n"));
             }
@@ -423,7 +426,7 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
             session.program
         );
     } else {
-        session.out = view::table(&manifests);
+        session.out = view::table(&manifests, session.terminal.width);
     }
     Exit::Success
 }
