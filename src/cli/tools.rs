@@ -93,12 +93,15 @@ example call whose arguments satisfy its schema.";
 
 const SEARCH_AFTER_HELP: &str = "\
 Examples:
-  rustchain tools search text                 tools mentioning \"text\", best first
+  rustchain tools search \"how many words are in this text\"
+  rustchain tools search statistics           stems and prefixes: finds text_stats
   rustchain tools search --tag time --read-only
   rustchain tools search \"count words\" --limit 3 --json
 
-Every word must match the name, title, description or a tag; a match in the
-name ranks highest. Finding nothing is not an error (status 0).";
+Tools are ranked by relevance (BM25 over name, title, tags, description and
+parameters, with stemming and typo tolerance); any word may match, the best
+match comes first. Tags and --read-only filter. Finding nothing is not an
+error (status 0).";
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ToolsCommand {
@@ -402,7 +405,7 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
         limit: args.limit,
         ..ToolQuery::default()
     };
-    let found = session.registry.discover(&query);
+    let found = rustchain_tools::search::discover(session.registry, &query);
     let manifests: Vec<ToolManifest> = found
         .iter()
         .map(|found| ToolManifest::of(found.tool))
