@@ -46,45 +46,59 @@ const STOP_WORDS: &[&str] = &[
     "your",
 ];
 
-/// The index of one registry's tools, built once per set of tools.
+/// The index of one registry's tools, built once per set of tools: an
+/// inverted index, so a query touches only the tools that share a term.
 #[derive(Debug)]
 pub struct SearchIndex {
-    /// Per tool (in registry order): its weighted term frequencies and length.
-    docs: Vec<Doc>,
-    /// For each term, how many tools have it (for its IDF).
-    doc_freq: HashMap<String, u32>,
+    /// For each term, the tools (by registry position) that have it and
+    /// its field-weighted frequency there.
+    postings: HashMap<String, Vec<(u32, f32)>>,
+    /// Each tool's field-weighted length.
+    doc_len: Vec<f32>,
     average_len: f32,
     /// How many tools the registry held when this was built.
     built_for: usize,
-}
-
-#[derive(Debug, Default)]
-struct Doc {
-    terms: HashMap<String, f32>,
-    len: f32,
 }
 
 impl SearchIndex {
     /// Indexes every tool of `registry`.
     pub fn build(registry: &Registry) -> SearchIndex {
         let stemmer = Stemmer::create(Algorithm::English);
-        let docs: Vec<Doc> = registry.tools().map(|tool| doc(&tool, &stemmer)).collect();
-        let mut doc_freq: HashMap<String, u32> = HashMap::new();
-        for doc in &docs {
-            for term in doc.terms.keys() {
-                *doc_freq.entry(term.clone()).or_default() += 1;
+        // Tool descriptions repeat their words: stem each word once.
+        let mut stems: HashMap<String, Option<String>> = HashMap::new();
+        let mut postings: HashMap<String, Vec<(u32, f32)>> = HashMap::new();
+        let mut doc_len = Vec::with_capacity(registry.len());
+        let mut counts: HashMap<String, f32> = HashMap::new();
+        for (position, tool) in registry.tools().enumerate() {
+            counts.clear();
+            let mut len = 0.0;
+            for (text, weight) in fields(&tool) {
+                for word in words(&text) {
+                    let stem = stems
+                        .entry(word)
+                        .or_insert_with_key(|word| stem(word, &stemmer));
+                    if let Some(stem) = stem {
+                        *counts.entry(stem.clone()).or_default() += weight;
+                        len += weight;
+                    }
+                }
             }
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            for (term, tf) in counts.drain() {
+                postings.entry(term).or_default().push((position, tf));
+            }
+            doc_len.push(len);
         }
-        let total: f32 = docs.iter().map(|doc| doc.len).sum();
+        let total: f32 = doc_len.iter().sum();
         SearchIndex {
-            average_len: if docs.is_empty() {
+            average_len: if doc_len.is_empty() {
                 1.0
             } else {
-                total / docs.len() as f32
+                total / doc_len.len() as f32
             },
-            built_for: docs.len(),
-            docs,
-            doc_freq,
+            built_for: doc_len.len(),
+            doc_len,
+            postings,
         }
     }
 
@@ -94,35 +108,65 @@ impl SearchIndex {
     pub fn search<'r>(&self, registry: &'r Registry, query: &ToolQuery) -> Vec<ToolMatch<'r>> {
         let stemmer = Stemmer::create(Algorithm::English);
         let words = query_terms(&query.text, &stemmer);
-        let wanted = self.expand(&words);
-        let exact_name = query.text.trim().to_lowercase();
-        let mut found: Vec<(f32, ToolMatch<'r>)> = registry
-            .tools()
-            .zip(&self.docs)
-            .filter(|(tool, _)| passes_filters(tool, query))
-            .filter_map(|(tool, doc)| {
-                let mut score = self.score(doc, &wanted);
-                if !exact_name.is_empty() && tool.name() == exact_name {
-                    score += 10.0;
+        let tools: Vec<Tool<'r>> = registry.tools().collect();
+        let mut found: Vec<(f32, ToolMatch<'r>)> = if words.is_empty() {
+            tools
+                .into_iter()
+                .filter(|tool| passes_filters(tool, query))
+                .map(|tool| (0.0, ToolMatch { tool, score: 0 }))
+                .collect()
+        } else {
+            let mut scores = vec![0.0f32; tools.len()];
+            let mut touched: Vec<usize> = Vec::new();
+            for (term, weight) in self.expand(&words) {
+                let Some(list) = self.postings.get(&term) else {
+                    continue;
+                };
+                let n = self.doc_len.len() as f32;
+                let df = list.len() as f32;
+                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                for &(doc, tf) in list {
+                    let doc = doc as usize;
+                    let Some(len) = self.doc_len.get(doc) else {
+                        continue;
+                    };
+                    let norm = K1 * (1.0 - B + B * len / self.average_len);
+                    if scores[doc] == 0.0 {
+                        touched.push(doc);
+                    }
+                    scores[doc] += weight * idf * tf * (K1 + 1.0) / (tf + norm);
                 }
-                if words.is_empty() {
-                    return Some((0.0, ToolMatch { tool, score: 0 }));
+            }
+            let exact = query.text.trim().to_lowercase();
+            if let Some(position) = tools.iter().position(|tool| tool.name() == exact) {
+                if scores[position] == 0.0 {
+                    touched.push(position);
                 }
-                (score > 0.0).then(|| {
-                    // Scores are reported in thousandths, so ties are ties.
-                    let points = (score * 1000.0).round() as u32;
-                    (
-                        score,
-                        ToolMatch {
-                            tool,
-                            score: points,
-                        },
-                    )
+                scores[position] += 10.0;
+            }
+            touched
+                .into_iter()
+                .filter_map(|doc| {
+                    let tool = *tools.get(doc)?;
+                    let score = scores[doc];
+                    (score > 0.0 && passes_filters(&tool, query)).then(|| {
+                        // Reported in thousandths, so ties are ties.
+                        let points = (score * 1000.0).round() as u32;
+                        (
+                            score,
+                            ToolMatch {
+                                tool,
+                                score: points,
+                            },
+                        )
+                    })
                 })
-            })
-            .collect();
-        // `tools()` is in name order and the sort is stable.
-        found.sort_by(|a, b| b.0.total_cmp(&a.0));
+                .collect()
+        };
+        found.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.tool.name().cmp(b.1.tool.name()))
+        });
         let mut found: Vec<ToolMatch<'r>> = found.into_iter().map(|(_, found)| found).collect();
         if let Some(limit) = query.limit {
             found.truncate(limit);
@@ -136,7 +180,7 @@ impl SearchIndex {
     fn expand(&self, words: &[(String, usize)]) -> Vec<(String, f32)> {
         let mut wanted = Vec::new();
         for (word, letters) in words {
-            if self.doc_freq.contains_key(word) {
+            if self.postings.contains_key(word) {
                 wanted.push((word.clone(), 1.0));
                 continue;
             }
@@ -148,7 +192,7 @@ impl SearchIndex {
                 5..=8 => 1,
                 _ => 2,
             };
-            for term in self.doc_freq.keys() {
+            for term in self.postings.keys() {
                 let prefix = term.chars().count() >= 4
                     && (word.starts_with(term.as_str()) || term.starts_with(word.as_str()));
                 if prefix || strsim::damerau_levenshtein(word, term) <= allowed {
@@ -157,20 +201,6 @@ impl SearchIndex {
             }
         }
         wanted
-    }
-
-    fn score(&self, doc: &Doc, wanted: &[(String, f32)]) -> f32 {
-        let n = self.docs.len() as f32;
-        wanted
-            .iter()
-            .filter_map(|(term, weight)| {
-                let tf = *doc.terms.get(term)?;
-                let df = *self.doc_freq.get(term)? as f32;
-                let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
-                let norm = K1 * (1.0 - B + B * doc.len / self.average_len);
-                Some(weight * idf * tf * (K1 + 1.0) / (tf + norm))
-            })
-            .sum()
     }
 }
 
@@ -209,24 +239,20 @@ fn passes_filters(tool: &Tool<'_>, query: &ToolQuery) -> bool {
         && hint(query.open_world, d.annotations.open_world)
 }
 
-fn doc(tool: &Tool<'_>, stemmer: &Stemmer) -> Doc {
+/// A tool's indexed text, field by field, with each field's weight.
+fn fields(tool: &Tool<'_>) -> Vec<(String, f32)> {
     let d = tool.descriptor();
-    let mut doc = Doc::default();
-    let mut add = |text: &str, weight: f32| {
-        for term in terms(text, stemmer) {
-            *doc.terms.entry(term).or_default() += weight;
-            doc.len += weight;
-        }
-    };
-    add(&split_name(d.name), NAME);
-    add(d.title.unwrap_or_default(), TITLE);
-    add(&d.tags.join(" "), TAGS);
-    add(d.description, DESCRIPTION);
+    let mut fields = vec![
+        (split_name(d.name), NAME),
+        (d.title.unwrap_or_default().to_owned(), TITLE),
+        (d.tags.join(" "), TAGS),
+        (d.description.to_owned(), DESCRIPTION),
+    ];
     for param in d.params {
-        add(&split_name(param.name), PARAMS);
-        add(param.description, PARAMS);
+        fields.push((split_name(param.name), PARAMS));
+        fields.push((param.description.to_owned(), PARAMS));
     }
-    doc
+    fields
 }
 
 /// `text_stats` and `readFile` as words: `text stats`, `read File`.
@@ -248,21 +274,22 @@ fn split_name(name: &str) -> String {
     out
 }
 
-/// A query's terms, each with the length of the word as typed.
-fn query_terms(text: &str, stemmer: &Stemmer) -> Vec<(String, usize)> {
+/// The lower-cased words of `text`.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .map(str::to_lowercase)
-        .filter(|word| !STOP_WORDS.contains(&word.as_str()))
-        .map(|word| (stemmer.stem(&word).into_owned(), word.chars().count()))
-        .collect()
 }
 
-/// The indexed terms of `text`: lower-cased words, stop words dropped, stemmed.
-fn terms(text: &str, stemmer: &Stemmer) -> Vec<String> {
-    query_terms(text, stemmer)
-        .into_iter()
-        .map(|(term, _)| term)
+/// A word's indexed term: its stem, `None` for a stop word.
+fn stem(word: &str, stemmer: &Stemmer) -> Option<String> {
+    (!STOP_WORDS.contains(&word)).then(|| stemmer.stem(word).into_owned())
+}
+
+/// A query's terms, each with the length of the word as typed.
+fn query_terms(text: &str, stemmer: &Stemmer) -> Vec<(String, usize)> {
+    words(text)
+        .filter_map(|word| Some((stem(&word, stemmer)?, word.chars().count())))
         .collect()
 }
 
@@ -280,7 +307,13 @@ mod tests {
     #[test]
     fn words_are_stemmed_and_stop_words_dropped() {
         let stemmer = Stemmer::create(Algorithm::English);
-        assert_eq!(terms("Downloads the pages", &stemmer), ["download", "page"]);
-        assert_eq!(terms("statistics", &stemmer), terms("statistic", &stemmer));
+        let terms = |text| {
+            query_terms(text, &stemmer)
+                .into_iter()
+                .map(|(term, _)| term)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(terms("Downloads the pages"), ["download", "page"]);
+        assert_eq!(terms("statistics"), terms("statistic"));
     }
 }
