@@ -109,11 +109,12 @@ impl SearchIndex {
         let stemmer = Stemmer::create(Algorithm::English);
         let words = query_terms(&query.text, &stemmer);
         let tools: Vec<Tool<'r>> = registry.tools().collect();
-        let mut found: Vec<(f32, ToolMatch<'r>)> = if words.is_empty() {
-            tools
-                .into_iter()
-                .filter(|tool| passes_filters(tool, query))
-                .map(|tool| (0.0, ToolMatch { tool, score: 0 }))
+        // (score, registry position): the registry is in name order, so the
+        // position breaks ties by name without comparing names.
+        let mut ranked: Vec<(f32, usize)> = if words.is_empty() {
+            (0..tools.len())
+                .filter(|&doc| passes_filters(&tools[doc], query))
+                .map(|doc| (0.0, doc))
                 .collect()
         } else {
             let mut scores = vec![0.0f32; tools.len()];
@@ -127,51 +128,51 @@ impl SearchIndex {
                 let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
                 for &(doc, tf) in list {
                     let doc = doc as usize;
-                    let Some(len) = self.doc_len.get(doc) else {
+                    let (Some(len), Some(score)) = (self.doc_len.get(doc), scores.get_mut(doc))
+                    else {
                         continue;
                     };
                     let norm = K1 * (1.0 - B + B * len / self.average_len);
-                    if scores[doc] == 0.0 {
+                    if *score == 0.0 {
                         touched.push(doc);
                     }
-                    scores[doc] += weight * idf * tf * (K1 + 1.0) / (tf + norm);
+                    *score += weight * idf * tf * (K1 + 1.0) / (tf + norm);
                 }
             }
             let exact = query.text.trim().to_lowercase();
-            if let Some(position) = tools.iter().position(|tool| tool.name() == exact) {
-                if scores[position] == 0.0 {
-                    touched.push(position);
+            if let Some(doc) = tools.iter().position(|tool| tool.name() == exact) {
+                if scores[doc] == 0.0 {
+                    touched.push(doc);
                 }
-                scores[position] += 10.0;
+                scores[doc] += 10.0;
             }
             touched
                 .into_iter()
-                .filter_map(|doc| {
-                    let tool = *tools.get(doc)?;
-                    let score = scores[doc];
-                    (score > 0.0 && passes_filters(&tool, query)).then(|| {
-                        // Reported in thousandths, so ties are ties.
-                        let points = (score * 1000.0).round() as u32;
-                        (
-                            score,
-                            ToolMatch {
-                                tool,
-                                score: points,
-                            },
-                        )
-                    })
-                })
+                .filter(|&doc| scores[doc] > 0.0 && passes_filters(&tools[doc], query))
+                .map(|doc| (scores[doc], doc))
                 .collect()
         };
-        found.sort_by(|a, b| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.tool.name().cmp(b.1.tool.name()))
-        });
-        let mut found: Vec<ToolMatch<'r>> = found.into_iter().map(|(_, found)| found).collect();
-        if let Some(limit) = query.limit {
-            found.truncate(limit);
+        let best_first =
+            |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        // Only the best `limit` need ordering: select them first.
+        if let Some(limit) = query
+            .limit
+            .filter(|&limit| limit > 0 && limit < ranked.len())
+        {
+            ranked.select_nth_unstable_by(limit - 1, best_first);
+            ranked.truncate(limit);
+        } else if query.limit == Some(0) {
+            ranked.clear();
         }
-        found
+        ranked.sort_unstable_by(best_first);
+        ranked
+            .into_iter()
+            .map(|(score, doc)| ToolMatch {
+                tool: tools[doc],
+                // Reported in thousandths, so ties are ties.
+                score: (score * 1000.0).round() as u32,
+            })
+            .collect()
     }
 
     /// Each query term, with the weight it carries: itself when indexed,
