@@ -477,3 +477,30 @@ fn fill_vars(scope: &Scope, args: &Value) -> Value {
         other => other.clone(),
     }
 }
+
+/// [`run`] for a program without an async runtime (the CLI): on a runtime
+/// of its own, and with `ctrl_c` set, Ctrl-C cancels the running steps
+/// (they are still recorded) and starts no more.
+pub fn run_blocking(
+    executor: &Executor,
+    mission: &Mission,
+    ctrl_c: bool,
+    on_event: &(dyn Fn(&StepEvent) + Send + Sync),
+) -> std::io::Result<Report> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(mission.config.max_parallel.clamp(1, 8))
+        .enable_all()
+        .build()?;
+    let cancel = CancellationToken::new();
+    Ok(runtime.block_on(async {
+        if ctrl_c {
+            let token = cancel.clone();
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    token.cancel();
+                }
+            });
+        }
+        run(executor, mission, cancel, on_event).await
+    }))
+}
