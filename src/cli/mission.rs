@@ -112,14 +112,13 @@ fn execute(session: &mut Session<'_>, args: &ExecuteArgs) -> Exit {
         Ok(mission) => mission,
         Err(exit) => return exit,
     };
-    let governance = match &mission.policy {
-        Some(policy) => session
+    // The mission's own policy, unless a flag or the environment names one.
+    let own_policy = mission.policy.as_ref().map(|policy| {
+        session
             .governance
-            .with_default_policy(&beside(&args.file.file, policy)),
-        None => session
-            .governance
-            .with_default_policy(&session.governance.policy_location().path),
-    };
+            .with_default_policy(&beside(&args.file.file, policy))
+    });
+    let governance = own_policy.as_ref().unwrap_or(&session.governance);
     if args.dry_run {
         let executor = match governance.dry_run(session.registry, None) {
             Ok(executor) => executor,

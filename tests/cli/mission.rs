@@ -480,3 +480,29 @@ fn problems_carry_a_kind_callers_can_match() {
     );
     assert_eq!(err.problems[0].line, 1);
 }
+
+#[test]
+fn a_missions_own_policy_applies_unless_one_is_named() {
+    let (setup, _) = with_mission("", "");
+    write(
+        setup.dir.path(),
+        "strict.toml",
+        "[tools]\ndeny = [\"text_*\"]\n",
+    );
+    let file = write(
+        setup.dir.path(),
+        "own.yaml",
+        "version: 1\nname: own\npolicy: strict.toml\nsteps:\n  - id: count\n    tool: text_stats\n    args: {text: x}\n",
+    );
+    let trail = setup.trail.as_str();
+    let report = super::cli(&["--audit", trail, "mission", "execute", &file, "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(step(&report, "count")["error_type"], "denied", "{report}");
+    // A policy named on the command line wins over the mission's.
+    let report = setup
+        .cli(&["mission", "execute", &file, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(step(&report, "count")["status"], "succeeded");
+}
