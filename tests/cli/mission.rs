@@ -506,3 +506,27 @@ fn a_missions_own_policy_applies_unless_one_is_named() {
         .json();
     assert_eq!(step(&report, "count")["status"], "succeeded");
 }
+
+#[test]
+fn fail_fast_cancels_the_steps_still_running() {
+    let (setup, file) = with_mission(
+        "",
+        "version: 1\nname: fast\nconfig: {max_parallel: 2, fail_fast: true}\nsteps:\n  - id: slow\n    tool: slow_echo\n    args: {message: hi, delay_ms: 1800}\n  - id: bad\n    tool: get_weather\n    args: {city: \"\"}\n",
+    );
+    let started = std::time::Instant::now();
+    let report = setup
+        .cli(&["mission", "execute", &file, "--json"])
+        .expect_code(1)
+        .json();
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "the slow step was cut short"
+    );
+    assert_eq!(step(&report, "bad")["status"], "failed");
+    assert_eq!(step(&report, "slow")["status"], "cancelled", "{report}");
+    let result = records(&setup.trail)
+        .into_iter()
+        .find(|r| r["kind"] == "result" && r["mission.step"] == "slow")
+        .expect("the cancelled call is recorded");
+    assert_eq!(result["error.type"], "cancelled");
+}

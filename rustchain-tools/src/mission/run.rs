@@ -27,7 +27,8 @@ pub enum StepStatus {
     Failed,
     /// The step's timeout passed; the call was cancelled.
     TimedOut,
-    /// Ctrl-C (or the caller's token) cancelled it, running or not yet started.
+    /// Ctrl-C (or the caller's token) cancelled it, running or not yet
+    /// started; or `fail_fast` cancelled it while it ran.
     Cancelled,
     /// Not run: a dependency did not succeed, or its `when` was false.
     Skipped,
@@ -182,7 +183,7 @@ pub async fn run(
             continue;
         };
         let step = &steps[i];
-        let report = finished(step, result, duration, timed_out, cancel.is_cancelled());
+        let report = finished(step, result, duration, timed_out, run_token.is_cancelled());
         if let Some(output) = &report.output {
             scope.outputs.insert(step.id.clone(), output.clone());
         }
