@@ -2,6 +2,7 @@
 //! runtime's missions; parsing, checks, the DAG runner and the dry run live
 //! in `rustchain_tools::mission`.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -148,22 +149,36 @@ fn execute(session: &mut Session<'_>, args: &ExecuteArgs) -> Exit {
     if let Some(trail) = &setup.trail {
         session.err.push_str(&executor::trail_notes(trail));
     }
-    // Progress goes out as it happens on the process's own stderr, and is
-    // kept for the end otherwise (`run_from` collects what it writes).
+    // Progress goes out as it happens on the process's own stderr (a view
+    // redrawn in place on a terminal, plain lines when piped), and is kept
+    // for the end otherwise (`run_from` collects what it writes).
     let live = session.input.own_streams;
     if live {
         eprint!("{}", std::mem::take(&mut session.err));
     }
-    let lines = Mutex::new(String::new());
-    let on_event = |event: &StepEvent| {
-        let line = progress_line(event);
-        if live {
-            eprintln!("{line}");
-        } else {
-            lines
+    let redraw = live && std::io::stderr().is_terminal();
+    let board = Mutex::new(Board::new(&mission));
+    if redraw {
+        eprint!(
+            "{}",
+            board
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push_str(&format!("{line}\n"));
+                .render(false)
+        );
+    }
+    let lines = Mutex::new(String::new());
+    let on_event = |event: &StepEvent| {
+        if redraw {
+            let mut board = board.lock().unwrap_or_else(|p| p.into_inner());
+            board.update(event);
+            eprint!("{}", board.render(true));
+        } else if live {
+            eprintln!("{}", progress_line(event));
+        } else {
+            let mut kept = lines.lock().unwrap_or_else(|p| p.into_inner());
+            kept.push_str(&progress_line(event));
+            kept.push('\n');
         }
     };
     let report = match run::run_blocking(&setup.executor, &mission, live, &on_event) {
@@ -190,6 +205,46 @@ fn execute(session: &mut Session<'_>, args: &ExecuteArgs) -> Exit {
         Exit::Success
     } else {
         Exit::ToolError
+    }
+}
+
+/// The live view on a terminal: one line per step (pending, running, done,
+/// failed, with durations), redrawn in place as steps change.
+struct Board {
+    rows: Vec<(String, String, String)>,
+}
+
+impl Board {
+    fn new(mission: &Mission) -> Board {
+        let rows = mission
+            .steps
+            .iter()
+            .map(|step| (step.id.clone(), step.tool.clone(), "pending".to_owned()))
+            .collect();
+        Board { rows }
+    }
+
+    fn update(&mut self, event: &StepEvent) {
+        if let Some(row) = self.rows.iter_mut().find(|row| row.0 == event.id) {
+            row.2 = match event.duration_ms {
+                Some(ms) => format!("{} {ms} ms", event.status.as_str()),
+                None => event.status.as_str().to_owned(),
+            };
+        }
+    }
+
+    /// The rows, after moving the cursor back over the previous drawing
+    /// when `again`; each line is cleared first, as it may have been longer.
+    fn render(&self, again: bool) -> String {
+        let width = self.rows.iter().map(|row| row.0.len()).max().unwrap_or(0);
+        let mut out = String::new();
+        if again && !self.rows.is_empty() {
+            out.push_str(&format!("\x1b[{}A", self.rows.len()));
+        }
+        for (id, tool, state) in &self.rows {
+            out.push_str(&format!("\x1b[2K{id:<width$}  {state:<22} {tool}\n"));
+        }
+        out
     }
 }
 
@@ -238,6 +293,15 @@ fn summary(report: &Report) -> String {
             time,
             step.tool
         ));
+    }
+    for step in report
+        .steps
+        .iter()
+        .filter(|s| s.status != StepStatus::Succeeded)
+    {
+        if let Some(message) = &step.message {
+            out.push_str(&format!("{}: {message}\n", step.id));
+        }
     }
     let count = |status| report.steps.iter().filter(|s| s.status == status).count();
     let mut parts = Vec::new();
@@ -291,4 +355,35 @@ fn plan_text(mission: &Mission, plan: &[PlannedStep]) -> String {
 fn plan_json(mission: &Mission, plan: &[PlannedStep]) -> String {
     let value = serde_json::json!({"mission": mission.name, "dry_run": true, "steps": plan});
     format!("{value}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_view_redraws_each_step_in_place() {
+        let mission = Mission::parse(
+            "version: 1\nname: b\nsteps:\n  - {id: a, tool: t}\n  - {id: bb, tool: u}\n",
+            "b.yaml",
+        )
+        .expect("a mission");
+        let mut board = Board::new(&mission);
+        assert_eq!(
+            board.render(false),
+            "\x1b[2Ka   pending                t\n\x1b[2Kbb  pending                u\n"
+        );
+        board.update(&StepEvent {
+            id: "bb".into(),
+            tool: "u".into(),
+            status: StepStatus::Failed,
+            duration_ms: Some(12),
+            error_type: None,
+            message: None,
+            output: None,
+        });
+        let again = board.render(true);
+        assert!(again.starts_with("\x1b[2A"), "{again:?}");
+        assert!(again.contains("bb  failed 12 ms           u"), "{again:?}");
+    }
 }

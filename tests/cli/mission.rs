@@ -257,6 +257,18 @@ fn a_denied_step_fails_skips_its_dependents_and_the_denial_is_recorded_with_the_
         "[tools]\ndeny = [\"add\"]\n",
         "version: 1\nname: denied\nsteps:\n  - id: sum\n    tool: add\n    args: {a: 1, b: 2}\n  - id: after\n    tool: text_stats\n    depends_on: [sum]\n    args: {text: \"${{ steps.sum.output }}\"}\n  - id: apart\n    tool: text_stats\n    args: {text: free}\n",
     );
+    let run = setup.cli(&["mission", "execute", &file]).expect_code(1);
+    assert!(
+        run.out.contains("\nsum: ") && run.out.contains("denied"),
+        "{}",
+        run.out
+    );
+    assert!(
+        run.out
+            .contains("\nafter: skipped: `sum` did not succeed\n"),
+        "{}",
+        run.out
+    );
     let report = setup
         .cli(&["mission", "execute", &file, "--json"])
         .expect_code(1)
