@@ -476,7 +476,12 @@ async fn cancelling_a_run_cancels_its_running_steps_and_records_them() {
         .iter()
         .find(|e| e["kind"] == "result")
         .expect("the cancelled call is recorded");
-    assert_eq!(result["error.type"], "cancelled");
+    // `cancelled` from the executor, or `failed` when slow_echo's own
+    // watch on its cancellation answers first.
+    assert!(
+        result["error.type"] == "cancelled" || result["error.type"] == "failed",
+        "{result}"
+    );
     assert_eq!(result["mission.step"], "wait");
     assert_eq!(events.len(), 2, "nothing more started: {events:?}");
 }
@@ -540,5 +545,10 @@ fn fail_fast_cancels_the_steps_still_running() {
         .into_iter()
         .find(|r| r["kind"] == "result" && r["mission.step"] == "slow")
         .expect("the cancelled call is recorded");
-    assert_eq!(result["error.type"], "cancelled");
+    // `cancelled` from the executor, or `failed` when slow_echo's own
+    // watch on its cancellation answers first.
+    assert!(
+        result["error.type"] == "cancelled" || result["error.type"] == "failed",
+        "{result}"
+    );
 }

@@ -274,7 +274,10 @@ fn finished(
             report.status = match error.kind() {
                 _ if timed_out => StepStatus::TimedOut,
                 ErrorKind::Timeout => StepStatus::TimedOut,
-                ErrorKind::Cancelled if interrupted => StepStatus::Cancelled,
+                // A tool that watches its cancellation may end with an error
+                // of its own before the executor says `cancelled`: either way
+                // the run cancelled the step.
+                _ if interrupted => StepStatus::Cancelled,
                 _ => StepStatus::Failed,
             };
             let kind = if timed_out {
