@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use rustchain::audit::{
     AuditErrorKind, AuditEvent, AuditOptions, AuditTrail, Decision, FindingKind, Fsync, Outcome,
-    SigningKey, TornReason, VerifyReport, VerifyStatus, digest, generate_signing_key,
+    ReportFilter, SigningKey, TornReason, VerifyReport, VerifyStatus, digest, generate_signing_key,
     load_signing_key, load_verifying_key, redact, report, save_signing_key, save_verifying_key,
     verify,
 };
@@ -1025,7 +1025,7 @@ fn report_counts_calls_denials_errors_timeouts_and_percentiles() {
     append(decision("cmd_run", "c6", Decision::Allow));
     append(result("cmd_run", "c6", Some("denied"), Duration::ZERO));
 
-    let all = report(&path, None).expect("report");
+    let all = report(&path, &ReportFilter::default()).expect("report");
     assert_eq!(
         all.tools
             .iter()
@@ -1059,7 +1059,14 @@ fn report_counts_calls_denials_errors_timeouts_and_percentiles() {
     assert_eq!(cmd_run.p50, Some(Duration::from_millis(10)));
     assert_eq!(cmd_run.p99, Some(Duration::from_secs(5)));
 
-    let recent = report(&path, Some(start - Duration::from_secs(60))).expect("report");
+    let recent = report(
+        &path,
+        &ReportFilter {
+            since: Some(start - Duration::from_secs(60)),
+            ..ReportFilter::default()
+        },
+    )
+    .expect("report");
     assert!(recent.tool("old_tool").is_none());
     assert_eq!(recent.tool("fs_read"), all.tool("fs_read"));
     let json = serde_json::to_value(&recent).expect("json");

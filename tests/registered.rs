@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use rustchain::exec::MemoryAudit;
 use rustchain::registered::{FnTool, RegisterError, ToolExecutor, ToolSpec};
+use rustchain::search::discover;
 use rustchain::{
     ErrorKind, Executor, PermissionKind, Policy, Registry, ToolContext, ToolError, ToolFuture,
     ToolOutput, ToolQuery, tool,
@@ -90,7 +91,7 @@ fn a_registered_tool_is_listed_searched_called_and_counted() {
         "{}",
         found.descriptor().source
     );
-    let hits = registry.discover(&ToolQuery::text("louder"));
+    let hits = discover(registry, &ToolQuery::text("louder"));
     assert_eq!(hits.first().map(|hit| hit.tool.name()), Some("shout"));
 
     let executor = Executor::new(registry);

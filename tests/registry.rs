@@ -1,6 +1,7 @@
 //! The registry: what is linked, in what order, and how names are found.
 
 use my_tools as _;
+use rustchain::search::discover;
 use rustchain::{
     Annotations, Invoke, ParamInfo, Registry, SourceLocation, ToolContext, ToolDescriptor,
     ToolError, ToolOutput, ToolQuery,
@@ -156,31 +157,28 @@ fn an_empty_registry_finds_nothing() {
 #[test]
 fn discover_ranks_name_matches_first_and_ties_by_name() {
     let registry = Registry::global();
-    let found: Vec<&str> = registry
-        .discover(&ToolQuery::text("add"))
+    let found: Vec<&str> = discover(registry, &ToolQuery::text("add"))
         .iter()
         .map(|m| m.tool.name())
         .collect();
     assert_eq!(found.first(), Some(&"add"), "{found:?}");
 
-    let math: Vec<&str> = registry
-        .discover(&ToolQuery::default().with_tag("math"))
+    let math: Vec<&str> = discover(registry, &ToolQuery::default().with_tag("math"))
         .iter()
         .map(|m| m.tool.name())
         .collect();
     assert_eq!(math, ["add", "path_length"]);
 
-    let weather = registry.discover(&ToolQuery::text("weather city"));
-    assert_eq!(weather.len(), 1);
+    let weather = discover(registry, &ToolQuery::text("weather city"));
     assert_eq!(weather[0].tool.name(), "get_weather");
 
-    assert!(registry.discover(&ToolQuery::text("add zebra")).is_empty());
+    assert!(discover(registry, &ToolQuery::text("zebra")).is_empty());
 }
 
 #[test]
 fn discover_filters_by_annotation_and_limit() {
     let registry = Registry::global();
-    let read_only = registry.discover(&ToolQuery::default().read_only(true));
+    let read_only = discover(registry, &ToolQuery::default().read_only(true));
     assert!(
         read_only
             .iter()
@@ -189,17 +187,70 @@ fn discover_filters_by_annotation_and_limit() {
     assert!(read_only.iter().any(|m| m.tool.name() == "add"));
     assert!(!read_only.iter().any(|m| m.tool.name() == "slow_echo"));
 
-    let limited = registry.discover(&ToolQuery {
-        limit: Some(2),
-        ..ToolQuery::default()
-    });
+    let limited = discover(
+        registry,
+        &ToolQuery {
+            limit: Some(2),
+            ..ToolQuery::default()
+        },
+    );
     assert_eq!(limited.len(), 2);
-    let again = registry.discover(&ToolQuery {
-        limit: Some(2),
-        ..ToolQuery::default()
-    });
+    let again = discover(
+        registry,
+        &ToolQuery {
+            limit: Some(2),
+            ..ToolQuery::default()
+        },
+    );
     let names = |found: &[rustchain::ToolMatch<'_>]| {
         found.iter().map(|m| m.tool.name()).collect::<Vec<_>>()
     };
     assert_eq!(names(&limited), names(&again), "results are deterministic");
+}
+
+// ---- ranked search (rustchain::search) ----
+
+fn first_found(query: &str) -> Option<&'static str> {
+    discover(Registry::global(), &ToolQuery::text(query))
+        .first()
+        .map(|found| found.tool.name())
+}
+
+#[test]
+fn requests_written_as_people_write_them_find_the_tool() {
+    for (query, tool) in [
+        ("statistics", "text_stats"),
+        ("how many words are in this text?", "text_stats"),
+        ("What time is it now?", "time_now"),
+        ("delete a file", "fs_delete"),
+        ("run a program", "cmd_run"),
+        ("list the files in a folder", "fs_list"),
+        ("send an HTTP request", "http_request"),
+        ("the weather in Oslo", "get_weather"),
+        ("search file contents for text", "fs_search"),
+    ] {
+        assert_eq!(first_found(query), Some(tool), "{query:?}");
+    }
+}
+
+#[test]
+fn a_typo_still_finds_the_tool_and_filters_still_filter() {
+    assert_eq!(first_found("wether"), Some("get_weather"));
+    assert_eq!(first_found("delte file"), Some("fs_delete"));
+    let read_only = discover(
+        Registry::global(),
+        &ToolQuery::text("delete a file").read_only(true),
+    );
+    assert!(
+        read_only.iter().all(|m| m.tool.name() != "fs_delete"),
+        "{:?}",
+        read_only.iter().map(|m| m.tool.name()).collect::<Vec<_>>()
+    );
+    let fs_only = discover(Registry::global(), &ToolQuery::text("text").with_tag("fs"));
+    assert!(
+        fs_only
+            .iter()
+            .all(|m| m.tool.descriptor().tags.contains(&"fs"))
+    );
+    assert!(!fs_only.is_empty());
 }

@@ -5,9 +5,11 @@
 //! themselves with real mechanisms on top of the policy's guards: capability
 //! handles on the granted roots, a resolver that checks every address, a
 //! shell-less runner in its own process group under Landlock. `text_stats`
-//! and `time_now` are pure. A program links them with `use rustchain_builtin as _;`.
+//! and `time_now` are pure; `tool_search` finds tools for a model (ranked
+//! search over the executor's registry, leaving out what the policy denies). A program links them with `use rustchain_builtin as _;`.
 
 mod cmd;
+mod discovery;
 mod fs;
 pub mod http;
 mod text;

@@ -304,3 +304,72 @@ fn the_binary_reads_the_policy_and_trail_from_the_environment() {
     let run = binary_in(dir.path(), &env, &["tools", "call", "time_now"], "").expect_code(2);
     assert!(run.err.contains("missing.toml"), "{}", run.err);
 }
+
+// ---- audit tail --follow (a live process: only the real binary can show it) ----
+
+#[test]
+fn tail_follow_prints_records_as_calls_append_them() {
+    use std::io::{BufRead, BufReader};
+    let dir = scratch();
+    let trail = utf8(&dir.path().join("calls.jsonl"));
+    binary_in(
+        dir.path(),
+        &[],
+        &[
+            "--audit",
+            &trail,
+            "tools",
+            "call",
+            "text_stats",
+            "--args",
+            r#"{"text": "one"}"#,
+        ],
+        "",
+    )
+    .expect_code(0);
+    let mut follower = Command::new(stock_binary())
+        .args(["audit", "tail", "-n", "1", "--follow", &trail])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the rustchain binary starts");
+    let mut lines = BufReader::new(follower.stdout.take().expect("stdout is piped")).lines();
+    let mut next = || {
+        lines
+            .next()
+            .expect("a line before the follower ends")
+            .expect("stdout is UTF-8")
+    };
+    // The last record already there, then the two of a new call.
+    assert!(next().contains("result      text_stats"));
+    binary_in(
+        dir.path(),
+        &[],
+        &[
+            "--audit",
+            &trail,
+            "tools",
+            "call",
+            "text_stats",
+            "--args",
+            r#"{"text": "two"}"#,
+            "--call-id",
+            "followed-1",
+        ],
+        "",
+    )
+    .expect_code(0);
+    let decision = next();
+    let result = next();
+    follower.kill().expect("the follower stops");
+    let _ = follower.wait();
+    assert!(
+        decision.contains("decision") && decision.contains("followed-1"),
+        "{decision}"
+    );
+    assert!(
+        result.contains("result") && result.contains("followed-1  ok in"),
+        "{result}"
+    );
+}

@@ -25,6 +25,7 @@ pub mod manifest;
 pub mod mission;
 pub mod policy;
 pub mod scan;
+pub mod search;
 
 // The core, at the paths it always had here: a tool crate compiles only
 // `rustchain-core`, a program that runs tools this crate over it.

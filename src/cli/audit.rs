@@ -1,4 +1,5 @@
-//! `rustchain audit ...`: verify a trail, report usage from it, make a signing key.
+//! `rustchain audit ...`: verify a trail, report usage from it, show its last
+//! records (`tail`), make a signing key.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -6,17 +7,21 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand};
 use rustchain_tools::audit::{
-    self, Finding, Severity, ToolUsage, UsageReport, VerifyReport, VerifyStatus,
+    self, Finding, ReportFilter, Severity, ToolUsage, UsageReport, VerifyReport, VerifyStatus,
 };
 use serde_json::{Value, json};
 
 use super::{Exit, Session, view};
+
+mod tail;
 
 /// Shown after `rustchain audit --help`.
 pub(super) const AFTER_HELP: &str = "\
 Examples:
   rustchain audit verify                      is the default trail what was written?
   rustchain audit report --since 1h           calls, denials, errors and latency per tool
+  rustchain audit report --tool-operations    allowed, denied, asked, errors by kind, last call
+  rustchain audit tail --follow               records as they are written
   rustchain audit keygen --out audit.key      a key to sign checkpoints with
 
 The trail is FILE, or --audit FILE, or $RUSTCHAIN_AUDIT, or .rustchain/audit.jsonl
@@ -50,11 +55,25 @@ Examples:
   rustchain audit report                      every call in the default trail
   rustchain audit report --since 5m           the last five minutes
   rustchain audit report calls.jsonl --since 1d --json
+  rustchain audit report --tool-operations --tool fs_read
+  rustchain audit report --mission nightly-42
 
 Per tool: calls, denials, errors (timeouts included), timeouts, and the
-p50/p95/p99 duration of the calls that ran. DURATION is a number and a unit,
+p50/p95/p99 duration of the calls that ran. --tool-operations adds the calls
+allowed (approved included) and asked, the errors by kind and the last call.
+--tool and --mission keep one tool's, or one mission's, calls. DURATION is a number and a unit,
 or several: 30s, 5m, 2h, 1d, 1h 30m. The report reads the trail without verifying it: run
 `audit verify` to trust the figures.";
+
+const TAIL_AFTER_HELP: &str = "\
+Examples:
+  rustchain audit tail                        the last 10 records of the default trail
+  rustchain audit tail -n 50 calls.jsonl
+  rustchain audit tail --follow               and each record appended after, until Ctrl-C
+  rustchain audit tail --json                 the records themselves, one JSON object per line
+
+One line per record: time, sequence number, kind, tool, call id, and the
+decision (with its rule) or the outcome (with the error kind and duration).";
 
 const KEYGEN_AFTER_HELP: &str = "\
 Examples:
@@ -74,6 +93,9 @@ pub(super) enum AuditCommand {
     /// Sum up calls, denials, errors, timeouts and latency per tool.
     #[command(after_help = REPORT_AFTER_HELP)]
     Report(ReportArgs),
+    /// Show the last records of a trail, and with --follow those appended after.
+    #[command(after_help = TAIL_AFTER_HELP)]
+    Tail(TailArgs),
     /// Make a key pair for signed checkpoints.
     #[command(after_help = KEYGEN_AFTER_HELP)]
     Keygen(KeygenArgs),
@@ -98,6 +120,28 @@ pub(super) struct ReportArgs {
     /// Only records from the last DURATION: 30s, 5m, 2h, 1d
     #[arg(long, value_name = "DURATION", value_parser = parse_window)]
     since: Option<Window>,
+    /// Only this tool's calls
+    #[arg(long, value_name = "NAME")]
+    tool: Option<String>,
+    /// Only the calls of this mission (the records' mission.id)
+    #[arg(long, value_name = "ID")]
+    mission: Option<String>,
+    /// The full table of operations: allowed, asked, errors by kind, last call
+    #[arg(long)]
+    tool_operations: bool,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct TailArgs {
+    /// The trail [default: the global trail: --audit, $RUSTCHAIN_AUDIT or
+    /// .rustchain/audit.jsonl beside the policy]
+    file: Option<PathBuf>,
+    /// How many of the last records to show
+    #[arg(long, short = 'n', value_name = "N", default_value_t = 10)]
+    lines: usize,
+    /// Keep watching, printing records as they are appended (until interrupted)
+    #[arg(long, short = 'f')]
+    follow: bool,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +176,7 @@ pub(super) fn run(command: AuditCommand, session: &mut Session<'_>) -> Exit {
     match command {
         AuditCommand::Verify(args) => verify(session, args),
         AuditCommand::Report(args) => report(session, args),
+        AuditCommand::Tail(args) => tail::tail(session, &args),
         AuditCommand::Keygen(args) => keygen(session, &args),
     }
 }
@@ -171,7 +216,7 @@ fn verify(session: &mut Session<'_>, args: VerifyArgs) -> Exit {
     session.out = if session.json {
         view::pretty(&verify_json(&report))
     } else {
-        verify_text(&report)
+        verify_text(&report, session.terminal)
     };
     match report.status() {
         VerifyStatus::Intact => Exit::Success,
@@ -214,10 +259,17 @@ fn verify_json(report: &VerifyReport) -> Value {
 }
 
 /// One line per finding, then a summary line.
-fn verify_text(report: &VerifyReport) -> String {
+fn verify_text(report: &VerifyReport, terminal: view::Terminal) -> String {
     let mut text = String::new();
     for finding in &report.findings {
-        text.push_str(&format!("{}: {finding}\n", severity(finding)));
+        let colour = match finding.severity() {
+            Severity::Tampered => view::Colour::Red,
+            Severity::Warning => view::Colour::Yellow,
+        };
+        text.push_str(&format!(
+            "{}: {finding}\n",
+            terminal.paint(severity(finding), colour)
+        ));
     }
     let tampered = report
         .findings
@@ -250,19 +302,27 @@ fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 fn report(session: &mut Session<'_>, args: ReportArgs) -> Exit {
-    let path = match args.file.map_or_else(|| session.governance.trail(), Ok) {
+    let path = match args
+        .file
+        .clone()
+        .map_or_else(|| session.governance.trail(), Ok)
+    {
         Ok(path) => path,
         Err(err) => {
             session.err = format!("error: {err}\n");
             return Exit::Usage;
         }
     };
-    let since = args.since.as_ref().map(|window| {
-        SystemTime::now()
-            .checked_sub(window.length)
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-    });
-    let usage = match audit::report(&path, since) {
+    let filter = ReportFilter {
+        since: args.since.as_ref().map(|window| {
+            SystemTime::now()
+                .checked_sub(window.length)
+                .unwrap_or(SystemTime::UNIX_EPOCH)
+        }),
+        tool: args.tool.clone(),
+        mission: args.mission.clone(),
+    };
+    let usage = match audit::report(&path, &filter) {
         Ok(usage) => usage,
         Err(err) => {
             session.err = format!("error: {err}\n");
@@ -280,29 +340,94 @@ fn report(session: &mut Session<'_>, args: ReportArgs) -> Exit {
     session.out = if session.json {
         view::pretty(&serde_json::to_value(&usage).expect("a usage report serializes"))
     } else {
-        report_text(&usage, &path, args.since.as_ref())
+        report_text(&usage, &path, &args)
     };
     Exit::Success
 }
 
-fn report_text(usage: &UsageReport, path: &Path, since: Option<&Window>) -> String {
-    let window = since.map_or_else(String::new, |w| format!(" in the last {}", w.text));
+fn report_text(usage: &UsageReport, path: &Path, args: &ReportArgs) -> String {
+    let mut window = args
+        .since
+        .as_ref()
+        .map_or_else(String::new, |w| format!(" in the last {}", w.text));
+    if let Some(mission) = &args.mission {
+        window.push_str(&format!(" of mission {mission}"));
+    }
     if usage.tools.is_empty() {
         return format!("{}: no tool calls{window}\n", path.display());
     }
-    let header = [
-        "TOOL", "CALLS", "DENIALS", "ERRORS", "TIMEOUTS", "P50", "P95", "P99",
-    ]
-    .map(str::to_owned);
-    let rows: Vec<[String; 8]> = std::iter::once(header)
-        .chain(usage.tools.iter().map(usage_row))
-        .collect();
-    let mut text = view::aligned(rows.iter());
+    let mut text = if args.tool_operations {
+        operations_text(usage)
+    } else {
+        let header = [
+            "TOOL", "CALLS", "DENIALS", "ERRORS", "TIMEOUTS", "P50", "P95", "P99",
+        ]
+        .map(str::to_owned);
+        let rows: Vec<[String; 8]> = std::iter::once(header)
+            .chain(usage.tools.iter().map(usage_row))
+            .collect();
+        view::aligned(rows.iter())
+    };
     text.push_str(&format!(
         "{}: {} records{window}\n",
         path.display(),
         usage.records
     ));
+    text
+}
+
+/// The `--tool-operations` table, then each tool's errors by kind.
+fn operations_text(usage: &UsageReport) -> String {
+    let header = [
+        "TOOL",
+        "CALLS",
+        "ALLOWED",
+        "DENIED",
+        "ASKED",
+        "ERRORS",
+        "TIMEOUTS",
+        "P50",
+        "P95",
+        "P99",
+        "LAST CALL",
+    ]
+    .map(str::to_owned);
+    let rows: Vec<[String; 11]> = std::iter::once(header)
+        .chain(usage.tools.iter().map(|tool| {
+            [
+                tool.tool.clone(),
+                tool.calls.to_string(),
+                tool.allowed.to_string(),
+                tool.denials.to_string(),
+                tool.asked.to_string(),
+                tool.errors.to_string(),
+                tool.timeouts.to_string(),
+                latency(tool.p50),
+                latency(tool.p95),
+                latency(tool.p99),
+                tool.last_call
+                    .map_or_else(|| "-".to_owned(), audit::format_rfc3339_millis),
+            ]
+        }))
+        .collect();
+    let mut text = view::aligned(rows.iter());
+    let kinds: Vec<String> = usage
+        .tools
+        .iter()
+        .filter(|tool| !tool.errors_by_kind.is_empty())
+        .map(|tool| {
+            let counts: Vec<String> = tool
+                .errors_by_kind
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect();
+            format!("  {}: {}\n", tool.tool, counts.join(", "))
+        })
+        .collect();
+    if !kinds.is_empty() {
+        text.push_str("errors by kind:\n");
+        text.extend(kinds);
+    }
     text
 }
 

@@ -181,6 +181,12 @@ enum Command {
     /// Validate and run missions: multi-step tool plans in YAML.
     #[command(subcommand, arg_required_else_help = true, after_help = mission::AFTER_HELP)]
     Mission(mission::MissionCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = COMPLETIONS_AFTER_HELP)]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
     /// Serve the linked tools to MCP clients.
     #[cfg(feature = "mcp")]
     #[command(subcommand, arg_required_else_help = true, after_help = mcp::AFTER_HELP)]
@@ -218,6 +224,7 @@ pub fn run() -> ExitCode {
     run_with(
         std::env::args_os(),
         input,
+        view::Terminal::detect(),
         &mut io::stdout(),
         &mut io::stderr(),
     )
@@ -254,7 +261,7 @@ where
         is_terminal: false,
         own_streams: false,
     };
-    run_with(args, input, stdout, stderr)
+    run_with(args, input, view::Terminal::default(), stdout, stderr)
 }
 
 /// One command's run: what it needs, and what it has to say.
@@ -273,11 +280,14 @@ struct Session<'a> {
     out: String,
     /// Messages for people: goes to stderr.
     err: String,
+    /// The terminal the output goes to, if any: table width, colour.
+    terminal: view::Terminal,
 }
 
 fn run_with<I, S>(
     args: I,
     input: Input<'_>,
+    terminal: view::Terminal,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode
@@ -292,7 +302,22 @@ where
     };
     let program = program_name(&args);
     let registry = rustchain_tools::Registry::try_global();
-    serve(cli, registry, program, input, stdout, stderr)
+    serve(cli, registry, program, input, terminal, stdout, stderr)
+}
+
+const COMPLETIONS_AFTER_HELP: &str = "\
+Examples:
+  rustchain completions bash > ~/.local/share/bash-completion/completions/rustchain
+  rustchain completions zsh > \"${fpath[1]}/_rustchain\"
+  rustchain completions fish > ~/.config/fish/completions/rustchain.fish";
+
+/// `completions SHELL`: the script for the program as invoked.
+fn completions(shell: clap_complete::Shell, session: &mut Session<'_>) -> Exit {
+    let mut script = Vec::new();
+    let name = session.program.clone();
+    clap_complete::generate(shell, &mut Cli::command(), name, &mut script);
+    session.out = String::from_utf8_lossy(&script).into_owned();
+    Exit::Success
 }
 
 /// Runs a parsed command line over the linked tools, unless they conflict.
@@ -301,6 +326,7 @@ fn serve(
     registry: Result<&'static rustchain_tools::Registry, &'static rustchain_tools::DuplicateTool>,
     program: String,
     input: Input<'_>,
+    terminal: view::Terminal,
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> ExitCode {
@@ -319,12 +345,14 @@ fn serve(
         program,
         out: String::new(),
         err: String::new(),
+        terminal,
     };
     let exit = match cli.command {
         Command::Tools(command) => tools::run(command, &mut session),
         Command::Policy(command) => policy::run(command, &mut session),
         Command::Audit(command) => audit::run(command, &mut session),
         Command::Mission(command) => mission::run(command, &mut session),
+        Command::Completions { shell } => completions(shell, &mut session),
         #[cfg(feature = "mcp")]
         Command::Mcp(command) => mcp::run(command, &mut session),
     };
@@ -478,6 +506,7 @@ mod tests {
             Err(Box::leak(Box::new(duplicate))),
             "rustchain".into(),
             input,
+            view::Terminal::default(),
             &mut out,
             &mut err,
         );

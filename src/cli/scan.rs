@@ -92,7 +92,7 @@ pub(super) fn security_scan(session: &mut Session<'_>, args: &ScanArgs) -> Exit 
         report["lock"] = json!(lock.is_some());
         session.out = view::pretty(&report);
     } else {
-        session.out = text(&scan);
+        session.out = text(&scan, session.terminal);
         session.err = format!(
             "scanned {} tools{}{}: score {}/100, {} findings{}\n",
             scan.tools.len(),
@@ -136,7 +136,7 @@ fn read_lock(args: &ScanArgs) -> Result<Option<LockFile>, String> {
 }
 
 /// One block per finding, most severe first, then the tools' scores.
-fn text(scan: &Scan) -> String {
+fn text(scan: &Scan, terminal: view::Terminal) -> String {
     let mut out = String::new();
     for finding in &scan.findings {
         let subject = match (&finding.tool, &finding.at) {
@@ -145,9 +145,15 @@ fn text(scan: &Scan) -> String {
             (None, Some(at)) => format!("policy {at}"),
             (None, None) => "policy".to_owned(),
         };
+        let colour = match finding.severity {
+            Severity::High => view::Colour::Red,
+            Severity::Medium => view::Colour::Yellow,
+            Severity::Low => view::Colour::Dim,
+        };
+        let label = format!("{:<6}", finding.severity.to_string().to_uppercase());
         out.push_str(&format!(
-            "{:<6}  {subject}  [{}]\n        {}\n        fix: {}\n",
-            finding.severity.to_string().to_uppercase(),
+            "{}  {subject}  [{}]\n        {}\n        fix: {}\n",
+            terminal.paint(&label, colour),
             finding.check,
             finding.why,
             finding.fix

@@ -93,12 +93,15 @@ example call whose arguments satisfy its schema.";
 
 const SEARCH_AFTER_HELP: &str = "\
 Examples:
-  rustchain tools search text                 tools mentioning \"text\", best first
+  rustchain tools search \"how many words are in this text\"
+  rustchain tools search statistics           stems and prefixes: finds text_stats
   rustchain tools search --tag time --read-only
   rustchain tools search \"count words\" --limit 3 --json
 
-Every word must match the name, title, description or a tag; a match in the
-name ranks highest. Finding nothing is not an error (status 0).";
+Tools are ranked by relevance (BM25 over name, title, tags, description and
+parameters, with stemming and typo tolerance); any word may match, the best
+match comes first. Tags and --read-only filter. Finding nothing is not an
+error (status 0).";
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ToolsCommand {
@@ -230,7 +233,7 @@ fn list(session: &mut Session<'_>, args: &ListArgs) -> Exit {
             session.program
         );
     } else {
-        session.out = view::table(&manifest.tools);
+        session.out = view::table(&manifest.tools, session.terminal.width);
     }
     Exit::Success
 }
@@ -380,9 +383,12 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
             Exit::ToolError
         }
         (Err(err), false) => {
-            session
-                .err
-                .push_str(&format!("error[{}]: {}\n", err.kind(), err.message()));
+            let label = format!("error[{}]", err.kind());
+            session.err.push_str(&format!(
+                "{}: {}\n",
+                session.terminal.paint(&label, view::Colour::Red),
+                err.message()
+            ));
             if let Some(path) = err.path() {
                 session.err.push_str(&format!("  at: {path}\n"));
             }
@@ -399,7 +405,7 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
         limit: args.limit,
         ..ToolQuery::default()
     };
-    let found = session.registry.discover(&query);
+    let found = rustchain_tools::search::discover(session.registry, &query);
     let manifests: Vec<ToolManifest> = found
         .iter()
         .map(|found| ToolManifest::of(found.tool))
@@ -423,7 +429,7 @@ fn search(session: &mut Session<'_>, args: SearchArgs) -> Exit {
             session.program
         );
     } else {
-        session.out = view::table(&manifests);
+        session.out = view::table(&manifests, session.terminal.width);
     }
     Exit::Success
 }

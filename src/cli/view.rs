@@ -45,9 +45,64 @@ pub(super) fn pretty(value: &Value) -> String {
     text
 }
 
-/// An aligned table of tools for people: name, first line of description, tags.
-pub(super) fn table<'m>(tools: impl IntoIterator<Item = &'m ToolManifest>) -> String {
-    let rows: Vec<[String; 3]> = tools
+/// What the output streams are attached to: a terminal's width (tables
+/// fit it) and whether to colour (only on a terminal, never under `NO_COLOR`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Terminal {
+    /// Columns of the terminal stdout is, `None` when it is not one.
+    pub(super) width: Option<usize>,
+    /// Whether stdout and stderr are terminals and `NO_COLOR` is unset or empty.
+    pub(super) colour: bool,
+}
+
+/// A colour for [`Terminal::paint`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Colour {
+    Red,
+    Yellow,
+    Dim,
+}
+
+impl Terminal {
+    /// The process's own streams.
+    pub(super) fn detect() -> Terminal {
+        use std::io::IsTerminal;
+        let stdout = std::io::stdout().is_terminal();
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        Terminal {
+            width: stdout
+                .then(terminal_size::terminal_size)
+                .flatten()
+                .map(|(width, _)| usize::from(width.0)),
+            colour: stdout && std::io::stderr().is_terminal() && !no_colour,
+        }
+    }
+
+    /// `text` in `colour` when colouring, else as it is.
+    pub(super) fn paint(&self, text: &str, colour: Colour) -> String {
+        if !self.colour {
+            return text.to_owned();
+        }
+        let code = match colour {
+            Colour::Red => "31",
+            Colour::Yellow => "33",
+            Colour::Dim => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+}
+
+/// The narrowest the description column gets before a table runs past the
+/// terminal instead.
+const MIN_DESCRIPTION: usize = 20;
+
+/// An aligned table of tools for people: name, first line of description,
+/// tags; descriptions are cut (`…`) so lines fit `width` when it is known.
+pub(super) fn table<'m>(
+    tools: impl IntoIterator<Item = &'m ToolManifest>,
+    width: Option<usize>,
+) -> String {
+    let mut rows: Vec<[String; 3]> = tools
         .into_iter()
         .map(|tool| {
             [
@@ -58,7 +113,33 @@ pub(super) fn table<'m>(tools: impl IntoIterator<Item = &'m ToolManifest>) -> St
         })
         .collect();
     let header = ["NAME", "DESCRIPTION", "TAGS"].map(str::to_owned);
+    if let Some(width) = width {
+        let widest = |column: usize| {
+            rows.iter()
+                .chain(std::iter::once(&header))
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        };
+        let room = width
+            .saturating_sub(widest(0) + widest(2) + 4)
+            .max(MIN_DESCRIPTION);
+        for row in &mut rows {
+            row[1] = cut(&row[1], room);
+        }
+    }
     aligned(std::iter::once(&header).chain(&rows))
+}
+
+/// `text` in at most `max` characters, the last one `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    kept.truncate(kept.trim_end().len());
+    kept.push('…');
+    kept
 }
 
 /// Lays out rows in columns as wide as their widest cell, two spaces apart.
@@ -299,5 +380,24 @@ mod tests {
         };
         assert_eq!(annotations_text(&annotations), "read-only, not destructive");
         assert_eq!(annotations_text(&Annotations::NONE), "none");
+    }
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_cut_to_fit_the_terminal_and_colour_needs_one() {
+        assert_eq!(cut("Reads a file.", 40), "Reads a file.");
+        assert_eq!(cut("Reads a whole file from disk", 10), "Reads a w…");
+        assert_eq!(cut("Reads a whole file", 9), "Reads a…");
+        let plain = Terminal::default();
+        assert_eq!(plain.paint("HIGH", Colour::Red), "HIGH");
+        let coloured = Terminal {
+            width: Some(80),
+            colour: true,
+        };
+        assert_eq!(coloured.paint("HIGH", Colour::Red), "\x1b[31mHIGH\x1b[0m");
     }
 }

@@ -1,4 +1,5 @@
-//! `audit verify` (tampering, torn lines, signed checkpoints) and `audit report`.
+//! `audit verify` (tampering, torn lines, signed checkpoints), `audit report`
+//! and `audit tail`.
 
 use std::io;
 
@@ -235,4 +236,72 @@ fn report_since_takes_a_number_and_a_unit() {
     }
     let run = cli(&["audit", "report", &setup.trail, "--since", "forever"]).expect_code(2);
     assert!(run.err.contains("30s, 5m, 2h, 1d"), "{}", run.err);
+}
+
+#[test]
+fn tail_shows_the_last_records_and_report_tool_operations_adds_kinds_and_last_call() {
+    let setup = Setup::new("default = \"allow\"\n");
+    for (args, code) in [
+        (r#"{"text": "a b"}"#, 0),
+        (r#"{"text": "c"}"#, 0),
+        (r#"{"txet": "typo"}"#, 1),
+    ] {
+        setup
+            .cli(&["tools", "call", "text_stats", "--args", args])
+            .expect_code(code);
+    }
+    let run = cli(&["audit", "tail", "-n", "2", &setup.trail]).expect_code(0);
+    let lines: Vec<&str> = run.out.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.out);
+    assert!(lines[1].contains("result      text_stats"), "{}", run.out);
+    assert!(lines[1].contains("error[invalid_arguments]"), "{}", run.out);
+    let run = cli(&["--json", "audit", "tail", "-n", "1", &setup.trail]).expect_code(0);
+    let record: Value = serde_json::from_str(run.out.trim()).expect("one JSON record");
+    assert_eq!(record["error.type"], "invalid_arguments");
+
+    let run = cli(&["audit", "report", "--tool-operations", &setup.trail]).expect_code(0);
+    assert!(run.out.starts_with("TOOL "), "{}", run.out);
+    assert!(run.out.contains("LAST CALL"), "{}", run.out);
+    assert!(
+        run.out.contains("text_stats: invalid_arguments 1"),
+        "{}",
+        run.out
+    );
+    let run = cli(&[
+        "--json",
+        "audit",
+        "report",
+        "--tool",
+        "text_stats",
+        &setup.trail,
+    ])
+    .expect_code(0);
+    let report: Value = serde_json::from_str(&run.out).expect("JSON");
+    let tools = report["tools"].as_array().expect("tools");
+    assert_eq!(tools.len(), 1);
+    assert_eq!(tools[0]["calls"], 3);
+    assert_eq!(tools[0]["allowed"], 2);
+    assert_eq!(tools[0]["errors_by_kind"]["invalid_arguments"], 1);
+    assert!(
+        tools[0]["last_call"]
+            .as_str()
+            .is_some_and(|ts| ts.ends_with('Z'))
+    );
+    let run = cli(&[
+        "--json",
+        "audit",
+        "report",
+        "--tool",
+        "no_such_tool",
+        &setup.trail,
+    ])
+    .expect_code(0);
+    let report: Value = serde_json::from_str(&run.out).expect("JSON");
+    assert_eq!(report["tools"], serde_json::json!([]));
+    let run = cli(&["audit", "report", "--mission", "m-1", &setup.trail]).expect_code(0);
+    assert!(
+        run.out.contains("no tool calls of mission m-1"),
+        "{}",
+        run.out
+    );
 }

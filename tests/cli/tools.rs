@@ -478,10 +478,10 @@ fn search_filters_by_tag_read_only_and_limit() {
 
 #[test]
 fn search_without_a_match_is_not_an_error() {
-    let run = cli(&["tools", "search", "nothing-like-this"]).expect_code(0);
+    let run = cli(&["tools", "search", "zebra quartz"]).expect_code(0);
     assert_eq!(run.out, "");
     assert!(run.err.contains("no tool matches"), "{}", run.err);
 
-    let run = cli(&["tools", "search", "nothing-like-this", "--json"]).expect_code(0);
+    let run = cli(&["tools", "search", "zebra quartz", "--json"]).expect_code(0);
     assert_eq!(run.json(), json!([]));
 }

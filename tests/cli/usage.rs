@@ -58,3 +58,15 @@ fn verify_help_documents_its_own_exit_codes() {
         assert!(run.out.contains("Examples:"), "{command:?}: {}", run.out);
     }
 }
+
+#[test]
+fn completions_cover_every_command_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let run = cli(&["completions", shell]).expect_code(0);
+        for word in ["tools", "security-scan", "lock", "audit", "tail"] {
+            assert!(run.out.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let run = cli(&["completions", "tcsh"]).expect_code(2);
+    assert!(run.err.contains("tcsh"), "{run:#?}");
+}

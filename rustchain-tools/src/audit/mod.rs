@@ -48,7 +48,8 @@ pub use error::{AuditError, AuditErrorKind};
 pub use hash::digest;
 pub use record::{AuditEvent, Decision, Outcome};
 pub use redact::{REDACTED, redact};
-pub use report::{ToolUsage, UsageReport, report};
+pub use report::{ReportFilter, ToolUsage, UsageReport, report};
+pub use time::format_rfc3339_millis;
 pub use trail::{
     AuditOptions, AuditTrail, CheckpointOptions, Fsync, OpenReport, RecordId, Recovery, TornReason,
 };

@@ -242,6 +242,9 @@ pub(crate) struct StoredRecord<'a> {
     pub(crate) error_type: Option<Cow<'a, str>>,
     #[serde(default)]
     pub(crate) duration_us: Option<u64>,
+    /// The mission that made the call, if one did.
+    #[serde(rename = "mission.id", borrow, default)]
+    pub(crate) mission_id: Option<Cow<'a, str>>,
     #[serde(rename = "checkpoint.seq", default)]
     pub(crate) checkpoint_seq: Option<u64>,
     #[serde(rename = "checkpoint.head", borrow, default)]

@@ -1,4 +1,5 @@
-//! Usage per tool over a time window, read from the trail.
+//! Usage per tool over a time window, read from the trail: what
+//! `rustchain audit report` (and `--tool-operations`) prints.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
@@ -28,6 +29,16 @@ pub struct ToolUsage {
     pub errors: u64,
     /// Calls that ended with `error.type` `timeout`.
     pub timeouts: u64,
+    /// Calls the policy let run: decisions `allow` and `ask_approved`.
+    pub allowed: u64,
+    /// Calls put to a person: decisions `ask_approved` and `ask_denied`.
+    pub asked: u64,
+    /// The errors (denials excluded) by `error.type`: `failed`, `timeout`,
+    /// `invalid_arguments`, ...
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// When the tool's last record in the window was written.
+    #[serde(serialize_with = "timestamp")]
+    pub last_call: Option<SystemTime>,
     /// Median duration of the results (denials excluded); `None` without results.
     #[serde(rename = "p50_ms", serialize_with = "millis")]
     pub p50: Option<Duration>,
@@ -60,12 +71,24 @@ impl UsageReport {
     }
 }
 
-/// Reads the trail at `path` and sums up each tool's calls, denials, errors,
-/// timeouts and p50/p95/p99 duration over the records stamped at or after
-/// `since` (all records if `None`).
+/// Which records a [`report`] counts; the default counts all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportFilter {
+    /// Only records stamped at or after this time.
+    pub since: Option<SystemTime>,
+    /// Only this tool's records.
+    pub tool: Option<String>,
+    /// Only records of calls made by this mission (their `mission.id`).
+    pub mission: Option<String>,
+}
+
+/// Reads the trail at `path` and sums up each tool's calls, allowed, denied
+/// and asked calls, errors by kind, timeouts, p50/p95/p99 duration and last
+/// call, over the records `filter` lets through.
 ///
 /// This reads, it does not verify: run [`verify`](super::verify) to trust the figures.
-pub fn report(path: &Path, since: Option<SystemTime>) -> Result<UsageReport, AuditError> {
+pub fn report(path: &Path, filter: &ReportFilter) -> Result<UsageReport, AuditError> {
+    let since = filter.since;
     let mut reader = open_committed(path)?;
     let mut tally = Tally::default();
     let mut line = Vec::with_capacity(512);
@@ -87,10 +110,19 @@ pub fn report(path: &Path, since: Option<SystemTime>) -> Result<UsageReport, Aud
             tally.skipped += 1;
             continue;
         };
-        if since.is_some_and(|since| ts < since) {
+        if since.is_some_and(|since| ts < since)
+            || filter
+                .tool
+                .as_deref()
+                .is_some_and(|tool| record.tool.as_deref() != Some(tool))
+            || filter
+                .mission
+                .as_deref()
+                .is_some_and(|mission| record.mission_id.as_deref() != Some(mission))
+        {
             continue;
         }
-        tally.add(&record);
+        tally.add(&record, ts);
     }
     Ok(tally.finish(since))
 }
@@ -108,6 +140,8 @@ struct ToolTally {
     /// Calls with a decision and no result yet: whether the decision refused.
     open: HashMap<String, bool>,
     durations: Vec<Duration>,
+    errors_by_kind: BTreeMap<String, u64>,
+    last_call: Option<SystemTime>,
 }
 
 #[derive(Default)]
@@ -116,10 +150,12 @@ struct Counts {
     denials: u64,
     errors: u64,
     timeouts: u64,
+    allowed: u64,
+    asked: u64,
 }
 
 impl Tally {
-    fn add(&mut self, record: &StoredRecord<'_>) {
+    fn add(&mut self, record: &StoredRecord<'_>, ts: SystemTime) {
         self.records += 1;
         let (Some(tool), Some(call_id)) = (&record.tool, &record.call_id) else {
             return; // recovery and checkpoint records
@@ -128,15 +164,17 @@ impl Tally {
             Some(tally) => tally,
             None => self.tools.entry(tool.to_string()).or_default(),
         };
+        tally.last_call = tally.last_call.max(Some(ts));
         match &*record.kind {
             "decision" => {
-                let denied = matches!(
-                    record.decision.as_deref(),
-                    Some(verdict) if verdict == Decision::Deny.as_str()
-                        || verdict == Decision::AskDenied.as_str()
-                );
+                let verdict = record.decision.as_deref();
+                let is = |decision: Decision| verdict == Some(decision.as_str());
+                let denied = is(Decision::Deny) || is(Decision::AskDenied);
                 tally.usage.calls += 1;
                 tally.usage.denials += u64::from(denied);
+                tally.usage.allowed += u64::from(is(Decision::Allow) || is(Decision::AskApproved));
+                tally.usage.asked +=
+                    u64::from(is(Decision::AskApproved) || is(Decision::AskDenied));
                 tally.open.insert(call_id.to_string(), denied);
             }
             "result" => tally.add_result(record, call_id),
@@ -175,6 +213,10 @@ impl ToolTally {
         if record.outcome.as_deref() == Some(Outcome::Error.as_str()) {
             self.usage.errors += 1;
             self.usage.timeouts += u64::from(error_type == Some("timeout"));
+            *self
+                .errors_by_kind
+                .entry(error_type.unwrap_or("unknown").to_owned())
+                .or_default() += 1;
         }
         if let Some(micros) = record.duration_us {
             self.durations.push(Duration::from_micros(micros));
@@ -188,6 +230,8 @@ impl ToolTally {
             denials,
             errors,
             timeouts,
+            allowed,
+            asked,
         } = self.usage;
         ToolUsage {
             tool,
@@ -195,6 +239,10 @@ impl ToolTally {
             denials,
             errors,
             timeouts,
+            allowed,
+            asked,
+            errors_by_kind: self.errors_by_kind,
+            last_call: self.last_call,
             p50: percentile(&self.durations, 50),
             p95: percentile(&self.durations, 95),
             p99: percentile(&self.durations, 99),

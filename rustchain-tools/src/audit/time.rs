@@ -9,7 +9,7 @@ const LATEST: Duration = Duration::from_millis(253_402_300_799_999);
 /// `2026-05-02T10:11:12.345Z` for `time`. Times outside what RFC 3339's
 /// four-digit years can hold clamp to its ends (before 1970 to the epoch),
 /// so a wrong clock never stops the trail.
-pub(crate) fn format_rfc3339_millis(time: SystemTime) -> String {
+pub fn format_rfc3339_millis(time: SystemTime) -> String {
     let time = time.clamp(UNIX_EPOCH, UNIX_EPOCH + LATEST);
     humantime::format_rfc3339_millis(time).to_string()
 }

@@ -42,7 +42,7 @@ enum Phase {
 }
 
 pub(crate) struct CallGate {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     pub(crate) tool: &'static ToolDescriptor,
     /// The tool's executor, when it was registered at run time.
     pub(crate) registered: Option<&'static RegisteredTool>,

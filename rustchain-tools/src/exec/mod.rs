@@ -12,6 +12,7 @@ mod gate;
 mod limits;
 mod metrics;
 mod record;
+mod running;
 mod settings;
 
 use std::any::Any;
@@ -41,6 +42,7 @@ pub use settings::{
 
 pub(crate) use gate::CallGate;
 use gate::{Mode, denied};
+pub use running::Running;
 
 use crate::audit::Decision as Recorded;
 use crate::policy::{Policy, PolicyError, Verdict};
@@ -49,7 +51,7 @@ use crate::{ErrorKind, Invoke, Registry, ToolContext, ToolError, ToolOutput};
 
 /// State shared by every call of one executor (one session).
 pub(crate) struct Shared {
-    registry: &'static Registry,
+    pub(crate) registry: &'static Registry,
     pub(crate) policy: Policy,
     pub(crate) audit: Option<Arc<dyn AuditSink>>,
     approver: Option<Arc<dyn Approver>>,
