@@ -552,3 +552,27 @@ fn fail_fast_cancels_the_steps_still_running() {
         "{result}"
     );
 }
+
+#[test]
+fn audit_report_mission_keeps_the_calls_of_that_mission() {
+    let setup = Setup::new("");
+    setup.cli(&["mission", "execute", EXAMPLE]).expect_code(0);
+    setup
+        .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
+        .expect_code(0);
+    let trail = setup.trail.as_str();
+    let all = super::cli(&["audit", "report", trail, "--json"]).expect_code(0);
+    assert!(all.out.contains("\"add\""), "{}", all.out);
+    let only =
+        super::cli(&["audit", "report", trail, "--mission", "tool_demo", "--json"]).expect_code(0);
+    assert!(
+        only.out.contains("get_weather") && only.out.contains("text_stats"),
+        "{}",
+        only.out
+    );
+    assert!(
+        !only.out.contains("\"add\""),
+        "the call outside the mission is left out: {}",
+        only.out
+    );
+}
