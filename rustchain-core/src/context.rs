@@ -67,12 +67,18 @@ pub trait CallControl: Send + Sync {
 }
 
 /// Who asked for a call, as the front end that received it knows them: the
-/// client program and the id of its request (an MCP server sets both). The
-/// audit trail records them with the call as `client.name` and `request.id`.
+/// client program and the id of its request (an MCP server sets both), and
+/// for a call made by a mission, the mission and its step. The audit trail
+/// records them with the call as `client.name`, `request.id`, `mission.id`
+/// and `mission.step`.
 ///
 /// ```
 /// use rustchain_core::{Caller, ToolContext};
-/// let caller = Caller { client: Some("claude-desktop".into()), request_id: Some("7".into()) };
+/// let caller = Caller {
+///     client: Some("claude-desktop".into()),
+///     request_id: Some("7".into()),
+///     ..Caller::default()
+/// };
 /// let ctx = ToolContext::new().with_caller(caller.clone());
 /// assert_eq!(ctx.caller(), Some(&caller));
 /// ```
@@ -84,6 +90,13 @@ pub struct Caller {
     /// The id of the request that carried the call (over MCP, the JSON-RPC id).
     #[serde(rename = "request.id", skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The mission run that made the call (a mission's name and the run's
+    /// id, so two runs of one file stay apart in the trail).
+    #[serde(rename = "mission.id", skip_serializing_if = "Option::is_none")]
+    pub mission: Option<String>,
+    /// The mission's step that made the call, as the mission file names it.
+    #[serde(rename = "mission.step", skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
 }
 
 /// One progress update of a running call.

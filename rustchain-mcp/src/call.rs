@@ -66,6 +66,7 @@ pub(crate) fn caller(client: Option<String>, request_id: String) -> Caller {
     Caller {
         client,
         request_id: Some(request_id),
+        ..Caller::default()
     }
 }
 

@@ -22,6 +22,7 @@ pub mod formats;
 pub mod fs;
 pub mod lock;
 pub mod manifest;
+pub mod mission;
 pub mod policy;
 pub mod scan;
 pub mod search;

@@ -116,6 +116,16 @@ impl Governance {
         self.settings.policy_location()
     }
 
+    /// These settings with `file` as the policy, unless a flag or the
+    /// environment named one (a mission file's own `policy`).
+    pub(super) fn with_default_policy(&self, file: &Path) -> Governance {
+        let mut settings = self.settings.clone();
+        if !settings.policy_location().named {
+            settings = settings.policy_file(file);
+        }
+        Governance { settings }
+    }
+
     /// The trail `audit verify` and `audit report` read when none is named:
     /// the one calls are recorded in (its default place even with `--no-audit`).
     pub(super) fn trail(&self) -> Result<PathBuf, AuditError> {

@@ -29,6 +29,7 @@ mod input;
 mod lock;
 #[cfg(feature = "mcp")]
 mod mcp;
+mod mission;
 mod out_file;
 mod policy;
 mod scan;
@@ -177,6 +178,9 @@ enum Command {
     /// Verify the audit trail, report usage from it, make a signing key.
     #[command(subcommand, arg_required_else_help = true, after_help = audit::AFTER_HELP)]
     Audit(AuditCommand),
+    /// Validate and run missions: multi-step tool plans in YAML.
+    #[command(subcommand, arg_required_else_help = true, after_help = mission::AFTER_HELP)]
+    Mission(mission::MissionCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_AFTER_HELP)]
     Completions {
@@ -347,6 +351,7 @@ fn serve(
         Command::Tools(command) => tools::run(command, &mut session),
         Command::Policy(command) => policy::run(command, &mut session),
         Command::Audit(command) => audit::run(command, &mut session),
+        Command::Mission(command) => mission::run(command, &mut session),
         Command::Completions { shell } => completions(shell, &mut session),
         #[cfg(feature = "mcp")]
         Command::Mcp(command) => mcp::run(command, &mut session),

@@ -35,6 +35,7 @@ mod formats;
 mod guarded_calls;
 mod lock;
 mod manifests;
+mod mission;
 mod policy;
 mod scan;
 mod tools;

@@ -188,6 +188,7 @@ mod tests {
         let caller = Caller {
             client: Some("inspector".into()),
             request_id: Some("42".into()),
+            ..Caller::default()
         };
         let result = |caller| CallEvent {
             tool: "add",
