@@ -44,10 +44,12 @@
 
 mod call;
 mod error;
+mod http;
 mod listing;
 mod serve;
 mod server;
 
 pub use error::{ServeError, ServeErrorKind};
+pub use http::{BearerToken, HttpAccess, MCP_PATH, TOKEN_ENV};
 pub use serve::serve_stdio;
 pub use server::{DEFAULT_PAGE_SIZE, McpServer};

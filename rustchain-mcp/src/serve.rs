@@ -138,7 +138,7 @@ impl McpServer {
 
 /// The runtime a blocking entry point serves on: calls run concurrently on
 /// its workers.
-fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
     tokio::runtime::Builder::new_multi_thread()
         .thread_name("rustchain-mcp")
         .enable_all()
