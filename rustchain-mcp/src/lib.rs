@@ -42,6 +42,7 @@
 //! [`Executor::call`]: rustchain_tools::Executor::call
 //! [`ToolContext`]: rustchain_tools::ToolContext
 
+mod approval;
 mod call;
 mod error;
 mod http;
@@ -49,6 +50,7 @@ mod listing;
 mod serve;
 mod server;
 
+pub use approval::ClientApprover;
 pub use error::{ServeError, ServeErrorKind};
 pub use http::{BearerToken, HttpAccess, MCP_PATH, TOKEN_ENV};
 pub use serve::serve_stdio;

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use rustchain_mcp::{
-    BearerToken, DEFAULT_PAGE_SIZE, HttpAccess, MCP_PATH, McpServer, ServeError, ServeErrorKind,
+    BearerToken, ClientApprover, DEFAULT_PAGE_SIZE, HttpAccess, MCP_PATH, McpServer, ServeError,
+    ServeErrorKind,
 };
 
 use super::{Exit, Session, executor};
@@ -30,8 +31,9 @@ ends: the handshake revisions (2025-06-18, 2025-11-25) and the stateless
 tools/list shows every linked tool the policy does not deny; tools/call runs
 through the executor, so each call is decided by the policy (--policy,
 $RUSTCHAIN_POLICY, or ./rustchain.toml) and recorded in the audit trail with
-the client's name and the request id. Nobody can answer the policy's `ask`
-rules here yet, so they deny.
+the client's name and the request id. A call the policy marks `ask` is put
+to the client's user through MCP elicitation; a client that did not declare
+that capability, or no answer within the policy's approval timeout, denies.
 
 With --http ADDR it speaks streamable HTTP at http://ADDR/mcp instead, until
 interrupted. A loopback ADDR needs no token; any other needs a bearer token
@@ -83,8 +85,13 @@ pub(super) fn run(command: McpCommand, session: &mut Session<'_>) -> Exit {
 }
 
 fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
-    // stdin is the protocol: nobody can answer an `ask` rule on it.
-    let setup = match session.governance.open(session.registry, false) {
+    // stdin is the protocol, so nobody at a terminal answers `ask` rules:
+    // the client that made the call does, by elicitation.
+    let approver = ClientApprover::new();
+    let setup = match session
+        .governance
+        .open_approved_by(session.registry, approver.clone())
+    {
         Ok(setup) => setup,
         Err(err) => {
             session.err = executor::setup_advice(&err, &session.program);
@@ -100,7 +107,8 @@ fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
     }
     let server = McpServer::new(setup.executor)
         .named(session.program.clone(), env!("CARGO_PKG_VERSION"))
-        .page_size(args.page_size);
+        .page_size(args.page_size)
+        .approving_through(approver);
     let served = if let Some(addr) = args.http {
         eprint!("{notes}");
         serve_http(server, addr, args)
