@@ -42,12 +42,16 @@
 //! [`Executor::call`]: rustchain_tools::Executor::call
 //! [`ToolContext`]: rustchain_tools::ToolContext
 
+mod approval;
 mod call;
 mod error;
+mod http;
 mod listing;
 mod serve;
 mod server;
 
+pub use approval::ClientApprover;
 pub use error::{ServeError, ServeErrorKind};
+pub use http::{BearerToken, HttpAccess, MCP_PATH, TOKEN_ENV};
 pub use serve::serve_stdio;
 pub use server::{DEFAULT_PAGE_SIZE, McpServer};

@@ -6,7 +6,7 @@ use rustchain_tools::Registry;
 use rustchain_tools::exec::{Settings, SetupError};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
-use crate::{McpServer, ServeError, ServeErrorKind};
+use crate::{ClientApprover, McpServer, ServeError, ServeErrorKind};
 
 /// Serves the tools linked into this program over stdin and stdout, under
 /// `settings` (policy, audit trail, approver), until stdin ends.
@@ -21,13 +21,17 @@ use crate::{McpServer, ServeError, ServeErrorKind};
 pub fn serve_stdio(settings: Settings) -> Result<(), ServeError> {
     let registry = Registry::try_global()
         .map_err(|duplicate| ServeError::new(ServeErrorKind::Setup, format!("{duplicate}")))?;
-    let setup = settings.open(registry).map_err(|err: SetupError| {
-        ServeError::new(
-            ServeErrorKind::Setup,
-            format!("the tools cannot be served: {err}"),
-        )
-        .caused_by(err)
-    })?;
+    let approver = ClientApprover::new();
+    let setup = settings
+        .approver(approver.clone())
+        .open(registry)
+        .map_err(|err: SetupError| {
+            ServeError::new(
+                ServeErrorKind::Setup,
+                format!("the tools cannot be served: {err}"),
+            )
+            .caused_by(err)
+        })?;
     for warning in setup.executor.policy().warnings() {
         eprintln!("warning: {warning}");
     }
@@ -46,7 +50,9 @@ pub fn serve_stdio(settings: Settings) -> Result<(), ServeError> {
             );
         }
     }
-    McpServer::new(setup.executor).serve_stdio()
+    McpServer::new(setup.executor)
+        .approving_through(approver)
+        .serve_stdio()
 }
 
 impl McpServer {
@@ -138,7 +144,7 @@ impl McpServer {
 
 /// The runtime a blocking entry point serves on: calls run concurrently on
 /// its workers.
-fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
     tokio::runtime::Builder::new_multi_thread()
         .thread_name("rustchain-mcp")
         .enable_all()

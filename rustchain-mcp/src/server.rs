@@ -10,6 +10,7 @@ use rmcp::model::{
 use rmcp::service::{MaybeSendFuture, RequestContext, RoleServer};
 use rustchain_tools::{Executor, ToolContext};
 
+use crate::approval::{Asker, ClientApprover, Registration};
 use crate::call::{self, ProgressRelay};
 use crate::listing::{BadCursor, Listing};
 
@@ -40,6 +41,7 @@ pub struct McpServer {
     listing: Arc<Listing>,
     page_size: usize,
     info: Implementation,
+    approver: Option<ClientApprover>,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -61,6 +63,7 @@ impl McpServer {
             executor,
             page_size: DEFAULT_PAGE_SIZE,
             info: Implementation::new("rustchain", env!("CARGO_PKG_VERSION")),
+            approver: None,
         }
     }
 
@@ -73,6 +76,15 @@ impl McpServer {
     /// At most `size` tools per `tools/list` page (at least one).
     pub fn page_size(mut self, size: usize) -> Self {
         self.page_size = size.max(1);
+        self
+    }
+
+    /// Routes the approval of each call the policy marks `ask` to the client
+    /// that made it, through `approver`, which must be the executor's
+    /// approver too. Without it, `ask` calls get whatever the executor's
+    /// own approver says (with none, they are denied).
+    pub fn approving_through(mut self, approver: ClientApprover) -> Self {
+        self.approver = Some(approver);
         self
     }
 
@@ -95,6 +107,11 @@ impl McpServer {
         let mut ctx = ToolContext::new()
             .with_cancellation(context.ct.clone())
             .with_caller(caller);
+        // Held until the call ends: whom its approval (if any) goes to.
+        let _asker: Option<Registration> = self
+            .approver
+            .as_ref()
+            .map(|approver| approver.register(Arc::from(ctx.call_id()), asker(&context, name)));
         let relay = context
             .meta
             .get_progress_token()
@@ -108,6 +125,27 @@ impl McpServer {
         }
         let wrap = requires_objects(&context) && self.listing.wraps_output(name);
         call::result(name, outcome, wrap).map(CallToolResponse::Complete)
+    }
+}
+
+/// Who can approve a call of `tool` from the client of `context`: the
+/// client, when it declared elicitation on a revision that lets a server
+/// ask mid-call; else nobody, and why.
+fn asker(context: &RequestContext<RoleServer>, tool: &str) -> Asker {
+    if !requires_objects(context) {
+        return Asker::Nobody(format!(
+            "a person must approve calls to `{tool}`, and the 2026-07-28 revision asks through input-required results, which this server does not send yet; connect with a 2025-11-25 session to be asked"
+        ));
+    }
+    let declared = context
+        .client_capabilities()
+        .is_some_and(|capabilities| capabilities.elicitation.is_some());
+    if declared {
+        Asker::Client(context.peer.clone())
+    } else {
+        Asker::Nobody(format!(
+            "a person must approve calls to `{tool}`, and this MCP client did not declare the elicitation capability, so it cannot be asked"
+        ))
     }
 }
 

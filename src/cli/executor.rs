@@ -168,6 +168,17 @@ impl Governance {
         }
         settings.open(registry)
     }
+
+    /// Calls set up as [`Governance::open`] makes them, with `approver`
+    /// answering `ask` rules (`mcp serve`: the client, by elicitation).
+    #[cfg(feature = "mcp")]
+    pub(super) fn open_approved_by(
+        &self,
+        registry: &'static Registry,
+        approver: impl rustchain_tools::exec::Approver,
+    ) -> Result<Setup, SetupError> {
+        self.settings.clone().approver(approver).open(registry)
+    }
 }
 
 /// What people are told about the trail a setup opened: where a new one

@@ -1,8 +1,14 @@
 //! `rustchain mcp serve`: the linked tools over MCP, under the same policy,
 //! approval and audit trail as `tools call`.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 use clap::{Args, Subcommand};
-use rustchain_mcp::{DEFAULT_PAGE_SIZE, McpServer, ServeError, ServeErrorKind};
+use rustchain_mcp::{
+    BearerToken, ClientApprover, DEFAULT_PAGE_SIZE, HttpAccess, MCP_PATH, McpServer, ServeError,
+    ServeErrorKind,
+};
 
 use super::{Exit, Session, executor};
 
@@ -11,6 +17,7 @@ pub(super) const AFTER_HELP: &str = "\
 Examples:
   rustchain mcp serve                         serve the linked tools over stdio
   rustchain --policy agent.toml mcp serve     under this policy
+  rustchain mcp serve --http 127.0.0.1:8765   over streamable HTTP, at /mcp
 
 An MCP client starts the server itself; for Claude Desktop, for example:
   {\"mcpServers\": {\"rustchain\": {\"command\": \"rustchain\",
@@ -24,8 +31,15 @@ ends: the handshake revisions (2025-06-18, 2025-11-25) and the stateless
 tools/list shows every linked tool the policy does not deny; tools/call runs
 through the executor, so each call is decided by the policy (--policy,
 $RUSTCHAIN_POLICY, or ./rustchain.toml) and recorded in the audit trail with
-the client's name and the request id. Nobody can answer the policy's `ask`
-rules here yet, so they deny.
+the client's name and the request id. A call the policy marks `ask` is put
+to the client's user through MCP elicitation; a client that did not declare
+that capability, or no answer within the policy's approval timeout, denies.
+
+With --http ADDR it speaks streamable HTTP at http://ADDR/mcp instead, until
+interrupted. A loopback ADDR needs no token; any other needs a bearer token
+(--token-file, or $RUSTCHAIN_MCP_TOKEN), and a request without it gets 401
+and nothing else. Browser pages may call only from the server's own origin
+and those given with --allow-origin.
 
 Exit status: 0 when stdin ended; 2 when the policy or the audit trail cannot
 be used, or the client broke the protocol before a session started; 4 when
@@ -48,6 +62,20 @@ pub(super) struct ServeArgs {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
     )]
     page_size: usize,
+
+    /// Serve over streamable HTTP on ADDR (host:port; port 0 picks one)
+    /// instead of stdio.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+
+    /// The bearer token every HTTP request must carry, from the first line
+    /// of FILE (default: $RUSTCHAIN_MCP_TOKEN, if set).
+    #[arg(long, value_name = "FILE", requires = "http")]
+    token_file: Option<PathBuf>,
+
+    /// Also let browser pages of ORIGIN (scheme://host:port) call the server.
+    #[arg(long, value_name = "ORIGIN", requires = "http")]
+    allow_origin: Vec<String>,
 }
 
 pub(super) fn run(command: McpCommand, session: &mut Session<'_>) -> Exit {
@@ -57,8 +85,13 @@ pub(super) fn run(command: McpCommand, session: &mut Session<'_>) -> Exit {
 }
 
 fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
-    // stdin is the protocol: nobody can answer an `ask` rule on it.
-    let setup = match session.governance.open(session.registry, false) {
+    // stdin is the protocol, so nobody at a terminal answers `ask` rules:
+    // the client that made the call does, by elicitation.
+    let approver = ClientApprover::new();
+    let setup = match session
+        .governance
+        .open_approved_by(session.registry, approver.clone())
+    {
         Ok(setup) => setup,
         Err(err) => {
             session.err = executor::setup_advice(&err, &session.program);
@@ -74,8 +107,12 @@ fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
     }
     let server = McpServer::new(setup.executor)
         .named(session.program.clone(), env!("CARGO_PKG_VERSION"))
-        .page_size(args.page_size);
-    let served = if session.input.own_streams {
+        .page_size(args.page_size)
+        .approving_through(approver);
+    let served = if let Some(addr) = args.http {
+        eprint!("{notes}");
+        serve_http(server, addr, args)
+    } else if session.input.own_streams {
         // Said now, not when the server ends: it may run for days.
         eprint!("{notes}");
         server.serve_stdio()
@@ -93,6 +130,24 @@ fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
             }
         }
     }
+}
+
+/// Serves over streamable HTTP until interrupted; says where on stderr.
+fn serve_http(server: McpServer, addr: SocketAddr, args: &ServeArgs) -> Result<(), ServeError> {
+    let token = match &args.token_file {
+        Some(path) => Some(BearerToken::from_file(path)?),
+        None => BearerToken::from_env()?,
+    };
+    let mut access = HttpAccess::new();
+    if let Some(token) = token {
+        access = access.token(token);
+    }
+    for origin in &args.allow_origin {
+        access = access.allow_origin(origin.clone());
+    }
+    server.serve_http_on(addr, access, |bound| {
+        eprintln!("listening on http://{bound}{MCP_PATH}");
+    })
 }
 
 /// Serves streams that are not the process's own (`cli::run_from`): the
