@@ -197,7 +197,7 @@ impl McpServer {
         }
         let config = http_config(local, &access);
         let stop = config.cancellation_token.clone();
-        let server = self;
+        let server = self.clone();
         let service = StreamableHttpService::new(
             move || Ok(server.clone()),
             Arc::new(LocalSessionManager::default()),
@@ -237,6 +237,7 @@ impl McpServer {
         }
         // Ends the sessions and their SSE streams, so clients see the end.
         stop.cancel();
+        self.calls_ended().await;
         Ok(())
     }
 

@@ -121,6 +121,7 @@ impl McpServer {
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
+        let server = self.clone();
         let running = match ServiceExt::serve(self, (reader, writer)).await {
             Ok(running) => running,
             // The input ended before a session started: nothing to serve.
@@ -136,7 +137,9 @@ impl McpServer {
                 .caused_by(err));
             }
         };
-        running.waiting().await.map(drop).map_err(|err| {
+        let stopped = running.waiting().await;
+        server.calls_ended().await;
+        stopped.map(drop).map_err(|err| {
             ServeError::new(ServeErrorKind::Io, "the server stopped unexpectedly").caused_by(err)
         })
     }

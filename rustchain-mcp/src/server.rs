@@ -9,6 +9,7 @@ use rmcp::model::{
 };
 use rmcp::service::{MaybeSendFuture, RequestContext, RoleServer};
 use rustchain_tools::{Executor, ToolContext};
+use tokio_util::task::TaskTracker;
 
 use crate::approval::{Asker, ClientApprover, Registration};
 use crate::call::{self, ProgressRelay};
@@ -42,6 +43,10 @@ pub struct McpServer {
     page_size: usize,
     info: Implementation,
     approver: Option<ClientApprover>,
+    /// The calls under way, shared by every session of this server: a
+    /// server that stops waits for them, so each call's end is recorded
+    /// before it returns.
+    in_flight: TaskTracker,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -64,6 +69,7 @@ impl McpServer {
             page_size: DEFAULT_PAGE_SIZE,
             info: Implementation::new("rustchain", env!("CARGO_PKG_VERSION")),
             approver: None,
+            in_flight: TaskTracker::new(),
         }
     }
 
@@ -93,11 +99,21 @@ impl McpServer {
         &self.executor
     }
 
+    /// Waits until every call under way has ended (and been recorded).
+    /// The transports call it when they stop: their sessions' ends cancel
+    /// the calls, but do not wait for them.
+    pub(crate) async fn calls_ended(&self) {
+        self.in_flight.close();
+        self.in_flight.wait().await;
+        self.in_flight.reopen();
+    }
+
     async fn call(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
+        let _in_flight = self.in_flight.token();
         let name = request.name.as_ref();
         let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
         let caller = call::caller(
