@@ -151,6 +151,23 @@ fn findings(report: &VerifyReport) -> Vec<(FindingKind, Option<u64>, Option<u64>
         .collect()
 }
 
+/// Verifies a trail whose only blemish is the recovery of a torn write: a
+/// warning (what the torn line held is lost), never "intact".
+fn assert_recovered(path: &Path) -> VerifyReport {
+    let report = verify(path, None).expect("verify");
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.kind == FindingKind::Recovered),
+        "{:#?}",
+        report.findings
+    );
+    assert_eq!(report.status(), VerifyStatus::WarningsOnly);
+    assert_eq!(report.status().exit_code(), 2);
+    report
+}
+
 fn assert_intact(path: &Path, key: Option<&rustchain::audit::VerifyingKey>) -> VerifyReport {
     let report = verify(path, key).expect("verify");
     assert_eq!(
@@ -448,8 +465,9 @@ fn checkpoints_are_signed_and_kept_in_a_sidecar() {
     let key = signing_key(1);
     checkpointed_trail(&path, &key, 25);
     let lines = read_lines(&path);
-    // Records 1-10, checkpoint 11, records 12-20, checkpoint 21, records 22-27.
-    assert_eq!(lines.len(), 27);
+    // Records 1-10, checkpoint 11, records 12-20, checkpoint 21, records
+    // 22-27, and checkpoint 28 when the trail was closed.
+    assert_eq!(lines.len(), 28);
     let checkpoint = record(&lines[10]);
     assert_eq!(checkpoint["kind"], "checkpoint");
     assert_eq!(checkpoint["checkpoint.seq"], 10);
@@ -457,11 +475,12 @@ fn checkpoints_are_signed_and_kept_in_a_sidecar() {
     let sidecar: Value =
         serde_json::from_slice(&fs::read(dir.0.join("audit.jsonl.checkpoint")).expect("sidecar"))
             .expect("sidecar json");
-    assert_eq!(sidecar["seq"], 20);
+    assert_eq!(record(&lines[27])["checkpoint.seq"], 27);
+    assert_eq!(sidecar["seq"], 27);
     assert_eq!(sidecar["trail"], "audit.jsonl");
 
     let report = assert_intact(&path, Some(&key.verifying_key()));
-    assert_eq!((report.checkpoints, report.signed_through), (2, Some(20)));
+    assert_eq!((report.checkpoints, report.signed_through), (3, Some(27)));
 }
 
 #[test]
@@ -477,12 +496,15 @@ fn cutting_the_tail_below_a_checkpoint_is_found() {
     let report = verify(&path, Some(&key.verifying_key())).expect("verify");
     assert_eq!(
         findings(&report),
-        [(FindingKind::TruncatedBelowCheckpoint, Some(16), Some(16))]
+        [
+            (FindingKind::UnsignedTail, Some(15), Some(12)),
+            (FindingKind::TruncatedBelowCheckpoint, Some(16), Some(16)),
+        ]
     );
     assert!(
-        report.findings[0].message.contains("ends at record 15"),
+        report.findings[1].message.contains("ends at record 15"),
         "{}",
-        report.findings[0]
+        report.findings[1]
     );
     assert_eq!(report.status().exit_code(), 1);
     // Found without the key too: the sidecar's own signature still holds.
@@ -514,7 +536,8 @@ fn rewriting_the_whole_chain_with_a_new_key_is_found() {
         [
             (FindingKind::BadSignature, Some(11), Some(11)),
             (FindingKind::BadSignature, Some(21), Some(21)),
-            (FindingKind::BadSignature, None, Some(21)),
+            (FindingKind::BadSignature, Some(28), Some(28)),
+            (FindingKind::BadSignature, None, Some(28)),
         ]
     );
     assert!(
@@ -532,17 +555,18 @@ fn rewriting_the_whole_chain_with_a_new_key_is_found() {
     fs::write(dir.0.join("audit.jsonl.checkpoint"), original_sidecar).expect("restore");
     let report = verify(&path, Some(&trusted.verifying_key())).expect("verify");
     assert!(
-        findings(&report).contains(&(FindingKind::CheckpointMismatch, Some(20), Some(20))),
+        findings(&report).contains(&(FindingKind::CheckpointMismatch, Some(27), Some(27))),
         "{:#?}",
         report.findings
     );
 }
 
 #[test]
-fn a_missing_or_stale_sidecar_is_a_warning() {
+fn a_missing_or_stale_sidecar_is_tampering_given_the_key_and_a_warning_without() {
     let dir = TempDir::new("sidecar");
     let path = dir.trail();
     let key = signing_key(1);
+    // Records 1-10, checkpoint 11, records 12-13, checkpoint 14 on close.
     checkpointed_trail(&path, &key, 12);
     let sidecar = dir.0.join("audit.jsonl.checkpoint");
     let first_sidecar = fs::read(&sidecar).expect("sidecar");
@@ -551,6 +575,7 @@ fn a_missing_or_stale_sidecar_is_a_warning() {
         AuditOptions::default().with_checkpoints(10, key.clone()),
     )
     .expect("reopen");
+    // Records 15-20, checkpoint 21, records 22-25, checkpoint 26 on close.
     fill(&trail, 10);
     drop(trail);
     assert_intact(&path, Some(&key.verifying_key()));
@@ -559,18 +584,181 @@ fn a_missing_or_stale_sidecar_is_a_warning() {
     let report = verify(&path, Some(&key.verifying_key())).expect("verify");
     assert_eq!(
         findings(&report),
-        [(FindingKind::StaleCheckpoint, None, Some(21))]
+        [(FindingKind::StaleCheckpoint, None, Some(26))]
     );
-    assert_eq!(report.status(), VerifyStatus::WarningsOnly);
-    assert_eq!(report.status().exit_code(), 2);
+    assert_eq!(report.status().exit_code(), 1);
+    let report = verify(&path, None).expect("verify");
+    assert_eq!(report.status().exit_code(), 2, "{:#?}", report.findings);
 
     fs::remove_file(&sidecar).expect("delete");
     let report = verify(&path, Some(&key.verifying_key())).expect("verify");
     assert_eq!(
         findings(&report),
-        [(FindingKind::CheckpointMissing, None, Some(21))]
+        [(FindingKind::CheckpointMissing, None, Some(26))]
     );
+    assert_eq!(report.status().exit_code(), 1);
+    let report = verify(&path, None).expect("verify");
     assert_eq!(report.status(), VerifyStatus::WarningsOnly);
+}
+
+/// Rewrites `lines` into a consistent chain: sequence numbers from 1 and
+/// every `prev` the digest of the line before, as a forger would.
+fn rechain(lines: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut prev = format!("sha256:{}", "0".repeat(64));
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let mut value = record(line.strip_suffix(b"\n").unwrap_or(line));
+        value["seq"] = json!(i + 1);
+        value["prev"] = json!(prev);
+        let bytes = serde_json::to_vec(&value).expect("serialize");
+        prev = digest(&bytes);
+        out.push([bytes, b"\n".to_vec()].concat());
+    }
+    out
+}
+
+#[test]
+fn a_session_shorter_than_the_interval_is_signed_when_it_closes() {
+    let dir = TempDir::new("short");
+    let path = dir.trail();
+    let key = signing_key(1);
+    let options = AuditOptions::default().with_checkpoints(100, key.clone());
+    let (trail, _) = AuditTrail::open(&path, options).expect("open");
+    fill(&trail, 3);
+    trail.close().expect("close");
+    let lines = read_lines(&path);
+    assert_eq!(lines.len(), 4);
+    assert_eq!(record(&lines[3])["kind"], "checkpoint");
+    let report = assert_intact(&path, Some(&key.verifying_key()));
+    assert_eq!((report.checkpoints, report.signed_through), (1, Some(3)));
+
+    // A handle that writes nothing signs nothing more.
+    let options = AuditOptions::default().with_checkpoints(100, key.clone());
+    let (trail, _) = AuditTrail::open(&path, options).expect("reopen");
+    drop(trail);
+    assert_eq!(read_lines(&path).len(), 4);
+}
+
+#[test]
+fn given_the_key_a_trail_no_checkpoint_covers_is_never_intact() {
+    let key = signing_key(1);
+    let trusted = key.verifying_key();
+
+    // Written without a key at all.
+    let dir = TempDir::new("unsigned");
+    let path = new_trail(&dir, 6);
+    let report = verify(&path, Some(&trusted)).expect("verify");
+    assert_eq!(findings(&report), [(FindingKind::Unsigned, None, None)]);
+    assert_eq!(report.status().exit_code(), 1);
+    // Without the key, checkpoints are optional: nothing to say.
+    assert_intact(&path, None);
+
+    // Every checkpoint dropped, the chain recomputed, the sidecar deleted.
+    let dir = TempDir::new("dropped");
+    let path = dir.trail();
+    checkpointed_trail(&path, &key, 25);
+    let events: Vec<Vec<u8>> = read_lines(&path)
+        .into_iter()
+        .filter(|line| record(line)["kind"] != "checkpoint")
+        .collect();
+    write_lines(&path, &rechain(&events));
+    fs::remove_file(dir.0.join("audit.jsonl.checkpoint")).expect("delete the sidecar");
+    let report = verify(&path, Some(&trusted)).expect("verify");
+    assert_eq!(findings(&report), [(FindingKind::Unsigned, None, None)]);
+    assert_eq!(report.status().exit_code(), 1);
+
+    // The tail cut below the first checkpoint, the sidecar deleted.
+    let dir = TempDir::new("cut-first");
+    let path = dir.trail();
+    checkpointed_trail(&path, &key, 25);
+    let mut lines = read_lines(&path);
+    lines.truncate(7);
+    write_lines(&path, &lines);
+    fs::remove_file(dir.0.join("audit.jsonl.checkpoint")).expect("delete the sidecar");
+    let report = verify(&path, Some(&trusted)).expect("verify");
+    assert_eq!(findings(&report), [(FindingKind::Unsigned, None, None)]);
+    assert_eq!(report.status().exit_code(), 1);
+}
+
+#[test]
+fn an_edit_of_the_last_record_is_found_given_the_key() {
+    let key = signing_key(1);
+    let dir = TempDir::new("last-edit");
+    let path = dir.trail();
+    checkpointed_trail(&path, &key, 5);
+    // Records 1-5, checkpoint 6 on close: edit record 5, the last call's.
+    let mut lines = read_lines(&path);
+    let mut last = record(&lines[4]);
+    last["duration_us"] = json!(1);
+    lines[4] = [
+        serde_json::to_vec(&last).expect("serialize"),
+        b"\n".to_vec(),
+    ]
+    .concat();
+    write_lines(&path, &lines);
+    let report = verify(&path, Some(&key.verifying_key())).expect("verify");
+    assert_eq!(report.status().exit_code(), 1, "{:#?}", report.findings);
+    assert!(
+        findings(&report).contains(&(FindingKind::RecordModified, Some(5), Some(5))),
+        "{:#?}",
+        report.findings
+    );
+
+    // The forger also drops the checkpoint that now fails: the sidecar
+    // still covers record 5, which has another hash.
+    lines.truncate(5);
+    write_lines(&path, &lines);
+    let report = verify(&path, Some(&key.verifying_key())).expect("verify");
+    assert_eq!(report.status().exit_code(), 1, "{:#?}", report.findings);
+    assert!(
+        findings(&report).contains(&(FindingKind::TruncatedBelowCheckpoint, Some(6), Some(6))),
+        "{:#?}",
+        report.findings
+    );
+}
+
+#[test]
+fn records_a_crash_left_unsigned_are_a_warning_with_their_count() {
+    let key = signing_key(1);
+    let dir = TempDir::new("crash-tail");
+    let path = dir.trail();
+    let options = AuditOptions::default().with_checkpoints(10, key.clone());
+    let (trail, _) = AuditTrail::open(&path, options).expect("open");
+    fill(&trail, 13);
+    // A crash: the handle is never closed or dropped.
+    std::mem::forget(trail);
+    let report = verify(&path, Some(&key.verifying_key())).expect("verify");
+    assert_eq!(
+        findings(&report),
+        [(FindingKind::UnsignedTail, Some(14), Some(12))]
+    );
+    assert!(
+        report.findings[0].message.starts_with("3 records after"),
+        "{}",
+        report.findings[0]
+    );
+    assert_eq!(report.status().exit_code(), 2);
+}
+
+#[test]
+fn a_torn_record_followed_by_one_more_call_is_a_warning_given_the_key() {
+    let key = signing_key(1);
+    let dir = TempDir::new("torn-keyed");
+    let path = dir.trail();
+    checkpointed_trail(&path, &key, 4);
+    let mut bytes = fs::read(&path).expect("read");
+    bytes.extend_from_slice(br#"{"seq":6,"ts""#);
+    fs::write(&path, bytes).expect("tear");
+    let options = AuditOptions::default().with_checkpoints(10, key.clone());
+    let (trail, _) = AuditTrail::open(&path, options).expect("reopen");
+    fill(&trail, 1);
+    drop(trail);
+    let report = verify(&path, Some(&key.verifying_key())).expect("verify");
+    assert_eq!(
+        findings(&report),
+        [(FindingKind::Recovered, Some(6), Some(6))]
+    );
+    assert_eq!(report.status().exit_code(), 2);
 }
 
 #[test]
@@ -646,8 +834,12 @@ fn a_torn_last_line_is_a_warning_then_cut_and_recorded() {
     assert_eq!(written["recovery.reason"], "no_trailing_newline");
     assert_eq!(written["recovery.cut_bytes"], torn.len());
     assert_eq!(written["recovery.cut_digest"], digest(torn));
-    let report = assert_intact(&path, None);
+    let report = assert_recovered(&path);
     assert_eq!(report.recoveries, 1);
+    assert_eq!(
+        findings(&report),
+        [(FindingKind::Recovered, Some(6), Some(6))]
+    );
 }
 
 #[test]
@@ -667,7 +859,7 @@ fn an_invalid_last_line_is_cut_on_open() {
         (recovery.reason, recovery.cut_bytes),
         (TornReason::InvalidLastLine, 5)
     );
-    assert_eq!(assert_intact(&path, None).last_seq, Some(5));
+    assert_eq!(assert_recovered(&path).last_seq, Some(5));
 }
 
 #[test]
@@ -685,7 +877,7 @@ fn a_torn_write_by_another_writer_is_recovered_on_the_next_append() {
     assert_eq!(id.seq(), 4, "record 3 is the recovery");
     let lines = read_lines(&path);
     assert_eq!(record(&lines[2])["kind"], "recovery");
-    assert_intact(&path, None);
+    assert_recovered(&path);
 }
 
 #[test]
@@ -896,7 +1088,7 @@ fn a_writer_killed_mid_write_is_recovered_on_reopen() {
         );
     }
     fill(&trail, 1);
-    assert_eq!(assert_intact(&path, None).recoveries, 1);
+    assert_eq!(assert_recovered(&path).recoveries, 1);
 }
 
 #[test]

@@ -208,14 +208,17 @@ fn verify(session: &mut Session<'_>, args: VerifyArgs) -> Exit {
             return Exit::Unverified;
         }
     };
-    if key.is_none() && report.checkpoints > 0 {
-        session.err = "note: without --key, checkpoints are checked against the key they name, \
-                       so a chain rewritten with a new key is not found\n"
-            .to_owned();
-    }
     session.out = if session.json {
-        view::pretty(&verify_json(&report))
+        let mut json = verify_json(&report);
+        json["keyed"] = json!(key.is_some());
+        if key.is_none() {
+            json["undetected"] = json!(audit::UNDETECTED_WITHOUT_KEY);
+        }
+        view::pretty(&json)
     } else {
+        if key.is_none() {
+            session.err = format!("note: {}\n", audit::UNDETECTED_WITHOUT_KEY);
+        }
         verify_text(&report, session.terminal)
     };
     match report.status() {

@@ -68,16 +68,32 @@ fn verify_warns_of_a_torn_last_line_with_status_2_and_the_next_call_recovers() {
         run.out
     );
     assert!(run.out.contains(": warnings: "), "{}", run.out);
+    assert!(
+        run.err
+            .starts_with("note: without a trusted key (--key), verify cannot find: "),
+        "{}",
+        run.err
+    );
 
-    // Opening the trail cuts the torn end and says so; then it verifies.
+    // Opening the trail cuts the torn end and says so; the chain verifies,
+    // but the recovery stays a warning: what the torn line held is lost.
     let run = setup
         .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
         .expect_code(0);
     assert!(run.err.contains("torn write"), "{}", run.err);
     let report = cli(&["audit", "verify", &setup.trail, "--json"])
-        .expect_code(0)
+        .expect_code(2)
         .json();
     assert_eq!(report["recoveries"], 1);
+    assert_eq!(report["status"], "warnings");
+    assert_eq!(report["findings"][0]["kind"], "recovered");
+    assert_eq!(report["keyed"], false);
+    assert!(
+        report["undetected"]
+            .as_str()
+            .is_some_and(|text| text.contains("change to the last record")),
+        "{report}"
+    );
 }
 
 #[test]
@@ -155,6 +171,48 @@ fn signed_checkpoints_verify_against_the_generated_key() {
     .expect_code(1)
     .json();
     assert_eq!(report["findings"][0]["kind"], "bad_signature", "{report}");
+}
+
+#[test]
+fn one_call_with_a_key_ends_signed_and_an_unsigned_trail_is_not_intact_given_the_key() {
+    let setup = Setup::new("");
+    let key = utf8(&setup.dir.path().join("audit.key"));
+    cli(&["audit", "keygen", "--out", &key]).expect_code(0);
+    let public = format!("{key}.pub");
+    // No call yet with the key: the trail of a keyless call proves nothing.
+    setup
+        .cli(&["tools", "call", "add", "--args", r#"{"a": 1, "b": 2}"#])
+        .expect_code(0);
+    let report = cli(&["audit", "verify", &setup.trail, "--key", &public, "--json"])
+        .expect_code(1)
+        .json();
+    assert_eq!(report["findings"][0]["kind"], "unsigned", "{report}");
+    assert_eq!(report["keyed"], true);
+
+    // One call with the key and the default interval of 100 records: the
+    // process signs the tail when it closes the trail.
+    setup
+        .cli(&[
+            "--audit-key",
+            &key,
+            "tools",
+            "call",
+            "add",
+            "--args",
+            r#"{"a": 1, "b": 2}"#,
+        ])
+        .expect_code(0);
+    let report = cli(&["audit", "verify", &setup.trail, "--key", &public, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["status"], "intact", "{report}");
+    assert_eq!(
+        (
+            report["checkpoints"].as_u64(),
+            report["signed_through"].as_u64()
+        ),
+        (Some(1), Some(4))
+    );
 }
 
 // ---- audit report ----

@@ -22,7 +22,9 @@
 //! - With [`CheckpointOptions`], every N records a `checkpoint` record signs
 //!   (sequence number, head hash) with Ed25519, and the latest checkpoint is
 //!   also kept in `<trail>.checkpoint`, so a rewritten chain or a cut tail is
-//!   found by [`verify`] given the trusted public key.
+//!   found by [`verify`] given the trusted public key. A handle also signs
+//!   the tail when it is closed or dropped, so a short session is signed
+//!   too, and `verify` with the key reports any record no checkpoint covers.
 //! - [`verify`] recomputes everything and names each [`Finding`] by kind and
 //!   record; [`VerifyStatus::exit_code`] maps the verdict to 0/1/2.
 //! - [`report`] sums up calls, denials, errors, timeouts and latency per tool.
@@ -53,4 +55,6 @@ pub use time::format_rfc3339_millis;
 pub use trail::{
     AuditOptions, AuditTrail, CheckpointOptions, Fsync, OpenReport, RecordId, Recovery, TornReason,
 };
-pub use verify::{Finding, FindingKind, Severity, VerifyReport, VerifyStatus, verify};
+pub use verify::{
+    Finding, FindingKind, Severity, UNDETECTED_WITHOUT_KEY, VerifyReport, VerifyStatus, verify,
+};

@@ -228,6 +228,9 @@ struct State {
     buf: Vec<u8>,
     /// Records written since the last fsync.
     unsynced: u32,
+    /// Whether this handle wrote records that no checkpoint it wrote since
+    /// covers: then closing it signs the tail.
+    unsigned: bool,
     /// The file's length after this handle's last write, and its last record.
     /// While the length is unchanged no other writer has appended (appends
     /// only grow the file, and a cut is always followed by a recovery record),
@@ -287,6 +290,7 @@ impl AuditTrail {
                 state: State {
                     buf: Vec::with_capacity(512),
                     unsynced: 0,
+                    unsigned: false,
                     last_write: None,
                 },
             }),
@@ -315,6 +319,37 @@ impl AuditTrail {
                 seq: written.seq,
                 hash: written.hash,
             })
+        })
+    }
+
+    /// Closes the trail: with checkpoints, signs its tail if this handle
+    /// wrote records no checkpoint covers yet (so even a session shorter
+    /// than the checkpoint interval ends signed), then forces the records
+    /// to disk.
+    ///
+    /// Dropping the handle does the same but cannot report a failure; call
+    /// this where one should be seen.
+    pub fn close(self) -> Result<(), AuditError> {
+        self.sign_tail()?;
+        if self.options.fsync != Fsync::Never {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a checkpoint signing the tail if this handle left records
+    /// unsigned.
+    fn sign_tail(&self) -> Result<(), AuditError> {
+        let Some(checkpoint) = &self.options.checkpoint else {
+            return Ok(());
+        };
+        self.locked(|appender| {
+            if !appender.state.unsigned {
+                return Ok(());
+            }
+            let (tail, _recovery) = appender.settle_tail()?;
+            appender.checkpoint(checkpoint, tail)?;
+            Ok(())
         })
     }
 
@@ -360,6 +395,9 @@ impl AuditTrail {
 
 impl Drop for AuditTrail {
     fn drop(&mut self) {
+        // Nothing to report to in a destructor: a failure here leaves the
+        // tail unsigned, which `verify` reports.
+        let _ = self.sign_tail();
         let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
         if inner.state.unsynced > 0 && self.options.fsync != Fsync::Never {
             // Nothing to report to in a destructor; the records are written,
@@ -521,6 +559,7 @@ impl Appender<'_> {
 
     /// Writes one record after `tail` with one write; returns the new tail.
     fn write(&mut self, tail: Tail, body: Body<'_>) -> Result<Tail, AuditError> {
+        let signs = matches!(body, Body::Checkpoint(_));
         let seq = tail.seq + 1;
         let ts = format_rfc3339_millis(SystemTime::now());
         let prev = format_hash(&tail.hash);
@@ -542,6 +581,7 @@ impl Appender<'_> {
             return Err(self.io(&format!("cannot append record {seq}"), e));
         }
         self.state.unsynced = self.state.unsynced.saturating_add(1);
+        self.state.unsigned = !signs;
         let tail = Tail { seq, hash };
         self.len += buf.len() as u64;
         self.state.last_write = Some((self.len, tail));
@@ -557,6 +597,16 @@ impl Appender<'_> {
         if !tail.seq.is_multiple_of(checkpoint.every) {
             return Ok(tail);
         }
+        self.checkpoint(checkpoint, tail)
+    }
+
+    /// After `tail`, writes a checkpoint signing it, then the sidecar.
+    fn checkpoint(
+        &mut self,
+        checkpoint: &CheckpointOptions,
+        tail: Tail,
+    ) -> Result<Tail, AuditError> {
+        let options = self.options;
         let signed = checkpoint::sign(&checkpoint.signing_key, tail.seq, &tail.hash);
         let head = format_hash(&tail.hash);
         let body = Body::Checkpoint(CheckpointBody {

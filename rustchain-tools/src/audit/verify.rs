@@ -41,6 +41,16 @@ pub enum FindingKind {
     CheckpointMissing,
     /// The sidecar holds an older checkpoint than the trail's latest (warning).
     StaleCheckpoint,
+    /// Given a trusted key, no checkpoint covers the trail at all: nothing
+    /// in it can be trusted, since anyone can write a valid chain.
+    Unsigned,
+    /// Records after the trail's last checkpoint: a writer that did not
+    /// close (a crash, or one still running), or records added since
+    /// (warning, with their count).
+    UnsignedTail,
+    /// A recovery record: a writer died mid-write and the next one cut its
+    /// torn line, so what that line held is lost (warning).
+    Recovered,
 }
 
 /// How serious a finding is.
@@ -66,16 +76,32 @@ impl FindingKind {
             FindingKind::TornTail => "torn_tail",
             FindingKind::CheckpointMissing => "checkpoint_missing",
             FindingKind::StaleCheckpoint => "stale_checkpoint",
+            FindingKind::Unsigned => "unsigned",
+            FindingKind::UnsignedTail => "unsigned_tail",
+            FindingKind::Recovered => "recovered",
         }
     }
 
-    /// Whether this kind means tampering or only deserves a warning.
+    /// Whether this kind means tampering or only deserves a warning, when
+    /// the trail is verified without a trusted key.
     pub const fn severity(self) -> Severity {
         match self {
             FindingKind::TornTail
             | FindingKind::CheckpointMissing
-            | FindingKind::StaleCheckpoint => Severity::Warning,
+            | FindingKind::StaleCheckpoint
+            | FindingKind::UnsignedTail
+            | FindingKind::Recovered => Severity::Warning,
             _ => Severity::Tampered,
+        }
+    }
+
+    /// The severity when the trail is verified against a trusted key: the
+    /// signed checkpoints are then the proof, so a sidecar that is missing
+    /// or disagrees with the trail is tampering, not a warning.
+    pub const fn severity_with_key(self) -> Severity {
+        match self {
+            FindingKind::CheckpointMissing | FindingKind::StaleCheckpoint => Severity::Tampered,
+            _ => self.severity(),
         }
     }
 }
@@ -97,12 +123,15 @@ pub struct Finding {
     pub seq: Option<u64>,
     /// What was found, in words, naming the records involved.
     pub message: String,
+    /// Whether it means tampering or is a warning: the kind's severity,
+    /// raised for some kinds when a trusted key was given.
+    pub severity: Severity,
 }
 
 impl Finding {
     /// Whether this finding means tampering or is a warning.
     pub fn severity(&self) -> Severity {
-        self.kind.severity()
+        self.severity
     }
 }
 
@@ -192,6 +221,14 @@ impl VerifyReport {
     }
 }
 
+/// What verifying without a trusted key cannot find, in words a user can
+/// act on (`audit verify` prints it when no key is given).
+///
+/// Without a key, anyone who can write the file can write a valid chain:
+/// the hashes show that records were changed, deleted, inserted or
+/// reordered only where the rest of the chain was left as it was.
+pub const UNDETECTED_WITHOUT_KEY: &str = "without a trusted key (--key), verify cannot find: a chain rewritten from any record on (its hashes recomputed, its checkpoints re-signed with a new key or dropped with the sidecar), a cut of the tail when no sidecar is left, or a change to the last record";
+
 /// Verifies the trail at `path`: every record's hash link, sequence number,
 /// order and checkpoint signature, and the sidecar's latest checkpoint.
 ///
@@ -215,6 +252,8 @@ pub fn verify(path: &Path, key: Option<&VerifyingKey>) -> Result<VerifyReport, A
     check.links(&chain);
     check.checkpoints();
     check.sidecar(&chain);
+    check.coverage(&chain);
+    check.recoveries();
     Ok(check.finish(scan.lines))
 }
 
@@ -333,11 +372,16 @@ impl<'a> Checker<'a> {
     }
 
     fn report(&mut self, kind: FindingKind, line: Option<u64>, seq: Option<u64>, message: String) {
+        let severity = match self.key {
+            Some(_) => kind.severity_with_key(),
+            None => kind.severity(),
+        };
         self.findings.push(Finding {
             kind,
             line,
             seq,
             message,
+            severity,
         });
     }
 
@@ -683,6 +727,88 @@ impl<'a> Checker<'a> {
                 file.display()
             );
             self.report(FindingKind::StaleCheckpoint, None, Some(latest), message);
+        }
+    }
+
+    /// What the checkpoints leave uncovered: with a trusted key, a trail
+    /// of records that no checkpoint signs proves nothing; with
+    /// checkpoints, records after the last one were never signed (a writer
+    /// signs its tail when it closes the trail, so they are a crash's, a
+    /// running writer's, or added since).
+    fn coverage(&mut self, chain: &[usize]) {
+        let Some(&last) = chain.last() else {
+            return;
+        };
+        let (last_seq, last_line) = (self.entries[last].seq, self.entries[last].line);
+        let last_checkpoint = chain
+            .iter()
+            .map(|&i| &self.entries[i])
+            .filter(|e| {
+                matches!(
+                    e.record,
+                    Some(Parsed {
+                        kind: Kind::Checkpoint { .. },
+                        ..
+                    })
+                )
+            })
+            .map(|e| e.seq)
+            .max();
+        let signed = last_checkpoint.or(self.signed_through.map(|seq| seq + 1));
+        match signed {
+            None if self.key.is_some() => {
+                let message = format!(
+                    "no checkpoint signs any of its {last_seq} records, and there is no sidecar: anyone can write a valid chain, so nothing in it is proven (a writer with a key signs the trail when it closes it)"
+                );
+                self.report(FindingKind::Unsigned, None, None, message);
+            }
+            None => {}
+            Some(signed) if last_seq > signed => {
+                let count = last_seq - signed;
+                let message = format!(
+                    "{} after the last checkpoint (record {signed}) {} signed: a writer that crashed or is still running, or records added since",
+                    if count == 1 {
+                        "1 record".to_owned()
+                    } else {
+                        format!("{count} records")
+                    },
+                    if count == 1 { "is not" } else { "are not" },
+                );
+                self.report(
+                    FindingKind::UnsignedTail,
+                    Some(last_line),
+                    Some(signed + 1),
+                    message,
+                );
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Each recovery record marks a torn write a later writer cut: what the
+    /// torn line held is gone, so the trail is at best "warnings".
+    fn recoveries(&mut self) {
+        let recovered: Vec<(u64, u64)> = self
+            .entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.record,
+                    Some(Parsed {
+                        kind: Kind::Recovery,
+                        ..
+                    })
+                )
+            })
+            .map(|e| (e.line, e.seq))
+            .collect();
+        for (line, seq) in recovered {
+            self.report(
+                FindingKind::Recovered,
+                Some(line),
+                Some(seq),
+                "a writer died mid-write and a later one cut its torn line: what that line held is lost (the record gives the cut's size and digest)".into(),
+            );
         }
     }
 
