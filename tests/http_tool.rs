@@ -392,6 +392,15 @@ fn methods_headers_and_bodies_reach_the_server() {
 }
 
 #[test]
+fn a_net_deny_holds_for_the_addresses_a_granted_name_resolves_to() {
+    let h = harness("[net]\nallow = [\"public.test\"]\ndeny = [\"93.184.0.0/16\"]\n");
+    resolver().answer("public.test", &[&["93.184.216.34"]]);
+    let err = h.denied("https://public.test/");
+    assert!(err.message().contains("93.184.0.0/16"), "{err}");
+    assert!(err.message().contains("93.184.216.34"), "{err}");
+}
+
+#[test]
 fn plain_http_needs_the_policy_to_allow_it() {
     let server = Server::counting();
     let h = harness(&format!("[net]\nallow = [\"{}\"]\n", server.addr));

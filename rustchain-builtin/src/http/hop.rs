@@ -148,13 +148,18 @@ pub fn check_answers(
     }
     for &answer in answers {
         let ip = canonical_ip(answer);
-        let Some(special) = classify(ip) else {
-            continue;
-        };
         let target = NetTarget {
             scheme: None,
             host: TargetHost::Ip(ip),
             port: Some(port),
+        };
+        if let Some(rule) = grants.net_denial(&target) {
+            return Err(denied(format!(
+                "`{host}` resolves to {ip}, which `{rule}` denies, so the request was refused"
+            )));
+        }
+        let Some(special) = classify(ip) else {
+            continue;
         };
         if !grants.allows_host(&target) {
             return Err(denied(format!(
@@ -389,6 +394,24 @@ mod tests {
         let denied_range =
             grants("[net]\nallow = [\"svc.example\", \"127.0.0.0/8\"]\ndeny = [\"127.0.0.1\"]\n");
         refused(check_answers(&host, 1, &[loopback], &denied_range));
+    }
+
+    #[test]
+    fn a_deny_holds_for_every_address_a_granted_name_resolves_to() {
+        let host = TargetHost::Name("svc.example".into());
+        let public: IpAddr = "93.184.216.34".parse().expect("an address");
+        let other: IpAddr = "1.1.1.1".parse().expect("an address");
+        let g = grants("[net]\nallow = [\"svc.example\"]\ndeny = [\"93.184.0.0/16\"]\n");
+        for answers in [vec![public], vec![other, public]] {
+            let err = refused(check_answers(&host, 443, &answers, &g));
+            assert!(err.message().contains("93.184.0.0/16"), "{err}");
+        }
+        let v6 = grants("[net]\nallow = [\"svc.example\"]\ndeny = [\"2606:4700::/32\"]\n");
+        let v6_address: IpAddr = "2606:4700::1111".parse().expect("an address");
+        refused(check_answers(&host, 443, &[v6_address], &v6));
+        let port = grants("[net]\nallow = [\"svc.example\"]\ndeny = [\"93.184.216.34:443\"]\n");
+        refused(check_answers(&host, 443, &[public], &port));
+        check_answers(&host, 8443, &[public], &port).expect("another port is not denied");
     }
 
     #[test]

@@ -151,6 +151,13 @@ impl Grants {
         self.net_deny(target).is_none() && self.net_allow(target).is_some()
     }
 
+    /// The `[net] deny` entry covering `target`, as written, if one does.
+    /// A client checks each address a granted name resolves to with it, so
+    /// a deny of an address range holds whatever name leads there.
+    pub fn net_denial(&self, target: &NetTarget) -> Option<&str> {
+        self.net_deny(target).map(|rule| &*rule.text)
+    }
+
     /// The folder relative roots were resolved against.
     pub fn base(&self) -> &Path {
         &self.base
