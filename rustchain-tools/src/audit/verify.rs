@@ -284,6 +284,25 @@ enum Kind {
     },
 }
 
+impl Entry {
+    /// Whether the line is a record of the kind `wanted` accepts.
+    fn is(&self, wanted: fn(&Kind) -> bool) -> bool {
+        self.record
+            .as_ref()
+            .is_some_and(|parsed| wanted(&parsed.kind))
+    }
+}
+
+impl Kind {
+    fn is_checkpoint(&self) -> bool {
+        matches!(self, Kind::Checkpoint { .. })
+    }
+
+    fn is_recovery(&self) -> bool {
+        matches!(self, Kind::Recovery)
+    }
+}
+
 struct Scan {
     entries: Vec<Entry>,
     lines: u64,
@@ -622,15 +641,7 @@ impl<'a> Checker<'a> {
         let latest_in_trail = self
             .entries
             .iter()
-            .filter(|e| {
-                matches!(
-                    e.record,
-                    Some(Parsed {
-                        kind: Kind::Checkpoint { .. },
-                        ..
-                    })
-                )
-            })
+            .filter(|e| e.is(Kind::is_checkpoint))
             .map(|e| e.seq)
             .max();
         let sidecar = match read_sidecar(self.path) {
@@ -743,15 +754,7 @@ impl<'a> Checker<'a> {
         let last_checkpoint = chain
             .iter()
             .map(|&i| &self.entries[i])
-            .filter(|e| {
-                matches!(
-                    e.record,
-                    Some(Parsed {
-                        kind: Kind::Checkpoint { .. },
-                        ..
-                    })
-                )
-            })
+            .filter(|e| e.is(Kind::is_checkpoint))
             .map(|e| e.seq)
             .max();
         let signed = last_checkpoint.or(self.signed_through.map(|seq| seq + 1));
@@ -791,15 +794,7 @@ impl<'a> Checker<'a> {
         let recovered: Vec<(u64, u64)> = self
             .entries
             .iter()
-            .filter(|e| {
-                matches!(
-                    e.record,
-                    Some(Parsed {
-                        kind: Kind::Recovery,
-                        ..
-                    })
-                )
-            })
+            .filter(|e| e.is(Kind::is_recovery))
             .map(|e| (e.line, e.seq))
             .collect();
         for (line, seq) in recovered {
@@ -822,12 +817,10 @@ impl<'a> Checker<'a> {
         }
         self.findings
             .sort_by_key(|f| (f.line.is_none(), f.line, f.kind));
-        let count = |wanted: fn(&Kind) -> bool| {
-            let records = self.entries.iter().filter_map(|e| e.record.as_ref());
-            records.filter(|parsed| wanted(&parsed.kind)).count() as u64
-        };
-        let recoveries = count(|kind| matches!(kind, Kind::Recovery));
-        let checkpoints = count(|kind| matches!(kind, Kind::Checkpoint { .. }));
+        let count =
+            |wanted: fn(&Kind) -> bool| self.entries.iter().filter(|e| e.is(wanted)).count() as u64;
+        let recoveries = count(Kind::is_recovery);
+        let checkpoints = count(Kind::is_checkpoint);
         VerifyReport {
             path: self.path.to_path_buf(),
             lines,
