@@ -567,6 +567,31 @@ fn breadth(policy: &Policy, findings: &mut Vec<Finding>) {
             ));
         }
     }
+    for program in grants.programs() {
+        if program.confinement == crate::policy::Confinement::Weaker {
+            findings.push(policy_finding(
+                Severity::Medium,
+                "[programs] confinement",
+                format!(
+                    "{} accepts weaker confinement: where the kernel cannot enforce a rule (no Landlock, no namespaces, a deny glob it cannot mask), it runs anyway",
+                    program.path.display()
+                ),
+                "remove `confinement = \"weaker\"` so the program is refused where it cannot be confined",
+            ));
+        }
+        if !program.hosts.is_empty() {
+            findings.push(policy_finding(
+                Severity::Medium,
+                "[programs] hosts",
+                format!(
+                    "{} gets the host's network for {}: the sandbox does not limit its connections to those hosts",
+                    program.path.display(),
+                    program.hosts.join(", ")
+                ),
+                "grant hosts to programs only when they must reach the network; use http_request for single requests",
+            ));
+        }
+    }
     for name in grants.env() {
         if CODE_LOADING.contains(&name.as_str()) || name.starts_with("DYLD_") {
             findings.push(policy_finding(

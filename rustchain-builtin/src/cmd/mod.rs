@@ -38,7 +38,8 @@ use rustchain_tools::policy::path::lexical_absolute;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
 use env::EnvVars;
-use sandbox::{LandlockStatus, Sandbox};
+use sandbox::Sandbox;
+pub use sandbox::{LandlockStatus, Mechanisms, SIMULATE_MISSING_VAR};
 use workdir::WorkDir;
 
 /// What each of stdout and stderr keeps unless the call asks otherwise.
@@ -78,6 +79,9 @@ pub struct CmdOutput {
     pub output_flooded: bool,
     /// Whether Landlock confined the program's file access: `full`, `partial` or `not_supported`.
     pub landlock: LandlockStatus,
+    /// Whether the program ran in its own mount, PID and (without granted
+    /// hosts) network namespaces.
+    pub isolated: bool,
 }
 
 /// Runs a program granted by the policy, directly (never through a shell), and returns its exit code, signal and output.
@@ -121,6 +125,29 @@ pub fn cmd_run(
         max_output_bytes,
     )?;
     plan.run(ctx)
+}
+
+/// What confines a `cmd_run` child on this machine, one line each, for
+/// `policy explain cmd_run` and CI logs: the mechanisms active here, and the
+/// system paths every child may read besides the policy's roots.
+///
+/// ```
+/// let lines = rustchain_builtin::sandbox_summary();
+/// assert!(lines[0].starts_with("sandbox: landlock"));
+/// ```
+pub fn sandbox_summary() -> Vec<String> {
+    use sandbox::landlock::{DEVICES, SYSTEM_FILES, SYSTEM_FOLDERS};
+    vec![
+        format!("sandbox: {}", Mechanisms::detect().describe()),
+        "executes: the granted program, its [[programs]] helpers and their interpreters, nothing else".to_owned(),
+        "reads: the [fs] read roots; writes: the [fs] write roots (write-only roots are not readable; write roots are noexec)".to_owned(),
+        format!("system folders read (never executed): {}", SYSTEM_FOLDERS.join(", ")),
+        format!("system files read: {}", SYSTEM_FILES.join(", ")),
+        format!("devices: {}", DEVICES.join(", ")),
+        "denied paths: masked in a private mount namespace; a deny glob that cannot be masked refuses the run".to_owned(),
+        "network: none (own network namespace, no TCP) unless the program's entry grants hosts".to_owned(),
+        "lifetime: own PID namespace; everything the program started dies with it".to_owned(),
+    ]
 }
 
 /// One run, decided and prepared before anything starts.
@@ -180,6 +207,15 @@ impl Plan {
                 ),
             ));
         }
+        if let Some((index, name)) = env::first_code_loading_assignment(&args) {
+            return Err(ToolError::new(
+                ErrorKind::Denied,
+                format!(
+                    "argument {index} ({:?}) sets `{name}`, which loads code and is never passed to a program by any route; nothing was run",
+                    args[index]
+                ),
+            ));
+        }
         let cap = match max_output_bytes {
             None => DEFAULT_OUTPUT_BYTES,
             Some(bytes) if bytes <= MAX_OUTPUT_BYTES => bytes,
@@ -207,7 +243,7 @@ impl Plan {
         };
         let time_bound = own.unwrap_or(call_end).saturating_duration_since(now);
         let workdir = WorkDir::choose(cwd, grants)?;
-        let sandbox = Sandbox::prepare(grants, &program, time_bound)?;
+        let sandbox = Sandbox::prepare(grants, grant, time_bound, Mechanisms::detect())?;
         Ok(Plan {
             program,
             args,
@@ -236,6 +272,7 @@ impl Plan {
             timed_out: finished.end == child::End::TimedOut,
             output_flooded: finished.end == child::End::Flooded,
             landlock: self.sandbox.landlock_status(),
+            isolated: self.sandbox.isolated(),
         })
     }
 }
@@ -243,6 +280,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustchain_tools::policy::{Confinement, ProgramGrant};
 
     /// A plan that bypasses the policy, for what only this module can reach:
     /// a run without Landlock, as on a kernel that lacks it.
@@ -271,7 +309,7 @@ mod tests {
     #[test]
     fn without_landlock_the_run_says_not_supported_and_is_not_confined() {
         let file = outside_file();
-        let sandbox = Sandbox::without_landlock(Duration::from_secs(10));
+        let sandbox = Sandbox::unconfined(Duration::from_secs(10));
         let out = plan("/bin/cat", &[file.path().to_str().unwrap()], sandbox)
             .run(&ToolContext::new())
             .unwrap();
@@ -280,32 +318,85 @@ mod tests {
         assert_eq!(out.stdout, "outside");
     }
 
+    fn grant(program: &str, confinement: Confinement) -> ProgramGrant {
+        ProgramGrant {
+            path: PathBuf::from(program),
+            deny_flags: Vec::new(),
+            helpers: Vec::new(),
+            hosts: Vec::new(),
+            confinement,
+        }
+    }
+
+    const ALL: Mechanisms = Mechanisms {
+        landlock: true,
+        namespaces: true,
+    };
+
     #[cfg(target_os = "linux")]
     #[test]
     fn with_landlock_a_file_outside_every_root_cannot_be_read() {
         let file = outside_file();
-        let grants = rustchain_tools::policy::Grants::default();
-        let sandbox =
-            Sandbox::prepare(&grants, Path::new("/bin/cat"), Duration::from_secs(10)).unwrap();
-        let status = sandbox.landlock_status();
+        let grants = Grants::default();
+        let program = grant("/bin/cat", Confinement::Full);
+        let sandbox = match Sandbox::prepare(
+            &grants,
+            &program,
+            Duration::from_secs(10),
+            Mechanisms::detect(),
+        ) {
+            Ok(sandbox) => sandbox,
+            Err(err) => {
+                eprintln!("this machine cannot confine a program, and says so: {err}");
+                assert_eq!(err.kind(), ErrorKind::Denied);
+                return;
+            }
+        };
         let out = plan("/bin/cat", &[file.path().to_str().unwrap()], sandbox)
             .run(&ToolContext::new())
             .unwrap();
-        assert_eq!(out.landlock, status);
-        if status == LandlockStatus::NotSupported {
-            eprintln!("this kernel has no Landlock; confinement not checked");
-            return;
-        }
+        assert_ne!(out.landlock, LandlockStatus::NotSupported);
         assert_ne!(out.exit_code, Some(0), "{out:?}");
         assert!(out.stderr.contains("Permission denied"), "{out:?}");
         assert!(out.stdout.is_empty());
     }
 
     #[test]
+    fn a_program_that_cannot_be_confined_is_refused_unless_it_accepts_weaker() {
+        let grants = Grants::default();
+        let time = Duration::from_secs(10);
+        for missing in [
+            Mechanisms {
+                landlock: false,
+                ..ALL
+            },
+            Mechanisms {
+                namespaces: false,
+                ..ALL
+            },
+        ] {
+            let strict = grant("/bin/echo", Confinement::Full);
+            let err = Sandbox::prepare(&grants, &strict, time, missing).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+            assert!(err.message().contains("was not run"), "{err}");
+            assert!(err.message().contains("confinement = \"weaker\""), "{err}");
+            let weaker = grant("/bin/echo", Confinement::Weaker);
+            let sandbox = Sandbox::prepare(&grants, &weaker, time, missing)
+                .expect("weaker confinement is accepted");
+            if !missing.landlock {
+                assert_eq!(sandbox.landlock_status(), LandlockStatus::NotSupported);
+            }
+            if !missing.namespaces {
+                assert!(!sandbox.isolated());
+            }
+        }
+    }
+
+    #[test]
     fn a_cancelled_call_kills_the_program_and_is_an_error() {
         let ctx = ToolContext::new();
         ctx.cancellation().cancel();
-        let sandbox = Sandbox::without_landlock(Duration::from_secs(10));
+        let sandbox = Sandbox::unconfined(Duration::from_secs(10));
         let err = plan("/bin/sleep", &["30"], sandbox).run(&ctx).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
     }

@@ -250,6 +250,17 @@ impl PathDeny {
         })
     }
 
+    /// The globs as written, each once.
+    pub fn patterns(&self) -> Vec<String> {
+        let mut written: Vec<String> = Vec::new();
+        for pattern in &self.patterns {
+            if !written.contains(pattern) {
+                written.push(pattern.clone());
+            }
+        }
+        written
+    }
+
     /// The first deny glob matching `path` (absolute, or relative to one of `roots`).
     pub fn matching(&self, path: &Path, roots: &[PathBuf]) -> Option<&str> {
         let mut candidates = vec![path.to_path_buf()];
