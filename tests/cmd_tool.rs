@@ -717,8 +717,9 @@ fn a_child_cannot_connect_to_an_ungranted_loopback_port() {
     }
 }
 
-/// The attack-5 layout: `W` read, `W/out` write, `deny = ["secrets/**"]`,
-/// with the policy in `W`.
+/// The attack-5 layout: `W` read, `W/out` write, `deny = ["secrets/**",
+/// "out/secrets/**"]` (anchored at `W`, the policy's folder): one denied
+/// folder in the read root, one in the write root.
 struct Layered {
     executor: Executor,
     audit: Arc<MemoryAudit>,
@@ -737,7 +738,7 @@ fn layered(programs: &str) -> Layered {
     std::fs::write(work.join("out/x.txt"), "write-only content").expect("write");
     std::fs::write(work.join("notes.txt"), "readable").expect("write");
     let policy = format!(
-        "[fs]\nread = [{work:?}]\nwrite = [{:?}]\ndeny = [\"secrets/**\"]\n{programs}",
+        "[fs]\nread = [{work:?}]\nwrite = [{:?}]\ndeny = [\"secrets/**\", \"out/secrets/**\"]\n{programs}",
         work.join("out")
     );
     let (executor, audit) = setup_policy(&policy, &work);

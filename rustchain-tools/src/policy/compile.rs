@@ -212,12 +212,11 @@ impl Compiler<'_> {
                 grant(root, self.rule(table, value));
             }
         }
-        let fs_deny = PathDeny::new(file.fs.deny.iter().map(|v| v.get_ref().as_str())).or_else(
-            |(index, message)| match file.fs.deny.get(index) {
-                Some(value) => self.error(Kind::BadGlob, value, message),
-                None => Err(PolicyError::new(Kind::BadGlob, self.origin, None, message)),
-            },
-        )?;
+        let fs_deny = PathDeny::new(file.fs.deny.iter().map(|v| v.get_ref().as_str()), self.base)
+            .or_else(|(index, message)| match file.fs.deny.get(index) {
+            Some(value) => self.error(Kind::BadGlob, value, message),
+            None => Err(PolicyError::new(Kind::BadGlob, self.origin, None, message)),
+        })?;
         for value in &file.fs.deny {
             grant(
                 Grant::FsDeny(value.get_ref().clone()),

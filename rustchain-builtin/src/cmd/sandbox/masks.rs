@@ -87,7 +87,7 @@ pub(super) fn plan(grants: &Grants, executables: &[PathBuf]) -> (Vec<Mount>, Vec
     }
     for glob in &patterns {
         for root in grants.fs_write_roots() {
-            if let Some(reason) = creatable(glob, root, &all_roots) {
+            if let Some(reason) = creatable(glob, root, grants.fs_deny().base()) {
                 unmaskable.push(Unmaskable {
                     glob: glob.clone(),
                     reason,
@@ -129,7 +129,7 @@ fn denied_paths(grants: &Grants, roots: &[PathBuf]) -> Result<Vec<Mount>, String
         if meta.file_type().is_symlink() {
             continue;
         }
-        if deny.matching(&path, roots).is_some() {
+        if deny.matching(&path).is_some() {
             masked.insert(path.clone());
             masks.push(if meta.is_dir() {
                 Mount::MaskFolder(path)
@@ -161,11 +161,11 @@ fn denied_paths(grants: &Grants, roots: &[PathBuf]) -> Result<Vec<Mount>, String
 /// that no mask hides; `None` when it cannot.
 ///
 /// A glob is closed in a root when its literal part (the components before
-/// the first wildcard), anchored at each root or absolute, either lies apart
+/// the first wildcard), anchored at the policy's folder or absolute, either lies apart
 /// from `root`, or names an existing folder or file that is masked whole
 /// (`secrets/**`, `secrets`, `config/key.pem`): a mount point can be neither
 /// removed nor renamed, and an empty read-only tmpfs holds nothing new.
-fn creatable(glob: &str, root: &Path, roots: &[PathBuf]) -> Option<String> {
+fn creatable(glob: &str, root: &Path, base: &Path) -> Option<String> {
     let (literal, rest) = split_literal(glob);
     let whole = rest.is_empty() || rest == ["**"];
     let anchors: Vec<PathBuf> = if Path::new(glob).is_absolute() {
@@ -174,7 +174,7 @@ fn creatable(glob: &str, root: &Path, roots: &[PathBuf]) -> Option<String> {
         // `**/.env` matches anywhere, also as an absolute path.
         vec![PathBuf::from("/")]
     } else {
-        roots.iter().map(|r| r.join(&literal)).collect()
+        vec![base.join(&literal)]
     };
     for anchor in anchors {
         let overlaps = anchor.starts_with(root) || root.starts_with(&anchor);
@@ -270,19 +270,19 @@ mod tests {
     #[test]
     fn a_glob_anywhere_cannot_be_closed_in_a_write_root() {
         let root = PathBuf::from("/w");
-        assert!(creatable("**/.env", &root, std::slice::from_ref(&root)).is_some());
+        assert!(creatable("**/.env", &root, &root).is_some());
         // A folder apart from the write root is no concern of it.
-        assert!(creatable("/elsewhere/**", &root, std::slice::from_ref(&root)).is_none());
+        assert!(creatable("/elsewhere/**", &root, &root).is_none());
+        assert!(creatable("secrets/**", &root.join("out"), &root).is_none());
     }
 
     #[test]
     fn an_existing_denied_folder_in_a_write_root_is_closed_by_its_mask() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().canonicalize().unwrap();
-        let roots = [root.clone()];
-        assert!(creatable("secrets/**", &root, &roots).is_some(), "absent");
+        assert!(creatable("secrets/**", &root, &root).is_some(), "absent");
         std::fs::create_dir(root.join("secrets")).unwrap();
-        assert_eq!(creatable("secrets/**", &root, &roots), None);
-        assert!(creatable("secrets/*.key", &root, &roots).is_some());
+        assert_eq!(creatable("secrets/**", &root, &root), None);
+        assert!(creatable("secrets/*.key", &root, &root).is_some());
     }
 }
