@@ -15,8 +15,6 @@ pub mod http;
 mod text;
 mod time;
 
-#[cfg(unix)]
-pub use cmd::{Mechanisms, SIMULATE_MISSING_VAR, sandbox_summary};
 pub use text::TextStats;
 
 /// Names this crate so a program links it: `rustchain_builtin::link()`

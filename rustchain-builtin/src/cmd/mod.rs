@@ -38,8 +38,9 @@ use rustchain_tools::policy::path::lexical_absolute;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
 use env::EnvVars;
+use rustchain_tools::policy::sandbox::Mechanisms;
+pub use sandbox::LandlockStatus;
 use sandbox::Sandbox;
-pub use sandbox::{LandlockStatus, Mechanisms, SIMULATE_MISSING_VAR};
 use workdir::WorkDir;
 
 /// What each of stdout and stderr keeps unless the call asks otherwise.
@@ -125,29 +126,6 @@ pub fn cmd_run(
         max_output_bytes,
     )?;
     plan.run(ctx)
-}
-
-/// What confines a `cmd_run` child on this machine, one line each, for
-/// `policy explain cmd_run` and CI logs: the mechanisms active here, and the
-/// system paths every child may read besides the policy's roots.
-///
-/// ```
-/// let lines = rustchain_builtin::sandbox_summary();
-/// assert!(lines[0].starts_with("sandbox: landlock"));
-/// ```
-pub fn sandbox_summary() -> Vec<String> {
-    use sandbox::landlock::{DEVICES, SYSTEM_FILES, SYSTEM_FOLDERS};
-    vec![
-        format!("sandbox: {}", Mechanisms::detect().describe()),
-        "executes: the granted program, its [[programs]] helpers and their interpreters, nothing else".to_owned(),
-        "reads: the [fs] read roots; writes: the [fs] write roots (write-only roots are not readable; write roots are noexec)".to_owned(),
-        format!("system folders read (never executed): {}", SYSTEM_FOLDERS.join(", ")),
-        format!("system files read: {}", SYSTEM_FILES.join(", ")),
-        format!("devices: {}", DEVICES.join(", ")),
-        "denied paths: masked in a private mount namespace; a deny glob that cannot be masked refuses the run".to_owned(),
-        "network: none (own network namespace, no TCP) unless the program's entry grants hosts".to_owned(),
-        "lifetime: own PID namespace; everything the program started dies with it".to_owned(),
-    ]
 }
 
 /// One run, decided and prepared before anything starts.
@@ -329,7 +307,7 @@ mod tests {
     }
 
     const ALL: Mechanisms = Mechanisms {
-        landlock: true,
+        landlock_abi: 6,
         namespaces: true,
     };
 
@@ -367,7 +345,7 @@ mod tests {
         let time = Duration::from_secs(10);
         for missing in [
             Mechanisms {
-                landlock: false,
+                landlock_abi: 0,
                 ..ALL
             },
             Mechanisms {
@@ -383,7 +361,7 @@ mod tests {
             let weaker = grant("/bin/echo", Confinement::Weaker);
             let sandbox = Sandbox::prepare(&grants, &weaker, time, missing)
                 .expect("weaker confinement is accepted");
-            if !missing.landlock {
+            if !missing.landlock() {
                 assert_eq!(sandbox.landlock_status(), LandlockStatus::NotSupported);
             }
             if !missing.namespaces {

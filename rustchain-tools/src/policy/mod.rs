@@ -71,6 +71,8 @@ mod linked;
 pub mod net;
 pub mod path;
 mod programs;
+#[cfg(unix)]
+pub mod sandbox;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

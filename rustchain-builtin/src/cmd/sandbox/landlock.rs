@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rustchain_tools::ToolError;
 use rustchain_tools::policy::Grants;
+use rustchain_tools::policy::sandbox::{DEVICES, SYSTEM_FILES, SYSTEM_FOLDERS};
 
 use super::LandlockStatus;
 
@@ -97,44 +98,6 @@ pub(super) enum Grant {
     /// for reading too gets both rules, and Landlock unites them).
     Write,
 }
-
-/// Folders a dynamically linked program reads as it starts (libraries,
-/// locale and character set data); nothing in them can be executed but the
-/// files [`executables`](super::executables) names.
-pub const SYSTEM_FOLDERS: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
-];
-
-/// Single system files common programs read as they start: the loader's
-/// cache, time zone, users, name resolution, certificates.
-pub const SYSTEM_FILES: &[&str] = &[
-    "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d",
-    "/etc/localtime",
-    "/etc/timezone",
-    "/etc/locale.alias",
-    "/etc/nsswitch.conf",
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/hosts",
-    "/etc/host.conf",
-    "/etc/resolv.conf",
-    "/etc/gai.conf",
-    "/etc/services",
-    "/etc/protocols",
-    "/etc/ssl",
-    "/etc/ca-certificates",
-];
-
-/// Devices the child may read and write.
-pub const DEVICES: &[&str] = &[
-    "/dev/null",
-    "/dev/zero",
-    "/dev/full",
-    "/dev/random",
-    "/dev/urandom",
-];
 
 /// Every path the child may use, and how. Nothing else: no `/proc` (where the
 /// agent's own environment could be read), no `/tmp`, no home folder, no

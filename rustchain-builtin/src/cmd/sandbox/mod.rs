@@ -32,6 +32,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::Duration;
 
+use rustchain_tools::policy::sandbox::Mechanisms;
 use rustchain_tools::policy::{Confinement, Grants, ProgramGrant};
 use rustchain_tools::{ErrorKind, ToolError};
 
@@ -53,48 +54,6 @@ pub enum LandlockStatus {
     /// Not enforced: not Linux, a kernel without Landlock, or a program
     /// that accepts weaker confinement run where it is missing.
     NotSupported,
-}
-
-/// The variable that makes the sandbox act as if a mechanism were missing,
-/// for tests of the refusal: a comma-separated list of `landlock` and
-/// `namespaces`. It can only take confinement away from a program whose
-/// entry accepts weaker confinement; any other program is refused.
-pub const SIMULATE_MISSING_VAR: &str = "RUSTCHAIN_SANDBOX_SIMULATE_MISSING";
-
-/// The kernel mechanisms this machine offers the sandbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mechanisms {
-    /// Landlock (any ABI).
-    pub landlock: bool,
-    /// Mount, PID and network namespaces (with a user namespace when not root).
-    pub namespaces: bool,
-}
-
-impl Mechanisms {
-    /// What this machine offers, less what [`SIMULATE_MISSING_VAR`] takes away.
-    pub fn detect() -> Mechanisms {
-        let missing = std::env::var(SIMULATE_MISSING_VAR).unwrap_or_default();
-        let simulated = |name: &str| missing.split(',').any(|m| m.trim() == name);
-        Mechanisms {
-            landlock: !simulated("landlock") && landlock_available(),
-            namespaces: !simulated("namespaces") && namespaces::available(),
-        }
-    }
-
-    /// One line for people: which mechanisms confine `cmd_run` here.
-    pub fn describe(self) -> String {
-        let yes_no = |on: bool| if on { "active" } else { "missing" };
-        format!(
-            "landlock {}, namespaces (mount, pid, net) {}",
-            yes_no(self.landlock),
-            yes_no(self.namespaces)
-        )
-    }
-}
-
-fn landlock_available() -> bool {
-    let rules = landlock::rules(&Grants::default(), &[]);
-    Landlock::prepare(&rules, false).is_ok_and(|l| l.status != LandlockStatus::NotSupported)
 }
 
 /// The confinement of one run, ready before the child starts.
@@ -128,7 +87,7 @@ impl Sandbox {
         };
         let executables = executables::executables(&program.path, &program.helpers);
         let network = !program.hosts.is_empty();
-        let landlock = if mechanisms.landlock {
+        let landlock = if mechanisms.landlock() {
             Landlock::prepare(&landlock::rules(grants, &executables), network)?
         } else {
             Landlock::none()

@@ -5,7 +5,6 @@
 //! reachable). Without root, a user namespace makes the others possible.
 
 use std::ffi::CString;
-use std::sync::OnceLock;
 
 /// What `unshare(2)` is asked for, and the identity maps a user namespace needs.
 #[derive(Debug, Clone)]
@@ -39,46 +38,4 @@ impl Namespaces {
 fn needs_user_namespace() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() != 0 }
-}
-
-/// Whether this kernel lets this process make the namespaces a run needs
-/// (asked once, by a short-lived child that tries).
-pub(crate) fn available() -> bool {
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(probe)
-}
-
-#[cfg(target_os = "linux")]
-fn probe() -> bool {
-    let flags = Namespaces::for_run(false).flags;
-    // SAFETY: a raw fork (clone with only SIGCHLD): the child makes one
-    // system call and exits, touching no lock or allocation of the parent.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, libc::SIGCHLD as libc::c_ulong, 0, 0, 0, 0) };
-    if pid < 0 {
-        return false;
-    }
-    if pid == 0 {
-        // SAFETY: unshare and _exit take plain numbers.
-        unsafe {
-            let rc = libc::unshare(flags);
-            libc::_exit(if rc == 0 { 0 } else { 1 });
-        }
-    }
-    let mut status = 0;
-    loop {
-        // SAFETY: waits for our own child, writing into `status`.
-        let rc = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, 0) };
-        if rc >= 0 {
-            break;
-        }
-        if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return false;
-        }
-    }
-    libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
-}
-
-#[cfg(not(target_os = "linux"))]
-fn probe() -> bool {
-    false
 }
