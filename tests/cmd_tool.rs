@@ -717,6 +717,23 @@ fn a_child_cannot_connect_to_an_ungranted_loopback_port() {
     }
 }
 
+#[test]
+fn a_program_granted_hosts_gets_the_hosts_network() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    let program = format!("[[programs]]\npath = \"/bin/bash\"\nhosts = [\"127.0.0.1:{port}\"]\n");
+    let s = setup_with(&program, "");
+    let script = format!("echo hello > /dev/tcp/127.0.0.1/{port} && echo connected");
+    let out = s.run(json!({"program": "/bin/bash", "args": ["-c", script], "cwd": s.root()}));
+    assert_eq!(out["stdout"], "connected\n", "{out}");
+    // The summary says the kernel does not hold it to the granted hosts.
+    let summary = s.executor.policy().summary().join("\n");
+    assert!(
+        summary.contains("not limited to them by the kernel"),
+        "{summary}"
+    );
+}
+
 /// The attack-5 layout: `W` read, `W/out` write, `deny = ["secrets/**",
 /// "out/secrets/**"]` (anchored at `W`, the policy's folder): one denied
 /// folder in the read root, one in the write root.

@@ -768,6 +768,37 @@ mod tests {
     }
 
     #[test]
+    fn weaker_confinement_and_granted_hosts_are_findings() {
+        let policy = Policy::from_toml(
+            "[[programs]]\npath = \"/bin/echo\"\nconfinement = \"weaker\"\n[[programs]]\npath = \"/usr/bin/git\"\nhosts = [\"github.com:443\"]\n[[programs]]\npath = \"/bin/cat\"\n",
+            "<test>",
+            "/".as_ref(),
+        )
+        .expect("a valid policy");
+        let scan = Scan::of(&Manifest::new(vec![]), None, Some(&policy));
+        let found: Vec<_> = scan
+            .findings
+            .iter()
+            .map(|f| (f.severity, f.at.clone().unwrap_or_default(), f.why.clone()))
+            .collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(severity, at, why)| *severity == Severity::Medium
+                    && at == "[programs] confinement"
+                    && why.starts_with("/bin/echo"))
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(severity, at, why)| *severity == Severity::Medium
+                    && at == "[programs] hosts"
+                    && why.starts_with("/usr/bin/git"))
+        );
+    }
+
+    #[test]
     fn broad_policies_are_high() {
         let policy = Policy::from_toml(
             "[fs]\nread = [\"/\"]\n[net]\nallow = [\"0.0.0.0/0\"]\n[[programs]]\npath = \"/bin/sh\"\n[[programs]]\npath = \"/usr/bin/env\"\n[[programs]]\npath = \"/bin/echo\"\n[env]\nallow = [\"LD_PRELOAD\", \"HOME\"]\n",

@@ -59,6 +59,8 @@ pub(super) fn plan(grants: &Grants, executables: &[PathBuf]) -> (Vec<Mount>, Vec
         .fs_write_roots()
         .iter()
         .filter(|root| !executables.iter().any(|file| file.starts_with(root)))
+        // A root that does not exist holds nothing to mount (nor to write).
+        .filter(|root| is_folder(root))
         .collect();
     roots.sort_by_key(|root| root.components().count());
     roots.dedup();
@@ -97,6 +99,14 @@ pub(super) fn plan(grants: &Grants, executables: &[PathBuf]) -> (Vec<Mount>, Vec
         }
     }
     (mounts, unmaskable)
+}
+
+#[allow(
+    clippy::disallowed_methods,
+    reason = "looks at a granted root itself, without following links"
+)]
+fn is_folder(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
 }
 
 /// Every existing path under the roots that a deny glob covers, as a mask;
