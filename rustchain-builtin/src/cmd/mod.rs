@@ -13,8 +13,10 @@
 //!    environment cleared and refilled with granted variables only, stdin
 //!    empty, its own process group, resource limits (CPU time, address
 //!    space, file size, processes, no core files), no new privileges, and on
-//!    Linux a Landlock ruleset: run and read in the system folders and the
-//!    program's own, read in read roots, write in write roots, nothing else.
+//!    Linux the kernel sandbox of [`sandbox`]: it executes only the program
+//!    and its helpers, reads read roots, writes write roots, sees denied paths
+//!    masked, has no network without granted hosts, and lives in its own PID
+//!    namespace; where that cannot be enforced it is not run.
 //! 4. The run: stdout and stderr drained together, each kept up to a cap and
 //!    counted past it; the whole process group killed and the program reaped
 //!    when it exits (nothing it started in the background lives on), when

@@ -62,8 +62,10 @@ pub(super) fn plan(grants: &Grants, executables: &[PathBuf]) -> (Vec<Mount>, Vec
         // A root that does not exist holds nothing to mount (nor to write).
         .filter(|root| is_folder(root))
         .collect();
-    roots.sort_by_key(|root| root.components().count());
+    roots.sort();
     roots.dedup();
+    // Outer roots first, so a root inside another is bound over it.
+    roots.sort_by_key(|root| root.components().count());
     for root in roots {
         mounts.push(Mount::Root {
             path: root.clone(),
