@@ -50,8 +50,9 @@ path = "/usr/bin/tar"
 deny_flags = ["--checkpoint-action", "--to-command", "--use-compress-program", "-I"]
 "#;
 
-/// `/bin/sh`, granted only where a test needs a shell to start a group.
-const SHELL: &str = "[[programs]]\npath = \"/bin/sh\"\n";
+/// `/bin/sh`, granted only where a test needs a shell to start a group,
+/// with the two programs those tests let it start.
+const SHELL: &str = "[[programs]]\npath = \"/bin/sh\"\nhelpers = [\"/bin/sleep\", \"/bin/cat\"]\n";
 
 fn setup_with(programs: &str, extra: &str) -> Setup {
     let work = tempfile::tempdir().expect("a temporary folder");
@@ -319,18 +320,26 @@ fn a_signal_that_ends_the_program_is_reported() {
 }
 
 /// A shell that writes its pid and its two background sleepers' pids to
-/// `pids`, then waits on them.
-const SLEEPERS: &str =
-    "echo $$ > pids; /bin/sleep 300 & echo $! >> pids; /bin/sleep 300 & echo $! >> pids; wait";
+/// `pids` (as its own PID namespace numbers them), then waits on them. Each
+/// sleeper sleeps a duration unique to the test (`300.<nanos>`), so the
+/// processes can be found from outside the namespace by their command line.
+fn sleepers(token: &str) -> String {
+    format!(
+        "echo $$ > pids; /bin/sleep {token} & echo $! >> pids; /bin/sleep {token} & echo $! >> pids; wait"
+    )
+}
 
-fn pids(root: &Path) -> Vec<i32> {
-    let text = std::fs::read_to_string(root.join("pids")).expect("the shell wrote its pids");
-    let pids: Vec<i32> = text
-        .lines()
-        .map(|l| l.trim().parse().expect("a pid"))
-        .collect();
-    assert_eq!(pids.len(), 3, "{text}");
-    pids
+/// A sleep duration no other test uses.
+fn unique_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("300.{nanos:09}{}", std::process::id() % 1000)
+}
+
+/// The shell wrote its three pids: it and both sleepers started.
+fn started(root: &Path) -> bool {
+    std::fs::read_to_string(root.join("pids")).is_ok_and(|t| t.lines().count() == 3)
 }
 
 /// Whether `pid` is running: it exists and is not a zombie waiting for a
@@ -348,85 +357,76 @@ fn running(pid: i32) -> bool {
     }
 }
 
-/// Live processes whose process group is `group`.
-fn group_members(group: i32) -> Vec<i32> {
+/// Live processes (seen from this namespace) whose command line holds `token`.
+fn holding(token: &str) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let me = std::process::id() as i32;
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()))
+        .filter(|&pid| pid != me && running(pid))
         .filter(|&pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                let fields: Vec<&str> = stat
-                    .rsplit(')')
-                    .next()
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .collect();
-                // After the name: state, ppid, pgrp.
-                fields.get(2) == Some(&group.to_string().as_str())
-                    && !matches!(fields.first(), Some(&"Z" | &"X"))
-            })
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|line| String::from_utf8_lossy(&line).contains(token))
         })
         .collect()
 }
 
-fn assert_group_gone(pids: &[i32]) {
-    let leader = pids[0];
-    // SIGKILL is delivered at once but a process takes a moment to die.
+/// Nothing that holds `token` is left running (SIGKILL is delivered at
+/// once, but a process takes a moment to die).
+fn assert_gone(token: &str) {
     let until = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < until
-        && (pids.iter().any(|&p| running(p)) || !group_members(leader).is_empty())
-    {
+    while Instant::now() < until && !holding(token).is_empty() {
         std::thread::sleep(Duration::from_millis(20));
     }
-    for &pid in pids {
-        assert!(!running(pid), "process {pid} of the group is still running");
-    }
-    assert_eq!(group_members(leader), Vec::<i32>::new());
+    assert_eq!(holding(token), Vec::<i32>::new(), "still running");
 }
 
 #[test]
 fn a_timeout_kills_the_whole_process_group() {
     let s = setup_with(SHELL, "");
-    let started = Instant::now();
+    let token = unique_token();
+    let begun = Instant::now();
     let out = s.run(json!({
         "program": "/bin/sh",
-        "args": ["-c", SLEEPERS],
+        "args": ["-c", sleepers(&token)],
         "cwd": s.root(),
         "timeout_ms": 1000,
     }));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(begun.elapsed() < Duration::from_secs(5));
     assert_eq!(out["timed_out"], true, "{out}");
     assert_eq!(out["signal_name"], "SIGKILL");
-    assert_group_gone(&pids(&s.root()));
+    assert!(started(&s.root()));
+    assert_gone(&token);
 }
 
 #[test]
 fn the_calls_own_timeout_is_an_error_and_kills_the_whole_group() {
     let s = setup_with(SHELL, "[limits.tool.cmd_run]\ntimeout = \"1s\"\n");
-    let started = Instant::now();
+    let token = unique_token();
+    let begun = Instant::now();
     let err = s
-        .call(json!({"program": "/bin/sh", "args": ["-c", SLEEPERS], "cwd": s.root()}))
+        .call(json!({"program": "/bin/sh", "args": ["-c", sleepers(&token)], "cwd": s.root()}))
         .expect_err("the call times out");
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
-    assert!(started.elapsed() < Duration::from_secs(5));
-    assert_group_gone(&pids(&s.root()));
+    assert!(begun.elapsed() < Duration::from_secs(5));
+    assert!(started(&s.root()));
+    assert_gone(&token);
 }
 
 #[test]
 fn cancelling_the_call_kills_the_whole_group() {
     let s = setup_with(SHELL, "");
     let token = rustchain::CancellationToken::new();
+    let sleep = unique_token();
     let root = s.root();
     let canceller = {
-        let (token, pids) = (token.clone(), root.join("pids"));
+        let (token, root) = (token.clone(), root.clone());
         std::thread::spawn(move || {
             let until = Instant::now() + Duration::from_secs(5);
-            while Instant::now() < until
-                && std::fs::read_to_string(&pids).map_or(0, |t| t.lines().count()) < 3
-            {
+            while Instant::now() < until && !started(&root) {
                 std::thread::sleep(Duration::from_millis(10));
             }
             token.cancel();
@@ -436,23 +436,25 @@ fn cancelling_the_call_kills_the_whole_group() {
         .executor
         .call_value_blocking(
             "cmd_run",
-            &json!({"program": "/bin/sh", "args": ["-c", SLEEPERS], "cwd": root}),
+            &json!({"program": "/bin/sh", "args": ["-c", sleepers(&sleep)], "cwd": root}),
             ToolContext::new().with_cancellation(token),
         )
         .expect_err("the call is cancelled");
     canceller.join().expect("the canceller ran");
     assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
-    assert_group_gone(&pids(&root));
+    assert!(started(&root));
+    assert_gone(&sleep);
 }
 
 #[test]
 fn background_processes_die_with_the_program() {
     let s = setup_with(SHELL, "");
-    let script =
-        "echo $$ > pids; /bin/sleep 300 & echo $! >> pids; /bin/sleep 300 & echo $! >> pids";
+    let token = unique_token();
+    let script = sleepers(&token).replace("; wait", "");
     let out = s.run(json!({"program": "/bin/sh", "args": ["-c", script], "cwd": s.root()}));
     assert_eq!(out["exit_code"], 0, "{out}");
-    assert_group_gone(&pids(&s.root()));
+    assert!(started(&s.root()));
+    assert_gone(&token);
 }
 
 #[test]
@@ -573,4 +575,294 @@ fn explain_agrees_with_the_call_when_the_tool_refuses_a_value_itself() {
         "{explained:?}"
     );
     assert!(s.audit.events().is_empty(), "explain records nothing");
+}
+
+// The kernel sandbox: each attack of issue 8 that a granted program's child
+// could make, refused by the kernel rather than by argument checks.
+
+/// An executor under `policy` (TOML), with `base` as the policy's folder.
+fn setup_policy(policy: &str, base: &Path) -> (Executor, Arc<MemoryAudit>) {
+    let text = format!("default = \"deny\"\n[tools]\nallow = [\"cmd_run\"]\n{policy}");
+    let policy = Policy::from_toml(&text, "<sandbox test>", base).expect("a valid policy");
+    let audit = Arc::new(MemoryAudit::new());
+    let executor = Executor::builder(Registry::global())
+        .policy(policy)
+        .audit(audit.clone())
+        .build()
+        .expect("the policy has no failing examples");
+    (executor, audit)
+}
+
+fn call_with(executor: &Executor, args: Value) -> Result<Value, ToolError> {
+    executor
+        .call_value_blocking("cmd_run", &args, ToolContext::new())
+        .map(|out| out.to_value())
+}
+
+#[test]
+fn env_cannot_execute_a_shell() {
+    let s = setup();
+    let touch = format!("echo pwned > {}", s.marker().display());
+    let out = s.run(json!({
+        "program": "/usr/bin/env",
+        "args": ["/bin/sh", "-c", touch],
+        "cwd": s.root(),
+    }));
+    assert_ne!(out["exit_code"], 0, "{out}");
+    assert!(
+        out["stderr"]
+            .as_str()
+            .is_some_and(|e| e.contains("Permission denied")),
+        "{out}"
+    );
+    assert!(!s.marker().exists(), "the shell ran: {out}");
+}
+
+#[test]
+fn a_shell_runs_its_helpers_and_nothing_else() {
+    let s = setup_with(SHELL, "");
+    let out = s.run(json!({
+        "program": "/bin/sh",
+        "args": ["-c", "/bin/cat /dev/null && echo cat-ran; /usr/bin/id || echo id-refused"],
+        "cwd": s.root(),
+    }));
+    assert_eq!(out["stdout"], "cat-ran\nid-refused\n", "{out}");
+}
+
+#[test]
+fn ld_preload_in_envs_arguments_is_refused_and_recorded() {
+    let helpers = "[[programs]]\npath = \"/usr/bin/env\"\nhelpers = [\"/bin/echo\"]\n";
+    for args in [
+        json!(["LD_PRELOAD=/tmp/evil.so", "/bin/echo", "hi"]),
+        json!(["-i", "LD_AUDIT=/tmp/evil.so", "/bin/echo"]),
+        json!(["-S", "LD_PRELOAD=/tmp/evil.so /bin/echo hi"]),
+        json!(["BASH_ENV=/tmp/x", "/bin/echo"]),
+    ] {
+        let s = setup_with(helpers, "");
+        let err = s.refused_by_policy(json!({"program": "/usr/bin/env", "args": args}));
+        assert!(err.message().contains("loads code"), "{err}");
+    }
+    // A plain variable through env's arguments is fine.
+    let s = setup_with(helpers, "");
+    let out = s.run(json!({"program": "/usr/bin/env", "args": ["A=1", "/bin/echo", "hi"]}));
+    assert_eq!(out["stdout"], "hi\n", "{out}");
+}
+
+/// Builds a library whose constructor creates `marker`, or `None` without a C compiler.
+fn evil_library(dir: &Path, marker: &Path) -> Option<PathBuf> {
+    let source = dir.join("evil.c");
+    let library = dir.join("evil.so");
+    std::fs::write(
+        &source,
+        format!(
+            "#include <fcntl.h>\n__attribute__((constructor)) static void pwn(void) {{ open({:?}, O_CREAT | O_WRONLY, 0644); }}\n",
+            marker.display().to_string()
+        ),
+    )
+    .expect("write the source");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&library)
+        .arg(&source)
+        .status()
+        .ok()?;
+    built.success().then_some(library)
+}
+
+#[test]
+fn a_library_the_program_could_write_is_never_loaded() {
+    let s = setup_with(SHELL.replace("\"/bin/cat\"", "\"/bin/echo\"").as_str(), "");
+    let Some(library) = evil_library(&s.root(), &s.marker()) else {
+        eprintln!("no C compiler here: the library cannot be built");
+        return;
+    };
+    // The argument filter cannot read shell quoting: the kernel must stop it.
+    let script = format!("export LD_PRE\"\"LOAD={}; /bin/echo hi", library.display());
+    let out = s.run(json!({"program": "/bin/sh", "args": ["-c", script], "cwd": s.root()}));
+    assert_eq!(out["stdout"], "hi\n", "{out}");
+    assert!(!s.marker().exists(), "the library's constructor ran: {out}");
+}
+
+#[test]
+fn a_setsid_grandchild_does_not_outlive_the_call() {
+    let program =
+        "[[programs]]\npath = \"/bin/sh\"\nhelpers = [\"/usr/bin/setsid\", \"/bin/sleep\"]\n";
+    let s = setup_with(program, "");
+    let token = unique_token();
+    let script = format!("/usr/bin/setsid /bin/sleep {token} > /dev/null 2>&1 & echo started");
+    let begun = Instant::now();
+    let out = s.run(json!({"program": "/bin/sh", "args": ["-c", script], "cwd": s.root()}));
+    assert_eq!(out["stdout"], "started\n", "{out}");
+    assert!(begun.elapsed() < Duration::from_secs(5), "{out}");
+    assert_eq!(out["isolated"], true, "{out}");
+    assert_gone(&token);
+}
+
+#[test]
+fn a_child_cannot_connect_to_an_ungranted_loopback_port() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    listener.set_nonblocking(true).expect("non-blocking");
+    let port = listener.local_addr().expect("an address").port();
+    let s = setup_with("[[programs]]\npath = \"/bin/bash\"\n", "");
+    let script = format!("echo hello > /dev/tcp/127.0.0.1/{port} && echo connected");
+    let out = s.run(json!({"program": "/bin/bash", "args": ["-c", script], "cwd": s.root()}));
+    assert_ne!(out["stdout"], "connected\n", "{out}");
+    // Bounded: a connection would have been made before the call returned.
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        match listener.accept() {
+            Ok((_, peer)) => panic!("the child connected from {peer}: {out}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+#[test]
+fn a_program_granted_hosts_gets_the_hosts_network() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    let program = format!("[[programs]]\npath = \"/bin/bash\"\nhosts = [\"127.0.0.1:{port}\"]\n");
+    let s = setup_with(&program, "");
+    let script = format!("echo hello > /dev/tcp/127.0.0.1/{port} && echo connected");
+    let out = s.run(json!({"program": "/bin/bash", "args": ["-c", script], "cwd": s.root()}));
+    assert_eq!(out["stdout"], "connected\n", "{out}");
+    // The summary says the kernel does not hold it to the granted hosts.
+    let summary = s.executor.policy().summary().join("\n");
+    assert!(
+        summary.contains("not limited to them by the kernel"),
+        "{summary}"
+    );
+}
+
+/// The attack-5 layout: `W` read, `W/out` write, `deny = ["secrets/**",
+/// "out/secrets/**"]` (anchored at `W`, the policy's folder): one denied
+/// folder in the read root, one in the write root.
+struct Layered {
+    executor: Executor,
+    audit: Arc<MemoryAudit>,
+    work: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn layered(programs: &str) -> Layered {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let work = dir.path().canonicalize().expect("the folder exists");
+    for folder in ["secrets", "out", "out/secrets"] {
+        std::fs::create_dir_all(work.join(folder)).expect("mkdir");
+    }
+    std::fs::write(work.join("secrets/key"), "top secret").expect("write");
+    std::fs::write(work.join("out/secrets/k"), "secret in out").expect("write");
+    std::fs::write(work.join("out/x.txt"), "write-only content").expect("write");
+    std::fs::write(work.join("notes.txt"), "readable").expect("write");
+    let policy = format!(
+        "[fs]\nread = [{work:?}]\nwrite = [{:?}]\ndeny = [\"secrets/**\", \"out/secrets/**\"]\n{programs}",
+        work.join("out")
+    );
+    let (executor, audit) = setup_policy(&policy, &work);
+    Layered {
+        executor,
+        audit,
+        work,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_granted_program_cannot_read_denied_files() {
+    let l = layered("[[programs]]\npath = \"/bin/cat\"\n");
+    let cat = |file: &str| {
+        call_with(
+            &l.executor,
+            json!({"program": "/bin/cat", "args": [file], "cwd": l.work}),
+        )
+        .unwrap_or_else(|err| panic!("cat {file} should run: {err}"))
+    };
+    let readable = cat("notes.txt");
+    assert_eq!(readable["stdout"], "readable", "{readable}");
+    // `out` lies in the read root: readable, as fs_read would allow.
+    assert_eq!(cat("out/x.txt")["stdout"], "write-only content");
+    for file in ["secrets/key", "out/secrets/k"] {
+        let out = cat(file);
+        assert_ne!(out["exit_code"], 0, "{file}: {out}");
+        assert_eq!(out["stdout"], "", "{file} was read: {out}");
+    }
+    assert!(l.audit.events().iter().all(|e| e["decision"] != "deny"));
+}
+
+#[test]
+fn a_deny_glob_the_sandbox_cannot_mask_refuses_the_run() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let work = dir.path().canonicalize().expect("the folder exists");
+    let policy = format!(
+        "[fs]\nread = [{work:?}]\nwrite = [{work:?}]\ndeny = [\"**/.env\"]\n[[programs]]\npath = \"/bin/echo\"\n"
+    );
+    let (executor, audit) = setup_policy(&policy, &work);
+    let err = call_with(
+        &executor,
+        json!({"program": "/bin/echo", "args": ["hi"], "cwd": work}),
+    )
+    .expect_err("the run is refused");
+    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+    assert!(err.message().contains("**/.env"), "{err}");
+    assert!(err.message().contains("weaker"), "{err}");
+    let events = audit.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["kind"] == "result" && e.to_string().contains("denied")),
+        "{events:#?}"
+    );
+    // Accepting weaker confinement runs it, and says so in the summary.
+    let weaker = policy.replace(
+        "path = \"/bin/echo\"\n",
+        "path = \"/bin/echo\"\nconfinement = \"weaker\"\n",
+    );
+    let (executor, _) = setup_policy(&weaker, &work);
+    let out = call_with(
+        &executor,
+        json!({"program": "/bin/echo", "args": ["hi"], "cwd": work}),
+    )
+    .expect("weaker confinement runs");
+    assert_eq!(out["stdout"], "hi\n");
+    let summary = executor.policy().summary().join("\n");
+    assert!(summary.contains("accepts weaker confinement"), "{summary}");
+}
+
+#[test]
+fn a_write_only_root_is_writable_but_not_readable() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let work = dir.path().canonicalize().expect("the folder exists");
+    for folder in ["in", "out"] {
+        std::fs::create_dir(work.join(folder)).expect("mkdir");
+    }
+    std::fs::write(work.join("out/x.txt"), "write-only content").expect("write");
+    let policy = format!(
+        "[fs]\nread = [{:?}]\nwrite = [{:?}]\n{SHELL}",
+        work.join("in"),
+        work.join("out")
+    );
+    let (executor, _) = setup_policy(&policy, &work);
+    let out = call_with(
+        &executor,
+        json!({
+            "program": "/bin/sh",
+            "args": ["-c", "echo made > ../out/new.txt; /bin/cat ../out/x.txt"],
+            "cwd": work.join("in"),
+        }),
+    )
+    .expect("the shell runs");
+    assert_eq!(
+        std::fs::read_to_string(work.join("out/new.txt"))
+            .ok()
+            .as_deref(),
+        Some("made\n"),
+        "{out}"
+    );
+    assert_eq!(out["stdout"], "", "the write-only file was read: {out}");
+    assert!(
+        out["stderr"]
+            .as_str()
+            .is_some_and(|e| e.contains("Permission denied")),
+        "{out}"
+    );
 }

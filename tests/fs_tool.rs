@@ -64,7 +64,7 @@ fn fixture() -> Fixture {
             "[fs]\nread = [{root:?}]\nwrite = [{root:?}]\ndeny = [\"secrets/**\", \"**/.env\"]\n"
         ),
         "<fs test>",
-        Path::new("/"),
+        &root,
     )
     .expect("a valid policy");
     let audit = Arc::new(MemoryAudit::new());
@@ -835,4 +835,49 @@ fn without_a_grant_every_file_tool_is_denied() {
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Denied, "{tool}: {err}");
     }
+}
+
+/// Issue 8, attack 4: on a root granted for writing only, `fs_edit`'s
+/// answer ("occurs N times", "not found") rebuilt a secret it may not read.
+/// Editing needs read access too; the refusal reveals nothing and changes nothing.
+#[test]
+fn fs_edit_on_a_write_only_root_is_refused_without_an_oracle() {
+    let temp = tempfile::tempdir().unwrap();
+    let base = temp.path().canonicalize().unwrap();
+    let (readable, write_only) = (base.join("in"), base.join("out"));
+    std::fs::create_dir(&readable).unwrap();
+    std::fs::create_dir(&write_only).unwrap();
+    let secret = write_only.join("secret.txt");
+    std::fs::write(&secret, "s3cret").unwrap();
+    let policy = Policy::from_toml(
+        &format!("[fs]\nread = [{readable:?}]\nwrite = [{write_only:?}]\n"),
+        "<fs test>",
+        &base,
+    )
+    .expect("a valid policy");
+    let audit = Arc::new(MemoryAudit::new());
+    let fixture = Fixture {
+        executor: Executor::builder(Registry::global())
+            .policy(policy)
+            .audit(audit.clone())
+            .build()
+            .expect("no examples to fail"),
+        audit,
+        root: write_only.clone(),
+        outside: readable,
+        _temp: temp,
+    };
+    let mut answers = Vec::new();
+    for (old, count) in [("s", 1), ("s3", 1), ("x", 1), ("s", 2)] {
+        let err = fixture.refused(
+            "fs_edit",
+            json!({"path": secret, "old_text": old, "new_text": "_", "expected_count": count}),
+            ErrorKind::Denied,
+        );
+        assert!(err.message().contains("readable"), "{err}");
+        answers.push(err.message().to_owned());
+    }
+    // The same answer whatever the guess: nothing to learn from.
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:#?}");
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "s3cret");
 }

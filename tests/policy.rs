@@ -350,7 +350,13 @@ fn no_policy_at_all_is_the_empty_policy() {
 // ---------------------------------------------------------------------------
 // Files: roots, `..`, absolute paths, symlinks, deny globs, read vs write.
 
-const FS: &str = r#"fs = { read = ["data"], write = ["out"], deny = ["secrets/**", "**/.env"] }"#;
+/// Deny globs are anchored at the policy's folder (`{root}`), one set for
+/// every access kind.
+const FS: &str = r#"fs = { read = ["data"], write = ["out"], deny = ["data/secrets/**", "out/secrets/**", "**/.env"] }"#;
+/// Issue 8, attack 5: a write root inside a read root, and a glob that covers
+/// part of it: reading what writing may not touch was allowed.
+const FS_NESTED: &str =
+    r#"fs = { read = ["data"], write = ["data/out"], deny = ["data/out/secrets/**"] }"#;
 const FS_ABSOLUTE: &str = r#"fs = { read = ["{root}/data"] }"#;
 
 #[rustfmt::skip]
@@ -382,11 +388,14 @@ const FILES: &[Case] = &[
     ("deny **/.env, nested", FS, "read_file", r#"{"path": "{root}/data/app/.env"}"#, Deny),
     ("deny **/.env, at the root", FS, "read_file", r#"{"path": "{root}/data/.env"}"#, Deny),
     ("**/.env leaves other names alone", FS, "read_file", r#"{"path": "{root}/data/app/env.txt"}"#, Allow),
-    ("secrets/** is relative to a root, not any folder", FS, "read_file", r#"{"path": "{root}/data/sub/secrets/key"}"#, Allow),
+    ("data/secrets/** is anchored at the policy's folder, not any folder", FS, "read_file", r#"{"path": "{root}/data/sub/secrets/key"}"#, Allow),
     ("write inside the write root", FS, "write_file", r#"{"path": "{root}/out/new.txt"}"#, Allow),
     ("a read root is not a write root", FS, "write_file", r#"{"path": "{root}/data/new.txt"}"#, Deny),
     ("a write root is not a read root", FS, "read_file", r#"{"path": "{root}/out/new.txt"}"#, Deny),
     ("deny globs cover write roots too", FS, "write_file", r#"{"path": "{root}/out/secrets/x"}"#, Deny),
+    ("one deny set: writing a denied path in a nested write root", FS_NESTED, "write_file", r#"{"path": "{root}/data/out/secrets/k"}"#, Deny),
+    ("one deny set: reading the same path through the read root", FS_NESTED, "read_file", r#"{"path": "{root}/data/out/secrets/k"}"#, Deny),
+    ("one deny set: the rest of the nested write root is readable", FS_NESTED, "read_file", r#"{"path": "{root}/data/out/x.txt"}"#, Allow),
     ("no fs table: nothing is readable", "", "read_file", NOTES, Deny),
 ];
 
@@ -1058,7 +1067,7 @@ fn explain_names_the_line_of_file_program_and_env_rules() {
     let sandbox = Sandbox::new();
     let (executor, _, _) = executor(
         sandbox
-            .policy("[fs]\nread = [\"data\"]\ndeny = [\"secrets/**\"]\n[[programs]]\npath = \"/bin/echo\"\n[env]\nallow = [\"LANG\"]\n")
+            .policy("[fs]\nread = [\"data\"]\ndeny = [\"data/secrets/**\"]\n[[programs]]\npath = \"/bin/echo\"\n[env]\nallow = [\"LANG\"]\n")
             .expect("a valid policy"),
     );
     let checks = [

@@ -165,7 +165,7 @@ fn fixture() -> Fixture {
     let policy = Policy::from_toml(
         &format!("[fs]\nread = [{root:?}, {ro:?}]\nwrite = [{root:?}]\ndeny = [\"secrets/**\"]\n"),
         "<safe_fs test>",
-        Path::new("/"),
+        &root,
     )
     .expect("a valid policy");
     let audit = Arc::new(MemoryAudit::new());

@@ -240,7 +240,7 @@ allow = ["read_file", "read_all", "maybe_read", "write_file", "fetch", "fetch_as
 [fs]
 read = ["data"]
 write = ["out"]
-deny = ["secrets/**", "**/.env"]
+deny = ["data/secrets/**", "**/.env"]
 
 [net]
 allow = ["api.example.com"]

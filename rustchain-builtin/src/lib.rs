@@ -4,7 +4,8 @@
 //! `fs_search`), HTTP (`http_request`) and commands (`cmd_run`) confine
 //! themselves with real mechanisms on top of the policy's guards: capability
 //! handles on the granted roots, a resolver that checks every address, a
-//! shell-less runner in its own process group under Landlock. `text_stats`
+//! shell-less runner in a kernel sandbox (Landlock, its own mount, PID and
+//! network namespaces) that holds everything the program starts to the policy. `text_stats`
 //! and `time_now` are pure; `tool_search` finds tools for a model (ranked
 //! search over the executor's registry, leaving out what the policy denies). A program links them with `use rustchain_builtin as _;`.
 

@@ -567,6 +567,31 @@ fn breadth(policy: &Policy, findings: &mut Vec<Finding>) {
             ));
         }
     }
+    for program in grants.programs() {
+        if program.confinement == crate::policy::Confinement::Weaker {
+            findings.push(policy_finding(
+                Severity::Medium,
+                "[programs] confinement",
+                format!(
+                    "{} accepts weaker confinement: where the kernel cannot enforce a rule (no Landlock, no namespaces, a deny glob it cannot mask), it runs anyway",
+                    program.path.display()
+                ),
+                "remove `confinement = \"weaker\"` so the program is refused where it cannot be confined",
+            ));
+        }
+        if !program.hosts.is_empty() {
+            findings.push(policy_finding(
+                Severity::Medium,
+                "[programs] hosts",
+                format!(
+                    "{} gets the host's network for {}: the sandbox does not limit its connections to those hosts",
+                    program.path.display(),
+                    program.hosts.join(", ")
+                ),
+                "grant hosts to programs only when they must reach the network; use http_request for single requests",
+            ));
+        }
+    }
     for name in grants.env() {
         if CODE_LOADING.contains(&name.as_str()) || name.starts_with("DYLD_") {
             findings.push(policy_finding(
@@ -740,6 +765,37 @@ mod tests {
             .map(|f| f.tool.clone().unwrap_or_default())
             .collect();
         assert_eq!(pinning, ["add", "new_tool"]);
+    }
+
+    #[test]
+    fn weaker_confinement_and_granted_hosts_are_findings() {
+        let policy = Policy::from_toml(
+            "[[programs]]\npath = \"/bin/echo\"\nconfinement = \"weaker\"\n[[programs]]\npath = \"/usr/bin/git\"\nhosts = [\"github.com:443\"]\n[[programs]]\npath = \"/bin/cat\"\n",
+            "<test>",
+            "/".as_ref(),
+        )
+        .expect("a valid policy");
+        let scan = Scan::of(&Manifest::new(vec![]), None, Some(&policy));
+        let found: Vec<_> = scan
+            .findings
+            .iter()
+            .map(|f| (f.severity, f.at.clone().unwrap_or_default(), f.why.clone()))
+            .collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(severity, at, why)| *severity == Severity::Medium
+                    && at == "[programs] confinement"
+                    && why.starts_with("/bin/echo"))
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(severity, at, why)| *severity == Severity::Medium
+                    && at == "[programs] hosts"
+                    && why.starts_with("/usr/bin/git"))
+        );
     }
 
     #[test]

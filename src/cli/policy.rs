@@ -43,6 +43,8 @@ Examples:
 Shows the verdict (allow, ask or deny) the policy gives this call, the rule
 that decided it, and every decision taken on the way: the tool's rule first,
 then one per value the tool declared it will use (paths, hosts, programs...).
+For a tool that starts programs (cmd_run), also the sandbox they run in: the
+kernel mechanisms active here and the system paths every program may read.
 Nothing is run and nothing is recorded. The arguments come from --args, or
 from stdin as for `tools call`.
 Exit status: 0 when the call was judged, whatever the verdict; 2 for bad
@@ -177,12 +179,48 @@ fn explain(session: &mut Session<'_>, args: &ExplainArgs) -> Exit {
         );
         return Exit::Usage;
     }
-    session.out = if session.json {
-        view::pretty(&explanation_json(&explanation))
+    // A tool that starts programs: what confines them on this machine.
+    let starts_programs = tool
+        .descriptor()
+        .permissions
+        .iter()
+        .any(|p| p.kind == rustchain_tools::PermissionKind::Run);
+    let sandbox = if starts_programs {
+        sandbox_lines()
     } else {
-        explanation_text(&explanation)
+        Vec::new()
+    };
+    session.out = if session.json {
+        let mut value = explanation_json(&explanation);
+        if starts_programs && let Some(object) = value.as_object_mut() {
+            object.insert("sandbox".to_owned(), json!(sandbox));
+        }
+        view::pretty(&value)
+    } else {
+        let mut text = explanation_text(&explanation);
+        if starts_programs {
+            text.push_str(
+                "
+sandbox of the programs it starts:
+",
+            );
+            for line in &sandbox {
+                text.push_str(&format!("  {line}\n"));
+            }
+        }
+        text
     };
     Exit::Success
+}
+
+#[cfg(unix)]
+fn sandbox_lines() -> Vec<String> {
+    rustchain_tools::policy::sandbox::summary()
+}
+
+#[cfg(not(unix))]
+fn sandbox_lines() -> Vec<String> {
+    vec!["no sandbox on this platform: programs are refused".to_owned()]
 }
 
 fn explanation_json(explanation: &Explanation) -> Value {

@@ -241,7 +241,9 @@ pub(super) fn run(plan: &Plan, ctx: &ToolContext) -> Result<Finished, ToolError>
     if plan.workdir.raw_fd().is_none() {
         command.current_dir(plan.workdir.path());
     }
-    let setup = plan.sandbox.child_setup(plan.workdir.raw_fd());
+    let setup = plan
+        .sandbox
+        .child_setup(plan.workdir.raw_fd(), plan.workdir.path());
     // SAFETY: the hook runs in the child between fork and exec and makes
     // only raw system calls on numbers prepared before the fork: it neither
     // allocates nor locks.

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 
 use rustchain_tools::guard::GuardValue;
 use rustchain_tools::policy::Grants;
+pub use rustchain_tools::policy::env::{first_code_loading_assignment, loads_code};
 use rustchain_tools::{ErrorKind, ToolError};
 
 /// Environment variables for a program, by name.
@@ -63,88 +64,6 @@ fn refuse_unsafe(name: &str, value: &str) -> Result<(), ToolError> {
         ));
     }
     Ok(())
-}
-
-/// Why a variable named `name` is never passed on, if it is one of those:
-/// it makes the dynamic loader, a shell, an interpreter or a tool load or
-/// run code named in its value. Matched without regard to case.
-pub fn loads_code(name: &str) -> Option<&'static str> {
-    const PREFIXES: &[(&str, &str)] = &[
-        (
-            "LD_",
-            "it steers the dynamic loader (LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT)",
-        ),
-        ("DYLD_", "it steers the macOS dynamic loader"),
-        ("BASH_FUNC_", "it defines shell functions bash imports"),
-        (
-            "PYTHON",
-            "it makes Python load code or change how it starts",
-        ),
-        ("PERL", "it makes Perl load modules or options"),
-        ("RUBY", "it makes Ruby load code or options"),
-        ("GEM_", "it makes Ruby load gems from another place"),
-        ("NODE_", "it makes Node.js load code or options"),
-        (
-            "GIT_",
-            "git runs programs it names (GIT_SSH_COMMAND, GIT_EXTERNAL_DIFF, GIT_CONFIG_*)",
-        ),
-        ("LUA_", "it makes Lua load code"),
-        ("GCONV_", "it makes the C library load conversion modules"),
-        (
-            "OPENSSL_",
-            "it makes OpenSSL load a configuration that can load engines",
-        ),
-    ];
-    const NAMES: &[(&str, &str)] = &[
-        ("BASH_ENV", "bash runs the file it names"),
-        ("ENV", "sh runs the file it names"),
-        ("ZDOTDIR", "zsh runs startup files from it"),
-        ("SHELLOPTS", "it changes how a shell runs scripts"),
-        ("BASHOPTS", "it changes how bash runs scripts"),
-        ("IFS", "it changes how a shell splits words"),
-        ("PROMPT_COMMAND", "bash runs it"),
-        ("PS0", "a shell expands commands in it"),
-        ("PS1", "a shell expands commands in it"),
-        ("PS2", "a shell expands commands in it"),
-        ("PS4", "a shell expands commands in it"),
-        ("GLIBC_TUNABLES", "it tunes the dynamic loader"),
-        (
-            "JAVA_TOOL_OPTIONS",
-            "the JVM loads agents and options from it",
-        ),
-        ("_JAVA_OPTIONS", "the JVM loads agents and options from it"),
-        (
-            "JDK_JAVA_OPTIONS",
-            "the JVM loads agents and options from it",
-        ),
-        ("CLASSPATH", "the JVM loads classes from it"),
-        ("RUBYOPT", "Ruby loads options from it"),
-        (
-            "PHPRC",
-            "PHP loads a configuration that can load extensions",
-        ),
-        (
-            "PHP_INI_SCAN_DIR",
-            "PHP loads configurations that can load extensions",
-        ),
-        ("TCLLIBPATH", "Tcl loads packages from it"),
-        ("SHELL", "programs start it to run commands"),
-        ("EDITOR", "programs run it"),
-        ("VISUAL", "programs run it"),
-        ("PAGER", "programs run it"),
-        ("MANPAGER", "man runs it"),
-        ("BROWSER", "programs run it"),
-        ("LESSOPEN", "less runs it"),
-        ("LESSCLOSE", "less runs it"),
-        ("SSH_ASKPASS", "ssh runs it"),
-        ("SUDO_ASKPASS", "sudo runs it"),
-    ];
-    let upper = name.to_ascii_uppercase();
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| upper.starts_with(prefix))
-        .or_else(|| NAMES.iter().find(|(exact, _)| upper == *exact))
-        .map(|(_, why)| *why)
 }
 
 /// The child's whole environment: each granted variable the agent itself

@@ -13,8 +13,10 @@
 //!    environment cleared and refilled with granted variables only, stdin
 //!    empty, its own process group, resource limits (CPU time, address
 //!    space, file size, processes, no core files), no new privileges, and on
-//!    Linux a Landlock ruleset: run and read in the system folders and the
-//!    program's own, read in read roots, write in write roots, nothing else.
+//!    Linux the kernel sandbox of [`sandbox`]: it executes only the program
+//!    and its helpers, reads read roots, writes write roots, sees denied paths
+//!    masked, has no network without granted hosts, and lives in its own PID
+//!    namespace; where that cannot be enforced it is not run.
 //! 4. The run: stdout and stderr drained together, each kept up to a cap and
 //!    counted past it; the whole process group killed and the program reaped
 //!    when it exits (nothing it started in the background lives on), when
@@ -38,7 +40,9 @@ use rustchain_tools::policy::path::lexical_absolute;
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
 use env::EnvVars;
-use sandbox::{LandlockStatus, Sandbox};
+use rustchain_tools::policy::sandbox::Mechanisms;
+pub use sandbox::LandlockStatus;
+use sandbox::Sandbox;
 use workdir::WorkDir;
 
 /// What each of stdout and stderr keeps unless the call asks otherwise.
@@ -78,6 +82,9 @@ pub struct CmdOutput {
     pub output_flooded: bool,
     /// Whether Landlock confined the program's file access: `full`, `partial` or `not_supported`.
     pub landlock: LandlockStatus,
+    /// Whether the program ran in its own mount, PID and (without granted
+    /// hosts) network namespaces.
+    pub isolated: bool,
 }
 
 /// Runs a program granted by the policy, directly (never through a shell), and returns its exit code, signal and output.
@@ -180,6 +187,15 @@ impl Plan {
                 ),
             ));
         }
+        if let Some((index, name)) = env::first_code_loading_assignment(&args) {
+            return Err(ToolError::new(
+                ErrorKind::Denied,
+                format!(
+                    "argument {index} ({:?}) sets `{name}`, which loads code and is never passed to a program by any route; nothing was run",
+                    args[index]
+                ),
+            ));
+        }
         let cap = match max_output_bytes {
             None => DEFAULT_OUTPUT_BYTES,
             Some(bytes) if bytes <= MAX_OUTPUT_BYTES => bytes,
@@ -207,7 +223,7 @@ impl Plan {
         };
         let time_bound = own.unwrap_or(call_end).saturating_duration_since(now);
         let workdir = WorkDir::choose(cwd, grants)?;
-        let sandbox = Sandbox::prepare(grants, &program, time_bound)?;
+        let sandbox = Sandbox::prepare(grants, grant, time_bound, Mechanisms::detect())?;
         Ok(Plan {
             program,
             args,
@@ -236,6 +252,7 @@ impl Plan {
             timed_out: finished.end == child::End::TimedOut,
             output_flooded: finished.end == child::End::Flooded,
             landlock: self.sandbox.landlock_status(),
+            isolated: self.sandbox.isolated(),
         })
     }
 }
@@ -243,6 +260,7 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustchain_tools::policy::{Confinement, ProgramGrant};
 
     /// A plan that bypasses the policy, for what only this module can reach:
     /// a run without Landlock, as on a kernel that lacks it.
@@ -271,7 +289,7 @@ mod tests {
     #[test]
     fn without_landlock_the_run_says_not_supported_and_is_not_confined() {
         let file = outside_file();
-        let sandbox = Sandbox::without_landlock(Duration::from_secs(10));
+        let sandbox = Sandbox::unconfined(Duration::from_secs(10));
         let out = plan("/bin/cat", &[file.path().to_str().unwrap()], sandbox)
             .run(&ToolContext::new())
             .unwrap();
@@ -280,32 +298,85 @@ mod tests {
         assert_eq!(out.stdout, "outside");
     }
 
+    fn grant(program: &str, confinement: Confinement) -> ProgramGrant {
+        ProgramGrant {
+            path: PathBuf::from(program),
+            deny_flags: Vec::new(),
+            helpers: Vec::new(),
+            hosts: Vec::new(),
+            confinement,
+        }
+    }
+
+    const ALL: Mechanisms = Mechanisms {
+        landlock_abi: 6,
+        namespaces: true,
+    };
+
     #[cfg(target_os = "linux")]
     #[test]
     fn with_landlock_a_file_outside_every_root_cannot_be_read() {
         let file = outside_file();
-        let grants = rustchain_tools::policy::Grants::default();
-        let sandbox =
-            Sandbox::prepare(&grants, Path::new("/bin/cat"), Duration::from_secs(10)).unwrap();
-        let status = sandbox.landlock_status();
+        let grants = Grants::default();
+        let program = grant("/bin/cat", Confinement::Full);
+        let sandbox = match Sandbox::prepare(
+            &grants,
+            &program,
+            Duration::from_secs(10),
+            Mechanisms::detect(),
+        ) {
+            Ok(sandbox) => sandbox,
+            Err(err) => {
+                eprintln!("this machine cannot confine a program, and says so: {err}");
+                assert_eq!(err.kind(), ErrorKind::Denied);
+                return;
+            }
+        };
         let out = plan("/bin/cat", &[file.path().to_str().unwrap()], sandbox)
             .run(&ToolContext::new())
             .unwrap();
-        assert_eq!(out.landlock, status);
-        if status == LandlockStatus::NotSupported {
-            eprintln!("this kernel has no Landlock; confinement not checked");
-            return;
-        }
+        assert_ne!(out.landlock, LandlockStatus::NotSupported);
         assert_ne!(out.exit_code, Some(0), "{out:?}");
         assert!(out.stderr.contains("Permission denied"), "{out:?}");
         assert!(out.stdout.is_empty());
     }
 
     #[test]
+    fn a_program_that_cannot_be_confined_is_refused_unless_it_accepts_weaker() {
+        let grants = Grants::default();
+        let time = Duration::from_secs(10);
+        for missing in [
+            Mechanisms {
+                landlock_abi: 0,
+                ..ALL
+            },
+            Mechanisms {
+                namespaces: false,
+                ..ALL
+            },
+        ] {
+            let strict = grant("/bin/echo", Confinement::Full);
+            let err = Sandbox::prepare(&grants, &strict, time, missing).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+            assert!(err.message().contains("was not run"), "{err}");
+            assert!(err.message().contains("confinement = \"weaker\""), "{err}");
+            let weaker = grant("/bin/echo", Confinement::Weaker);
+            let sandbox = Sandbox::prepare(&grants, &weaker, time, missing)
+                .expect("weaker confinement is accepted");
+            if !missing.landlock() {
+                assert_eq!(sandbox.landlock_status(), LandlockStatus::NotSupported);
+            }
+            if !missing.namespaces {
+                assert!(!sandbox.isolated());
+            }
+        }
+    }
+
+    #[test]
     fn a_cancelled_call_kills_the_program_and_is_an_error() {
         let ctx = ToolContext::new();
         ctx.cancellation().cancel();
-        let sandbox = Sandbox::without_landlock(Duration::from_secs(10));
+        let sandbox = Sandbox::unconfined(Duration::from_secs(10));
         let err = plan("/bin/sleep", &["30"], sandbox).run(&ctx).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Cancelled, "{err}");
     }

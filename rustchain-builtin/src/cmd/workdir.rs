@@ -86,7 +86,7 @@ impl WorkDir {
                 canonical.display()
             )));
         }
-        if let Some(glob) = grants.fs_deny().matching(&canonical, roots) {
+        if let Some(glob) = grants.fs_deny().matching(&canonical) {
             return Err(denied(format!(
                 "the working directory {} matches the denied pattern {glob:?}",
                 canonical.display()

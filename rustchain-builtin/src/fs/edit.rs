@@ -33,7 +33,8 @@ pub struct EditOutput {
 /// Matching is exact, whitespace and line breaks included (copy the text
 /// from `fs_read`). The file is rewritten atomically and keeps its
 /// permissions; it must be UTF-8 text of at most 8 MiB, in a folder the
-/// policy grants for writing, and not a symbolic link.
+/// policy grants for reading and for writing (the answer tells what the
+/// file holds), and not a symbolic link.
 #[tool(crate = "rustchain_tools", destructive, open_world = false, tags("fs"))]
 pub fn fs_edit(
     ctx: &ToolContext,
@@ -66,7 +67,21 @@ pub fn fs_edit(
             "expected_count must be at least 1",
         ));
     }
-    let (scope, names) = Scope::open(Grants::of(ctx), Access::Write, path.as_path())?;
+    let grants = Grants::of(ctx);
+    // Whether `old_text` occurs, and how often, tells what the file holds:
+    // editing needs the right to read it as well as to write it.
+    Scope::open(grants, Access::Read, path.as_path())
+        .and_then(|(scope, names)| scope.resolve(names, Last::Keep, false).map(|_| ()))
+        .map_err(|err| {
+            ToolError::new(
+                ErrorKind::Denied,
+                format!(
+                    "fs_edit answers with what a file holds, so it needs the file readable as well as writable: {}",
+                    err.message()
+                ),
+            )
+        })?;
+    let (scope, names) = Scope::open(grants, Access::Write, path.as_path())?;
     let target = scope.resolve(names, Last::Keep, false)?;
     let shown = scope.show(&target.rel);
     let name = existing_file(&target, &shown, "fs_write creates a new file")?;

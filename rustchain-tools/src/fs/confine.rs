@@ -70,7 +70,6 @@ pub fn kind_of(meta: &Metadata) -> EntryKind {
 /// with it). Nothing reachable from a `Scope` lies outside its root.
 pub struct Scope<'g> {
     grants: &'g Grants,
-    roots: &'g [PathBuf],
     root_path: &'g Path,
     root: Dir,
     /// Appended to "the folder ... does not exist", to tell the model what to do.
@@ -185,7 +184,6 @@ impl<'g> Scope<'g> {
         Ok((
             Scope {
                 grants,
-                roots,
                 root_path,
                 root,
                 missing_folder_hint: "",
@@ -457,7 +455,7 @@ impl<'g> Scope<'g> {
         let deny = self.grants.fs_deny();
         look_alikes(text)
             .into_iter()
-            .find_map(|form| deny.matching(&self.root_path.join(form), self.roots))
+            .find_map(|form| deny.matching(&self.root_path.join(form)))
     }
 }
 
@@ -608,7 +606,7 @@ mod tests {
                 "[fs]\nread = [{root:?}]\nwrite = [{root:?}]\ndeny = [\"secrets/**\", \"**/clé.txt\"]\n"
             ),
             "<test>",
-            Path::new("/"),
+            &root,
         )
         .unwrap();
         Fixture {

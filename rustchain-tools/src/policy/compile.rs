@@ -15,7 +15,7 @@ use toml::Spanned;
 use super::decision::Verdict;
 use super::error::{PolicyError, PolicyErrorKind};
 use super::file::{self, PolicyFile};
-use super::grants::{Grant, Granted, Grants, Rule, Views};
+use super::grants::{Confinement, Grant, Granted, Grants, Rule, Views};
 use super::limits::{
     Budget, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_OUTPUT_BYTES,
     MAX_CONCURRENT_LIMIT, ToolOverride, parse_duration, parse_rate,
@@ -212,12 +212,11 @@ impl Compiler<'_> {
                 grant(root, self.rule(table, value));
             }
         }
-        let fs_deny = PathDeny::new(file.fs.deny.iter().map(|v| v.get_ref().as_str())).or_else(
-            |(index, message)| match file.fs.deny.get(index) {
-                Some(value) => self.error(Kind::BadGlob, value, message),
-                None => Err(PolicyError::new(Kind::BadGlob, self.origin, None, message)),
-            },
-        )?;
+        let fs_deny = PathDeny::new(file.fs.deny.iter().map(|v| v.get_ref().as_str()), self.base)
+            .or_else(|(index, message)| match file.fs.deny.get(index) {
+            Some(value) => self.error(Kind::BadGlob, value, message),
+            None => Err(PolicyError::new(Kind::BadGlob, self.origin, None, message)),
+        })?;
         for value in &file.fs.deny {
             grant(
                 Grant::FsDeny(value.get_ref().clone()),
@@ -314,7 +313,47 @@ impl Compiler<'_> {
             }
             deny_flags.push(flag.get_ref().clone());
         }
-        Ok(programs::grant(Path::new(path), deny_flags))
+        let mut helpers = Vec::new();
+        for helper in &program.helpers {
+            if !programs::is_program_path(helper.get_ref()) {
+                return self.error(
+                    Kind::BadPath,
+                    helper,
+                    format!(
+                        "the helper `{}` of `{path}` is not an absolute path; helpers are named by absolute path",
+                        helper.get_ref()
+                    ),
+                );
+            }
+            helpers.push(helper.get_ref().clone());
+        }
+        let mut hosts = Vec::new();
+        for host in &program.hosts {
+            self.host(host)?;
+            hosts.push(host.get_ref().clone());
+        }
+        let confinement = match program
+            .confinement
+            .as_ref()
+            .map(|c| (c, c.get_ref().as_str()))
+        {
+            None | Some((_, "full")) => Confinement::Full,
+            Some((_, "weaker")) => Confinement::Weaker,
+            Some((value, other)) => {
+                return self.error(
+                    Kind::BadValue,
+                    value,
+                    format!("`confinement` is \"full\" or \"weaker\", not {other:?}"),
+                );
+            }
+        };
+        Ok(programs::grant(
+            Path::new(path),
+            deny_flags,
+            &helpers,
+            hosts,
+            confinement,
+        ))
     }
 
     fn max_concurrent(&self, value: Option<&Spanned<usize>>) -> Result<usize, PolicyError> {

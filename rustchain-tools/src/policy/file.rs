@@ -72,6 +72,15 @@ pub struct ProgramGrant {
     pub path: Spanned<String>,
     #[serde(default)]
     pub deny_flags: Vec<Spanned<String>>,
+    /// Other programs it may start (absolute paths): nothing else can be executed.
+    #[serde(default)]
+    pub helpers: Vec<Spanned<String>>,
+    /// Hosts it may reach; none means no network at all.
+    #[serde(default)]
+    pub hosts: Vec<Spanned<String>>,
+    /// "full" (the default) or "weaker": whether it may run where the kernel
+    /// cannot confine it as the policy says.
+    pub confinement: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -47,6 +47,36 @@ pub struct ProgramGrant {
     pub path: PathBuf,
     /// Flags refused in its arguments (`-c`, `--exec-path`...).
     pub deny_flags: Vec<String>,
+    /// Other programs it may start, by absolute path (`helpers`): the
+    /// sandbox lets the program execute these and nothing else.
+    pub helpers: Vec<PathBuf>,
+    /// Hosts it may reach (`hosts`), as written; empty means no network.
+    pub hosts: Vec<String>,
+    /// Whether it may run where the kernel cannot confine it fully.
+    pub confinement: Confinement,
+}
+
+/// How strictly a granted program must be confined (`confinement` in its
+/// `[[programs]]` entry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Confinement {
+    /// Run only where every rule of the policy is enforced by the kernel;
+    /// otherwise refuse to start it (the default).
+    #[default]
+    Full,
+    /// Accept weaker confinement where the kernel cannot enforce a rule
+    /// (`confinement = "weaker"`): the policy summary and the security scan say so.
+    Weaker,
+}
+
+impl Confinement {
+    /// The word written in the policy file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confinement::Full => "full",
+            Confinement::Weaker => "weaker",
+        }
+    }
 }
 
 /// What a policy grants, readable by tools through their context so they

@@ -21,6 +21,9 @@
 //! [[programs]]
 //! path = "/usr/bin/git"
 //! deny_flags = ["-c", "--exec-path"]
+//! helpers = ["/usr/lib/git-core/git"] # what it may execute besides itself (nothing else)
+//! hosts = ["github.com:443"]   # network: none unless hosts are granted
+//! confinement = "full"         # or "weaker": run even where the kernel cannot enforce a rule
 //!
 //! [env]
 //! allow = ["LANG"]
@@ -58,7 +61,7 @@
 
 mod compile;
 mod decision;
-mod env;
+pub mod env;
 mod error;
 mod file;
 pub mod flags;
@@ -68,6 +71,8 @@ mod linked;
 pub mod net;
 pub mod path;
 mod programs;
+#[cfg(unix)]
+pub mod sandbox;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -83,7 +88,7 @@ use limits::ToolOverride;
 
 pub use decision::{Access, Decision, Verdict};
 pub use error::{PolicyError, PolicyErrorKind, PolicyWarning, PolicyWarningKind};
-pub use grants::{Grants, ProgramGrant};
+pub use grants::{Confinement, Grants, ProgramGrant};
 pub use limits::{
     Budget, DEFAULT_APPROVAL_TIMEOUT, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_OUTPUT_BYTES,
     MAX_CONCURRENT_LIMIT, Rate, ToolFacts, ToolLimits, parse_duration,
@@ -399,10 +404,36 @@ impl Policy {
         ));
         lines.push(format!(
             "programs: {}",
-            list(g.programs().iter().map(|p| p.path.display().to_string()))
+            list(g.programs().iter().map(program_summary))
         ));
         lines.push(format!("env: {}", list(g.env().iter().cloned())));
         lines.push(format!("examples: {}", self.examples.len()));
         lines
     }
+}
+
+/// One program of the summary: its path, what it may execute, its network
+/// and, when it accepts less, its confinement.
+fn program_summary(program: &ProgramGrant) -> String {
+    let mut text = program.path.display().to_string();
+    if !program.helpers.is_empty() {
+        let helpers: Vec<String> = program
+            .helpers
+            .iter()
+            .map(|h| h.display().to_string())
+            .collect();
+        text.push_str(&format!(" (helpers: {})", helpers.join(", ")));
+    }
+    if program.hosts.is_empty() {
+        text.push_str(" (no network)");
+    } else {
+        text.push_str(&format!(
+            " (host network, for {}: not limited to them by the kernel)",
+            program.hosts.join(", ")
+        ));
+    }
+    if program.confinement == Confinement::Weaker {
+        text.push_str(" (accepts weaker confinement)");
+    }
+    text
 }

@@ -74,7 +74,7 @@ pub(super) fn decide(grants: &Grants, origin: &str, using: FsUse, value: &str) -
             ),
         ));
     };
-    if let Some(glob) = grants.fs_deny().matching(&resolved, roots) {
+    if let Some(glob) = grants.fs_deny().matching(&resolved) {
         let rule = grants
             .iter()
             .find_map(|(grant, rule)| match grant {
@@ -201,12 +201,27 @@ fn push_components(
     }
 }
 
-/// Deny globs over paths, matched against the absolute path and against the
-/// path relative to each root, so `secrets/**` and `**/.env` both read naturally.
+/// Deny globs over paths: one set, for every access kind (read, write,
+/// list), every tool and every child process. A relative glob is anchored
+/// at the policy file's folder (`secrets/**` is that folder's `secrets`,
+/// whichever root a path is reached through); an absolute glob is matched
+/// as written; a glob that starts with `**/` (`**/.env`) matches anywhere.
+///
+/// ```
+/// use std::path::Path;
+/// use rustchain_tools::policy::path::PathDeny;
+///
+/// let deny = PathDeny::new(["secrets/**", "**/.env"], Path::new("/work")).unwrap();
+/// assert_eq!(deny.matching(Path::new("/work/secrets/key")), Some("secrets/**"));
+/// assert_eq!(deny.matching(Path::new("/work/out/secrets/key")), None);
+/// assert_eq!(deny.matching(Path::new("/elsewhere/.env")), Some("**/.env"));
+/// ```
 #[derive(Debug, Clone)]
 pub struct PathDeny {
     patterns: Vec<String>,
     set: GlobSet,
+    /// The folder relative globs are anchored at.
+    base: PathBuf,
 }
 
 impl Default for PathDeny {
@@ -214,14 +229,17 @@ impl Default for PathDeny {
         PathDeny {
             patterns: Vec::new(),
             set: GlobSet::empty(),
+            base: PathBuf::from("/"),
         }
     }
 }
 
 impl PathDeny {
-    /// Compiles the deny globs; an invalid one is an error naming it.
+    /// Compiles the deny globs, relative ones anchored at `base`; an invalid
+    /// one is an error naming it.
     pub fn new<'a>(
         patterns: impl IntoIterator<Item = &'a str>,
+        base: &Path,
     ) -> Result<PathDeny, (usize, String)> {
         let mut builder = GlobSetBuilder::new();
         let mut kept = Vec::new();
@@ -247,23 +265,44 @@ impl PathDeny {
         Ok(PathDeny {
             patterns: kept,
             set,
+            // Resolved as the roots are, so a root reached through a link
+            // in the policy's folder is still under it.
+            base: {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                resolve(base, &cwd).unwrap_or_else(|| lexical_absolute(base, &cwd))
+            },
         })
     }
 
-    /// The first deny glob matching `path` (absolute, or relative to one of `roots`).
-    pub fn matching(&self, path: &Path, roots: &[PathBuf]) -> Option<&str> {
-        let mut candidates = vec![path.to_path_buf()];
-        candidates.extend(
-            roots
-                .iter()
-                .filter_map(|root| path.strip_prefix(root).ok().map(Path::to_path_buf)),
-        );
-        candidates.iter().find_map(|candidate| {
-            self.set
-                .matches(candidate)
-                .first()
-                .map(|&i| self.patterns[i].as_str())
-        })
+    /// The globs as written, each once.
+    pub fn patterns(&self) -> Vec<String> {
+        let mut written: Vec<String> = Vec::new();
+        for pattern in &self.patterns {
+            if !written.contains(pattern) {
+                written.push(pattern.clone());
+            }
+        }
+        written
+    }
+
+    /// The folder relative globs are anchored at.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
+    /// The first deny glob matching `path` (absolute): as written, or
+    /// relative to the policy's folder when it lies inside it.
+    pub fn matching(&self, path: &Path) -> Option<&str> {
+        let relative = path.strip_prefix(&self.base).ok();
+        [Some(path), relative]
+            .into_iter()
+            .flatten()
+            .find_map(|candidate| {
+                self.set
+                    .matches(candidate)
+                    .first()
+                    .map(|&i| self.patterns[i].as_str())
+            })
     }
 }
 
@@ -301,18 +340,23 @@ mod tests {
     }
 
     #[test]
-    fn deny_globs_match_absolute_and_root_relative_paths() {
-        let deny = PathDeny::new(["secrets/**", "**/.env"]).unwrap();
-        let roots = [PathBuf::from("/work")];
+    fn deny_globs_are_anchored_at_the_policys_folder() {
+        let deny =
+            PathDeny::new(["secrets/**", "**/.env", "/srv/keys/*"], Path::new("/work")).unwrap();
         assert_eq!(
-            deny.matching(Path::new("/work/secrets/key"), &roots),
+            deny.matching(Path::new("/work/secrets/key")),
             Some("secrets/**")
         );
         assert_eq!(
-            deny.matching(Path::new("/work/app/.env"), &roots),
-            Some("**/.env")
+            deny.matching(Path::new("/work/secrets")),
+            Some("secrets/**")
         );
-        assert_eq!(deny.matching(Path::new("/work/app/env"), &roots), None);
-        assert!(PathDeny::new(["a[", "ok"]).is_err());
+        // Not relative to whichever root a path is reached through.
+        assert_eq!(deny.matching(Path::new("/work/out/secrets/key")), None);
+        assert_eq!(deny.matching(Path::new("/work/app/.env")), Some("**/.env"));
+        assert_eq!(deny.matching(Path::new("/other/.env")), Some("**/.env"));
+        assert_eq!(deny.matching(Path::new("/srv/keys/a")), Some("/srv/keys/*"));
+        assert_eq!(deny.matching(Path::new("/work/app/env")), None);
+        assert!(PathDeny::new(["a[", "ok"], Path::new("/")).is_err());
     }
 }

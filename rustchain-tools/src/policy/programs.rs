@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::decision::{Decision, Judged, Refusal, shown};
 use super::flags;
-use super::grants::{Grant, Grants, ProgramGrant, Rule};
+use super::grants::{Confinement, Grant, Grants, ProgramGrant, Rule};
 use super::path::lexical_absolute;
 
 /// The `[[programs]]` entry for `program` (compared after folding `//` and `.`).
@@ -67,6 +67,16 @@ pub(super) fn decide_args(
             format!("`{tool}` may not pass `{param}[{at}]`: it contains a NUL byte"),
         );
     }
+    if let Some((at, name)) = super::env::first_code_loading_assignment(args) {
+        return Decision::deny(
+            "env",
+            format!(
+                "`{tool}` may not pass `{param}[{at}]` = {:?} to {}: it sets `{name}`, which loads code and is never passed to a program, by the environment or by arguments",
+                shown(&args[at]),
+                grant.path.display()
+            ),
+        );
+    }
     match flags::first_denied(args, &grant.deny_flags) {
         Some((at, flag)) => Decision::deny(
             format!("{} deny_flags {flag:?}", rule.text),
@@ -82,10 +92,22 @@ pub(super) fn decide_args(
 
 /// The grant for a `[[programs]]` entry, once its path and flags are checked
 /// (by the compiler, which knows their lines).
-pub(super) fn grant(path: &Path, deny_flags: Vec<String>) -> ProgramGrant {
+pub(super) fn grant(
+    path: &Path,
+    deny_flags: Vec<String>,
+    helpers: &[String],
+    hosts: Vec<String>,
+    confinement: Confinement,
+) -> ProgramGrant {
     ProgramGrant {
         path: lexical_absolute(path, Path::new("/")),
         deny_flags,
+        helpers: helpers
+            .iter()
+            .map(|helper| lexical_absolute(Path::new(helper), Path::new("/")))
+            .collect(),
+        hosts,
+        confinement,
     }
 }
 
