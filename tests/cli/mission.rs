@@ -16,7 +16,7 @@ use super::{Setup, records, write};
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/examples/quickstart/tool_demo.yaml"
+    "/tests/fixtures/missions/weather_demo.yaml"
 );
 
 /// A setup with no grants (tools that declare no permissions run) and the mission `yaml` beside it.
