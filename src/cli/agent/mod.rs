@@ -269,8 +269,12 @@ pub(super) enum SourceKind {
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it, so a reader
-/// sees the old file or the new one, never half of one.
+/// sees the old file or the new one, never half of one. A file that already
+/// holds `bytes` is left alone: cargo rebuilds what has a newer time.
 pub(super) fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
     let parent = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|err| AgentError::io("create", parent, &err))?;
     let staged = path.with_extension("partial");
