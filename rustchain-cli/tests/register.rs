@@ -98,7 +98,9 @@ fn a_registered_file_serves_its_tools_and_failures_leave_the_agent_in_place() {
         run.out
     );
     std::fs::create_dir(dir.join("sub")).expect("a folder inside");
-    let run = rustchain(&dir.join("sub"), &["tools", "list"]).expect_code(0);
+    let state = dir.join(".state");
+    let state = [("XDG_STATE_HOME", state.to_str().expect("a UTF-8 path"))];
+    let run = rustchain_in(&dir.join("sub"), &state, &["tools", "list"]).expect_code(0);
     let names = listed(&run);
     assert!(
         names.contains(&"word_count".to_owned()) && names.contains(&"text_stats".to_owned()),
@@ -124,7 +126,59 @@ fn a_registered_file_serves_its_tools_and_failures_leave_the_agent_in_place() {
     )
     .expect_code(1);
     let agent = agent_binary(&dir);
+
+    // The same project as a clone would bring it to another user (whose
+    // record of agents built is elsewhere): nothing it registers, and no
+    // program that came with it, is built or run without being asked.
+    let other_user = dir.join(".other-user-state");
+    let other = other_user.to_str().expect("a UTF-8 path");
+    let run = rustchain_in(&dir, &[("XDG_STATE_HOME", other)], &["tools", "list"]).expect_code(0);
+    assert!(
+        run.err.contains("you have not built its agent")
+            && run.err.contains("rustchain tools register --rebuild"),
+        "{}",
+        run.err
+    );
+    assert!(!listed(&run).contains(&"word_count".to_owned()));
+    assert!(listed(&run).contains(&"text_stats".to_owned()));
+
+    // A program put in the agent's place is never run: it is built again.
+    let real = std::fs::read(&agent).expect("the agent is read");
+    std::fs::remove_file(&agent).expect("removed");
+    std::fs::write(&agent, "#!/bin/sh\necho planted\n").expect("written");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&agent, std::fs::Permissions::from_mode(0o755))
+            .expect("made executable");
+    }
+    let run = rustchain(&dir, &["tools", "list"]).expect_code(0);
+    assert!(!run.out.contains("planted"), "{}", run.out);
+    assert!(
+        run.err.contains("is not the program you built there"),
+        "{}",
+        run.err
+    );
+    assert!(listed(&run).contains(&"word_count".to_owned()));
+    assert_eq!(std::fs::read(&agent).expect("rebuilt").len(), real.len());
+    drop(real);
     let built = modified(&agent);
+
+    // A tool whose name a built-in has: the link fails on the duplicate
+    // (or, were it to link, the agent could not serve its tools), so it is
+    // refused and the previous agent stays.
+    std::fs::write(
+        dir.join("clash.rs"),
+        "use rustchain::tool;\n\n/// Counts nothing.\n#[tool]\npub fn text_stats() -> u32 {\n    0\n}\n",
+    )
+    .expect("written");
+    let run = rustchain(&dir, &["tools", "register", "clash.rs"]).expect_code(8);
+    assert!(
+        run.err.contains("text_stats") && run.err.contains("the previous agent stays in place"),
+        "{}",
+        run.err
+    );
+    assert_eq!(modified(&agent), built, "the agent was not replaced");
 
     // A file that does not compile: cargo's errors, status 8, and the
     // previous agent and list stay.

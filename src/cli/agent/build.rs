@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::source::{self, newest_change};
+use super::trust;
 use super::{AGENT_MARKER, AgentError, AgentErrorKind, Project, Registered, SourceKind};
 
 /// How a build runs.
@@ -64,6 +65,11 @@ pub(in crate::cli) fn build(
     let finish = || -> Result<Registered, AgentError> {
         let registered = with_tools(wanted, &executable)?;
         install(project, &executable)?;
+        trust::record(
+            trust::store().as_deref(),
+            &project.agent_dir(),
+            &project.binary(),
+        )?;
         project.save(&registered)?;
         Ok(registered)
     };

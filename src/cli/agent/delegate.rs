@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::build::{self, BuildOptions};
+use super::trust::{self, Trust};
 use super::{AGENT_MARKER, AgentError, AgentErrorKind, Project};
 
 /// What the environment says about handing over.
@@ -39,7 +40,36 @@ pub(in crate::cli) fn agent_for(context: &Context<'_>) -> Result<Option<PathBuf>
     if registered.crates.is_empty() {
         return Ok(None);
     }
-    let stale = build::stale_sources(&project, &registered);
+    let (agent_dir, binary) = (project.agent_dir(), project.binary());
+    let stale = match trust::trust(trust::store().as_deref(), &agent_dir, &binary) {
+        Trust::Unknown => {
+            // A cloned project's list, or a program that came with it:
+            // neither is built nor run without the user asking.
+            eprintln!(
+                "note: this project registers tools ({}), but you have not built its agent; \
+                 `{} tools register --rebuild` builds it, compiling the registered code, \
+                 and until then only the built-in tools are here",
+                project
+                    .relative(&agent_dir)
+                    .join("registered.toml")
+                    .display(),
+                context.program
+            );
+            return Ok(None);
+        }
+        Trust::Replaced => {
+            eprintln!(
+                "note: {} is not the program you built there",
+                project.relative(&binary).display()
+            );
+            registered
+                .crates
+                .iter()
+                .map(|entry| entry.source.clone())
+                .collect()
+        }
+        Trust::Built => build::stale_sources(&project, &registered),
+    };
     if !stale.is_empty() {
         let changed = describe(&stale);
         if context.offline {

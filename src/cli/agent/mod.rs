@@ -21,13 +21,15 @@
 //!
 //! The modules follow the steps: `source` reads what is registered (a file
 //! with its frontmatter, or a crate's folder), `build` writes the workspace
-//! and builds it, `scaffold` writes a new tool crate, `delegate` hands a
-//! command line over.
+//! and builds it, `trust` records which agents this user built (the only
+//! ones handed a command line), `scaffold` writes a new tool crate,
+//! `delegate` hands a command line over.
 
 pub(super) mod build;
 pub(super) mod delegate;
 pub(super) mod scaffold;
 pub(super) mod source;
+pub(super) mod trust;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
