@@ -7,5 +7,5 @@
 use rustchain_builtin as _;
 
 fn main() -> std::process::ExitCode {
-    rustchain::cli::run()
+    rustchain::cli::run_in_project()
 }

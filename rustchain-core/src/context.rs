@@ -90,10 +90,13 @@ pub struct Caller {
     /// The id of the request that carried the call (over MCP, the JSON-RPC id).
     #[serde(rename = "request.id", skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// The mission run that made the call (a mission's name and the run's
-    /// id, so two runs of one file stay apart in the trail).
+    /// The mission that made the call: its name.
     #[serde(rename = "mission.id", skip_serializing_if = "Option::is_none")]
     pub mission: Option<String>,
+    /// The run of that mission that made the call (a UUID v7, one per
+    /// `mission execute`), so two runs of one mission stay apart in the trail.
+    #[serde(rename = "mission.run_id", skip_serializing_if = "Option::is_none")]
+    pub mission_run: Option<String>,
     /// The mission's step that made the call, as the mission file names it.
     #[serde(rename = "mission.step", skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,

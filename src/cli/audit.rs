@@ -61,7 +61,8 @@ Examples:
 Per tool: calls, denials, errors (timeouts included), timeouts, and the
 p50/p95/p99 duration of the calls that ran. --tool-operations adds the calls
 allowed (approved included) and asked, the errors by kind and the last call.
---tool and --mission keep one tool's, or one mission's, calls. DURATION is a number and a unit,
+--tool and --mission keep one tool's, or one mission's, calls (a mission's name: all its
+runs; a run's id, `run_id` in `mission execute --json`: that run). DURATION is a number and a unit,
 or several: 30s, 5m, 2h, 1d, 1h 30m. The report reads the trail without verifying it: run
 `audit verify` to trust the figures.";
 
@@ -123,7 +124,8 @@ pub(super) struct ReportArgs {
     /// Only this tool's calls
     #[arg(long, value_name = "NAME")]
     tool: Option<String>,
-    /// Only the calls of this mission (the records' mission.id)
+    /// Only the calls of this mission: its name (every run), or one run's id
+    /// (from `mission execute --json`)
     #[arg(long, value_name = "ID")]
     mission: Option<String>,
     /// The full table of operations: allowed, asked, errors by kind, last call

@@ -20,7 +20,8 @@ Examples:
   rustchain mission execute tool_demo.yaml --var city=Oslo --json
 
 Every step is a call through the policy and the audit trail, recorded with
-`mission.id` (the mission's name) and `mission.step` (the step's id).
+`mission.id` (the mission's name), `mission.run_id` (this run's id, a UUID v7,
+`run_id` in --json) and `mission.step` (the step's id).
 Exit status: 0 every step succeeded; 1 a step failed, timed out, was skipped
 for a failed dependency or cancelled; 2 the mission has problems (each named
 with its file, line and step) or the policy or audit trail cannot be used.";

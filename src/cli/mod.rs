@@ -23,6 +23,7 @@
 //! file, audit trail, approver), `input` reads a call's arguments, `view`
 //! lays out what is printed.
 
+mod agent;
 mod audit;
 mod executor;
 mod input;
@@ -32,6 +33,7 @@ mod mcp;
 mod mission;
 mod out_file;
 mod policy;
+mod register;
 mod scan;
 mod tools;
 mod view;
@@ -65,6 +67,7 @@ use tools::ToolsCommand;
 /// | 5 | (not used) | the trail could not be verified: bad usage, a missing or unreadable trail, an unreadable key |
 /// | 6 | `tools lock --check`: a linked tool's definition differs from the lock file | (not used) |
 /// | 7 | `tools security-scan`: a finding at or above `--fail-on` | (not used) |
+/// | 8 | the project agent could not be built (a registered source does not compile), or is older than its sources under `--offline` | the same |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exit {
@@ -88,6 +91,8 @@ pub enum Exit {
     Changed,
     /// `tools security-scan`: a finding reached `--fail-on`.
     Findings,
+    /// The project agent could not be built, or is stale under `--offline`.
+    Agent,
 }
 
 impl Exit {
@@ -102,6 +107,7 @@ impl Exit {
             Exit::Unverified => 5,
             Exit::Changed => 6,
             Exit::Findings => 7,
+            Exit::Agent => 8,
         }
     }
 }
@@ -142,6 +148,8 @@ Exit codes:
   4  the output could not be written
   6  `tools lock --check`: a tool's definition differs from rustchain.lock
   7  `tools security-scan`: a finding at or above --fail-on (default high)
+  8  the project agent could not be built (a registered source does not
+     compile), or is older than its sources under --offline
 `audit verify` has its own: 0 intact, 1 tampered, 2 warnings only, 5 could
 not verify (its bad usage included); see `rustchain audit verify --help`.";
 
@@ -159,6 +167,11 @@ struct Cli {
     /// Print JSON for programs instead of text for people.
     #[arg(long, global = true)]
     json: bool,
+
+    /// Never build the project agent: refuse when it is older than its
+    /// sources [env: RUSTCHAIN_OFFLINE=1], and build with `cargo --offline`.
+    #[arg(long, global = true)]
+    offline: bool,
 
     #[command(flatten)]
     governance: GovernanceArgs,
@@ -230,6 +243,72 @@ pub fn run() -> ExitCode {
     )
 }
 
+/// Runs the CLI like [`run`], but inside a project with an agent of its own
+/// (`rustchain tools register`) hands the command line to that agent.
+///
+/// The project is the nearest folder from the working directory upward that
+/// holds `.rustchain/agent/`. The agent is the CLI over the built-in tools and
+/// every registered crate; on unix it replaces this process, so its exit
+/// status and streams are the caller's. An agent older than its sources is
+/// rebuilt first (cargo's progress on stderr), or with `--offline` (or
+/// `RUSTCHAIN_OFFLINE=1`) refused with status 8 and the command that rebuilds
+/// it. `tools register`, `unregister` and `new` always run here, and so does
+/// everything when no crate is registered. The stock `rustchain` binary
+/// runs this; an agent runs [`run`], and never hands over again.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     rustchain::cli::run_in_project()
+/// }
+/// ```
+pub fn run_in_project() -> ExitCode {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let Ok(cwd) = std::env::current_dir() else {
+        return run();
+    };
+    let program = program_name(&args);
+    let offline_flag = args
+        .iter()
+        .skip(1)
+        .take_while(|arg| *arg != "--")
+        .any(|arg| arg == "--offline");
+    let context = agent::delegate::Context {
+        cwd: &cwd,
+        is_agent: std::env::var_os(agent::AGENT_MARKER).is_some(),
+        offline: offline_flag || agent::switched_on(std::env::var_os(agent::OFFLINE_VARIABLE)),
+        manages_agent: manages_agent(&args),
+        program: &program,
+    };
+    let handed = agent::delegate::agent_for(&context).and_then(|agent| {
+        agent
+            .map(|agent| agent::delegate::hand_over(&agent, &args))
+            .transpose()
+    });
+    match handed {
+        Ok(None) => run(),
+        Ok(Some(code)) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            register::exit_for(err.kind).into()
+        }
+    }
+}
+
+/// Whether a command line asks for one of the commands that manage the
+/// project agent, which run in whatever program was started.
+fn manages_agent(args: &[OsString]) -> bool {
+    let partial = Cli::command()
+        .ignore_errors(true)
+        .try_get_matches_from(args);
+    match partial.as_ref().map(|matches| matches.subcommand()) {
+        Ok(Some(("tools", tools))) => matches!(
+            tools.subcommand_name(),
+            Some("register" | "unregister" | "new")
+        ),
+        _ => false,
+    }
+}
+
 /// Runs the CLI on `args` (starting with the program name, as `argv` does)
 /// with the given streams; [`run`] is this over the real ones.
 ///
@@ -282,6 +361,9 @@ struct Session<'a> {
     err: String,
     /// The terminal the output goes to, if any: table width, colour.
     terminal: view::Terminal,
+    /// `--offline` or `$RUSTCHAIN_OFFLINE`: never build the project agent
+    /// from the network.
+    offline: bool,
 }
 
 fn run_with<I, S>(
@@ -346,6 +428,7 @@ fn serve(
         out: String::new(),
         err: String::new(),
         terminal,
+        offline: cli.offline || agent::switched_on(std::env::var_os(agent::OFFLINE_VARIABLE)),
     };
     let exit = match cli.command {
         Command::Tools(command) => tools::run(command, &mut session),

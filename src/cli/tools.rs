@@ -8,7 +8,7 @@ use rustchain_tools::formats::{
 use rustchain_tools::{Manifest, Tool, ToolContext, ToolManifest, ToolQuery};
 use serde_json::{Map, Value};
 
-use super::{Exit, Session, executor, lock, out_file, scan, view};
+use super::{Exit, Session, executor, lock, out_file, register, scan, view};
 
 /// Shown after `rustchain tools --help`.
 pub(super) const AFTER_HELP: &str = "\
@@ -133,6 +133,16 @@ pub(super) enum ToolsCommand {
     /// Pin every tool definition in rustchain.lock; --check fails on changes.
     #[command(after_help = lock::LOCK_AFTER_HELP)]
     Lock(lock::LockArgs),
+    /// Link a `.rs` file of #[tool] functions, or a tool crate, into this
+    /// project's agent and build it; --list shows what is registered.
+    #[command(after_help = register::REGISTER_AFTER_HELP)]
+    Register(register::RegisterArgs),
+    /// Remove a registered crate from this project's agent and rebuild it.
+    #[command(after_help = register::UNREGISTER_AFTER_HELP)]
+    Unregister(register::UnregisterArgs),
+    /// Make a new tool crate: one documented tool and its test.
+    #[command(after_help = register::NEW_AFTER_HELP)]
+    New(register::NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +225,9 @@ pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
         ToolsCommand::Docs(args) => docs(session, &args),
         ToolsCommand::Lock(args) => lock::lock(session, &args),
         ToolsCommand::SecurityScan(args) => scan::security_scan(session, &args),
+        ToolsCommand::Register(args) => register::register(session, &args),
+        ToolsCommand::Unregister(args) => register::unregister(session, &args),
+        ToolsCommand::New(args) => register::new(session, &args),
     }
 }
 

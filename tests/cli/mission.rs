@@ -16,7 +16,7 @@ use super::{Setup, records, write};
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/examples/quickstart/tool_demo.yaml"
+    "/tests/fixtures/missions/weather_demo.yaml"
 );
 
 /// A setup with no grants (tools that declare no permissions run) and the mission `yaml` beside it.
@@ -575,4 +575,50 @@ fn audit_report_mission_keeps_the_calls_of_that_mission() {
         "the call outside the mission is left out: {}",
         only.out
     );
+}
+
+#[test]
+fn each_run_has_its_own_id_in_the_report_and_the_trail_and_audit_report_tells_runs_apart() {
+    let setup = Setup::new("");
+    let execute = || {
+        let run = setup
+            .cli(&["mission", "execute", EXAMPLE, "--json"])
+            .expect_code(0);
+        let id = run.json()["run_id"]
+            .as_str()
+            .expect("the report names its run")
+            .to_owned();
+        let parsed = uuid::Uuid::parse_str(&id).expect("the run id is a UUID");
+        assert_eq!(parsed.get_version_num(), 7, "{id}");
+        id
+    };
+    let (first, second) = (execute(), execute());
+    assert_ne!(first, second);
+    let records = records(&setup.trail);
+    assert_eq!(
+        records.len(),
+        12,
+        "two runs of three steps, two records each"
+    );
+    for (records, id) in [(&records[..6], &first), (&records[6..], &second)] {
+        for record in records {
+            assert_eq!(record["mission.run_id"], id.as_str(), "{record}");
+            assert_eq!(record["mission.id"], "tool_demo", "{record}");
+        }
+    }
+    let trail = setup.trail.as_str();
+    let calls = |mission: &str| {
+        let run = super::cli(&["audit", "report", trail, "--mission", mission, "--json"])
+            .expect_code(0)
+            .json();
+        let tool = run["tools"]
+            .as_array()
+            .and_then(|tools| tools.iter().find(|t| t["tool"] == "text_stats"))
+            .cloned()
+            .unwrap_or_else(|| panic!("text_stats in {run}"));
+        tool["calls"].as_u64().expect("a count of calls")
+    };
+    assert_eq!(calls("tool_demo"), 2, "the mission's name: every run");
+    assert_eq!(calls(&first), 1, "a run's id: that run alone");
+    assert_eq!(calls(&second), 1);
 }

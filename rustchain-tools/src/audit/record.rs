@@ -245,6 +245,9 @@ pub(crate) struct StoredRecord<'a> {
     /// The mission that made the call, if one did.
     #[serde(rename = "mission.id", borrow, default)]
     pub(crate) mission_id: Option<Cow<'a, str>>,
+    /// The mission run that made the call, if one did.
+    #[serde(rename = "mission.run_id", borrow, default)]
+    pub(crate) mission_run: Option<Cow<'a, str>>,
     #[serde(rename = "checkpoint.seq", default)]
     pub(crate) checkpoint_seq: Option<u64>,
     #[serde(rename = "checkpoint.head", borrow, default)]
@@ -259,5 +262,11 @@ impl<'a> StoredRecord<'a> {
     /// Parses one line (without its newline); `None` if it is not a record.
     pub(crate) fn parse(line: &'a [u8]) -> Option<Self> {
         serde_json::from_slice(line).ok()
+    }
+
+    /// Whether a call of the mission `mission` (its name, any run) or of
+    /// the mission run `mission` (a run's id) made this record.
+    pub(crate) fn is_of_mission(&self, mission: &str) -> bool {
+        self.mission_id.as_deref() == Some(mission) || self.mission_run.as_deref() == Some(mission)
     }
 }

@@ -78,7 +78,8 @@ pub struct ReportFilter {
     pub since: Option<SystemTime>,
     /// Only this tool's records.
     pub tool: Option<String>,
-    /// Only records of calls made by this mission (their `mission.id`).
+    /// Only records of calls made by this mission: its name (the records'
+    /// `mission.id`, every run) or one run's id (`mission.run_id`).
     pub mission: Option<String>,
 }
 
@@ -118,7 +119,7 @@ pub fn report(path: &Path, filter: &ReportFilter) -> Result<UsageReport, AuditEr
             || filter
                 .mission
                 .as_deref()
-                .is_some_and(|mission| record.mission_id.as_deref() != Some(mission))
+                .is_some_and(|mission| !record.is_of_mission(mission))
         {
             continue;
         }

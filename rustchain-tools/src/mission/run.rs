@@ -78,6 +78,10 @@ pub type StepEvent = StepReport;
 pub struct Report {
     /// The mission's name.
     pub mission: String,
+    /// This run's id, a UUID v7 (time-ordered), recorded as `mission.run_id`
+    /// in the audit trail beside the mission's name: `audit report
+    /// --mission RUN_ID` reports this run alone.
+    pub run_id: String,
     /// Whether every step succeeded or was skipped by its `when`.
     pub ok: bool,
     /// Whether the run was cancelled.
@@ -101,6 +105,7 @@ pub async fn run(
     on_event: &(dyn Fn(&StepEvent) + Send + Sync),
 ) -> Report {
     let started = Instant::now();
+    let run_id = uuid::Uuid::now_v7().to_string();
     // fail_fast cancels this one; Ctrl-C cancels `cancel`, its parent.
     let run_token = cancel.child_token();
     let steps = &mission.steps;
@@ -151,7 +156,15 @@ pub async fn run(
                         Ok(true) => match scope.fill(&step.args) {
                             Err(message) => Some(not_run(step, StepStatus::Failed, &message)),
                             Ok(args) => {
-                                launch(&mut running, executor, mission, i, args, &run_token);
+                                launch(
+                                    &mut running,
+                                    executor,
+                                    mission,
+                                    &run_id,
+                                    i,
+                                    args,
+                                    &run_token,
+                                );
                                 launched[i] = true;
                                 on_event(&not_run(step, StepStatus::Running, ""));
                                 progressed = true;
@@ -211,6 +224,7 @@ pub async fn run(
     });
     Report {
         mission: mission.name.clone(),
+        run_id,
         ok,
         cancelled: cancel.is_cancelled(),
         duration_ms: millis(started.elapsed()),
@@ -222,6 +236,7 @@ fn launch(
     running: &mut JoinSet<(usize, Result<ToolOutput, ToolError>, Duration, bool)>,
     executor: &Executor,
     mission: &Mission,
+    run_id: &str,
     index: usize,
     args: Value,
     run_token: &CancellationToken,
@@ -233,6 +248,7 @@ fn launch(
         .with_caller(Caller {
             client: Some(CLIENT.to_owned()),
             mission: Some(mission.name.clone()),
+            mission_run: Some(run_id.to_owned()),
             step: Some(step.id.clone()),
             ..Caller::default()
         });
