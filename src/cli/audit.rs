@@ -293,17 +293,12 @@ fn verify_text(report: &VerifyReport, terminal: view::Terminal) -> String {
         "{}: {}: {}, last record {last}, {}{signed}, {}; {tampered} tampered, {}\n",
         report.path.display(),
         report.status(),
-        count(report.lines, "line", "lines"),
-        count(report.checkpoints, "checkpoint", "checkpoints"),
-        count(report.recoveries, "recovery", "recoveries"),
-        count(warnings as u64, "warning", "warnings"),
+        view::count(report.lines, "line", "lines"),
+        view::count(report.checkpoints, "checkpoint", "checkpoints"),
+        view::count(report.recoveries, "recovery", "recoveries"),
+        view::count(warnings as u64, "warning", "warnings"),
     ));
     text
-}
-
-/// `1 line`, `2 lines`.
-fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn report(session: &mut Session<'_>, args: ReportArgs) -> Exit {

@@ -94,8 +94,8 @@ pub(super) fn security_scan(session: &mut Session<'_>, args: &ScanArgs) -> Exit 
     } else {
         session.out = text(&scan, session.terminal);
         session.err = format!(
-            "scanned {} tools{}{}: score {}/100, {} findings{}\n",
-            scan.tools.len(),
+            "scanned {}{}{}: score {}/100, {}{}\n",
+            view::count(scan.tools.len() as u64, "tool", "tools"),
             policy.map_or(String::new(), |policy| format!(
                 ", the policy {}",
                 policy.origin()
@@ -106,7 +106,7 @@ pub(super) fn security_scan(session: &mut Session<'_>, args: &ScanArgs) -> Exit 
                 ""
             },
             scan.score,
-            scan.findings.len(),
+            view::count(scan.findings.len() as u64, "finding", "findings"),
             if failed {
                 format!(" (at least {threshold}: failing)")
             } else {

@@ -401,3 +401,8 @@ mod terminal_tests {
         assert_eq!(coloured.paint("HIGH", Colour::Red), "\x1b[31mHIGH\x1b[0m");
     }
 }
+
+/// `1 line`, `2 lines`.
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
