@@ -122,7 +122,7 @@ impl McpServer {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let server = self.clone();
-        let running = match ServiceExt::serve(self, (reader, writer)).await {
+        let running = match ServiceExt::serve(self.for_session(), (reader, writer)).await {
             Ok(running) => running,
             // The input ended before a session started: nothing to serve.
             Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
