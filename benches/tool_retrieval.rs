@@ -153,7 +153,10 @@ fn function_of(function: &Value) -> Function {
         .unwrap_or_default();
     Function {
         name: portable(function["name"].as_str().unwrap_or("unnamed")),
-        description: function["description"].as_str().unwrap_or_default().to_owned(),
+        description: function["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
         params,
     }
 }
@@ -162,7 +165,13 @@ fn function_of(function: &Value) -> Function {
 fn portable(name: &str) -> String {
     let mut out: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     if !out.starts_with(|c: char| c.is_ascii_alphabetic()) {
@@ -208,12 +217,19 @@ struct Scores {
 
 impl Scores {
     fn add(&mut self, ranked: &[String], answer: &str) {
-        self.ranks
-            .push(ranked.iter().position(|name| name == answer).map(|at| at + 1));
+        self.ranks.push(
+            ranked
+                .iter()
+                .position(|name| name == answer)
+                .map(|at| at + 1),
+        );
     }
 
     fn recall(&self, k: usize) -> f64 {
-        let hits = self.ranks.iter().filter(|rank| rank.is_some_and(|r| r <= k));
+        let hits = self
+            .ranks
+            .iter()
+            .filter(|rank| rank.is_some_and(|r| r <= k));
         hits.count() as f64 / self.ranks.len().max(1) as f64
     }
 
