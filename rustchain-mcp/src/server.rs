@@ -73,17 +73,19 @@ impl McpServer {
     /// Listing is deferred when the policy's `[discovery]` says so.
     pub fn new(executor: Executor) -> McpServer {
         let discovery = executor.policy().discovery().clone();
+        if discovery.defers() {
+            ensure_search_tool(&executor);
+        }
         McpServer {
-            listing: Arc::new(Listing::of(&executor, &Discovery::default())),
+            listing: Arc::new(Listing::of(&executor, &discovery)),
             executor,
             page_size: DEFAULT_PAGE_SIZE,
             info: Implementation::new("rustchain", env!("CARGO_PKG_VERSION")),
             approver: None,
-            discovery: Discovery::default(),
+            discovery,
             found: Arc::default(),
             in_flight: TaskTracker::new(),
         }
-        .discovery(discovery)
     }
 
     /// Defers tool definitions as `discovery` says, in place of the
@@ -110,12 +112,7 @@ impl McpServer {
     /// ```
     pub fn discovery(mut self, discovery: Discovery) -> Self {
         if discovery.defers() {
-            let registry = self.executor.registry();
-            if registry.get(TOOL_SEARCH).is_none() {
-                // Refused only if another server registered it meanwhile:
-                // then there is one, which is all that is needed.
-                let _ = registry.register_tool(search_tool());
-            }
+            ensure_search_tool(&self.executor);
         }
         self.listing = Arc::new(Listing::of(&self.executor, &discovery));
         self.discovery = discovery;
@@ -247,6 +244,17 @@ impl McpServer {
                 tracing::debug!(%error, "tools/list_changed could not be sent");
             }
         }
+    }
+}
+
+/// Registers the run-time `tool_search` in `executor`'s registry unless a
+/// tool of that name (the built-in one) is there already.
+fn ensure_search_tool(executor: &Executor) {
+    let registry = executor.registry();
+    if registry.get(TOOL_SEARCH).is_none() {
+        // Refused only if another server registered it meanwhile: then
+        // there is one, which is all that is needed.
+        let _ = registry.register_tool(search_tool());
     }
 }
 
