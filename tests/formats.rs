@@ -6,11 +6,13 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use my_tools as _;
+use rustchain::formats::anthropic::{ToolSearch, deferred_definitions};
 use rustchain::formats::{
     CallFormatErrorKind, Format, FormatOptions, FormatWarningKind, GeminiParameters, OpenAiApi,
     Provider, ToolCall, calls, tool_definition,
 };
-use rustchain::{Executor, Registry, ToolManifest, tool};
+use rustchain::policy::Discovery;
+use rustchain::{Executor, Manifest, Registry, ToolManifest, tool};
 use rustchain_builtin as _;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -558,4 +560,90 @@ fn malformed_payloads_are_typed_errors_and_bad_arguments_go_back_to_the_model() 
             .map_err(|e| e.kind()),
         Err(CallFormatErrorKind::MissingField)
     );
+}
+
+/// The deferred Anthropic tools of every linked tool, `add` and `text_*`
+/// loaded from the start.
+fn deferred_tools(search: ToolSearch) -> Vec<Value> {
+    let discovery = Discovery::deferred(["add", "text_*"]).expect("valid globs");
+    deferred_definitions(&Manifest::of(Registry::global()), &discovery, search)
+}
+
+#[test]
+fn deferred_anthropic_tools_are_golden() {
+    let tools = deferred_tools(ToolSearch::Regex);
+    assert_eq!(
+        tools.last(),
+        Some(&json!({"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"}))
+    );
+    assert_eq!(
+        deferred_tools(ToolSearch::Bm25).last(),
+        Some(&json!({"type": "tool_search_tool_bm25_20251119", "name": "tool_search_tool_bm25"}))
+    );
+    let by_name = |name: &str| {
+        tools
+            .iter()
+            .find(|tool| tool["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is defined"))
+            .clone()
+    };
+    let (add, _) = define("add", Format::Anthropic, FormatOptions::default());
+    assert_eq!(by_name("add"), add, "always loaded: as without deferral");
+    assert!(by_name("text_stats").get("defer_loading").is_none());
+    let (fs_read, _) = define("fs_read", Format::Anthropic, FormatOptions::default());
+    let mut deferred = fs_read;
+    deferred["defer_loading"] = json!(true);
+    assert_eq!(by_name("fs_read"), deferred);
+    // Every linked tool once, and the search tool.
+    assert_eq!(tools.len(), Registry::global().len() + 1);
+    let loaded: Vec<&str> = tools
+        .iter()
+        .filter(|tool| tool.get("defer_loading").is_none())
+        .filter_map(|tool| tool["name"].as_str())
+        .collect();
+    assert!(
+        loaded.iter().all(|name| *name == "add"
+            || name.starts_with("text_")
+            || name.starts_with("tool_search_tool_")),
+        "{loaded:?}"
+    );
+}
+
+#[test]
+fn the_anthropic_sdk_accepts_deferred_tools_and_its_tool_search() {
+    let requests = json!({
+        "bm25": deferred_tools(ToolSearch::Bm25),
+        "regex": deferred_tools(ToolSearch::Regex),
+    });
+    let expected_deferred = requests["bm25"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|tool| tool.get("defer_loading").is_some())
+        .count();
+    assert!(expected_deferred > 10, "{requests}");
+    let file = tempfile::NamedTempFile::new().expect("a scratch file");
+    std::fs::write(file.path(), requests.to_string()).expect("written");
+    let path = file.path().to_str().expect("a UTF-8 path");
+    let Some(report) = provider_sdks(&["deferred", path]) else {
+        return;
+    };
+    let checked = &report["checked"];
+    for label in ["bm25", "regex"] {
+        assert_eq!(
+            checked[format!("{label} deferred")],
+            expected_deferred,
+            "{report}"
+        );
+    }
+    assert_eq!(checked["anthropic ToolUnionParam list"], 2, "{report}");
+    assert_eq!(
+        checked["anthropic ToolSearchToolBm25_20251119Param"], 1,
+        "{report}"
+    );
+    assert_eq!(
+        checked["anthropic ToolSearchToolRegex20251119Param"], 1,
+        "{report}"
+    );
+    assert_eq!(checked["misspelt key refused"], 1, "{report}");
 }

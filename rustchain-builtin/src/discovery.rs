@@ -1,31 +1,16 @@
 //! `tool_search`: a model finds the tools it needs among many, so an agent
 //! can offer a handful of tools plus this one instead of every definition.
+//!
+//! The search itself is the runtime's ([`find_tools`]), shared with the
+//! run-time `tool_search` the MCP server registers in programs that do not
+//! link this crate.
 
 use rustchain_macros::tool;
+use rustchain_tools::ToolContext;
 use rustchain_tools::exec::Running;
-use rustchain_tools::policy::Verdict;
-use rustchain_tools::search::discover;
-use rustchain_tools::{Registry, ToolContext, ToolQuery};
-use schemars::JsonSchema;
-use serde::Serialize;
-use serde_json::Value;
+use rustchain_tools::search::{DEFAULT_RESULTS, find_tools};
 
-/// The most results one search returns.
-const MAX_RESULTS: u32 = 50;
-
-/// One tool found, best match first.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct FoundTool {
-    /// The tool's name, to call it by.
-    pub name: String,
-    /// What it does.
-    pub description: String,
-    /// How well it matched (higher is better).
-    pub score: f64,
-    /// Its input schema, when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub input_schema: Option<Value>,
-}
+pub use rustchain_tools::search::FoundTool;
 
 /// Finds the tools that fit a request, best match first: describe what you
 /// want done in words, then call the tool found by its name. Only tools the
@@ -41,26 +26,15 @@ pub fn tool_search(
     ctx: &ToolContext,
 ) -> Vec<FoundTool> {
     let running = Running::of(ctx);
-    let registry = running.map_or_else(Registry::global, |running| running.registry);
-    let limit = limit.unwrap_or(5).clamp(1, MAX_RESULTS) as usize;
-    let found = discover(registry, &ToolQuery::text(query));
-    found
-        .into_iter()
-        .filter(|found| found.tool.name() != "tool_search")
+    let registry = running.map_or_else(rustchain_tools::Registry::global, |running| {
+        running.registry
+    });
+    find_tools(
+        registry,
         // Never reveal a tool the policy would refuse.
-        .filter(|found| {
-            running.is_none_or(|running| {
-                running.policy.decide_tool(found.tool.descriptor()).verdict != Verdict::Deny
-            })
-        })
-        .take(limit)
-        .map(|found| FoundTool {
-            name: found.tool.name().to_owned(),
-            description: found.tool.descriptor().description.to_owned(),
-            score: f64::from(found.score) / 1000.0,
-            input_schema: include_schema
-                .unwrap_or(false)
-                .then(|| found.tool.input_schema().as_value().clone()),
-        })
-        .collect()
+        running.map(|running| running.policy),
+        &query,
+        limit.map_or(DEFAULT_RESULTS, |limit| limit as usize),
+        include_schema.unwrap_or(false),
+    )
 }

@@ -199,7 +199,7 @@ impl McpServer {
         let stop = config.cancellation_token.clone();
         let server = self.clone();
         let service = StreamableHttpService::new(
-            move || Ok(server.clone()),
+            move || Ok(server.for_session()),
             Arc::new(LocalSessionManager::default()),
             config,
         );

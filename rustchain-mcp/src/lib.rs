@@ -49,6 +49,8 @@ mod http;
 mod listing;
 mod serve;
 mod server;
+#[cfg(unix)]
+mod stdout_guard;
 
 pub use approval::ClientApprover;
 pub use error::{ServeError, ServeErrorKind};

@@ -5,11 +5,18 @@
 //! call), in name order, so pages and their cursors are stable. A cursor is
 //! the last name of the page before, hex-encoded: opaque to the client, and
 //! still meaningful if the server restarts with another tool set.
+//!
+//! A server that defers (`[discovery] defer = true`, `mcp serve --defer`)
+//! shows a subset of the same list: the always-loaded tools, `tool_search`,
+//! and the tools a search found in this session. The subset is taken from
+//! the policy-filtered list, so deferral can hide a tool but never show
+//! one the policy denies.
 
 use std::sync::Arc;
 
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
-use rustchain_tools::policy::Verdict;
+use rustchain_tools::policy::{Discovery, Verdict};
+use rustchain_tools::search::TOOL_SEARCH;
 use rustchain_tools::{Annotations, Executor, ToolManifest};
 use serde_json::{Map, Value, json};
 
@@ -26,6 +33,8 @@ struct Entry {
     legacy: Tool,
     /// Whether the output is wrapped for the handshake revisions.
     wraps_output: bool,
+    /// Whether a deferring server lists it from the start.
+    always_loaded: bool,
 }
 
 /// Every tool the policy lets a client see, in name order.
@@ -44,14 +53,19 @@ pub(crate) struct Page {
 pub(crate) struct BadCursor;
 
 impl Listing {
-    /// The tools `executor`'s policy does not deny.
-    pub(crate) fn of(executor: &Executor) -> Listing {
+    /// The tools `executor`'s policy does not deny; those `discovery` loads
+    /// from the start (and `tool_search`) marked as always loaded.
+    pub(crate) fn of(executor: &Executor, discovery: &Discovery) -> Listing {
         let policy = executor.policy();
         let mut entries: Vec<Entry> = executor
             .registry()
             .tools()
             .filter(|tool| policy.decide_tool(tool.descriptor()).verdict != Verdict::Deny)
-            .map(|tool| entry(&ToolManifest::of(tool)))
+            .map(|tool| {
+                let name = tool.name();
+                let always = name == TOOL_SEARCH || discovery.always_loaded(name);
+                entry(&ToolManifest::of(tool), always)
+            })
             .collect();
         entries.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
         Listing { entries }
@@ -63,13 +77,26 @@ impl Listing {
             .is_ok_and(|at| self.entries[at].wraps_output)
     }
 
-    /// Up to `size` tools after `cursor` (from the first without one), in
-    /// the shape `legacy` or the 2026-07-28 revision wants.
+    /// Whether `name` is listed (the policy does not deny it).
+    pub(crate) fn lists(&self, name: &str) -> bool {
+        self.find(name).is_ok()
+    }
+
+    /// Whether `name` is listed from the start by a deferring server.
+    pub(crate) fn always_loaded(&self, name: &str) -> bool {
+        self.find(name)
+            .is_ok_and(|at| self.entries[at].always_loaded)
+    }
+
+    /// Up to `size` of the tools `shown` keeps, after `cursor` (from the
+    /// first without one), in the shape `legacy` or the 2026-07-28
+    /// revision wants.
     pub(crate) fn page(
         &self,
         cursor: Option<&str>,
         size: usize,
         legacy: bool,
+        shown: impl Fn(&str, bool) -> bool,
     ) -> Result<Page, BadCursor> {
         let start = match cursor {
             None => 0,
@@ -79,9 +106,17 @@ impl Listing {
                 self.find(&after).map_or_else(|at| at, |at| at + 1)
             }
         };
-        let end = start.saturating_add(size.max(1)).min(self.entries.len());
-        let tools = self.entries[start..end]
+        let mut visible = self.entries[start..]
             .iter()
+            .filter(|entry| shown(&entry.tool.name, entry.always_loaded));
+        let page: Vec<&Entry> = visible.by_ref().take(size.max(1)).collect();
+        let more = visible.next().is_some();
+        let next_cursor = page
+            .last()
+            .filter(|_| more)
+            .map(|last| encode_cursor(&last.tool.name));
+        let tools = page
+            .into_iter()
             .map(|entry| {
                 if legacy {
                     entry.legacy.clone()
@@ -90,8 +125,6 @@ impl Listing {
                 }
             })
             .collect();
-        let next_cursor =
-            (end < self.entries.len()).then(|| encode_cursor(&self.entries[end - 1].tool.name));
         Ok(Page { tools, next_cursor })
     }
 
@@ -101,7 +134,7 @@ impl Listing {
     }
 }
 
-fn entry(manifest: &ToolManifest) -> Entry {
+fn entry(manifest: &ToolManifest, always_loaded: bool) -> Entry {
     let input = object_or_empty(manifest.input_schema.as_value());
     let output = object_or_empty(manifest.output_schema.as_value());
     let wraps_output = output.get("type") != Some(&Value::from("object"));
@@ -125,6 +158,7 @@ fn entry(manifest: &ToolManifest) -> Entry {
         legacy: tool.clone().with_raw_output_schema(Arc::new(legacy_output)),
         tool: tool.with_raw_output_schema(Arc::new(output)),
         wraps_output,
+        always_loaded,
     }
 }
 

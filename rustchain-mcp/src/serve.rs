@@ -59,6 +59,11 @@ impl McpServer {
     /// Serves over stdin and stdout until stdin ends, on an async runtime of
     /// its own (call it from synchronous code, such as `main`).
     ///
+    /// On Unix the protocol moves to a private duplicate of stdout and fd 1
+    /// is pointed at stderr first, so whatever a tool prints to stdout
+    /// (`println!`, a C library, an inheriting child) goes to stderr and
+    /// cannot corrupt the stream.
+    ///
     /// # Errors
     /// [`ServeErrorKind::Io`] when the runtime or the streams fail.
     pub fn serve_stdio(self) -> Result<(), ServeError> {
@@ -66,6 +71,21 @@ impl McpServer {
             // Pipes (as MCP clients start servers) are read and written on
             // the I/O reactor, with no thread hop per message.
             let (stdin, stdout) = rmcp::transport::io::stdio_pipes();
+            #[cfg(unix)]
+            {
+                // The protocol gets a descriptor of its own, and fd 1 goes
+                // to stderr, so a tool that prints cannot break the stream.
+                let protocol = crate::stdout_guard::take_stdout().map_err(|err| {
+                    ServeError::new(
+                        ServeErrorKind::Io,
+                        format!("stdout could not be kept for the protocol: {err}"),
+                    )
+                    .caused_by(err)
+                })?;
+                drop(stdout);
+                self.serve(stdin, protocol).await
+            }
+            #[cfg(not(unix))]
             self.serve(stdin, stdout).await
         })
     }
@@ -122,7 +142,7 @@ impl McpServer {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let server = self.clone();
-        let running = match ServiceExt::serve(self, (reader, writer)).await {
+        let running = match ServiceExt::serve(self.for_session(), (reader, writer)).await {
             Ok(running) => running,
             // The input ended before a session started: nothing to serve.
             Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),

@@ -1,6 +1,7 @@
 //! The MCP server: the runtime's executor behind the protocol's handler.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rmcp::ServerHandler;
 use rmcp::model::{
@@ -8,7 +9,9 @@ use rmcp::model::{
     ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{MaybeSendFuture, RequestContext, RoleServer};
-use rustchain_tools::{Executor, ToolContext};
+use rustchain_tools::policy::Discovery;
+use rustchain_tools::search::{FoundTool, TOOL_SEARCH, search_tool};
+use rustchain_tools::{Executor, ToolContext, ToolError, ToolOutput};
 use tokio_util::task::TaskTracker;
 
 use crate::approval::{Asker, ClientApprover, Registration};
@@ -43,6 +46,11 @@ pub struct McpServer {
     page_size: usize,
     info: Implementation,
     approver: Option<ClientApprover>,
+    /// Whether `tools/list` is deferred, and which tools it always shows.
+    discovery: Discovery,
+    /// The tools `tool_search` found in this session, listed from then on
+    /// when listing is deferred. Each session starts with none.
+    found: Arc<Mutex<BTreeSet<String>>>,
     /// The calls under way, shared by every session of this server: a
     /// server that stops waits for them, so each call's end is recorded
     /// before it returns.
@@ -62,14 +70,67 @@ impl std::fmt::Debug for McpServer {
 impl McpServer {
     /// A server for the tools of `executor`'s registry that its policy does
     /// not deny, introducing itself as `rustchain` and this crate's version.
+    /// Listing is deferred when the policy's `[discovery]` says so.
     pub fn new(executor: Executor) -> McpServer {
+        let discovery = executor.policy().discovery().clone();
+        if discovery.defers() {
+            ensure_search_tool(&executor);
+        }
         McpServer {
-            listing: Arc::new(Listing::of(&executor)),
+            listing: Arc::new(Listing::of(&executor, &discovery)),
             executor,
             page_size: DEFAULT_PAGE_SIZE,
             info: Implementation::new("rustchain", env!("CARGO_PKG_VERSION")),
             approver: None,
+            discovery,
+            found: Arc::default(),
             in_flight: TaskTracker::new(),
+        }
+    }
+
+    /// Defers tool definitions as `discovery` says, in place of the
+    /// policy's `[discovery]` table.
+    ///
+    /// A deferring server lists only the tools `discovery` loads from the
+    /// start, plus `tool_search` (registered at run time when the program
+    /// does not link the built-in one); a tool that `tool_search` returns
+    /// is listed from then on in that session, and the client is sent
+    /// `notifications/tools/list_changed`. Deferral hides definitions, it
+    /// does not grant or refuse: a deferred tool not found yet can still
+    /// be called by name, under the policy like any other, and the search
+    /// and the listing never show a tool the policy denies.
+    ///
+    /// ```
+    /// use rustchain_mcp::McpServer;
+    /// use rustchain_tools::policy::Discovery;
+    /// use rustchain_tools::{Executor, Registry};
+    ///
+    /// let registry = Box::leak(Box::new(Registry::build([]).unwrap()));
+    /// let server = McpServer::new(Executor::new(registry))
+    ///     .discovery(Discovery::deferred(["text_*"]).expect("valid globs"));
+    /// assert!(registry.get("tool_search").is_some(), "registered to search with");
+    /// ```
+    pub fn discovery(mut self, discovery: Discovery) -> Self {
+        if discovery.defers() {
+            ensure_search_tool(&self.executor);
+        }
+        self.listing = Arc::new(Listing::of(&self.executor, &discovery));
+        self.discovery = discovery;
+        self
+    }
+
+    /// Defers tool definitions, loading from the start the tools the
+    /// policy's `[discovery] always` names (`mcp serve --defer`).
+    pub fn defer_listing(self) -> Self {
+        let discovery = self.discovery.clone().deferring();
+        self.discovery(discovery)
+    }
+
+    /// A server for a new session: the same tools, nothing found yet.
+    pub(crate) fn for_session(&self) -> McpServer {
+        McpServer {
+            found: Arc::default(),
+            ..self.clone()
         }
     }
 
@@ -139,8 +200,61 @@ impl McpServer {
         if let Some(relay) = relay {
             relay.close().await;
         }
+        if name == TOOL_SEARCH && self.discovery.defers() && requires_objects(&context) {
+            self.list_found(&outcome, &context).await;
+        }
         let wrap = requires_objects(&context) && self.listing.wraps_output(name);
         call::result(name, outcome, wrap).map(CallToolResponse::Complete)
+    }
+}
+
+impl McpServer {
+    /// Lists from now on, in this session, the tools a `tool_search` call
+    /// returned, and tells the client its list changed if any is new. Only
+    /// tools the listing holds (those the policy does not deny) can join.
+    async fn list_found(
+        &self,
+        outcome: &Result<ToolOutput, ToolError>,
+        context: &RequestContext<RoleServer>,
+    ) {
+        let Ok(output) = outcome else {
+            return;
+        };
+        let Ok(found) = serde_json::from_value::<Vec<FoundTool>>(output.to_value()) else {
+            tracing::warn!("tool_search answered in a shape this server does not read");
+            return;
+        };
+        let added = {
+            let mut listed = self.found.lock().unwrap_or_else(PoisonError::into_inner);
+            found
+                .into_iter()
+                .filter(|tool| {
+                    self.listing.lists(&tool.name) && !self.listing.always_loaded(&tool.name)
+                })
+                .map(|tool| listed.insert(tool.name))
+                // Every tool is inserted: count, do not stop at the first new one.
+                .filter(|&new| new)
+                .count()
+                > 0
+        };
+        if added {
+            // Sent before the call's result, so a client that lists again
+            // on seeing the result already knows its list is stale.
+            if let Err(error) = context.peer.notify_tool_list_changed().await {
+                tracing::debug!(%error, "tools/list_changed could not be sent");
+            }
+        }
+    }
+}
+
+/// Registers the run-time `tool_search` in `executor`'s registry unless a
+/// tool of that name (the built-in one) is there already.
+fn ensure_search_tool(executor: &Executor) {
+    let registry = executor.registry();
+    if registry.get(TOOL_SEARCH).is_none() {
+        // Refused only if another server registered it meanwhile: then
+        // there is one, which is all that is needed.
+        let _ = registry.register_tool(search_tool());
     }
 }
 
@@ -176,8 +290,15 @@ fn requires_objects(context: &RequestContext<RoleServer>) -> bool {
 
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(self.info.clone())
+        let capabilities = if self.discovery.defers() {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build()
+        } else {
+            ServerCapabilities::builder().enable_tools().build()
+        };
+        ServerConfig::new(capabilities).with_server_info(self.info.clone())
     }
 
     fn list_tools(
@@ -187,7 +308,17 @@ impl ServerHandler for McpServer {
     ) -> impl Future<Output = Result<ListToolsResult, ErrorData>> + MaybeSendFuture + '_ {
         let cursor = request.and_then(|request| request.cursor);
         let legacy = requires_objects(&context);
-        let page = self.listing.page(cursor.as_deref(), self.page_size, legacy);
+        let deferred = self.discovery.defers();
+        let found = self.found.lock().unwrap_or_else(PoisonError::into_inner);
+        // The stateless revision has no session to remember a search in:
+        // its list is the always-loaded tools, the same on every replica.
+        let shown = |name: &str, always_loaded: bool| {
+            !deferred || always_loaded || (legacy && found.contains(name))
+        };
+        let page = self
+            .listing
+            .page(cursor.as_deref(), self.page_size, legacy, shown);
+        drop(found);
         std::future::ready(match page {
             Ok(page) => {
                 let mut result = ListToolsResult::with_all_items(page.tools);

@@ -19,12 +19,16 @@
 //! assert!(found.windows(2).all(|pair| pair[0].score >= pair[1].score));
 //! ```
 
+mod found;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use rust_stemmers::{Algorithm, Stemmer};
 
 use crate::{Registry, Tool, ToolMatch, ToolQuery};
+
+pub use found::{DEFAULT_RESULTS, FoundTool, MAX_RESULTS, TOOL_SEARCH, find_tools, search_tool};
 
 /// How much a word counts in each field: a name says most about a tool.
 const NAME: f32 = 3.0;

@@ -35,6 +35,12 @@ the client's name and the request id. A call the policy marks `ask` is put
 to the client's user through MCP elicitation; a client that did not declare
 that capability, or no answer within the policy's approval timeout, denies.
 
+With --defer (or `[discovery] defer = true` in the policy) tools/list shows
+only tool_search and the tools `[discovery] always` names; a tool that
+tool_search returns is listed from then on in that session, and the client
+is sent notifications/tools/list_changed. A deferred tool not found yet can
+still be called by name, under the policy like any other.
+
 With --http ADDR it speaks streamable HTTP at http://ADDR/mcp instead, until
 interrupted. A loopback ADDR needs no token; any other needs a bearer token
 (--token-file, or $RUSTCHAIN_MCP_TOKEN), and a request without it gets 401
@@ -76,6 +82,12 @@ pub(super) struct ServeArgs {
     /// Also let browser pages of ORIGIN (scheme://host:port) call the server.
     #[arg(long, value_name = "ORIGIN", requires = "http")]
     allow_origin: Vec<String>,
+
+    /// List only tool_search and the tools the policy's [discovery] always
+    /// names; a tool a search finds is listed from then on (as
+    /// `[discovery] defer = true` in the policy).
+    #[arg(long)]
+    defer: bool,
 }
 
 pub(super) fn run(command: McpCommand, session: &mut Session<'_>) -> Exit {
@@ -105,10 +117,13 @@ fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
     if let Some(trail) = &setup.trail {
         notes.push_str(&executor::trail_notes(trail));
     }
-    let server = McpServer::new(setup.executor)
+    let mut server = McpServer::new(setup.executor)
         .named(session.program.clone(), env!("CARGO_PKG_VERSION"))
         .page_size(args.page_size)
         .approving_through(approver);
+    if args.defer {
+        server = server.defer_listing();
+    }
     let served = if let Some(addr) = args.http {
         eprint!("{notes}");
         serve_http(server, addr, args)

@@ -1,10 +1,12 @@
 //! `rustchain tools ...`: list, show, schema, call, search and document the linked tools.
 
 use clap::{Args, Subcommand};
+use rustchain_tools::formats::anthropic::{self, ToolSearch};
 use rustchain_tools::formats::{
     Format, FormatOptions, GeminiParameters, OpenAiApi, ToolDefinition, tool_definition,
     tool_definitions,
 };
+use rustchain_tools::policy::Discovery;
 use rustchain_tools::{Manifest, Tool, ToolContext, ToolManifest, ToolQuery};
 use serde_json::{Map, Value};
 
@@ -47,6 +49,7 @@ Examples:
   rustchain tools schema --all --format anthropic > tools.json
   rustchain tools schema --all --format openai --responses
   rustchain tools schema --all --format gemini --openapi
+  rustchain tools schema --all --format anthropic --defer --always 'text_*'
 
 Formats: json-schema (default: JSON Schema 2020-12), openai (a Chat
 Completions function tool; --responses for the Responses API's flat shape),
@@ -55,6 +58,11 @@ openai-strict (the same in strict mode; a tool that cannot be strict gets
 API tool with input_schema), gemini (a function declaration with
 parameters_json_schema; --openapi for the OpenAPI-subset `parameters`),
 mcp (the MCP Tool object, as tools/list lists it).
+
+With --all --format anthropic --defer, every tool but those named by
+--always carries `defer_loading: true` and Anthropic's tool-search server
+tool (--tool-search bm25, the default, or regex) comes last, so the model
+loads a definition only when its search finds the tool.
 
 With --all, json-schema prints one object keyed by tool name; every other
 format prints a list of definitions in name order, ready to pass as a
@@ -184,6 +192,16 @@ pub(super) struct SchemaArgs {
     /// With gemini: the OpenAPI-subset `parameters`, not `parameters_json_schema`.
     #[arg(long)]
     openapi: bool,
+    /// With --all --format anthropic: mark every tool but the --always ones
+    /// `defer_loading: true` and add Anthropic's tool-search server tool.
+    #[arg(long)]
+    defer: bool,
+    /// With --defer: a tool (glob) loaded from the start; repeat for several.
+    #[arg(long, value_name = "GLOB", requires = "defer")]
+    always: Vec<String>,
+    /// With --defer: Anthropic's tool search, bm25 (natural language) or regex.
+    #[arg(long, value_name = "KIND", default_value = "bm25", requires = "defer")]
+    tool_search: ToolSearch,
 }
 
 #[derive(Debug, Args)]
@@ -311,6 +329,9 @@ fn schema_flag_problem(args: &SchemaArgs) -> Option<String> {
     if args.openapi && args.format != Format::Gemini {
         return Some("--openapi is for --format gemini".to_owned());
     }
+    if args.defer && (args.format != Format::Anthropic || !args.all) {
+        return Some("--defer is for --all --format anthropic".to_owned());
+    }
     None
 }
 
@@ -328,6 +349,9 @@ fn definitions(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
             GeminiParameters::Json
         },
     };
+    if args.defer {
+        return deferred(session, args);
+    }
     let defined: Vec<ToolDefinition> = match &args.name {
         Some(name) => match find(session, name) {
             Some(tool) => vec![tool_definition(
@@ -350,6 +374,25 @@ fn definitions(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
             .collect(),
     };
     session.out = view::pretty(&document);
+    Exit::Success
+}
+
+/// `tools schema --all --format anthropic --defer`: every definition but
+/// the always-loaded ones deferred, and Anthropic's tool search.
+fn deferred(session: &mut Session<'_>, args: &SchemaArgs) -> Exit {
+    let discovery = match Discovery::deferred(&args.always) {
+        Ok(discovery) => discovery,
+        Err(err) => {
+            session.err = format!("error: {err} (given with --always)\n");
+            return Exit::Usage;
+        }
+    };
+    let tools = anthropic::deferred_definitions(
+        &Manifest::of(session.registry),
+        &discovery,
+        args.tool_search,
+    );
+    session.out = view::pretty(&Value::Array(tools));
     Exit::Success
 }
 

@@ -1,8 +1,10 @@
 //! `tools schema --format`: provider definitions from the command line, the
 //! same as the library gives, with warnings on stderr.
 
+use rustchain::formats::anthropic::{ToolSearch, deferred_definitions};
 use rustchain::formats::{Format, FormatOptions, tool_definition};
-use rustchain::{Registry, ToolManifest};
+use rustchain::policy::Discovery;
+use rustchain::{Manifest, Registry, ToolManifest};
 use serde_json::Value;
 
 use super::cli;
@@ -97,4 +99,55 @@ fn flags_that_do_not_fit_the_format_and_unknown_formats_are_usage_errors() {
     }
     let run = cli(&["tools", "schema", "add", "--format", "gemini", "--openapi"]);
     assert_eq!(json(&run.out)["parameters"]["type"], "OBJECT");
+}
+
+#[test]
+fn deferred_anthropic_tools_are_what_the_library_gives() {
+    let run = cli(&[
+        "tools",
+        "schema",
+        "--all",
+        "--format",
+        "anthropic",
+        "--defer",
+        "--always",
+        "text_*",
+        "--tool-search",
+        "regex",
+    ]);
+    assert_eq!(run.code, std::process::ExitCode::SUCCESS, "{}", run.err);
+    let discovery = Discovery::deferred(["text_*"]).expect("valid globs");
+    let expected = deferred_definitions(
+        &Manifest::of(Registry::global()),
+        &discovery,
+        ToolSearch::Regex,
+    );
+    assert_eq!(json(&run.out), Value::Array(expected));
+    for args in [
+        &["tools", "schema", "--all", "--format", "openai", "--defer"][..],
+        &["tools", "schema", "add", "--format", "anthropic", "--defer"],
+        &[
+            "tools",
+            "schema",
+            "--all",
+            "--format",
+            "anthropic",
+            "--always",
+            "x",
+        ],
+        &[
+            "tools",
+            "schema",
+            "--all",
+            "--format",
+            "anthropic",
+            "--defer",
+            "--always",
+            "[",
+        ],
+    ] {
+        let run = cli(args);
+        assert_eq!(run.code, std::process::ExitCode::from(2), "{args:?}");
+        assert!(run.out.is_empty(), "{args:?}: {}", run.out);
+    }
 }

@@ -7,6 +7,9 @@ Driven by tests/formats.rs (with the interpreter tests/support/python.rs finds):
                                       2020-12 metaschema validator
   provider_sdks.py calls              prints tool calls built with the SDKs' types
   provider_sdks.py results FILE       checks the tool results in FILE with the SDKs' types
+  provider_sdks.py deferred FILE      checks FILE, a request's Anthropic `tools` list with
+                                      deferred tools and a tool-search server tool, with
+                                      the Anthropic SDK's ToolUnionParam types
 
 Each mode prints one JSON object; any failed check is listed under "failures"
 (the Rust test asserts there are none, and that the counts are what it sent).
@@ -17,7 +20,14 @@ import sys
 
 import jsonschema
 from anthropic import transform_schema
-from anthropic.types import ToolParam, ToolResultBlockParam, ToolUseBlock
+from anthropic.types import (
+    ToolParam,
+    ToolResultBlockParam,
+    ToolSearchToolBm25_20251119Param,
+    ToolSearchToolRegex20251119Param,
+    ToolUnionParam,
+    ToolUseBlock,
+)
 from google.genai import types as genai
 from mcp.types import Tool as McpTool
 from openai.lib._pydantic import _ensure_strict_json_schema
@@ -152,6 +162,41 @@ def results(path):
     print(json.dumps({"checked": checked, "failures": failures}))
 
 
+def typed_dict_keys(kind, entry):
+    """A TypedDict validation ignores unknown keys: a misspelt `defer_loading`
+    would pass. Every key must be one the SDK's type declares."""
+    unknown = set(entry) - set(kind.__annotations__)
+    assert not unknown, f"keys {sorted(unknown)} are not in {kind.__name__}"
+    TypeAdapter(kind).validate_python(entry, strict=True)
+
+
+def deferred(path):
+    """Requests' tools with deferred loading (FILE maps a label to a `tools`
+    list), checked with the SDK's types."""
+    with open(path) as file:
+        requests = json.load(file)
+    searches = {
+        "tool_search_tool_bm25_20251119": ToolSearchToolBm25_20251119Param,
+        "tool_search_tool_regex_20251119": ToolSearchToolRegex20251119Param,
+    }
+    for label, tools in requests.items():
+        check(label, "anthropic ToolUnionParam list", lambda: TypeAdapter(list[ToolUnionParam]).validate_python(tools))
+        for entry in tools:
+            kind = searches.get(entry.get("type"), ToolParam)
+            name = f"{label}: {entry.get('name', '?')}"
+            check(name, f"anthropic {kind.__name__}", lambda: typed_dict_keys(kind, entry))
+            if kind is ToolParam:
+                check(name, "anthropic transform_schema", lambda: transform_schema(entry["input_schema"]))
+        checked[f"{label} deferred"] = sum(1 for entry in tools if entry.get("defer_loading") is True)
+    # The key check bites: a misspelt key is refused.
+    try:
+        typed_dict_keys(ToolParam, {"name": "x", "input_schema": {"type": "object"}, "deferLoading": True})
+        failures.append("x: a misspelt deferLoading passed the key check; the check does not bite")
+    except AssertionError:
+        checked["misspelt key refused"] = 1
+    print(json.dumps({"checked": checked, "failures": failures}))
+
+
 if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "definitions":
@@ -160,5 +205,7 @@ if __name__ == "__main__":
         calls()
     elif mode == "results":
         results(sys.argv[2])
+    elif mode == "deferred":
+        deferred(sys.argv[2])
     else:
         sys.exit(f"unknown mode {mode}")

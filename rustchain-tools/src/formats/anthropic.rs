@@ -22,12 +22,23 @@
 //! blocks whose `input` is an object. Results are `{"type": "tool_result",
 //! "tool_use_id", "content"}` blocks, with `"is_error": true` when the call
 //! failed (the SDK's `ToolResultBlockParam`).
+//!
+//! A request with many tools can defer them ([`deferred_definitions`]):
+//! every tool but the always-loaded ones carries `defer_loading: true`, and
+//! Anthropic's own tool-search server tool ([`ToolSearch`]: BM25 or regex,
+//! the `tool_search_tool_*_20251119` types of the SDK's `ToolUnionParam`)
+//! comes last, so the model loads a definition only once its search finds
+//! the tool.
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde_json::{Map, Value, json};
 
 use super::calls::{self, CallFormatError, Provider, ToolCall, error_text, output_text};
 use super::{parameters_of, walk};
-use crate::{ToolError, ToolManifest, ToolOutput};
+use crate::policy::Discovery;
+use crate::{Manifest, ToolError, ToolManifest, ToolOutput};
 
 /// The Anthropic tool definition of `tool`.
 ///
@@ -46,6 +57,111 @@ pub fn definition(tool: &ToolManifest) -> Value {
         "description": tool.description,
         "input_schema": input_schema(parameters_of(tool)),
     })
+}
+
+/// Anthropic's server-side tool search, which finds deferred tools for the model.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum ToolSearch {
+    /// Natural-language queries ranked by BM25 (`tool_search_tool_bm25_20251119`).
+    #[default]
+    Bm25,
+    /// Regular expressions the model writes (`tool_search_tool_regex_20251119`).
+    Regex,
+}
+
+impl ToolSearch {
+    /// The server tool's `type`, versioned.
+    pub const fn tool_type(self) -> &'static str {
+        match self {
+            ToolSearch::Bm25 => "tool_search_tool_bm25_20251119",
+            ToolSearch::Regex => "tool_search_tool_regex_20251119",
+        }
+    }
+
+    /// The server tool's `name`, which the API fixes.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ToolSearch::Bm25 => "tool_search_tool_bm25",
+            ToolSearch::Regex => "tool_search_tool_regex",
+        }
+    }
+
+    /// Its entry in a request's `tools`.
+    ///
+    /// ```
+    /// use rustchain_tools::formats::anthropic::ToolSearch;
+    ///
+    /// assert_eq!(
+    ///     ToolSearch::Regex.definition(),
+    ///     serde_json::json!({"type": "tool_search_tool_regex_20251119", "name": "tool_search_tool_regex"})
+    /// );
+    /// ```
+    pub fn definition(self) -> Value {
+        json!({"type": self.tool_type(), "name": self.name()})
+    }
+}
+
+impl fmt::Display for ToolSearch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ToolSearch::Bm25 => "bm25",
+            ToolSearch::Regex => "regex",
+        })
+    }
+}
+
+impl FromStr for ToolSearch {
+    type Err = String;
+
+    /// `bm25` or `regex`.
+    fn from_str(name: &str) -> Result<ToolSearch, String> {
+        match name {
+            "bm25" => Ok(ToolSearch::Bm25),
+            "regex" => Ok(ToolSearch::Regex),
+            other => Err(format!(
+                "unknown tool search `{other}`; Anthropic's are bm25 and regex"
+            )),
+        }
+    }
+}
+
+/// The Anthropic definitions of every tool in `manifest` for a request
+/// that defers them: each tool `discovery` does not load from the start
+/// carries `defer_loading: true`, and `search`'s server tool comes last.
+///
+/// ```
+/// use rustchain_tools::formats::anthropic::{ToolSearch, deferred_definitions};
+/// use rustchain_tools::policy::Discovery;
+/// use rustchain_tools::{Manifest, Registry};
+///
+/// let discovery = Discovery::deferred(["text_*"]).expect("valid globs");
+/// let tools = deferred_definitions(&Manifest::of(Registry::global()), &discovery, ToolSearch::Bm25);
+/// let search = tools.last().expect("the search tool at least");
+/// assert_eq!(search["type"], "tool_search_tool_bm25_20251119");
+/// for tool in &tools[..tools.len() - 1] {
+///     let always = tool["name"].as_str().is_some_and(|name| name.starts_with("text_"));
+///     assert_eq!(tool.get("defer_loading").is_some(), !always);
+/// }
+/// ```
+pub fn deferred_definitions(
+    manifest: &Manifest,
+    discovery: &Discovery,
+    search: ToolSearch,
+) -> Vec<Value> {
+    manifest
+        .tools
+        .iter()
+        .map(|tool| {
+            let mut definition = definition(tool);
+            if !discovery.always_loaded(&tool.name)
+                && let Value::Object(fields) = &mut definition
+            {
+                fields.insert("defer_loading".into(), Value::Bool(true));
+            }
+            definition
+        })
+        .chain(std::iter::once(search.definition()))
+        .collect()
 }
 
 /// `parameters` with type lists as `anyOf` and untyped values typed.

@@ -22,7 +22,7 @@ use super::limits::{
 };
 use super::net::HostPattern;
 use super::path::{self, PathDeny};
-use super::{Policy, PolicyExample, ToolRule, env, programs};
+use super::{Discovery, Policy, PolicyExample, ToolRule, env, programs};
 use crate::ArgLimits;
 
 use PolicyErrorKind as Kind;
@@ -160,6 +160,15 @@ impl Compiler<'_> {
             redact_lines: redact.iter().rev().cloned().collect(),
             redact: redact.into_iter().map(|(field, _)| field).collect(),
             examples: self.examples(&file.examples)?,
+            discovery: Discovery {
+                defer: file.discovery.defer,
+                always: file
+                    .discovery
+                    .always
+                    .iter()
+                    .map(|glob| self.glob(glob))
+                    .collect::<Result<_, _>>()?,
+            },
             warnings: Vec::new(),
         })
     }

@@ -30,6 +30,8 @@ pub struct PolicyFile {
     pub audit: Audit,
     #[serde(default)]
     pub examples: Vec<Example>,
+    #[serde(default)]
+    pub discovery: Discovery,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +129,18 @@ pub struct Audit {
     /// Argument field names replaced by "[redacted]" wherever they appear.
     #[serde(default)]
     pub redact: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discovery {
+    /// Whether front ends that can (the MCP server) list only the
+    /// always-loaded tools plus `tool_search`, and the rest once found.
+    #[serde(default)]
+    pub defer: bool,
+    /// Tool globs listed from the start when listing is deferred.
+    #[serde(default)]
+    pub always: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

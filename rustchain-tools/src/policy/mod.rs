@@ -46,6 +46,10 @@
 //! record_args = ["text_*"]
 //! redact = ["password", "token"]
 //!
+//! [discovery]
+//! defer = true                 # MCP lists only `always` and tool_search; the rest once found
+//! always = ["text_*"]
+//!
 //! [[examples]]                 # checked when an executor is built: a failing one refuses the policy
 //! tool = "fs_read"
 //! args = { path = "/etc/passwd" }
@@ -149,7 +153,76 @@ pub struct Policy {
     /// Where each `[audit] redact` entry is written, for the linked check.
     redact_lines: BTreeMap<String, usize>,
     examples: Vec<PolicyExample>,
+    discovery: Discovery,
     warnings: Vec<PolicyWarning>,
+}
+
+/// `[discovery]`: whether a front end that can defer tool definitions (the
+/// MCP server) lists only the always-loaded tools plus `tool_search`, the
+/// others once a search found them.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    defer: bool,
+    always: Vec<GlobMatcher>,
+}
+
+impl Discovery {
+    /// Deferred listing with `always` (globs over tool names) loaded from the start.
+    ///
+    /// ```
+    /// use rustchain_tools::policy::Discovery;
+    ///
+    /// let discovery = Discovery::deferred(["text_*"]).expect("valid globs");
+    /// assert!(discovery.defers());
+    /// assert!(discovery.always_loaded("text_stats"));
+    /// assert!(!discovery.always_loaded("fs_read"));
+    /// ```
+    ///
+    /// # Errors
+    /// [`PolicyErrorKind::BadGlob`] for the first glob that does not parse.
+    pub fn deferred<I, S>(always: I) -> Result<Discovery, PolicyError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let always = always
+            .into_iter()
+            .map(|glob| {
+                let glob = glob.as_ref();
+                globset::Glob::new(glob)
+                    .map(|glob| glob.compile_matcher())
+                    .map_err(|err| {
+                        PolicyError::new(
+                            PolicyErrorKind::BadGlob,
+                            "[discovery] always",
+                            None,
+                            format!("bad glob `{glob}`: {}", err.kind()),
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Discovery {
+            defer: true,
+            always,
+        })
+    }
+
+    /// The same tools always loaded, with definitions deferred (what
+    /// `mcp serve --defer` makes of the policy's `[discovery]`).
+    pub fn deferring(mut self) -> Discovery {
+        self.defer = true;
+        self
+    }
+
+    /// Whether tool definitions are deferred (`[discovery] defer = true`).
+    pub fn defers(&self) -> bool {
+        self.defer
+    }
+
+    /// Whether `tool` is listed from the start when definitions are deferred.
+    pub fn always_loaded(&self, tool: &str) -> bool {
+        self.always.iter().any(|glob| glob.is_match(tool))
+    }
 }
 
 impl Default for Policy {
@@ -172,6 +245,7 @@ impl Default for Policy {
             redact: Vec::new(),
             redact_lines: BTreeMap::new(),
             examples: Vec::new(),
+            discovery: Discovery::default(),
             warnings: Vec::new(),
         }
     }
@@ -361,6 +435,11 @@ impl Policy {
     /// The inline examples, to be checked against the linked tools.
     pub fn examples(&self) -> &[PolicyExample] {
         &self.examples
+    }
+
+    /// `[discovery]`: whether tool definitions are deferred, and which are not.
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
     }
 
     /// What deserves a look but does not refuse the policy, for the caller
