@@ -51,6 +51,7 @@ pub use redact::{REDACTED, redact};
 pub use report::{ReportFilter, ToolUsage, UsageReport, report};
 pub use time::format_rfc3339_millis;
 pub use trail::{
-    AuditOptions, AuditTrail, CheckpointOptions, Fsync, OpenReport, RecordId, Recovery, TornReason,
+    AuditOptions, AuditTrail, CheckpointOptions, CommitStats, Fsync, OpenReport, RecordId,
+    Recovery, TornReason,
 };
 pub use verify::{Finding, FindingKind, Severity, VerifyReport, VerifyStatus, verify};
