@@ -332,7 +332,6 @@ impl Executor {
         args: &str,
         ctx: ToolContext,
     ) -> Result<ToolOutput, ToolError> {
-        let started = Instant::now();
         let gate = self.begin(name, args, &ctx, Mode::Run)?;
         // A sync tool with nothing to wait for runs inline, as `run` would
         // run it, without the machinery for waiting.
@@ -344,7 +343,7 @@ impl Executor {
         {
             return self.run_inline(gate, invoke, args, ctx, slot);
         }
-        self.run(gate, args, ctx, started).await
+        self.run(gate, args, ctx, Instant::now()).await
     }
 
     /// Runs a sync tool on this thread, holding `_slot`: the deadline (if
