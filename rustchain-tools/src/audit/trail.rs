@@ -270,6 +270,9 @@ struct Queue {
     next_ticket: u64,
     /// Whether a batch is being written now.
     writing: bool,
+    /// Callers waiting for a batch: a batch wakes them only if there are any
+    /// (a wake-up is a system call even when nobody sleeps).
+    sleeping: usize,
     /// Outcomes of written records not yet collected by their callers.
     outcomes: HashMap<u64, Result<RecordId, AuditError>>,
 }
@@ -399,10 +402,12 @@ impl AuditTrail {
                 return outcome;
             }
             if queue.writing {
+                queue.sleeping += 1;
                 queue = self
                     .written
                     .wait(queue)
                     .unwrap_or_else(PoisonError::into_inner);
+                queue.sleeping -= 1;
                 continue;
             }
             // No batch under way and this record still waits: write one,
@@ -414,7 +419,9 @@ impl AuditTrail {
             queue = self.queue();
             queue.writing = false;
             queue.outcomes.extend(outcomes);
-            self.written.notify_all();
+            if queue.sleeping > 0 {
+                self.written.notify_all();
+            }
         }
     }
 
