@@ -15,13 +15,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use rig_core::message::ToolName;
+use rig_core::tool::{DynamicTool, ToolExecutionError, ToolOutput};
 use rmcp::handler::server::common::schema_for_type;
 use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, JsonObject, NumberOrString, Tool};
-use rig_core::message::ToolName;
-use rig_core::tool::{DynamicTool, ToolExecutionError, ToolOutput};
 use rmcp::service::{Peer, RequestContext, RoleServer};
 use rustchain::{Executor, Registry, ToolContext};
 use rustchain_bench_peers::{AddArgs, NAMES, hand_written};
@@ -177,7 +177,10 @@ fn peers(c: &mut Criterion) {
     let ours = executor
         .call_blocking("add", ARGS, ToolContext::new())
         .expect("add runs");
-    assert_eq!(ours.as_json(), hand_written("add", ARGS).expect("the floor runs"));
+    assert_eq!(
+        ours.as_json(),
+        hand_written("add", ARGS).expect("the floor runs")
+    );
     let theirs = rmcp_call(&runtime, &router, &peer, "add", ARGS);
     assert!(format!("{theirs:?}").contains("42"), "{theirs:?}");
     let rig = rig_tools();
@@ -208,21 +211,36 @@ fn peers(c: &mut Criterion) {
     group.finish();
 
     let rows = [
-        ("hand_written_match", allocations_per_call(|| {
-            black_box(hand_written(black_box("add"), ARGS)).ok();
-        })),
-        ("rustchain_call_blocking", allocations_per_call(|| {
-            black_box(executor.call_blocking("add", ARGS, ToolContext::new())).ok();
-        })),
-        ("rustchain_call_async", allocations_per_call(|| {
-            black_box(runtime.block_on(executor.call("add", ARGS, ToolContext::new()))).ok();
-        })),
-        ("rmcp_tool_router", allocations_per_call(|| {
-            black_box(rmcp_call(&runtime, &router, &peer, "add", ARGS));
-        })),
-        ("rig_dynamic_tools", allocations_per_call(|| {
-            black_box(rig_call(&runtime, &rig, "add", ARGS));
-        })),
+        (
+            "hand_written_match",
+            allocations_per_call(|| {
+                black_box(hand_written(black_box("add"), ARGS)).ok();
+            }),
+        ),
+        (
+            "rustchain_call_blocking",
+            allocations_per_call(|| {
+                black_box(executor.call_blocking("add", ARGS, ToolContext::new())).ok();
+            }),
+        ),
+        (
+            "rustchain_call_async",
+            allocations_per_call(|| {
+                black_box(runtime.block_on(executor.call("add", ARGS, ToolContext::new()))).ok();
+            }),
+        ),
+        (
+            "rmcp_tool_router",
+            allocations_per_call(|| {
+                black_box(rmcp_call(&runtime, &router, &peer, "add", ARGS));
+            }),
+        ),
+        (
+            "rig_dynamic_tools",
+            allocations_per_call(|| {
+                black_box(rig_call(&runtime, &rig, "add", ARGS));
+            }),
+        ),
     ];
     println!("\nallocations per call (1,000 calls):");
     for (name, (allocations, bytes)) in rows {

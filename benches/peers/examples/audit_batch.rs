@@ -31,7 +31,11 @@ fn trail(dir: &std::path::Path, name: &str, fsync: Fsync) -> Arc<AuditTrail> {
 }
 
 /// `threads` threads doing `per_thread` operations each; the time per operation.
-fn per_op(threads: usize, per_thread: usize, op: impl Fn() + Send + Sync + Clone + 'static) -> Duration {
+fn per_op(
+    threads: usize,
+    per_thread: usize,
+    op: impl Fn() + Send + Sync + Clone + 'static,
+) -> Duration {
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|_| {
@@ -53,9 +57,12 @@ fn main() {
     let dir = std::env::args()
         .nth(1)
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("audit-batch-{}", std::process::id())));
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("audit-batch-{}", std::process::id()))
+        });
     std::fs::create_dir_all(&dir).expect("a scratch dir");
-    let args_digest: &'static str = Box::leak(digest(br#"{"path": "notes/today.md"}"#).into_boxed_str());
+    let args_digest: &'static str =
+        Box::leak(digest(br#"{"path": "notes/today.md"}"#).into_boxed_str());
     let event = AuditEvent::Decision {
         tool: "fs_read",
         call_id: "call_7f3a9c2e",
@@ -94,7 +101,10 @@ fn main() {
             );
         }
     }
-    for (fsync, label) in [(Fsync::Never, "fsync never (default)"), (Fsync::EveryRecord, "fsync every record")] {
+    for (fsync, label) in [
+        (Fsync::Never, "fsync never (default)"),
+        (Fsync::EveryRecord, "fsync every record"),
+    ] {
         for threads in [1, 16] {
             let per_thread = match (fsync, threads) {
                 (Fsync::Never, 1) => 10_000,

@@ -18,8 +18,12 @@ fn main() {
     let plain = Executor::new(Registry::global());
     let timed = Executor::builder(Registry::global())
         .policy(
-            Policy::from_toml("[limits]\ntimeout = \"30s\"\n", "<profile>", std::path::Path::new("."))
-                .expect("a valid policy"),
+            Policy::from_toml(
+                "[limits]\ntimeout = \"30s\"\n",
+                "<profile>",
+                std::path::Path::new("."),
+            )
+            .expect("a valid policy"),
         )
         .build()
         .expect("the policy fits the tools");
@@ -28,21 +32,40 @@ fn main() {
         .build()
         .expect("a runtime");
     // One call of each before counting: lazy statics, the registry's index.
-    plain.call_blocking("add", ARGS, ToolContext::new()).expect("add runs");
-    timed.call_blocking("add", ARGS, ToolContext::new()).expect("add runs");
+    plain
+        .call_blocking("add", ARGS, ToolContext::new())
+        .expect("add runs");
+    timed
+        .call_blocking("add", ARGS, ToolContext::new())
+        .expect("add runs");
     for _ in 0..n {
         match path.as_str() {
             "floor" => {
                 black_box(hand_written(black_box("add"), black_box(ARGS))).ok();
             }
             "call_blocking" => {
-                black_box(plain.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new())).ok();
+                black_box(plain.call_blocking(
+                    black_box("add"),
+                    black_box(ARGS),
+                    ToolContext::new(),
+                ))
+                .ok();
             }
             "call_blocking_timeout" => {
-                black_box(timed.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new())).ok();
+                black_box(timed.call_blocking(
+                    black_box("add"),
+                    black_box(ARGS),
+                    ToolContext::new(),
+                ))
+                .ok();
             }
             "call_async" => {
-                black_box(runtime.block_on(plain.call(black_box("add"), black_box(ARGS), ToolContext::new()))).ok();
+                black_box(runtime.block_on(plain.call(
+                    black_box("add"),
+                    black_box(ARGS),
+                    ToolContext::new(),
+                )))
+                .ok();
             }
             other => panic!("no path named {other}"),
         }

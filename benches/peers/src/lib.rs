@@ -6,7 +6,12 @@
 use rustchain::tool;
 
 /// The names of the 32 tools, `add` first.
-pub const NAMES: [&str; 32] = ["add", "op_01", "op_02", "op_03", "op_04", "op_05", "op_06", "op_07", "op_08", "op_09", "op_10", "op_11", "op_12", "op_13", "op_14", "op_15", "op_16", "op_17", "op_18", "op_19", "op_20", "op_21", "op_22", "op_23", "op_24", "op_25", "op_26", "op_27", "op_28", "op_29", "op_30", "op_31"];
+pub const NAMES: [&str; 32] = [
+    "add", "op_01", "op_02", "op_03", "op_04", "op_05", "op_06", "op_07", "op_08", "op_09",
+    "op_10", "op_11", "op_12", "op_13", "op_14", "op_15", "op_16", "op_17", "op_18", "op_19",
+    "op_20", "op_21", "op_22", "op_23", "op_24", "op_25", "op_26", "op_27", "op_28", "op_29",
+    "op_30", "op_31",
+];
 
 /// The arguments every tool takes.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
