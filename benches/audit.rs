@@ -1,13 +1,16 @@
 //! Appending one decision record to the audit trail: locked, chained onto the
-//! file's last record, one write. With fsync after every record (the default)
-//! against no fsync (and every 100 records, and a signed checkpoint every 100),
-//! in the same run, on the disk that holds the target directory.
+//! file's last record, one write. With fsync after every record against no
+//! fsync (the default; and every 100 records, and a signed checkpoint every
+//! 100), in the same run, on the disk that holds the target directory; then
+//! 16 threads appending at once, whose appends share batches (group commit):
+//! the time per record and how many records each batch and each fsync served.
 //!
 //! `cargo bench --bench audit`
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rustchain::audit::{AuditEvent, AuditOptions, AuditTrail, Decision, Fsync, SigningKey, digest};
@@ -48,15 +51,15 @@ fn bench_append(c: &mut Criterion) {
         args: None,
     };
     let variants = [
-        ("fsync_every_record", AuditOptions::default()),
+        (
+            "fsync_every_record",
+            AuditOptions::default().with_fsync(Fsync::EveryRecord),
+        ),
         (
             "fsync_every_100",
             AuditOptions::default().with_fsync(Fsync::EveryN(100)),
         ),
-        (
-            "fsync_never",
-            AuditOptions::default().with_fsync(Fsync::Never),
-        ),
+        ("fsync_never", AuditOptions::default()),
         (
             "fsync_never_checkpoint_every_100",
             AuditOptions::default()
@@ -78,5 +81,70 @@ fn bench_append(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_append);
+/// 16 threads appending at once: criterion's time is per record (the
+/// iterations are shared among the threads), and after it the records per
+/// batch and per fsync of the whole run are printed.
+fn bench_concurrent(c: &mut Criterion) {
+    const THREADS: u64 = 16;
+    let args_digest = digest(br#"{"path": "notes/today.md"}"#);
+    let mut group = c.benchmark_group("audit_append_16_threads");
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(3));
+    group.sample_size(10);
+    for (name, fsync) in [
+        ("fsync_every_record", Fsync::EveryRecord),
+        ("fsync_never", Fsync::Never),
+    ] {
+        let scratch = Scratch::new(&format!("threads-{name}"));
+        let (trail, _) = AuditTrail::open(&scratch.0, AuditOptions::default().with_fsync(fsync))
+            .expect("open the trail");
+        let trail = Arc::new(trail);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let per_thread = iters.div_ceil(THREADS);
+                let started = Instant::now();
+                let threads: Vec<_> = (0..THREADS)
+                    .map(|_| {
+                        let trail = Arc::clone(&trail);
+                        let args_digest = args_digest.clone();
+                        std::thread::spawn(move || {
+                            let event = AuditEvent::Decision {
+                                tool: "fs_read",
+                                call_id: "call_7f3a9c2e",
+                                caller: None,
+                                decision: Decision::Allow,
+                                rule: Some("fs.read = [\"notes/**\"]"),
+                                reason: None,
+                                approver: None,
+                                args_digest: &args_digest,
+                                args: None,
+                            };
+                            for _ in 0..per_thread {
+                                trail.append(black_box(&event)).expect("append");
+                            }
+                        })
+                    })
+                    .collect();
+                for thread in threads {
+                    thread.join().expect("an appending thread");
+                }
+                started
+                    .elapsed()
+                    .mul_f64(iters as f64 / (per_thread * THREADS) as f64)
+            });
+        });
+        let stats = trail.commit_stats();
+        println!(
+            "audit_append_16_threads/{name}: {} records in {} batches ({:.1} per batch), {} fsyncs ({:.1} records per fsync)",
+            stats.records,
+            stats.batches,
+            stats.records_per_batch(),
+            stats.syncs,
+            stats.records_per_sync(),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_append, bench_concurrent);
 criterion_main!(benches);

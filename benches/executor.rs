@@ -73,6 +73,14 @@ fn executor_benches(c: &mut Criterion) {
             .build()
             .expect("policy loads")
     };
+    // A default timeout and nothing else: the cost of keeping a deadline.
+    let timed = Executor::builder(Registry::global())
+        .policy(
+            Policy::from_toml("[limits]\ntimeout = \"30s\"\n", "<bench>", &root)
+                .expect("the timeout policy is valid"),
+        )
+        .build()
+        .expect("policy loads");
     let governed_audit = open(Fsync::Never);
     let governed_audit_fsync = open(Fsync::EveryRecord);
 
@@ -84,6 +92,15 @@ fn executor_benches(c: &mut Criterion) {
     group.bench_function("text_stats_no_policy_no_audit", |b| {
         b.iter(|| {
             plain.call_blocking(
+                "text_stats",
+                black_box(r#"{"text": "a b"}"#),
+                ToolContext::new(),
+            )
+        })
+    });
+    group.bench_function("text_stats_default_timeout", |b| {
+        b.iter(|| {
+            timed.call_blocking(
                 "text_stats",
                 black_box(r#"{"text": "a b"}"#),
                 ToolContext::new(),

@@ -57,20 +57,27 @@ fn lookup_allocates_nothing_and_dispatch_only_the_output() {
     assert_eq!(lookups, 0, "registry lookups allocated");
 
     let executor = Executor::new(registry);
-    let ctx = ToolContext::new();
-    // Warm up once (lazy statics, thread-locals), then count.
-    executor
-        .call_blocking("add", r#"{"a": 1, "b": 2}"#, ctx.clone())
-        .unwrap();
-    let mut out = None;
+    // Warm up (lazy statics, thread-locals, the metrics' latency sample),
+    // then count calls that each get a fresh context, as a caller's do.
+    for _ in 0..64 {
+        executor
+            .call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new())
+            .unwrap();
+    }
+    let mut out = Vec::with_capacity(64);
     let dispatch = allocations_during(|| {
-        out = Some(executor.call_blocking("add", r#"{"a": 1, "b": 2}"#, ctx.clone()));
+        for _ in 0..64 {
+            out.push(executor.call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new()));
+        }
     });
-    assert_eq!(out.unwrap().unwrap().as_json(), "3");
-    // The per-call gate the guards report to (1) and the result text (1);
-    // the context clone shares its parts, the policy decision is static text.
+    assert!(out.into_iter().all(|r| r.unwrap().as_json() == "3"));
+    // Per call: the per-call gate the guards report to (1) and the result
+    // text (1). A fresh context makes its id and cancellation token only
+    // when asked, and this call asks for neither; the policy decision is
+    // static text; the concurrency limit is a counter.
     assert_eq!(
-        dispatch, 2,
-        "a small sync dispatch allocated {dispatch} times"
+        dispatch,
+        2 * 64,
+        "64 small sync dispatches allocated {dispatch} times"
     );
 }

@@ -408,3 +408,65 @@ fn parsed_arguments_are_accepted_too() {
         .unwrap();
     assert_eq!(out.as_json(), "2");
 }
+
+/// Sleeps in steps of a millisecond, stopping early when its context says so;
+/// reports the thread it ran on.
+#[tool(timeout = "40ms")]
+fn patient_sleeper(
+    ctx: &ToolContext,
+    /// How long, in milliseconds.
+    ms: u64,
+    /// Whether to stop when the context is cancelled.
+    cooperative: bool,
+) -> String {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_millis(ms) {
+        if cooperative && ctx.is_cancelled() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    format!("{:?}", std::thread::current().id())
+}
+
+#[test]
+fn a_sync_tool_with_a_timeout_runs_on_the_callers_thread_and_finishes_in_time() {
+    let out = Executor::new(Registry::global())
+        .call_blocking(
+            "patient_sleeper",
+            r#"{"ms": 1, "cooperative": false}"#,
+            ToolContext::new(),
+        )
+        .expect("a quick call is within its 40ms");
+    let here = format!("{:?}", std::thread::current().id());
+    assert_eq!(out.as_json(), serde_json::to_string(&here).unwrap());
+}
+
+#[test]
+fn a_sync_tool_that_overruns_its_timeout_gets_a_timeout_error_and_sees_the_deadline() {
+    let executor = Executor::new(Registry::global());
+    // A tool that looks at its context stops at the deadline.
+    let started = std::time::Instant::now();
+    let err = executor
+        .call_blocking(
+            "patient_sleeper",
+            r#"{"ms": 5000, "cooperative": true}"#,
+            ToolContext::new(),
+        )
+        .expect_err("past its deadline");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.message().contains("40ms"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // One that does not look keeps the thread until it returns; its result
+    // is still refused.
+    let started = std::time::Instant::now();
+    let err = executor
+        .call_blocking(
+            "patient_sleeper",
+            r#"{"ms": 120, "cooperative": false}"#,
+            ToolContext::new(),
+        )
+        .expect_err("past its deadline");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(120));
+}

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
@@ -21,11 +21,10 @@ use crate::{ErrorKind, ToolError};
 /// assert_eq!(ctx.call_id(), "call_42");
 /// assert!(!ctx.is_cancelled());
 /// ```
-#[derive(Clone)]
 pub struct ToolContext {
-    // Shared, so cloning a context for a worker thread does not copy it.
-    call_id: Arc<str>,
-    cancellation: CancellationToken,
+    call_id: CallId,
+    /// Made on first need (most calls never ask): creating a token allocates.
+    cancellation: OnceLock<CancellationToken>,
     progress: Option<Arc<dyn ProgressSink>>,
     caller: Option<Arc<Caller>>,
     /// Set by the executor for the call in progress.
@@ -35,7 +34,7 @@ pub struct ToolContext {
 impl std::fmt::Debug for ToolContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToolContext")
-            .field("call_id", &self.call_id)
+            .field("call_id", &self.call_id())
             .field("cancelled", &self.is_cancelled())
             .field("progress", &self.progress.is_some())
             .field("caller", &self.caller)
@@ -147,6 +146,47 @@ where
     }
 }
 
+/// A call's id: the caller's, or a UUID v7 made on first need, so a call
+/// nobody records or asks about never reads the clock or formats one.
+#[derive(Clone)]
+enum CallId {
+    /// The hyphenated text of a UUID v7, once something asked for it.
+    Fresh(OnceLock<[u8; 36]>),
+    /// Named by the caller (for example the model's `tool_call_id`).
+    Given(Arc<str>),
+}
+
+impl CallId {
+    fn as_str(&self) -> &str {
+        match self {
+            CallId::Given(id) => id,
+            CallId::Fresh(text) => {
+                let text = text.get_or_init(|| {
+                    let mut text = [0; 36];
+                    uuid::Uuid::now_v7().hyphenated().encode_lower(&mut text);
+                    text
+                });
+                std::str::from_utf8(text).expect("a hyphenated UUID is ASCII")
+            }
+        }
+    }
+}
+
+/// A clone is the same call: it shares the original's id and cancellation,
+/// so both are made now if nothing asked for them yet.
+impl Clone for ToolContext {
+    fn clone(&self) -> Self {
+        self.call_id.as_str();
+        ToolContext {
+            call_id: self.call_id.clone(),
+            cancellation: OnceLock::from(self.cancellation().clone()),
+            progress: self.progress.clone(),
+            caller: self.caller.clone(),
+            control: self.control.clone(),
+        }
+    }
+}
+
 impl Default for ToolContext {
     fn default() -> Self {
         Self::new()
@@ -156,13 +196,12 @@ impl Default for ToolContext {
 impl ToolContext {
     /// A fresh context with a new call id: a UUID v7, unique across processes
     /// (several processes may share one audit trail, whose records pair by id)
-    /// and ordered by time.
+    /// and ordered by time. The id is made when first asked for (by the audit
+    /// trail, the tool, a clone), so a call nobody records costs nothing here.
     pub fn new() -> Self {
-        let id = uuid::Uuid::now_v7();
-        let mut text = uuid::Uuid::encode_buffer();
         ToolContext {
-            call_id: Arc::from(&*id.hyphenated().encode_lower(&mut text)),
-            cancellation: CancellationToken::new(),
+            call_id: CallId::Fresh(OnceLock::new()),
+            cancellation: OnceLock::new(),
             progress: None,
             caller: None,
             control: None,
@@ -171,13 +210,13 @@ impl ToolContext {
 
     /// Uses the caller's id for this call (for example the model's `tool_call_id`).
     pub fn with_call_id(mut self, call_id: impl AsRef<str>) -> Self {
-        self.call_id = Arc::from(call_id.as_ref());
+        self.call_id = CallId::Given(Arc::from(call_id.as_ref()));
         self
     }
 
     /// Ties this call to `token`: cancelling it cancels the call.
     pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
-        self.cancellation = token;
+        self.cancellation = OnceLock::from(token);
         self
     }
 
@@ -200,17 +239,28 @@ impl ToolContext {
 
     /// The id of this call, as the model or the caller named it.
     pub fn call_id(&self) -> &str {
-        &self.call_id
+        self.call_id.as_str()
     }
 
     /// The token that cancels this call; long-running tools should watch it.
     pub fn cancellation(&self) -> &CancellationToken {
-        &self.cancellation
+        self.cancellation.get_or_init(CancellationToken::new)
     }
 
-    /// Whether the caller cancelled this call (or its timeout passed).
+    /// Whether the caller cancelled this call, or its deadline passed: a
+    /// long-running synchronous tool should look now and then and stop.
     pub fn is_cancelled(&self) -> bool {
-        self.cancellation.is_cancelled()
+        // A token nobody has asked for yet cannot have been cancelled.
+        let cancelled = self
+            .cancellation
+            .get()
+            .is_some_and(CancellationToken::is_cancelled);
+        // A sync tool run on the caller's thread has no timer to cancel its
+        // token: its deadline is its watchdog, read when the tool looks.
+        cancelled
+            || self
+                .deadline()
+                .is_some_and(|deadline| Instant::now() >= deadline)
     }
 
     /// Reports progress: `done` of `total` (when known), with a short message.
@@ -218,7 +268,7 @@ impl ToolContext {
     pub fn progress(&self, done: u64, total: Option<u64>, message: Option<&str>) {
         if let Some(sink) = &self.progress {
             sink.report(
-                &self.call_id,
+                self.call_id(),
                 &Progress {
                     done,
                     total,
@@ -266,7 +316,10 @@ impl ToolContext {
 
     #[doc(hidden)]
     pub fn __shared_call_id(&self) -> Arc<str> {
-        Arc::clone(&self.call_id)
+        match &self.call_id {
+            CallId::Given(id) => Arc::clone(id),
+            CallId::Fresh(_) => Arc::from(self.call_id()),
+        }
     }
 
     #[doc(hidden)]
@@ -325,5 +378,50 @@ impl ToolContext {
             Some(control) => control.proceed(),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_id_is_a_uuid_v7_made_once() {
+        let ctx = ToolContext::new();
+        let id = ctx.call_id().to_owned();
+        let parsed = uuid::Uuid::parse_str(&id).expect("a UUID");
+        assert_eq!(parsed.get_version_num(), 7);
+        assert_eq!(ctx.call_id(), id, "asking again gives the same id");
+        assert_ne!(ToolContext::new().call_id(), id, "each context has its own");
+    }
+
+    #[test]
+    fn clones_made_before_anything_was_asked_share_the_id_and_the_cancellation() {
+        let ctx = ToolContext::new();
+        let clone = ctx.clone();
+        assert_eq!(ctx.call_id(), clone.call_id());
+        assert!(!clone.is_cancelled());
+        ctx.cancellation().cancel();
+        assert!(
+            clone.is_cancelled(),
+            "cancelling the original reaches the clone"
+        );
+    }
+
+    #[test]
+    fn a_context_whose_token_nobody_asked_for_is_not_cancelled() {
+        let ctx = ToolContext::new();
+        assert!(!ctx.is_cancelled());
+        let token = CancellationToken::new();
+        let ctx = ctx.with_cancellation(token.clone());
+        token.cancel();
+        assert!(ctx.is_cancelled());
+    }
+
+    #[test]
+    fn a_given_id_is_kept_as_given() {
+        let ctx = ToolContext::new().with_call_id("call_7");
+        assert_eq!(ctx.clone().call_id(), "call_7");
+        assert_eq!(&*ctx.__shared_call_id(), "call_7");
     }
 }

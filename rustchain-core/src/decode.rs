@@ -56,8 +56,11 @@ impl ArgLimits {
                 ),
             ));
         }
-        let depth = max_nesting(text.as_bytes(), self.max_depth);
-        if depth > self.max_depth {
+        // Text no longer than the limit cannot nest deeper than it: most
+        // calls' arguments are short, and skip the scan.
+        if text.len() > self.max_depth
+            && max_nesting(text.as_bytes(), self.max_depth) > self.max_depth
+        {
             return Err(ToolError::new(
                 ErrorKind::InvalidArguments,
                 format!(

@@ -53,7 +53,8 @@ pub use redact::{REDACTED, redact};
 pub use report::{ReportFilter, ToolUsage, UsageReport, report};
 pub use time::format_rfc3339_millis;
 pub use trail::{
-    AuditOptions, AuditTrail, CheckpointOptions, Fsync, OpenReport, RecordId, Recovery, TornReason,
+    AuditOptions, AuditTrail, CheckpointOptions, CommitStats, Fsync, OpenReport, RecordId,
+    Recovery, TornReason,
 };
 pub use verify::{
     Finding, FindingKind, Severity, UNDETECTED_WITHOUT_KEY, VerifyReport, VerifyStatus, verify,

@@ -6,7 +6,8 @@
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::Shared;
@@ -28,11 +29,15 @@ pub(crate) enum Mode {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Phase {
     /// Arguments not yet decoded (or decoding failed).
     Open,
     /// Guards passed; waiting for approval and limits.
     Checked,
+    /// The decision record is being written: the call's end waits for it,
+    /// so a call's records are always in order.
+    Admitting,
     /// Decision recorded: the body may run.
     Allowed,
     /// Refused, and the refusal recorded.
@@ -41,12 +46,47 @@ enum Phase {
     Finished,
 }
 
+impl Phase {
+    const ALL: [Phase; 6] = [
+        Phase::Open,
+        Phase::Checked,
+        Phase::Admitting,
+        Phase::Allowed,
+        Phase::Denied,
+        Phase::Finished,
+    ];
+}
+
+/// A call's phase, moved on by compare-and-swap: a call takes no lock on
+/// its way from decoding to its result.
+struct AtomicPhase(AtomicU8);
+
+impl AtomicPhase {
+    fn new(phase: Phase) -> Self {
+        AtomicPhase(AtomicU8::new(phase as u8))
+    }
+
+    fn get(&self) -> Phase {
+        Phase::ALL[usize::from(self.0.load(Ordering::Acquire))]
+    }
+
+    /// Moves from `from` to `to`; `false` if the call was elsewhere.
+    fn advance(&self, from: Phase, to: Phase) -> bool {
+        self.0
+            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
 pub(crate) struct CallGate {
     pub(super) shared: Arc<Shared>,
     pub(crate) tool: &'static ToolDescriptor,
     /// The tool's executor, when it was registered at run time.
     pub(crate) registered: Option<&'static RegisteredTool>,
-    call_id: Arc<str>,
+    /// The call's id, kept only when an audit trail or an approver needs it.
+    call_id: Option<Arc<str>>,
+    /// The tool's slot in the metrics (its linked position), found once.
+    pub(crate) slot: Option<usize>,
     /// Who asked for the call, for its records.
     caller: Option<Arc<crate::Caller>>,
     /// The argument text, kept only when an audit trail or an approver needs it.
@@ -56,18 +96,14 @@ pub(crate) struct CallGate {
     /// This tool's limits under the policy, looked up once.
     limits: ToolLimits,
     mode: Mode,
-    state: Mutex<State>,
+    phase: AtomicPhase,
+    /// When the body must finish: set once the call is allowed.
+    deadline: OnceLock<Instant>,
+    /// Every decision made, for dry runs (explain, policy examples) only.
+    decisions: Mutex<Vec<Decision>>,
     /// Woken when the call is allowed: the tool's timeout counts from then,
     /// so a person's time to approve is not taken from the tool.
     allowed: tokio::sync::Notify,
-}
-
-struct State {
-    phase: Phase,
-    /// When the body must finish: set once the call is allowed.
-    deadline: Option<Instant>,
-    /// Every decision made, for dry runs (explain, policy examples).
-    decisions: Vec<Decision>,
 }
 
 impl std::fmt::Debug for CallGate {
@@ -87,34 +123,45 @@ pub(crate) fn denied(decision: &Decision) -> ToolError {
 }
 
 impl CallGate {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         shared: Arc<Shared>,
         tool: &'static ToolDescriptor,
         registered: Option<&'static RegisteredTool>,
+        slot: Option<usize>,
         ctx: &crate::ToolContext,
         args: &str,
         tool_decision: Decision,
         mode: Mode,
     ) -> CallGate {
-        let keep_args = shared.audit.is_some() || tool_decision.verdict == Verdict::Ask;
+        let recorded = shared.audit.is_some() || tool_decision.verdict == Verdict::Ask;
         CallGate {
             limits: shared.policy.limits_for(tool),
-            args: keep_args.then(|| Arc::from(args)),
+            args: recorded.then(|| Arc::from(args)),
             args_len: args.len(),
             shared,
             tool,
             registered,
-            call_id: ctx.__shared_call_id(),
+            call_id: recorded.then(|| ctx.__shared_call_id()),
+            slot,
             caller: ctx.__shared_caller(),
             tool_decision,
             mode,
-            state: Mutex::new(State {
-                phase: Phase::Open,
-                deadline: None,
-                decisions: Vec::new(),
-            }),
+            phase: AtomicPhase::new(Phase::Open),
+            deadline: OnceLock::new(),
+            decisions: Mutex::new(Vec::new()),
             allowed: tokio::sync::Notify::new(),
         }
+    }
+
+    fn call_id(&self) -> &str {
+        self.call_id.as_deref().unwrap_or_default()
+    }
+
+    /// Whether this call's duration must be measured: its result record
+    /// carries it. Other calls are timed only for the metrics' sample.
+    pub(crate) fn needs_clock(&self) -> bool {
+        self.shared.audit.is_some()
     }
 
     fn args_text(&self) -> &str {
@@ -141,21 +188,21 @@ impl CallGate {
         )
     }
 
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
     /// Checks every guarded value against the policy's grants.
     pub(crate) fn check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
-        let mut state = self.state();
-        if state.phase != Phase::Open {
-            return Err(ToolError::new(
-                ErrorKind::Cancelled,
-                "this call is already decided",
-            ));
+        let already_decided =
+            || ToolError::new(ErrorKind::Cancelled, "this call is already decided");
+        if self.phase.get() != Phase::Open {
+            return Err(already_decided());
         }
+        if guarded.is_empty() {
+            // Nothing to judge: a tool without guards only moves on.
+            return match self.phase.advance(Phase::Open, Phase::Checked) {
+                true => Ok(()),
+                false => Err(already_decided()),
+            };
+        }
+        let mut kept = Vec::new();
         let policy = &self.shared.policy;
         // Programs first, so arguments can be judged against the program they go to.
         let mut programs: Vec<String> = Vec::new();
@@ -190,7 +237,7 @@ impl CallGate {
                         })
                         .collect()
                 };
-                collected.and_then(|()| self.judge(decisions, &mut state.decisions, &mut refusal))
+                collected.and_then(|()| self.judge(decisions, &mut kept, &mut refusal))
             } else {
                 guard.value.each_value(&mut |value| {
                     let access = Access {
@@ -199,7 +246,7 @@ impl CallGate {
                         value,
                     };
                     let decision = policy.decide_access(self.tool.name, &access);
-                    self.judge(vec![decision], &mut state.decisions, &mut refusal)
+                    self.judge(vec![decision], &mut kept, &mut refusal)
                 })
             };
             if let Err(error) = checked {
@@ -208,8 +255,10 @@ impl CallGate {
                     rule: "input".into(),
                     reason: error.message().to_owned().into(),
                 });
-                state.phase = Phase::Denied;
-                drop(state);
+                self.keep(kept);
+                if !self.phase.advance(Phase::Open, Phase::Denied) {
+                    return Err(already_decided());
+                }
                 // A dry run (explain, policy examples) records nothing.
                 if self.mode == Mode::Run {
                     self.record_decision(Recorded::Deny, &decision, None)?;
@@ -217,8 +266,21 @@ impl CallGate {
                 return Err(denied(&decision));
             }
         }
-        state.phase = Phase::Checked;
-        Ok(())
+        self.keep(kept);
+        match self.phase.advance(Phase::Open, Phase::Checked) {
+            true => Ok(()),
+            false => Err(already_decided()),
+        }
+    }
+
+    /// Keeps a dry run's decisions for [`CallGate::dry_run_decisions`].
+    fn keep(&self, decisions: Vec<Decision>) {
+        if self.mode == Mode::DryRun {
+            self.decisions
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .extend(decisions);
+        }
     }
 
     /// Keeps dry-run decisions; the first denial becomes the refusal.
@@ -262,7 +324,7 @@ impl CallGate {
 
     /// Refuses to go on unless the guards passed and this is a real run.
     fn ready(&self) -> Result<(), ToolError> {
-        if self.state().phase != Phase::Checked {
+        if self.phase.get() != Phase::Checked {
             return Err(ToolError::new(
                 ErrorKind::Cancelled,
                 "this call is not ready to run",
@@ -307,21 +369,24 @@ impl CallGate {
             };
             return self.refuse(Recorded::Deny, &decision, answer.as_deref());
         }
-        let mut state = self.state();
-        if state.phase != Phase::Checked {
+        if !self.phase.advance(Phase::Checked, Phase::Admitting) {
             // The executor finished the call (a timeout) while approval waited.
             return Err(ToolError::new(
                 ErrorKind::Cancelled,
                 "the call ended before it was approved",
             ));
         }
-        self.record_decision(kind, &self.tool_decision, answer.as_deref())
-            .inspect_err(|_| state.phase = Phase::Denied)?;
-        state.phase = Phase::Allowed;
+        // Only `finish` waits on `Admitting`, and it waits for one of these stores.
+        if let Err(error) = self.record_decision(kind, &self.tool_decision, answer.as_deref()) {
+            self.phase.advance(Phase::Admitting, Phase::Denied);
+            return Err(error);
+        }
         if let Some(limit) = self.limits.timeout {
+            let _ = self.deadline.set(Instant::now() + limit);
+        }
+        self.phase.advance(Phase::Admitting, Phase::Allowed);
+        if self.limits.timeout.is_some() {
             // Only a call with a timeout has a waiter (`until_allowed`).
-            state.deadline = Some(Instant::now() + limit);
-            drop(state);
             self.allowed.notify_waiters();
         }
         Ok(())
@@ -334,18 +399,17 @@ impl CallGate {
             let notified = self.allowed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let phase = self.state().phase;
-            match phase {
+            match self.phase.get() {
                 Phase::Allowed => return,
                 Phase::Denied | Phase::Finished => std::future::pending::<()>().await,
-                Phase::Open | Phase::Checked => notified.await,
+                Phase::Open | Phase::Checked | Phase::Admitting => notified.await,
             }
         }
     }
 
     /// When the body must finish, once the call is allowed.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.state().deadline
+        self.deadline.get().copied()
     }
 
     fn refuse(
@@ -354,15 +418,15 @@ impl CallGate {
         decision: &Decision,
         answer: Option<&str>,
     ) -> Result<(), ToolError> {
-        let mut state = self.state();
-        if state.phase == Phase::Finished {
+        let refused = [Phase::Open, Phase::Checked]
+            .into_iter()
+            .any(|from| self.phase.advance(from, Phase::Denied));
+        if !refused {
             return Err(ToolError::new(
                 ErrorKind::Cancelled,
                 "the call ended before it was decided",
             ));
         }
-        state.phase = Phase::Denied;
-        drop(state);
         self.record_decision(kind, decision, answer)?;
         Err(denied(decision))
     }
@@ -373,7 +437,7 @@ impl CallGate {
         };
         let request = ApprovalRequest {
             tool: self.tool.name.to_owned(),
-            call_id: self.call_id.to_string(),
+            call_id: self.call_id().to_owned(),
             arguments: approval::visible(self.args_text()),
             rule: self.tool_decision.rule.to_string(),
         };
@@ -389,7 +453,7 @@ impl CallGate {
         let policy = &self.shared.policy;
         self.shared.record(&CallEvent {
             tool: self.tool.name,
-            call_id: &self.call_id,
+            call_id: self.call_id(),
             caller: self.caller.as_deref(),
             kind: CallEventKind::Decision {
                 decision,
@@ -408,9 +472,9 @@ impl CallGate {
     pub(crate) fn finish(
         &self,
         result: Result<ToolOutput, ToolError>,
-        started: Instant,
+        started: Option<Instant>,
     ) -> Result<ToolOutput, ToolError> {
-        let prior = std::mem::replace(&mut self.state().phase, Phase::Finished);
+        let prior = self.end();
         let max_output = self.limits.max_output_bytes;
         let result = result.and_then(|output| {
             if output.as_json().len() > max_output {
@@ -424,7 +488,7 @@ impl CallGate {
         });
         // An error's message goes to the model too: the same cap applies.
         let result = result.map_err(|error| error.capped(max_output));
-        let duration = started.elapsed();
+        let duration = started.map(|started| started.elapsed());
         if prior != Phase::Denied {
             let output = result.as_ref().ok().map(ToolOutput::as_json);
             self.shared.limiter.add_output(
@@ -433,11 +497,11 @@ impl CallGate {
             );
             let event = CallEvent {
                 tool: self.tool.name,
-                call_id: &self.call_id,
+                call_id: self.call_id(),
                 caller: self.caller.as_deref(),
                 kind: CallEventKind::Result {
                     error: result.as_ref().err().map(ToolError::kind),
-                    duration,
+                    duration: duration.unwrap_or_default(),
                     output,
                     args: (prior != Phase::Allowed).then_some(self.args_text()),
                 },
@@ -450,7 +514,8 @@ impl CallGate {
                 );
             }
         }
-        self.shared.metrics.observe(
+        self.shared.metrics.observe_at(
+            self.slot,
             self.tool.name,
             result.as_ref().err().map(ToolError::kind),
             duration,
@@ -458,10 +523,27 @@ impl CallGate {
         result
     }
 
+    /// Moves the call to `Finished` and says where it was; a decision
+    /// record being written is waited for, so the result record follows it.
+    fn end(&self) -> Phase {
+        loop {
+            match self.phase.get() {
+                Phase::Admitting => std::thread::yield_now(),
+                Phase::Finished => return Phase::Finished,
+                prior if self.phase.advance(prior, Phase::Finished) => return prior,
+                _ => {}
+            }
+        }
+    }
+
     /// The decisions a dry run collected, the tool's own first.
     pub(crate) fn dry_run_decisions(&self) -> Vec<Decision> {
         let mut all = vec![self.tool_decision.clone()];
-        all.extend(self.state().decisions.iter().cloned());
+        let kept = self
+            .decisions
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        all.extend(kept.iter().cloned());
         all
     }
 

@@ -1,7 +1,9 @@
-//! Rate limits per tool and budgets per session, counted by the executor.
+//! Rate limits per tool, budgets per session and the concurrency limit,
+//! counted by the executor.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use crate::policy::{Budget, Rate};
@@ -89,5 +91,125 @@ impl Limiter {
         }
         let mut usage = self.state.lock().unwrap_or_else(|p| p.into_inner());
         usage.bytes = usage.bytes.saturating_add(bytes);
+    }
+}
+
+/// The executor's concurrency limit (`limits.max_concurrent`): a counter of
+/// calls running, so taking and giving back a slot is one atomic operation
+/// each and no lock. Calls that wait for a slot (on tokio) are woken when
+/// one is given back.
+#[derive(Debug)]
+pub(crate) struct Slots {
+    running: AtomicUsize,
+    max: usize,
+    /// How many calls wait for a slot: giving one back wakes them only then.
+    waiting: AtomicUsize,
+    freed: tokio::sync::Notify,
+}
+
+/// One running call's slot, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct Slot<'a>(&'a Slots);
+
+impl Slots {
+    pub(crate) fn new(max: usize) -> Slots {
+        Slots {
+            running: AtomicUsize::new(0),
+            max,
+            waiting: AtomicUsize::new(0),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// A slot now, or `None` if `max` calls are running.
+    pub(crate) fn try_take(&self) -> Option<Slot<'_>> {
+        self.running
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |running| {
+                (running < self.max).then_some(running + 1)
+            })
+            .ok()
+            .map(|_| Slot(self))
+    }
+
+    /// A slot, once one is free.
+    pub(crate) async fn take(&self) -> Slot<'_> {
+        if let Some(slot) = self.try_take() {
+            return slot;
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waited = Waiting(&self.waiting);
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            // Registered before trying again, so a slot given back between
+            // the try and the wait still wakes this call.
+            if let Some(slot) = self.try_take() {
+                return slot;
+            }
+            freed.await;
+        }
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        // Sequentially consistent with the waiter's count and retry, so
+        // either this sees the waiter or the waiter sees this slot free.
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
+        if self.0.waiting.load(Ordering::SeqCst) > 0 {
+            self.0.freed.notify_waiters();
+        }
+    }
+}
+
+/// Counts a call waiting for a slot, however its wait ends.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_more_than_max_slots_are_taken_and_a_given_back_one_is_taken_again() {
+        let slots = Slots::new(2);
+        let first = slots.try_take().expect("a free slot");
+        let _second = slots.try_take().expect("a free slot");
+        assert!(slots.try_take().is_none(), "two of two are taken");
+        drop(first);
+        assert!(slots.try_take().is_some(), "the given-back slot is free");
+    }
+
+    #[test]
+    fn a_waiting_call_gets_the_slot_given_back() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let slots = std::sync::Arc::new(Slots::new(1));
+        let held = slots.try_take().expect("a free slot");
+        let waiter = {
+            let slots = std::sync::Arc::clone(&slots);
+            runtime.spawn(async move {
+                let _slot = slots.take().await;
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "no slot is free yet");
+        drop(held);
+        runtime
+            .block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await
+            })
+            .expect("woken in time")
+            .expect("the waiter ends");
+        assert_eq!(slots.waiting.load(Ordering::SeqCst), 0);
     }
 }

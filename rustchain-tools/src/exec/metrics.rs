@@ -16,6 +16,23 @@ pub const LATENCY_BUCKETS_US: [u64; 12] = [
     10, 50, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000, 1_000_000, 10_000_000,
 ];
 
+/// A plain synchronous call (no audit trail, no timeout) is timed for the
+/// latency histogram once in this many calls on each thread.
+pub const LATENCY_SAMPLE_EVERY: u32 = 16;
+
+/// Whether this thread's next untimed call is the one in
+/// [`LATENCY_SAMPLE_EVERY`] that is timed for the histogram anyway.
+pub(crate) fn sample_latency() -> bool {
+    thread_local! {
+        static UNTIMED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+    }
+    UNTIMED.with(|untimed| {
+        let next = (untimed.get() + 1) % LATENCY_SAMPLE_EVERY;
+        untimed.set(next);
+        next == 0
+    })
+}
+
 /// The key under which calls to unknown tool names are counted.
 pub const UNKNOWN_TOOL: &str = "<unknown>";
 
@@ -30,7 +47,11 @@ pub struct ToolMetrics {
     pub denied: u64,
     /// Calls that ended in another error, by kind.
     pub errors: BTreeMap<&'static str, u64>,
-    /// Call counts per latency bucket ([`LATENCY_BUCKETS_US`], plus one overflow bucket).
+    /// Call counts per latency bucket ([`LATENCY_BUCKETS_US`], plus one
+    /// overflow bucket). Every call that is audited, has a timeout or runs
+    /// on tokio is timed; a plain synchronous call is timed one time in
+    /// [`LATENCY_SAMPLE_EVERY`] (two clock reads cost as much as the rest of a
+    /// small call), so the buckets are a sample and may sum to less than `calls`.
     pub latency_histogram: Vec<u64>,
 }
 
@@ -74,11 +95,27 @@ impl Metrics {
     pub(crate) fn observe(&self, tool: &str, error: Option<ErrorKind>, duration: Duration) {
         let unknown = &self.slots[self.slots.len() - 1];
         let Some(found) = self.registry.get(tool) else {
-            return unknown.add(error, duration);
+            return unknown.add(error, Some(duration));
         };
-        match found.linked_index() {
+        self.observe_at(found.linked_index(), found.name(), error, Some(duration));
+    }
+
+    /// Counts a call of a tool already found: at its linked position
+    /// `slot`, or by `tool`'s name if it was registered at run time.
+    /// `duration` is `None` for a call that was not timed.
+    pub(crate) fn observe_at(
+        &self,
+        slot: Option<usize>,
+        tool: &str,
+        error: Option<ErrorKind>,
+        duration: Option<Duration>,
+    ) {
+        match slot {
             Some(slot) => self.slots[slot].add(error, duration),
             None => {
+                let Some(found) = self.registry.get(tool) else {
+                    return self.slots[self.slots.len() - 1].add(error, duration);
+                };
                 let counters = Arc::clone(
                     self.registered
                         .lock()
@@ -117,7 +154,7 @@ impl Metrics {
 }
 
 impl Counters {
-    fn add(&self, error: Option<ErrorKind>, duration: Duration) {
+    fn add(&self, error: Option<ErrorKind>, duration: Option<Duration>) {
         self.calls.fetch_add(1, Ordering::Relaxed);
         match error {
             None => self.ok.fetch_add(1, Ordering::Relaxed),
@@ -129,6 +166,7 @@ impl Counters {
                 self.by_kind[at].fetch_add(1, Ordering::Relaxed)
             }
         };
+        let Some(duration) = duration else { return };
         let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
         let bucket = LATENCY_BUCKETS_US
             .iter()

@@ -25,7 +25,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::runtime::{Handle, Runtime};
-use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 pub use approval::{
@@ -33,7 +32,7 @@ pub use approval::{
     visible,
 };
 pub use dry_run::Explanation;
-pub use metrics::{LATENCY_BUCKETS_US, ToolMetrics, UNKNOWN_TOOL};
+pub use metrics::{LATENCY_BUCKETS_US, LATENCY_SAMPLE_EVERY, ToolMetrics, UNKNOWN_TOOL};
 pub use record::{AuditSink, CallEvent, CallEventKind, MemoryAudit};
 pub use settings::{
     AUDIT_ENV, AuditTarget, DEFAULT_CHECKPOINT_EVERY, OpenedTrail, POLICY_ENV, POLICY_FILE,
@@ -57,7 +56,7 @@ pub(crate) struct Shared {
     approver: Option<Arc<dyn Approver>>,
     limiter: limits::Limiter,
     metrics: metrics::Metrics,
-    concurrency: Semaphore,
+    concurrency: limits::Slots,
 }
 
 impl Shared {
@@ -161,7 +160,7 @@ impl ExecutorBuilder {
         Executor {
             shared: Arc::new(Shared {
                 registry: self.registry,
-                concurrency: Semaphore::new(self.policy.max_concurrent()),
+                concurrency: limits::Slots::new(self.policy.max_concurrent()),
                 policy: self.policy,
                 audit: self.audit,
                 approver: self.approver,
@@ -279,6 +278,7 @@ impl Executor {
             Arc::clone(shared),
             descriptor,
             tool.registered(),
+            tool.linked_index(),
             ctx,
             args,
             decision,
@@ -288,36 +288,34 @@ impl Executor {
 
     /// Calls `name` with `args` (JSON object text) and waits for the result.
     ///
-    /// A synchronous tool without a timeout runs right here on the caller's
-    /// thread and needs no async runtime (it cannot be interrupted, only asked
-    /// to stop through its context's cancellation); other tools run on tokio
-    /// (a shared runtime started on first need).
+    /// A synchronous tool runs right here on the caller's thread and needs no
+    /// async runtime; other tools (async, run-time registered, or waiting for
+    /// a person's approval) run on tokio (a shared runtime started on first need).
+    ///
+    /// A synchronous tool's timeout is kept without a thread hop: from the
+    /// moment the call is allowed, [`ToolContext::is_cancelled`] turns true
+    /// once the deadline passes ([`ToolContext::deadline`] says when), and a
+    /// result that comes after the deadline is replaced by a `timeout` error.
+    /// A synchronous tool that neither returns nor looks at its context keeps
+    /// this thread until it does return, whatever its timeout; call it through
+    /// [`Executor::call`], which runs such a tool on tokio's blocking pool and
+    /// returns at the deadline, if the caller must get control back.
     pub fn call_blocking(
         &self,
         name: &str,
         args: &str,
         ctx: ToolContext,
     ) -> Result<ToolOutput, ToolError> {
-        let started = Instant::now();
         let gate = self.begin(name, args, &ctx, Mode::Run)?;
         // A call that waits for approval goes through `run`, which keeps the
         // wait off the caller's runtime thread.
         let inline = match gate.tool.invoke {
-            Invoke::Sync(invoke) if gate.timeout().is_none() && !gate.asks() => Some(invoke),
+            Invoke::Sync(invoke) if !gate.asks() => Some(invoke),
             _ => None,
         };
-        match (inline, self.shared.concurrency.try_acquire()) {
-            (Some(invoke), Ok(_permit)) => {
-                let span = call_span(gate.tool.name, ctx.call_id());
-                let _entered = span.enter();
-                let ctx = ctx.__with_control(Arc::clone(&gate) as _);
-                let result = run_guarded(|| invoke(&ctx, args));
-                if let Err(error) = &result {
-                    span.record("error.type", error.kind().as_str());
-                }
-                gate.finish(result, started)
-            }
-            _ => block_on(self.run(gate, args, ctx, started)),
+        match (inline, self.shared.concurrency.try_take()) {
+            (Some(invoke), Some(slot)) => self.run_inline(gate, invoke, args, ctx, slot),
+            _ => block_on(self.run(gate, args, ctx, Instant::now())),
         }
     }
 
@@ -325,18 +323,58 @@ impl Executor {
     /// timeout, stopping early if `ctx` is cancelled.
     ///
     /// A synchronous tool with a timeout runs on tokio's blocking pool so the
-    /// timeout can be enforced; when it fires, the tool's context is cancelled
-    /// and the call returns, though a tool that ignores cancellation finishes
-    /// its work in the background.
+    /// call returns at the deadline whatever the tool does; when it fires, the
+    /// tool's context is cancelled, though a tool that ignores cancellation
+    /// finishes its work in the background. Without a timeout it runs inline.
     pub async fn call(
         &self,
         name: &str,
         args: &str,
         ctx: ToolContext,
     ) -> Result<ToolOutput, ToolError> {
-        let started = Instant::now();
         let gate = self.begin(name, args, &ctx, Mode::Run)?;
-        self.run(gate, args, ctx, started).await
+        // A sync tool with nothing to wait for runs inline, as `run` would
+        // run it, without the machinery for waiting.
+        if let Invoke::Sync(invoke) = gate.tool.invoke
+            && gate.timeout().is_none()
+            && !gate.asks()
+            && !ctx.is_cancelled()
+            && let Some(slot) = self.shared.concurrency.try_take()
+        {
+            return self.run_inline(gate, invoke, args, ctx, slot);
+        }
+        self.run(gate, args, ctx, Instant::now()).await
+    }
+
+    /// Runs a sync tool on this thread, holding `_slot`: the deadline (if
+    /// any) is checked when it returns, see [`Executor::call_blocking`].
+    fn run_inline(
+        &self,
+        gate: Arc<CallGate>,
+        invoke: fn(&ToolContext, &str) -> Result<ToolOutput, ToolError>,
+        args: &str,
+        ctx: ToolContext,
+        _slot: limits::Slot<'_>,
+    ) -> Result<ToolOutput, ToolError> {
+        // The clock is read only when the record needs the duration,
+        // for the metrics' sample, and (twice) for a deadline.
+        let started = (gate.needs_clock() || metrics::sample_latency()).then(Instant::now);
+        let span = call_span(gate.tool.name, &ctx);
+        let _entered = span.enter();
+        let ctx = ctx.__with_control(Arc::clone(&gate) as _);
+        let mut result = run_guarded(|| invoke(&ctx, args));
+        if let Some(deadline) = gate.deadline()
+            && Instant::now() > deadline
+        {
+            result = Err(timed_out(
+                gate.tool.name,
+                gate.timeout().unwrap_or_default(),
+            ));
+        }
+        if let Err(error) = &result {
+            span.record("error.type", error.kind().as_str());
+        }
+        gate.finish(result, started)
     }
 
     /// [`Executor::call_blocking`] with arguments already parsed.
@@ -367,7 +405,7 @@ impl Executor {
         started: Instant,
     ) -> Result<ToolOutput, ToolError> {
         let name = gate.tool.name;
-        let span = call_span(name, ctx.call_id());
+        let span = call_span(name, &ctx);
         let mut unfinished = FinishOnDrop {
             gate: Some(Arc::clone(&gate)),
             started,
@@ -377,7 +415,7 @@ impl Executor {
             let permit = tokio::select! {
                 biased;
                 () = caller.cancelled() => None,
-                permit = self.shared.concurrency.acquire() => permit.ok(),
+                slot = self.shared.concurrency.take() => Some(slot),
             };
             let Some(_permit) = permit else {
                 return Err(ToolError::new(ErrorKind::Cancelled, format!("the call to `{name}` was cancelled before it started")));
@@ -442,19 +480,20 @@ impl Executor {
             span.record("error.type", error.kind().as_str());
         }
         unfinished.gate = None;
-        gate.finish(result, started)
+        gate.finish(result, Some(started))
     }
 }
 
 /// The span of one call, named `execute_tool {name}` with the OpenTelemetry
 /// GenAI attribute names; `error.type` is filled in when the call fails.
-fn call_span(name: &str, call_id: &str) -> tracing::Span {
+/// The call id is asked for (and so made) only when a subscriber wants the span.
+fn call_span(name: &str, ctx: &ToolContext) -> tracing::Span {
     tracing::info_span!(
         "execute_tool",
         otel.name = %format_args!("execute_tool {name}"),
         gen_ai.operation.name = "execute_tool",
         gen_ai.tool.name = name,
-        gen_ai.tool.call.id = call_id,
+        gen_ai.tool.call.id = ctx.call_id(),
         error.type = tracing::field::Empty,
     )
 }
@@ -498,7 +537,7 @@ impl Drop for FinishOnDrop {
                 ErrorKind::Cancelled,
                 "the caller stopped waiting for the call",
             );
-            let _ = gate.finish(Err(stopped), self.started);
+            let _ = gate.finish(Err(stopped), Some(self.started));
         }
     }
 }

@@ -1,0 +1,252 @@
+//! One small sync tool, `add(a, b)` among 32, from its argument text to its
+//! result, through this framework, rmcp's `ToolRouter`, rig's tools and the
+//! hand-written floor, in one criterion group; then a counting allocator
+//! reports the allocations and bytes of one call of each.
+//!
+//! rig 0.44 has no `ToolSet`: an agent keeps its `DynamicTool`s by name and
+//! runs one with `execute` (rig's `serve_inline`), which is what is measured.
+//!
+//! `cd benches/peers && cargo bench --bench peers`
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rig_core::message::ToolName;
+use rig_core::tool::{DynamicTool, ToolExecutionError, ToolOutput};
+use rmcp::handler::server::common::schema_for_type;
+use rmcp::handler::server::router::tool::{ToolRoute, ToolRouter};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolRequestParams, JsonObject, NumberOrString, Tool};
+use rmcp::service::{Peer, RequestContext, RoleServer};
+use rustchain::{Executor, Registry, ToolContext};
+use rustchain_bench_peers::{AddArgs, NAMES, hand_written};
+
+const ARGS: &str = r#"{"a":2,"b":40}"#;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static BYTES: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(new_size, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations and bytes per call of `call`, over 1,000 calls after a warm-up.
+fn allocations_per_call(mut call: impl FnMut()) -> (f64, f64) {
+    for _ in 0..100 {
+        call();
+    }
+    let (calls, bytes) = (
+        ALLOCATIONS.load(Ordering::SeqCst),
+        BYTES.load(Ordering::SeqCst),
+    );
+    for _ in 0..1_000 {
+        call();
+    }
+    (
+        (ALLOCATIONS.load(Ordering::SeqCst) - calls) as f64 / 1_000.0,
+        (BYTES.load(Ordering::SeqCst) - bytes) as f64 / 1_000.0,
+    )
+}
+
+/// The MCP server rmcp's router belongs to; its default handler is enough.
+#[derive(Clone, Default)]
+struct Server;
+
+impl rmcp::ServerHandler for Server {}
+
+/// rmcp's `ToolRouter` over the same 32 tools, each a typed handler.
+fn rmcp_router() -> ToolRouter<Server> {
+    let schema = schema_for_type::<AddArgs>();
+    let mut router = ToolRouter::new();
+    for name in NAMES {
+        let tool = Tool::new(name, "Adds two integers.", schema.clone());
+        router.add_route(ToolRoute::new(
+            tool,
+            |Parameters(AddArgs { a, b }): Parameters<AddArgs>| -> Result<String, rmcp::ErrorData> {
+                Ok((a + b).to_string())
+            },
+        ));
+    }
+    router
+}
+
+/// A peer for the request contexts rmcp's handlers take: a server served
+/// directly (no handshake) over an in-memory pipe nobody reads.
+fn rmcp_peer(runtime: &tokio::runtime::Runtime) -> Peer<RoleServer> {
+    runtime.block_on(async {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        std::mem::forget(theirs);
+        let running = rmcp::service::serve_directly(Server, tokio::io::split(ours), None);
+        let peer = running.peer().clone();
+        std::mem::forget(running);
+        peer
+    })
+}
+
+/// One rmcp call as its server makes it: the arguments parsed into an
+/// object, a request context, the router's call, awaited.
+fn rmcp_call(
+    runtime: &tokio::runtime::Runtime,
+    router: &ToolRouter<Server>,
+    peer: &Peer<RoleServer>,
+    name: &'static str,
+    args: &str,
+) -> rmcp::model::CallToolResponse {
+    let arguments: JsonObject = serde_json::from_str(args).expect("an object");
+    let params = CallToolRequestParams::new(name).with_arguments(arguments);
+    let context = RequestContext::new(NumberOrString::Number(1), peer.clone());
+    runtime
+        .block_on(router.call(ToolCallContext::new(&Server, params, context)))
+        .expect("the call succeeds")
+}
+
+/// rig's tools by name, as an agent keeps them: each a `DynamicTool` whose
+/// callback decodes the arguments into the same struct.
+fn rig_tools() -> HashMap<&'static str, DynamicTool> {
+    let schema = serde_json::to_value(schemars::schema_for!(AddArgs)).expect("a schema");
+    NAMES
+        .into_iter()
+        .map(|name| {
+            let tool = DynamicTool::new(
+                ToolName::new(name).expect("a name"),
+                "Adds two integers.",
+                schema.clone(),
+                |args: serde_json::Value| {
+                    Box::pin(async move {
+                        let AddArgs { a, b } = serde_json::from_value(args)
+                            .map_err(|e| ToolExecutionError::other(e.to_string()))?;
+                        Ok(ToolOutput::json(serde_json::json!(a + b)))
+                    })
+                },
+            );
+            (name, tool)
+        })
+        .collect()
+}
+
+/// One rig call: the arguments parsed, the tool found by name and executed.
+fn rig_call(
+    runtime: &tokio::runtime::Runtime,
+    tools: &HashMap<&'static str, DynamicTool>,
+    name: &str,
+    args: &str,
+) -> ToolOutput {
+    let arguments: serde_json::Value = serde_json::from_str(args).expect("JSON");
+    let tool = tools.get(name).expect("a known tool");
+    runtime
+        .block_on(tool.execute(arguments))
+        .expect("the call succeeds")
+}
+
+fn peers(c: &mut Criterion) {
+    let executor = Executor::new(Registry::global());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let router = rmcp_router();
+    let peer = rmcp_peer(&runtime);
+    assert_eq!(Registry::global().len(), 32, "32 tools are linked");
+    let ours = executor
+        .call_blocking("add", ARGS, ToolContext::new())
+        .expect("add runs");
+    assert_eq!(
+        ours.as_json(),
+        hand_written("add", ARGS).expect("the floor runs")
+    );
+    let theirs = rmcp_call(&runtime, &router, &peer, "add", ARGS);
+    assert!(format!("{theirs:?}").contains("42"), "{theirs:?}");
+    let rig = rig_tools();
+    let riggs = rig_call(&runtime, &rig, "add", ARGS).into_content();
+    assert!(format!("{riggs:?}").contains("42"), "{riggs:?}");
+
+    let mut group = c.benchmark_group("add_among_32");
+    group
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    group.bench_function("hand_written_match", |b| {
+        b.iter(|| hand_written(black_box("add"), black_box(ARGS)))
+    });
+    group.bench_function("rustchain_call_blocking", |b| {
+        b.iter(|| executor.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
+    });
+    group.bench_function("rustchain_call_async", |b| {
+        b.iter(|| {
+            runtime.block_on(executor.call(black_box("add"), black_box(ARGS), ToolContext::new()))
+        })
+    });
+    group.bench_function("rmcp_tool_router", |b| {
+        b.iter(|| rmcp_call(&runtime, &router, &peer, black_box("add"), black_box(ARGS)))
+    });
+    group.bench_function("rig_dynamic_tools", |b| {
+        b.iter(|| rig_call(&runtime, &rig, black_box("add"), black_box(ARGS)))
+    });
+    group.finish();
+
+    let rows = [
+        (
+            "hand_written_match",
+            allocations_per_call(|| {
+                black_box(hand_written(black_box("add"), ARGS)).ok();
+            }),
+        ),
+        (
+            "rustchain_call_blocking",
+            allocations_per_call(|| {
+                black_box(executor.call_blocking("add", ARGS, ToolContext::new())).ok();
+            }),
+        ),
+        (
+            "rustchain_call_async",
+            allocations_per_call(|| {
+                black_box(runtime.block_on(executor.call("add", ARGS, ToolContext::new()))).ok();
+            }),
+        ),
+        (
+            "rmcp_tool_router",
+            allocations_per_call(|| {
+                black_box(rmcp_call(&runtime, &router, &peer, "add", ARGS));
+            }),
+        ),
+        (
+            "rig_dynamic_tools",
+            allocations_per_call(|| {
+                black_box(rig_call(&runtime, &rig, "add", ARGS));
+            }),
+        ),
+    ];
+    println!("\nallocations per call (1,000 calls):");
+    for (name, (allocations, bytes)) in rows {
+        println!("  {name:<26} {allocations:>6.1} allocations {bytes:>8.0} bytes");
+    }
+}
+
+criterion_group!(benches, peers);
+criterion_main!(benches);

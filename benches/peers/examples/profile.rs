@@ -1,0 +1,73 @@
+//! Runs one path N times, for instruction counts under callgrind:
+//! `valgrind --tool=callgrind target/release/examples/profile PATH N`, once
+//! with N and once with 0; the difference over N is the cost of one call.
+//!
+//! PATH: `floor`, `call_blocking`, `call_blocking_timeout`, `call_async`.
+
+use std::hint::black_box;
+
+use rustchain::{Executor, Policy, Registry, ToolContext};
+use rustchain_bench_peers::hand_written;
+
+const ARGS: &str = r#"{"a":2,"b":40}"#;
+
+fn main() {
+    let mut argv = std::env::args().skip(1);
+    let path = argv.next().unwrap_or_else(|| "call_blocking".to_owned());
+    let n: u64 = argv.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let plain = Executor::new(Registry::global());
+    let timed = Executor::builder(Registry::global())
+        .policy(
+            Policy::from_toml(
+                "[limits]\ntimeout = \"30s\"\n",
+                "<profile>",
+                std::path::Path::new("."),
+            )
+            .expect("a valid policy"),
+        )
+        .build()
+        .expect("the policy fits the tools");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // One call of each before counting: lazy statics, the registry's index.
+    plain
+        .call_blocking("add", ARGS, ToolContext::new())
+        .expect("add runs");
+    timed
+        .call_blocking("add", ARGS, ToolContext::new())
+        .expect("add runs");
+    for _ in 0..n {
+        match path.as_str() {
+            "floor" => {
+                black_box(hand_written(black_box("add"), black_box(ARGS))).ok();
+            }
+            "call_blocking" => {
+                black_box(plain.call_blocking(
+                    black_box("add"),
+                    black_box(ARGS),
+                    ToolContext::new(),
+                ))
+                .ok();
+            }
+            "call_blocking_timeout" => {
+                black_box(timed.call_blocking(
+                    black_box("add"),
+                    black_box(ARGS),
+                    ToolContext::new(),
+                ))
+                .ok();
+            }
+            "call_async" => {
+                black_box(runtime.block_on(plain.call(
+                    black_box("add"),
+                    black_box(ARGS),
+                    ToolContext::new(),
+                )))
+                .ok();
+            }
+            other => panic!("no path named {other}"),
+        }
+    }
+}
