@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use rustchain::exec::{ApprovalError, ApprovalFuture, ApprovalRequest, Approver, MemoryAudit};
 use rustchain::{ErrorKind, Executor, Policy, Progress, Registry, ToolContext, tool};
@@ -207,4 +209,311 @@ fn call_ids_are_distinct_uuid_v7s() {
         assert_eq!(parsed.get_version_num(), 7, "{id}");
     }
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+}
+
+// ---------------------------------------------------------------------------
+// The concurrency slot is taken once a call is approved, not while it waits.
+
+/// Counts the calls of some tools running at once, and the most seen.
+struct InFlight {
+    running: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl InFlight {
+    const fn new() -> InFlight {
+        InFlight {
+            running: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts one call in until the guard drops.
+    fn enter(&self) -> impl Drop + '_ {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        LeaveOnDrop(&self.running)
+    }
+}
+
+struct LeaveOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for LeaveOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Returns `n`; asked for under the nested-call policy (sync).
+#[tool]
+fn slot_nested_asked_sync(
+    /// What to return.
+    n: u64,
+) -> u64 {
+    n
+}
+
+/// Returns `n`; asked for under the nested-call policy (async).
+#[tool]
+async fn slot_nested_asked_async(
+    /// What to return.
+    n: u64,
+) -> u64 {
+    tokio::task::yield_now().await;
+    n
+}
+
+/// Doubles `n`; the call an approver makes while its own call waits (sync).
+#[tool]
+fn slot_nested_inner(
+    /// What to double.
+    n: u64,
+) -> u64 {
+    n * 2
+}
+
+/// Doubles `n`; the call an approver makes while its own call waits (async).
+#[tool]
+async fn slot_nested_inner_async(
+    /// What to double.
+    n: u64,
+) -> u64 {
+    tokio::task::yield_now().await;
+    n * 2
+}
+
+/// One slot for the whole executor; the outer tools ask, the inner ones do not.
+/// The approval timeout is far longer than the tests' own bound, so a call
+/// that waits on itself fails the test rather than being refused in time.
+fn one_slot_policy(ask: &str) -> Policy {
+    Policy::from_toml(
+        &format!(
+            "[tools]\nask = [\"{ask}\"]\n\n[limits]\nmax_concurrent = 1\n\n[approval]\ntimeout = \"60s\"\n"
+        ),
+        "one-slot.toml",
+        Path::new("."),
+    )
+    .expect("the policy loads")
+}
+
+/// Runs `call` on a thread of its own and waits at most `limit` for it: a
+/// call that waits on itself fails the test instead of hanging it.
+fn within<T: Send + 'static>(limit: Duration, call: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(call());
+    });
+    finished
+        .recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("no answer within {limit:?}: the call waits on itself"))
+}
+
+/// An async approver that makes its own call through the executor it
+/// approves for, and says yes only if that call succeeded.
+struct CallsThrough {
+    executor: Arc<OnceLock<Executor>>,
+    inner: &'static str,
+}
+
+impl Approver for CallsThrough {
+    fn approve<'a>(&'a self, _: &'a ApprovalRequest) -> ApprovalFuture<'a> {
+        Box::pin(async move {
+            let executor = self.executor.get().expect("set before any call");
+            let doubled = executor
+                .call(self.inner, r#"{"n": 21}"#, ToolContext::new())
+                .await
+                .map_err(|err| ApprovalError::new(err.to_string()))?;
+            Ok(if doubled.as_json() == "42" {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned())
+        })
+    }
+}
+
+#[test]
+fn an_approver_may_call_through_the_executor_while_its_call_waits_under_max_concurrent_one() {
+    for outer in ["slot_nested_asked_sync", "slot_nested_asked_async"] {
+        for inner in ["slot_nested_inner", "slot_nested_inner_async"] {
+            // A synchronous approver calling with `call_blocking`.
+            let executor = Arc::new(OnceLock::new());
+            let reached = Arc::clone(&executor);
+            let audit = Arc::new(MemoryAudit::new());
+            let built = Executor::builder(Registry::global())
+                .policy(one_slot_policy("slot_nested_asked_*"))
+                .audit(audit.clone())
+                .approve_with(move |_: &ApprovalRequest| {
+                    let executor: &Executor = reached.get().expect("set before any call");
+                    let doubled =
+                        executor.call_blocking(inner, r#"{"n": 21}"#, ToolContext::new())?;
+                    Ok::<_, rustchain::ToolError>(
+                        if doubled.as_json() == "42" {
+                            "yes"
+                        } else {
+                            "no"
+                        }
+                        .to_owned(),
+                    )
+                })
+                .build()
+                .expect("no examples to fail");
+            executor.set(built.clone()).expect("set once");
+            let output = within(Duration::from_secs(10), move || {
+                built.call_blocking(outer, r#"{"n": 7}"#, ToolContext::new())
+            })
+            .unwrap_or_else(|err| panic!("{outer} approved by a call to {inner}: {err}"));
+            assert_eq!(output.as_json(), "7");
+            let kinds: Vec<(String, String)> = audit
+                .events()
+                .iter()
+                .map(|e| (e["tool"].to_string(), e["kind"].to_string()))
+                .collect();
+            assert_eq!(kinds.len(), 4, "{kinds:?}");
+
+            // An async approver calling with `call`, on a caller's runtime.
+            let executor = Arc::new(OnceLock::new());
+            let built = Executor::builder(Registry::global())
+                .policy(one_slot_policy("slot_nested_asked_*"))
+                .approver(CallsThrough {
+                    executor: Arc::clone(&executor),
+                    inner,
+                })
+                .build()
+                .expect("no examples to fail");
+            executor.set(built.clone()).expect("set once");
+            let output = within(Duration::from_secs(10), move || {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("a runtime")
+                    .block_on(built.call(outer, r#"{"n": 8}"#, ToolContext::new()))
+            })
+            .unwrap_or_else(|err| panic!("{outer} approved async by {inner}: {err}"));
+            assert_eq!(output.as_json(), "8");
+        }
+    }
+}
+
+static HOLD: InFlight = InFlight::new();
+static HOLD_STARTED: AtomicBool = AtomicBool::new(false);
+static HOLD_RELEASED: AtomicBool = AtomicBool::new(false);
+static OTHER_RAN: AtomicBool = AtomicBool::new(false);
+
+/// Asked for; once approved it runs until the test releases it (at most 10 s).
+#[tool]
+fn slot_hold_asked() -> bool {
+    let _in = HOLD.enter();
+    HOLD_STARTED.store(true, Ordering::SeqCst);
+    // Whether the test released it (rather than the bound running out).
+    wait_until(Duration::from_secs(10), || {
+        HOLD_RELEASED.load(Ordering::SeqCst)
+    })
+}
+
+/// Not asked for: notes that it ran.
+#[tool]
+fn slot_hold_other() -> bool {
+    let _in = HOLD.enter();
+    OTHER_RAN.store(true, Ordering::SeqCst);
+    true
+}
+
+/// Polls `condition` until it holds or `limit` passes; whether it held.
+fn wait_until(limit: Duration, condition: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    condition()
+}
+
+#[test]
+fn an_approved_call_holds_its_slot_while_it_runs() {
+    let executor = Executor::builder(Registry::global())
+        .policy(one_slot_policy("slot_hold_asked"))
+        .approve_with(|_: &ApprovalRequest| Ok::<_, String>("yes".to_owned()))
+        .build()
+        .expect("no examples to fail");
+    let holder = {
+        let executor = executor.clone();
+        std::thread::spawn(move || {
+            executor.call_blocking("slot_hold_asked", "{}", ToolContext::new())
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || HOLD_STARTED
+            .load(Ordering::SeqCst)),
+        "the asked call was approved and started"
+    );
+    let other = {
+        let executor = executor.clone();
+        std::thread::spawn(move || {
+            executor.call_blocking("slot_hold_other", "{}", ToolContext::new())
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !OTHER_RAN.load(Ordering::SeqCst),
+        "a second call ran while the approved one held the only slot"
+    );
+    HOLD_RELEASED.store(true, Ordering::SeqCst);
+    let held = within(Duration::from_secs(10), move || holder.join())
+        .expect("no panic")
+        .expect("the asked call ends");
+    assert_eq!(
+        held.as_json(),
+        "true",
+        "released by the test, not by its bound"
+    );
+    let other = within(Duration::from_secs(10), move || other.join())
+        .expect("no panic")
+        .expect("the second call runs once the slot is free");
+    assert_eq!(other.as_json(), "true");
+    assert_eq!(HOLD.most.load(Ordering::SeqCst), 1);
+}
+
+static PAIR: InFlight = InFlight::new();
+
+/// Asked for; runs for `ms` milliseconds.
+#[tool]
+async fn slot_pair_asked(
+    /// How long to run.
+    ms: u64,
+) -> u64 {
+    let _in = PAIR.enter();
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    ms
+}
+
+#[test]
+fn approved_calls_still_run_one_at_a_time_under_max_concurrent_one() {
+    let executor = Executor::builder(Registry::global())
+        .policy(one_slot_policy("slot_pair_asked"))
+        .approve_with(|_: &ApprovalRequest| Ok::<_, String>("yes".to_owned()))
+        .build()
+        .expect("no examples to fail");
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let executor = executor.clone();
+            std::thread::spawn(move || {
+                executor.call_blocking("slot_pair_asked", r#"{"ms": 30}"#, ToolContext::new())
+            })
+        })
+        .collect();
+    for call in calls {
+        let output = within(Duration::from_secs(10), move || call.join())
+            .expect("no panic")
+            .expect("every approved call completes");
+        assert_eq!(output.as_json(), "30");
+    }
+    assert_eq!(
+        PAIR.most.load(Ordering::SeqCst),
+        1,
+        "more than one call ran at once"
+    );
 }

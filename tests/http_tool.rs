@@ -671,3 +671,180 @@ fn line_breaks_in_header_values_and_client_owned_headers_are_refused() {
     }
     assert_eq!(server.connections(), 0);
 }
+
+// ---------------------------------------------------------------------------
+// Real TLS on loopback: a CA made here, trusted by the tool through
+// `set_extra_roots`, and servers that speak https with a certificate it signed.
+
+/// The test CA's certificate and one server certificate (for `tls.test` and
+/// `tls-other.test`) with its key, made once per test binary; the CA is
+/// trusted by `http_request` from then on.
+fn tls_identity() -> &'static (Vec<u8>, Vec<u8>) {
+    static IDENTITY: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let ca_key = rcgen::KeyPair::generate().expect("a CA key");
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "rustchain test CA");
+        let ca_cert = ca.self_signed(&ca_key).expect("a self-signed CA");
+        let issuer = rcgen::Issuer::from_params(&ca, &ca_key);
+        let server_key = rcgen::KeyPair::generate().expect("a server key");
+        let server =
+            rcgen::CertificateParams::new(vec!["tls.test".to_owned(), "tls-other.test".to_owned()])
+                .expect("server params")
+                .signed_by(&server_key, &issuer)
+                .expect("a server certificate signed by the CA");
+        rustchain_builtin::http::set_extra_roots(&[ca_cert.der().as_ref()])
+            .expect("the CA is a DER certificate");
+        (server.der().to_vec(), server_key.serialize_der())
+    })
+}
+
+/// An https server on 127.0.0.1 answering `handler`'s reply to each request
+/// path; counts the connections it accepts and the requests it read over a
+/// completed TLS handshake.
+struct TlsServer {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    served: Arc<AtomicUsize>,
+}
+
+impl TlsServer {
+    fn start(handler: impl Fn(&str) -> Reply + Send + Sync + 'static) -> TlsServer {
+        let (certificate, key) = tls_identity().clone();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![certificate.into()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.into()),
+            )
+            .expect("a server configuration");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("the bound address").port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let served = Arc::new(AtomicUsize::new(0));
+        let (counter, requests) = (Arc::clone(&accepted), Arc::clone(&served));
+        let handler = Arc::new(handler);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::SeqCst);
+                let (config, handler) = (Arc::clone(&config), Arc::clone(&handler));
+                let requests = Arc::clone(&requests);
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let Ok(connection) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let mut tls = BufReader::new(rustls::StreamOwned::new(connection, stream));
+                    let mut line = String::new();
+                    if tls.read_line(&mut line).is_err() {
+                        return;
+                    }
+                    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                    // The rest of the head; these tests send no bodies.
+                    loop {
+                        let mut header = String::new();
+                        match tls.read_line(&mut header) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if header.trim_end().is_empty() => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    requests.fetch_add(1, Ordering::SeqCst);
+                    let Reply::Respond {
+                        status,
+                        headers,
+                        body,
+                    } = handler(&path)
+                    else {
+                        return;
+                    };
+                    let mut head = format!("HTTP/1.1 {status} Status\r\nConnection: close\r\n");
+                    for (name, value) in headers {
+                        head.push_str(&format!("{name}: {value}\r\n"));
+                    }
+                    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+                    let mut tls = tls.into_inner();
+                    let _ = tls.write_all(head.as_bytes());
+                    let _ = tls.write_all(&body);
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                });
+            }
+        });
+        TlsServer {
+            port,
+            accepted,
+            served,
+        }
+    }
+}
+
+#[test]
+fn an_https_redirect_to_plain_http_is_refused_over_real_tls() {
+    let plain = Server::counting();
+    let plain_port = plain.port();
+    let other = TlsServer::start(|_| text(200, "final over tls"));
+    let other_port = other.port;
+    let server = TlsServer::start(move |path| match path {
+        "/to-http" => redirect(&format!("http://127.0.0.1:{plain_port}/")),
+        "/to-http-name" => redirect(&format!("http://tls.test:{plain_port}/")),
+        "/to-https" => redirect(&format!("https://tls-other.test:{other_port}/final")),
+        _ => text(200, "direct over tls"),
+    });
+    let port = server.port;
+    resolver().answer("tls.test", &[&["127.0.0.1"]]);
+    resolver().answer("tls-other.test", &[&["127.0.0.1"]]);
+    // Plain http is allowed and the plain server's port is granted, to the
+    // address and to the name: only the downgrade can refuse the redirect.
+    let h = harness(&format!(
+        "[net]\nhttp = true\nallow = [\"tls.test\", \"tls-other.test:{other_port}\", \
+         \"127.0.0.1:{port}\", \"127.0.0.1:{other_port}\", \"127.0.0.1:{plain_port}\"]\n"
+    ));
+    let direct = h
+        .get(&plain.url("/"))
+        .expect("plain http to its port is granted");
+    assert_eq!(direct["body"], "reached");
+    assert_eq!(plain.connections(), 1);
+
+    // The TLS path runs: the certificate verifies against the test's CA.
+    let direct = h
+        .get(&format!("https://tls.test:{port}/"))
+        .expect("https to a granted host");
+    assert_eq!(direct["body"], "direct over tls");
+    assert_eq!(server.served.load(Ordering::SeqCst), 1);
+
+    for path in ["/to-http", "/to-http-name"] {
+        let err = h.denied(&format!("https://tls.test:{port}{path}"));
+        assert!(err.message().contains("leaves https"), "{path}: {err}");
+    }
+    assert_eq!(
+        plain.connections(),
+        1,
+        "the http server saw no connection from a refused redirect"
+    );
+    assert_eq!(
+        server.served.load(Ordering::SeqCst),
+        3,
+        "each redirect was asked over TLS"
+    );
+
+    // An https to https redirect to a granted host is followed, over TLS both ways.
+    let followed = h
+        .get(&format!("https://tls.test:{port}/to-https"))
+        .expect("a granted https redirect");
+    assert_eq!(followed["body"], "final over tls");
+    assert_eq!(followed["redirects"], 1);
+    assert_eq!(
+        followed["url"],
+        format!("https://tls-other.test:{other_port}/final")
+    );
+    assert_eq!(other.served.load(Ordering::SeqCst), 1);
+    assert_eq!(other.accepted.load(Ordering::SeqCst), 1);
+}

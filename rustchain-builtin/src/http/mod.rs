@@ -34,7 +34,7 @@ use url::Url;
 
 pub use address::{AddressClass, Embedding, Special, classify};
 pub use hop::MAX_REDIRECTS;
-pub use resolve::{Lookup, Resolver, SystemResolver, resolver, set_resolver};
+pub use resolve::{Lookup, Resolver, SystemResolver, resolver, set_extra_roots, set_resolver};
 
 use hop::CallNet;
 use resolve::CheckingResolver;
@@ -346,6 +346,7 @@ fn client(net: &Arc<CallNet>, http: bool, total: Duration) -> Result<reqwest::Cl
             },
         ))
         .https_only(!http)
+        .tls_certs_merge(resolve::extra_roots())
         .referer(false)
         .connect_timeout(CONNECT_TIMEOUT.min(total))
         .timeout(total)

@@ -80,6 +80,36 @@ pub fn resolver() -> Arc<dyn Resolver> {
         .unwrap_or_else(|| Arc::new(SystemResolver))
 }
 
+static EXTRA_ROOTS: RwLock<Vec<reqwest::Certificate>> = RwLock::new(Vec::new());
+
+/// Makes every later `http_request` in this process trust the certificate
+/// authorities in `der_certificates` as well as the system's, replacing any
+/// set before; an empty list goes back to the system's alone.
+///
+/// For tests that serve TLS on loopback under a CA of their own, so the
+/// tool's real TLS path runs. Hidden from the docs: an operator's CA
+/// belongs in the system's trust store, which the tool already uses.
+#[doc(hidden)]
+pub fn set_extra_roots(der_certificates: &[&[u8]]) -> Result<(), String> {
+    let roots = der_certificates
+        .iter()
+        .map(|der| reqwest::Certificate::from_der(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| format!("not a DER certificate: {err}"))?;
+    *EXTRA_ROOTS
+        .write()
+        .unwrap_or_else(|poison| poison.into_inner()) = roots;
+    Ok(())
+}
+
+/// The authorities set by [`set_extra_roots`], trusted beside the system's.
+pub(super) fn extra_roots() -> Vec<reqwest::Certificate> {
+    EXTRA_ROOTS
+        .read()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .clone()
+}
+
 /// The resolver one call's HTTP client uses: it asks the installed
 /// [`Resolver`], checks every answer against the call's grants, and hands
 /// the client only checked addresses, or refuses the whole request.

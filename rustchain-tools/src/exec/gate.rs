@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::Shared;
 use super::approval::{self, ApprovalRequest, Outcome};
+use super::limits::HeldSlot;
 use super::record::{CallEvent, CallEventKind};
 use crate::CallControl;
 use crate::audit::Decision as Recorded;
@@ -102,8 +103,13 @@ pub(crate) struct CallGate {
     /// Every decision made, for dry runs (explain, policy examples) only.
     decisions: Mutex<Vec<Decision>>,
     /// Woken when the call is allowed: the tool's timeout counts from then,
-    /// so a person's time to approve is not taken from the tool.
+    /// so a person's time to approve is not taken from the tool. For a call
+    /// that asks, woken too when the call ends (see `until_ended`).
     allowed: tokio::sync::Notify,
+    /// The concurrency slot of a call that asks, taken once it is approved
+    /// and given back when the call ends (other calls' slots are held by
+    /// the executor around the body).
+    held: Mutex<Option<HeldSlot>>,
 }
 
 impl std::fmt::Debug for CallGate {
@@ -151,6 +157,7 @@ impl CallGate {
             deadline: OnceLock::new(),
             decisions: Mutex::new(Vec::new()),
             allowed: tokio::sync::Notify::new(),
+            held: Mutex::new(None),
         }
     }
 
@@ -308,18 +315,65 @@ impl CallGate {
     /// the executor runs sync tools that ask on the blocking pool).
     pub(crate) fn proceed(&self) -> Result<(), ToolError> {
         self.ready()?;
-        let approval = self.asks().then(|| super::block_on(self.approve()));
-        self.admit(approval)
+        match self.asks() {
+            true => super::block_on(self.admit_approved()),
+            false => self.admit(None),
+        }
     }
 
     /// [`CallGate::proceed`] awaiting the approver, for async tools.
     pub(crate) async fn proceed_async(&self) -> Result<(), ToolError> {
         self.ready()?;
-        let approval = match self.asks() {
-            true => Some(self.approve().await),
-            false => None,
-        };
-        self.admit(approval)
+        match self.asks() {
+            true => self.admit_approved().await,
+            false => self.admit(None),
+        }
+    }
+
+    /// Asks the approver, then waits for a concurrency slot, then admits.
+    /// The slot comes after the answer: a call waiting for a person holds
+    /// none, so the approver (or anything it calls) can make calls through
+    /// this executor meanwhile, even under `max_concurrent = 1`.
+    async fn admit_approved(&self) -> Result<(), ToolError> {
+        let approval = self.approve().await;
+        if matches!(approval, Outcome::Approved(_)) {
+            let slot = tokio::select! {
+                biased;
+                () = self.until_ended() => return Err(ToolError::new(
+                    ErrorKind::Cancelled,
+                    "the call ended while it waited for a free slot",
+                )),
+                slot = self.shared.concurrency.take_held() => slot,
+            };
+            *self.held_slot() = Some(slot);
+        }
+        let admitted = self.admit(Some(approval));
+        if admitted.is_err() {
+            // Refused, or ended meanwhile (its `finish` may have come before
+            // the slot was kept): nothing will run in this slot.
+            self.held_slot().take();
+        }
+        admitted
+    }
+
+    fn held_slot(&self) -> std::sync::MutexGuard<'_, Option<HeldSlot>> {
+        self.held
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Resolves once the executor has ended the call (only a call that
+    /// asks is woken for this).
+    async fn until_ended(&self) {
+        loop {
+            let notified = self.allowed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.phase.get() == Phase::Finished {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Refuses to go on unless the guards passed and this is a real run.
@@ -475,6 +529,11 @@ impl CallGate {
         started: Option<Instant>,
     ) -> Result<ToolOutput, ToolError> {
         let prior = self.end();
+        if self.asks() {
+            // The slot is free for the next call, and a wait for it ends.
+            self.held_slot().take();
+            self.allowed.notify_waiters();
+        }
         let max_output = self.limits.max_output_bytes;
         let result = result.and_then(|output| {
             if output.as_json().len() > max_output {

@@ -2,8 +2,8 @@
 //! counted by the executor.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::policy::{Budget, Rate};
@@ -111,6 +111,11 @@ pub(crate) struct Slots {
 #[derive(Debug)]
 pub(crate) struct Slot<'a>(&'a Slots);
 
+/// A slot kept by a call's gate rather than by the code that runs it (a call
+/// that asks takes its slot once approved), given back when dropped.
+#[derive(Debug)]
+pub(crate) struct HeldSlot(Arc<Slots>);
+
 impl Slots {
     pub(crate) fn new(max: usize) -> Slots {
         Slots {
@@ -150,16 +155,34 @@ impl Slots {
             freed.await;
         }
     }
+
+    /// [`Slots::take`], the slot owning its handle on the counter.
+    pub(crate) async fn take_held(self: &Arc<Self>) -> HeldSlot {
+        let slot = self.take().await;
+        // Counted as taken until the `HeldSlot` gives it back.
+        std::mem::forget(slot);
+        HeldSlot(Arc::clone(self))
+    }
+
+    fn give_back(&self) {
+        // Sequentially consistent with the waiter's count and retry, so
+        // either this sees the waiter or the waiter sees this slot free.
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        if self.waiting.load(Ordering::SeqCst) > 0 {
+            self.freed.notify_waiters();
+        }
+    }
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        // Sequentially consistent with the waiter's count and retry, so
-        // either this sees the waiter or the waiter sees this slot free.
-        self.0.running.fetch_sub(1, Ordering::SeqCst);
-        if self.0.waiting.load(Ordering::SeqCst) > 0 {
-            self.0.freed.notify_waiters();
-        }
+        self.0.give_back();
+    }
+}
+
+impl Drop for HeldSlot {
+    fn drop(&mut self) {
+        self.0.give_back();
     }
 }
 
@@ -211,5 +234,17 @@ mod tests {
             .expect("woken in time")
             .expect("the waiter ends");
         assert_eq!(slots.waiting.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_held_slot_counts_until_dropped() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let slots = Arc::new(Slots::new(1));
+        let held = runtime.block_on(slots.take_held());
+        assert!(slots.try_take().is_none(), "the held slot is the only one");
+        drop(held);
+        assert!(slots.try_take().is_some(), "given back when dropped");
     }
 }

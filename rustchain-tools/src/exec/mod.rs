@@ -56,7 +56,7 @@ pub(crate) struct Shared {
     approver: Option<Arc<dyn Approver>>,
     limiter: limits::Limiter,
     metrics: metrics::Metrics,
-    concurrency: limits::Slots,
+    concurrency: Arc<limits::Slots>,
 }
 
 impl Shared {
@@ -160,7 +160,7 @@ impl ExecutorBuilder {
         Executor {
             shared: Arc::new(Shared {
                 registry: self.registry,
-                concurrency: limits::Slots::new(self.policy.max_concurrent()),
+                concurrency: Arc::new(limits::Slots::new(self.policy.max_concurrent())),
                 policy: self.policy,
                 audit: self.audit,
                 approver: self.approver,
@@ -313,10 +313,14 @@ impl Executor {
             Invoke::Sync(invoke) if !gate.asks() => Some(invoke),
             _ => None,
         };
-        match (inline, self.shared.concurrency.try_take()) {
-            (Some(invoke), Some(slot)) => self.run_inline(gate, invoke, args, ctx, slot),
-            _ => block_on(self.run(gate, args, ctx, Instant::now())),
+        // A slot is tried only for a call that runs inline: one held across
+        // `run` would leave `run` waiting for it under `max_concurrent = 1`.
+        if let Some(invoke) = inline
+            && let Some(slot) = self.shared.concurrency.try_take()
+        {
+            return self.run_inline(gate, invoke, args, ctx, slot);
         }
+        block_on(self.run(gate, args, ctx, Instant::now()))
     }
 
     /// Calls `name` with `args` (JSON object text) on tokio, under the tool's
@@ -412,13 +416,22 @@ impl Executor {
         };
         let result = async {
             let caller = ctx.cancellation().clone();
-            let permit = tokio::select! {
-                biased;
-                () = caller.cancelled() => None,
-                slot = self.shared.concurrency.take() => Some(slot),
-            };
-            let Some(_permit) = permit else {
-                return Err(ToolError::new(ErrorKind::Cancelled, format!("the call to `{name}` was cancelled before it started")));
+            // A call that asks takes its slot once approved (in its gate): a
+            // call waiting for a person holds none, so the approver may make
+            // calls through this executor meanwhile, even with one slot.
+            let _permit = match gate.asks() {
+                true => None,
+                false => {
+                    let permit = tokio::select! {
+                        biased;
+                        () = caller.cancelled() => None,
+                        slot = self.shared.concurrency.take() => Some(slot),
+                    };
+                    if permit.is_none() {
+                        return Err(ToolError::new(ErrorKind::Cancelled, format!("the call to `{name}` was cancelled before it started")));
+                    }
+                    permit
+                }
             };
             let timeout = gate.timeout();
             // The tool watches a child token, so a timeout can cancel the tool
