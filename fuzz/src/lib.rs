@@ -33,7 +33,11 @@ pub fn greet(
     loud: Option<bool>,
 ) -> String {
     let greeting = format!("hello {name}");
-    let greeting = if loud.unwrap_or(false) { greeting.to_uppercase() } else { greeting };
+    let greeting = if loud.unwrap_or(false) {
+        greeting.to_uppercase()
+    } else {
+        greeting
+    };
     vec![greeting; usize::from(times.unwrap_or(1).min(4))].join(" ")
 }
 
@@ -123,7 +127,10 @@ pub fn write_audit_seeds(dir: &std::path::Path) -> Result<(), Box<dyn std::error
 
     let work = tempfile::tempdir()?;
     let options = [
-        ("signed", AuditOptions::default().with_checkpoints(2, trusted_key())),
+        (
+            "signed",
+            AuditOptions::default().with_checkpoints(2, trusted_key()),
+        ),
         ("unsigned", AuditOptions::default()),
     ];
     for (name, options) in options {
@@ -135,7 +142,11 @@ pub fn write_audit_seeds(dir: &std::path::Path) -> Result<(), Box<dyn std::error
                 tool: "add",
                 call_id: &format!("call_{call}"),
                 caller: None,
-                decision: if call == 3 { Decision::Deny } else { Decision::Allow },
+                decision: if call == 3 {
+                    Decision::Deny
+                } else {
+                    Decision::Allow
+                },
                 rule: Some("tools.allow = [\"add\"]"),
                 reason: None,
                 approver: None,
