@@ -1293,3 +1293,34 @@ fn a_call_refused_before_any_decision_leaves_one_record_with_its_argument_digest
             .is_empty()
     );
 }
+
+/// Found by `fuzz/audit_verify`: a checkpoint record numbered 0, or one that
+/// claims to sign record u64::MAX, overflowed verify's arithmetic (a panic in
+/// a debug build). Both are tampering, reported as such, with or without a key.
+#[test]
+fn a_checkpoint_with_an_impossible_sequence_number_is_tampering_not_a_panic() {
+    let key = signing_key(5);
+    for (field, value) in [("seq", 0), ("checkpoint.seq", u64::MAX)] {
+        let dir = TempDir::new("audit-checkpoint-overflow");
+        let path = dir.trail();
+        checkpointed_trail(&path, &key, 12);
+        let mut lines = read_lines(&path);
+        let at = lines
+            .iter()
+            .position(|line| record(line)["kind"] == "checkpoint")
+            .expect("a checkpoint after 10 records");
+        let mut checkpoint = record(&lines[at]);
+        checkpoint[field] = Value::from(value);
+        lines[at] = format!("{checkpoint}\n").into_bytes();
+        write_lines(&path, &lines);
+        for trusted in [None, Some(&key.verifying_key())] {
+            let report = verify(&path, trusted).expect("verify reads the trail");
+            assert_eq!(
+                report.status(),
+                VerifyStatus::Tampered,
+                "{field} = {value}: {:?}",
+                findings(&report)
+            );
+        }
+    }
+}

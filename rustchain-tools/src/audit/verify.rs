@@ -614,11 +614,15 @@ impl<'a> Checker<'a> {
             let head_hash = head.as_deref().and_then(parse_hash);
             let result = match (seq, head_hash, key, sig) {
                 (Some(seq), Some(head), Some(key), Some(sig)) => {
-                    if *seq + 1 != entry.seq || head != *prev {
-                        Err(format!(
-                            "it signs record {seq}, but it sits after record {}",
-                            entry.seq - 1
-                        ))
+                    // Checked: both numbers come from the file (a fuzzed
+                    // trail had a checkpoint numbered 0, and `seq` may be u64::MAX).
+                    if seq.checked_add(1) != Some(entry.seq) || head != *prev {
+                        Err(match entry.seq.checked_sub(1) {
+                            Some(before) => {
+                                format!("it signs record {seq}, but it sits after record {before}")
+                            }
+                            None => format!("it signs record {seq}, but it is the first record"),
+                        })
                     } else {
                         checkpoint::check(self.key, *seq, &head, key, sig)
                     }
