@@ -183,13 +183,21 @@ pub(super) fn run(command: AuditCommand, session: &mut Session<'_>) -> Exit {
     }
 }
 
-fn verify(session: &mut Session<'_>, args: VerifyArgs) -> Exit {
-    let path = match args.file.map_or_else(|| session.governance.trail(), Ok) {
-        Ok(path) => path,
+/// The trail a command reads: `file` when named, else the governance
+/// default; `None` (with the error line written) when there is none.
+fn trail_path(session: &mut Session<'_>, file: Option<PathBuf>) -> Option<PathBuf> {
+    match file.map_or_else(|| session.governance.trail(), Ok) {
+        Ok(path) => Some(path),
         Err(err) => {
             session.err = format!("error: {err}\n");
-            return Exit::Unverified;
+            None
         }
+    }
+}
+
+fn verify(session: &mut Session<'_>, args: VerifyArgs) -> Exit {
+    let Some(path) = trail_path(session, args.file.clone()) else {
+        return Exit::Unverified;
     };
     let key = match args
         .key
@@ -302,16 +310,8 @@ fn verify_text(report: &VerifyReport, terminal: view::Terminal) -> String {
 }
 
 fn report(session: &mut Session<'_>, args: ReportArgs) -> Exit {
-    let path = match args
-        .file
-        .clone()
-        .map_or_else(|| session.governance.trail(), Ok)
-    {
-        Ok(path) => path,
-        Err(err) => {
-            session.err = format!("error: {err}\n");
-            return Exit::Usage;
-        }
+    let Some(path) = trail_path(session, args.file.clone()) else {
+        return Exit::Usage;
     };
     let filter = ReportFilter {
         since: args.since.as_ref().map(|window| {

@@ -15,16 +15,8 @@ use super::TailArgs;
 const POLL: Duration = Duration::from_millis(200);
 
 pub(crate) fn tail(session: &mut Session<'_>, args: &TailArgs) -> Exit {
-    let path = match args
-        .file
-        .clone()
-        .map_or_else(|| session.governance.trail(), Ok)
-    {
-        Ok(path) => path,
-        Err(err) => {
-            session.err = format!("error: {err}\n");
-            return Exit::Usage;
-        }
+    let Some(path) = super::trail_path(session, args.file.clone()) else {
+        return Exit::Usage;
     };
     let file = match std::fs::File::open(&path) {
         Ok(file) => file,
