@@ -1342,6 +1342,28 @@ fn a_limit_for_a_tool_not_linked_is_a_warning() {
 }
 
 #[test]
+fn discovery_always_globs_are_checked_against_the_linked_tools() {
+    let sandbox = Sandbox::new();
+    let registry = linking(&["count", "read_file", "text_upper"]);
+    // A glob and a name that match linked tools, and one that matches none.
+    let text =
+        "[discovery]\ndefer = true\nalways = [\n  \"text_*\",\n  \"count\",\n  \"web_*\",\n]\n";
+    let executor = build_over(registry, &sandbox, text).expect("web_* may be another program's");
+    let warnings = executor.policy().warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].kind, PolicyWarningKind::UnlinkedTool);
+    assert_eq!(warnings[0].line, Some(6));
+    assert!(warnings[0].message.contains("`web_*`"), "{warnings:?}");
+
+    // A plain name one edit from a linked tool would silently defer that tool.
+    let text = "[discovery]\ndefer = true\nalways = [\"read_fiel\"]\n";
+    let err = build_over(registry, &sandbox, text).expect_err("a typo of read_file");
+    assert_eq!(err.kind, PolicyErrorKind::UnknownTool, "{err}");
+    assert_eq!(err.line, Some(3), "{err}");
+    assert!(err.message.contains("did you mean `read_file`?"), "{err}");
+}
+
+#[test]
 fn redact_entries_are_checked_against_the_fields_the_linked_tools_take() {
     let sandbox = Sandbox::new();
     let registry = linking(&["count", "read_file", "text_upper"]);

@@ -168,6 +168,12 @@ impl Compiler<'_> {
                     .iter()
                     .map(|glob| self.glob(glob))
                     .collect::<Result<_, _>>()?,
+                always_lines: file
+                    .discovery
+                    .always
+                    .iter()
+                    .map(|glob| Some(self.line(glob)))
+                    .collect(),
             },
             warnings: Vec::new(),
         })

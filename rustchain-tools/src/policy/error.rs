@@ -133,7 +133,8 @@ pub enum PolicyWarningKind {
     /// An inline example calls a tool this program does not link, so it was
     /// not checked (the file may serve several programs).
     UnlinkedExample,
-    /// `[limits.tool.NAME]` names a tool this program does not link.
+    /// `[limits.tool.NAME]` names a tool this program does not link, or a
+    /// `[discovery] always` glob matches none.
     UnlinkedTool,
     /// An `[audit] redact` entry names a field no linked tool takes.
     UnreceivedField,

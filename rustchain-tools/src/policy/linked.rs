@@ -14,6 +14,9 @@
 //!   (skipped when some tool takes free-form objects, where any name may come).
 //! - `[[examples]]`: an example for a tool not linked is not run; one
 //!   for a misspelled tool is an error, as a failing example is.
+//! - `[discovery] always`: a glob that matches no linked tool; a plain name
+//!   one or two edits from a linked tool is an error (the tool meant would
+//!   silently be deferred).
 
 use std::collections::BTreeSet;
 
@@ -73,6 +76,7 @@ impl Policy {
             ));
         }
         self.check_redacted_fields(registry, &mut warnings)?;
+        self.check_always_loaded(&linked, &mut warnings)?;
         for example in &self.examples {
             if registry.get(&example.tool).is_none() {
                 if let Some(meant) = misspelled(&example.tool, linked.iter().copied()) {
@@ -97,6 +101,37 @@ impl Policy {
             }
         }
         self.warnings = warnings;
+        Ok(())
+    }
+
+    fn check_always_loaded(
+        &self,
+        linked: &[&str],
+        warnings: &mut Vec<PolicyWarning>,
+    ) -> Result<(), PolicyError> {
+        let discovery = &self.discovery;
+        for (glob, line) in discovery.always.iter().zip(&discovery.always_lines) {
+            if linked.iter().any(|tool| glob.is_match(tool)) {
+                continue;
+            }
+            let written = glob.glob().glob();
+            let plain = !written.contains(['*', '?', '[', '{']);
+            if plain && let Some(meant) = misspelled(written, linked.iter().copied()) {
+                return Err(PolicyError::new(
+                    PolicyErrorKind::UnknownTool,
+                    &self.origin,
+                    *line,
+                    format!(
+                        "[discovery] always names `{written}`, which is no tool; did you mean `{meant}`? As written, `{meant}` would be deferred"
+                    ),
+                ));
+            }
+            warnings.push(self.warning(
+                PolicyWarningKind::UnlinkedTool,
+                *line,
+                format!("[discovery] always: `{written}` matches no tool this program links"),
+            ));
+        }
         Ok(())
     }
 

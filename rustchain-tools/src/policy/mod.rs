@@ -164,6 +164,9 @@ pub struct Policy {
 pub struct Discovery {
     defer: bool,
     always: Vec<GlobMatcher>,
+    /// The line of each `always` glob in the policy file (`None` when given
+    /// in code), for the check against the linked tools.
+    always_lines: Vec<Option<usize>>,
 }
 
 impl Discovery {
@@ -185,7 +188,7 @@ impl Discovery {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let always = always
+        let always: Vec<GlobMatcher> = always
             .into_iter()
             .map(|glob| {
                 let glob = glob.as_ref();
@@ -203,6 +206,7 @@ impl Discovery {
             .collect::<Result<_, _>>()?;
         Ok(Discovery {
             defer: true,
+            always_lines: vec![None; always.len()],
             always,
         })
     }
