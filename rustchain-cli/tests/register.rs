@@ -319,4 +319,37 @@ fn a_new_tool_crate_passes_its_test_and_registers_as_it_is() {
     )
     .expect_code(0);
     assert_eq!(run.out.trim(), r#""Hello, Ada!""#);
+
+    // Two registrations at once in one project: the second waits for the
+    // first (a lock around read-list, build, write-list), and neither is lost.
+    for name in ["upper_a", "upper_b"] {
+        let source = format!(
+            "use rustchain::tool;\n\n/// Upper-cases a text.\n#[tool]\npub fn {name}(\n    /// The text.\n    text: String,\n) -> String {{\n    text.to_uppercase()\n}}\n"
+        );
+        std::fs::write(dir.join(format!("{name}.rs")), source).expect("written");
+    }
+    let runs = std::thread::scope(|scope| {
+        let runs: Vec<_> = ["upper_a.rs", "upper_b.rs"]
+            .map(|file| {
+                let dir = &dir;
+                scope.spawn(move || rustchain(dir, &["tools", "register", file]))
+            })
+            .into_iter()
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().expect("the run's thread ends"))
+            .collect::<Vec<_>>()
+    });
+    for run in runs {
+        run.expect_code(0);
+    }
+    let run = rustchain(&dir, &["tools", "register", "--list"]).expect_code(0);
+    let mut names: Vec<&str> = run
+        .out
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["greeter", "upper_a", "upper_b"], "{}", run.out);
 }

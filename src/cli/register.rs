@@ -94,6 +94,15 @@ pub(super) fn register(session: &mut Session<'_>, args: &RegisterArgs) -> Exit {
         Ok(dir) => Project::find_or_new(&dir),
         Err(err) => return fail(session, &err),
     };
+    // Listing only reads a list that is written whole; a change holds the lock.
+    let _lock = if args.list {
+        None
+    } else {
+        match project.lock() {
+            Ok(lock) => Some(lock),
+            Err(err) => return fail(session, &err),
+        }
+    };
     let registered = match project.registered() {
         Ok(registered) => registered,
         Err(err) => return fail(session, &err),
@@ -134,6 +143,10 @@ pub(super) fn unregister(session: &mut Session<'_>, args: &UnregisterArgs) -> Ex
     };
     let Some(project) = Project::find(&dir) else {
         return unknown(session, &args.name, &Registered::default());
+    };
+    let _lock = match project.lock() {
+        Ok(lock) => lock,
+        Err(err) => return fail(session, &err),
     };
     let registered = match project.registered() {
         Ok(registered) => registered,

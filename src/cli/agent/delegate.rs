@@ -83,6 +83,14 @@ pub(in crate::cli) fn agent_for(context: &Context<'_>) -> Result<Option<PathBuf>
                 ),
             ));
         }
+        let _lock = project.lock()?;
+        // Another run may have rebuilt it while this one waited for the lock.
+        let registered = project.registered()?;
+        if build::stale_sources(&project, &registered).is_empty()
+            && trust::trust(trust::store().as_deref(), &agent_dir, &binary) == Trust::Built
+        {
+            return Ok(Some(project.binary()));
+        }
         eprintln!(
             "note: {changed} changed since the project agent was built; rebuilding it ({})",
             project.agent_dir().display()

@@ -178,6 +178,40 @@ impl Project {
         write_whole(&self.list_file(), text.as_bytes())
     }
 
+    /// Holds this project's agent for one change: `tools register`,
+    /// `unregister`, `--rebuild` and a stale agent's rebuild each read the
+    /// list, build, and write the list back, so two at once would lose one
+    /// registration. Waits (saying so on stderr) while another holds it; the
+    /// lock ends with the returned guard, or with the process.
+    pub(super) fn lock(&self) -> Result<ProjectLock, AgentError> {
+        let path = self.root.join(LOCK_FILE);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .map_err(|err| AgentError::io("create", folder, &err))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|err| AgentError::io("open", &path, &err))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                eprintln!(
+                    "note: waiting for another change to this project's agent to finish ({})",
+                    path.display()
+                );
+                file.lock()
+                    .map_err(|err| AgentError::io("lock", &path, &err))?;
+            }
+            Err(std::fs::TryLockError::Error(err)) => {
+                return Err(AgentError::io("lock", &path, &err));
+            }
+        }
+        Ok(ProjectLock { _file: file })
+    }
+
     /// `path` as this project's files name it: relative to the project when
     /// it is inside, so the project can move; absolute otherwise.
     pub(super) fn relative(&self, path: &Path) -> PathBuf {
@@ -192,6 +226,17 @@ impl Project {
 }
 
 const LIST_FILE: &str = "registered.toml";
+
+/// The file [`Project::lock`] locks, beside the agent's folder (a build
+/// rewrites that folder).
+const LOCK_FILE: &str = ".rustchain/agent.lock";
+
+/// A project's agent held for one change; dropping it lets the next in.
+#[derive(Debug)]
+pub(super) struct ProjectLock {
+    /// The locked file: the lock lives as long as the open file.
+    _file: std::fs::File,
+}
 
 const LIST_HEADER: &str = "\
 # The tool crates registered into this project's agent, written by
