@@ -51,6 +51,7 @@ mod serve;
 mod server;
 #[cfg(unix)]
 mod stdout_guard;
+mod transport;
 
 pub use approval::ClientApprover;
 pub use error::{ServeError, ServeErrorKind};
