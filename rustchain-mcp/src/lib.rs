@@ -47,6 +47,7 @@ mod call;
 mod error;
 mod http;
 mod listing;
+mod request_state;
 mod serve;
 mod server;
 #[cfg(unix)]
