@@ -32,6 +32,10 @@ const READ_CHUNK: usize = 16 * 1024;
 /// a client that stops reading holds the server's memory to this.
 const HIGH_WATER: usize = 4 * 1024 * 1024;
 
+/// How long closing waits for the last replies to be written to a client
+/// that no longer reads (rmcp's own drain gives in-flight replies as long).
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A byte-order mark some clients put before their first message.
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -308,9 +312,19 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for LineTransp
     async fn close(&mut self) -> Result<(), Self::Error> {
         self.outbox.lock().closing = true;
         self.outbox.queued.notify_one();
-        if let Some(writer) = self.writer.take() {
-            // Everything queued is written before the transport says closed.
-            writer.await.map_err(io::Error::other)?;
+        if let Some(mut writer) = self.writer.take() {
+            // Everything queued is written before the transport says closed,
+            // unless the client stopped reading: then it is given up.
+            match tokio::time::timeout(CLOSE_GRACE, &mut writer).await {
+                Ok(ended) => ended.map_err(io::Error::other)?,
+                Err(_) => {
+                    writer.abort();
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client did not read the last replies",
+                    ));
+                }
+            }
         }
         match self.outbox.lock().broken {
             Some(kind) => Err(io::Error::new(kind, "the replies could not all be written")),
