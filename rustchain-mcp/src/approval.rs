@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use rmcp::model::{ElicitRequestParams, ElicitationAction, ElicitationSchema};
+use rmcp::model::{ElicitRequestParams, ElicitResult, ElicitationAction, ElicitationSchema};
 use rmcp::service::{Peer, RoleServer};
 use rustchain_tools::exec::{ApprovalError, ApprovalFuture, ApprovalRequest, Approver};
 
@@ -54,6 +54,12 @@ impl std::fmt::Debug for ClientApprover {
 pub(crate) enum Asker {
     /// The client declared elicitation: ask it.
     Client(Peer<RoleServer>),
+    /// A client of the 2026-07-28 revision, which is asked by the call's
+    /// result (input required) rather than mid-call: the approver refuses
+    /// this round and leaves the question here for the server to send.
+    Later(Arc<Mutex<Option<String>>>),
+    /// The answer a 2026-07-28 client brought back with the repeated call.
+    Answered(String),
     /// It cannot be asked; the reason is the refusal.
     Nobody(String),
 }
@@ -96,6 +102,15 @@ impl Approver for ClientApprover {
         Box::pin(async move {
             match asker {
                 Some(Asker::Client(peer)) => elicit(&peer, request).await,
+                Some(Asker::Later(question)) => {
+                    *question.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some(question_for(request));
+                    Err(ApprovalError::new(format!(
+                        "input required: a person must approve calls to `{}`; the client was asked in the result (2026-07-28 input-required) and the call runs when it is repeated with a yes",
+                        request.tool
+                    )))
+                }
+                Some(Asker::Answered(answer)) => Ok(answer),
                 Some(Asker::Nobody(why)) => Err(ApprovalError::new(why)),
                 None => Err(ApprovalError::new(
                     "the call did not come from an MCP client that can be asked",
@@ -105,40 +120,56 @@ impl Approver for ClientApprover {
     }
 }
 
-/// Asks the client's user; only an accepted form with `approve: true` is a yes.
-async fn elicit(
-    peer: &Peer<RoleServer>,
-    request: &ApprovalRequest,
-) -> Result<String, ApprovalError> {
+/// What the person is asked about a call.
+fn question_for(request: &ApprovalRequest) -> String {
+    format!(
+        "Approve this tool call? ({})\ntool: {}\narguments: {}",
+        request.rule, request.tool, request.arguments
+    )
+}
+
+/// The approval form: one required `approve` box, unticked.
+pub(crate) fn approval_form(message: String) -> Result<ElicitRequestParams, String> {
     let schema = ElicitationSchema::builder()
         .required_bool_property(APPROVE, |b| {
             b.description("true to let this call run")
                 .with_default(false)
         })
         .build()
-        .map_err(|err| ApprovalError::new(format!("the approval form cannot be built: {err}")))?;
-    let params = ElicitRequestParams::FormElicitationParams {
+        .map_err(|err| format!("the approval form cannot be built: {err}"))?;
+    Ok(ElicitRequestParams::FormElicitationParams {
         meta: None,
-        message: format!(
-            "Approve this tool call? ({})\ntool: {}\narguments: {}",
-            request.rule, request.tool, request.arguments
-        ),
+        message,
         requested_schema: schema,
-    };
+    })
+}
+
+/// Asks the client's user; only an accepted form with `approve: true` is a yes.
+async fn elicit(
+    peer: &Peer<RoleServer>,
+    request: &ApprovalRequest,
+) -> Result<String, ApprovalError> {
+    let params = approval_form(question_for(request)).map_err(ApprovalError::new)?;
     let answer = peer
         .create_elicitation(params)
         .await
         .map_err(|err| ApprovalError::new(format!("the client could not ask: {err}")))?;
+    Ok(answer_of(&answer))
+}
+
+/// The approver's answer for the person's answer to the form: `yes` only
+/// for an accepted form with `approve: true`, else why not.
+pub(crate) fn answer_of(answer: &ElicitResult) -> String {
     let approved = answer
         .content
         .as_ref()
         .and_then(|content| content.get(APPROVE))
         .and_then(serde_json::Value::as_bool);
-    Ok(match (answer.action, approved) {
+    match (&answer.action, approved) {
         (ElicitationAction::Accept, Some(true)) => "yes".to_owned(),
         (ElicitationAction::Accept, _) => "the user did not tick approve".to_owned(),
         (ElicitationAction::Decline, _) => "the user declined".to_owned(),
         (ElicitationAction::Cancel, _) => "the user cancelled".to_owned(),
         (_, _) => "the client answered neither accept nor decline".to_owned(),
-    })
+    }
 }

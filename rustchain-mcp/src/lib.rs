@@ -47,10 +47,12 @@ mod call;
 mod error;
 mod http;
 mod listing;
+mod request_state;
 mod serve;
 mod server;
 #[cfg(unix)]
 mod stdout_guard;
+mod transport;
 
 pub use approval::ClientApprover;
 pub use error::{ServeError, ServeErrorKind};

@@ -6,6 +6,7 @@ use rustchain_tools::Registry;
 use rustchain_tools::exec::{Settings, SetupError};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
+use crate::transport::LineTransport;
 use crate::{ClientApprover, McpServer, ServeError, ServeErrorKind};
 
 /// Serves the tools linked into this program over stdin and stdout, under
@@ -57,7 +58,9 @@ pub fn serve_stdio(settings: Settings) -> Result<(), ServeError> {
 
 impl McpServer {
     /// Serves over stdin and stdout until stdin ends, on an async runtime of
-    /// its own (call it from synchronous code, such as `main`).
+    /// its own (call it from synchronous code, such as `main`): one thread,
+    /// or as many workers as `RUSTCHAIN_MCP_WORKERS` says. A sync tool
+    /// without a timeout runs on that thread; give a slow one a timeout.
     ///
     /// On Unix the protocol moves to a private duplicate of stdout and fd 1
     /// is pointed at stderr first, so whatever a tool prints to stdout
@@ -67,7 +70,7 @@ impl McpServer {
     /// # Errors
     /// [`ServeErrorKind::Io`] when the runtime or the streams fail.
     pub fn serve_stdio(self) -> Result<(), ServeError> {
-        runtime()?.block_on(async {
+        stdio_runtime()?.block_on(async {
             // Pipes (as MCP clients start servers) are read and written on
             // the I/O reactor, with no thread hop per message.
             let (stdin, stdout) = rmcp::transport::io::stdio_pipes();
@@ -112,7 +115,7 @@ impl McpServer {
     /// # Ok::<(), rustchain_mcp::ServeError>(())
     /// ```
     pub fn serve_script(self, script: Vec<u8>) -> (Vec<u8>, Result<(), ServeError>) {
-        let runtime = match runtime() {
+        let runtime = match stdio_runtime() {
             Ok(runtime) => runtime,
             Err(err) => return (Vec::new(), Err(err)),
         };
@@ -142,7 +145,8 @@ impl McpServer {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let server = self.clone();
-        let running = match ServiceExt::serve(self.for_session(), (reader, writer)).await {
+        let transport = LineTransport::new(reader, writer);
+        let running = match ServiceExt::serve(self.for_session(), transport).await {
             Ok(running) => running,
             // The input ended before a session started: nothing to serve.
             Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
@@ -165,10 +169,39 @@ impl McpServer {
     }
 }
 
-/// The runtime a blocking entry point serves on: calls run concurrently on
-/// its workers.
+/// The runtime the stdio server runs on: one thread for the wire, the
+/// protocol and the calls, unless `RUSTCHAIN_MCP_WORKERS` asks for a
+/// multi-thread runtime of that many workers.
+///
+/// The wire is one reader and one writer task; on one thread a reply is
+/// queued and written with no wake-up across threads, which halves the CPU
+/// time per call against two workers (D-42). Calls still run concurrently
+/// (async tools, sync tools with a timeout or an approval on the blocking
+/// pool); a sync tool without a timeout runs inline, on this thread, so
+/// give a slow one a timeout (or set workers) to keep the wire moving.
+pub(crate) fn stdio_runtime() -> Result<tokio::runtime::Runtime, ServeError> {
+    let workers = std::env::var(WORKERS_ENV)
+        .ok()
+        .and_then(|workers| workers.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut builder = if workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
+    };
+    build(&mut builder)
+}
+
+/// The runtime the HTTP server runs on: one worker per core, for its many
+/// clients at once.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
-    tokio::runtime::Builder::new_multi_thread()
+    build(&mut tokio::runtime::Builder::new_multi_thread())
+}
+
+fn build(builder: &mut tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, ServeError> {
+    builder
         .thread_name("rustchain-mcp")
         .enable_all()
         .build()
@@ -176,3 +209,6 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
             ServeError::new(ServeErrorKind::Io, "the async runtime could not start").caused_by(err)
         })
 }
+
+/// Where the stdio server's runtime may be given workers.
+const WORKERS_ENV: &str = "RUSTCHAIN_MCP_WORKERS";

@@ -2,10 +2,12 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CacheScope, CallToolRequestParams, CallToolResponse, ErrorData, Implementation,
+    CacheScope, CallToolRequestParams, CallToolResponse, ElicitRequest, ElicitResult, ErrorData,
+    Implementation, InputRequest, InputRequests, InputRequiredResult, InputResponses,
     ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{MaybeSendFuture, RequestContext, RoleServer};
@@ -14,9 +16,14 @@ use rustchain_tools::search::{FoundTool, TOOL_SEARCH, search_tool};
 use rustchain_tools::{Executor, ToolContext, ToolError, ToolOutput};
 use tokio_util::task::TaskTracker;
 
-use crate::approval::{Asker, ClientApprover, Registration};
+use crate::approval::{Asker, ClientApprover, Registration, answer_of, approval_form};
 use crate::call::{self, ProgressRelay};
 use crate::listing::{BadCursor, Listing};
+use crate::request_state::{BadState, STATE_TTL, StateKey};
+
+/// The key of the approval among a 2026-07-28 call's input requests (and
+/// the client's input responses).
+const APPROVAL_INPUT: &str = "approval";
 
 /// Tools per `tools/list` page unless set otherwise.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -55,6 +62,10 @@ pub struct McpServer {
     /// server that stops waits for them, so each call's end is recorded
     /// before it returns.
     in_flight: TaskTracker,
+    /// Seals the `requestState` of approvals asked through input-required
+    /// results; `None` if the system gave no randomness (then such clients
+    /// are not asked).
+    state_key: Option<StateKey>,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -85,6 +96,7 @@ impl McpServer {
             discovery,
             found: Arc::default(),
             in_flight: TaskTracker::new(),
+            state_key: StateKey::random(),
         }
     }
 
@@ -175,8 +187,15 @@ impl McpServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let _in_flight = self.in_flight.token();
-        let name = request.name.as_ref();
-        let arguments = serde_json::Value::Object(request.arguments.unwrap_or_default());
+        let CallToolRequestParams {
+            name,
+            arguments,
+            input_responses,
+            request_state,
+            ..
+        } = request;
+        let name = name.as_ref();
+        let arguments = serde_json::Value::Object(arguments.unwrap_or_default());
         let caller = call::caller(
             context.client_info().map(|client| client.name),
             context.id.to_string(),
@@ -184,11 +203,24 @@ impl McpServer {
         let mut ctx = ToolContext::new()
             .with_cancellation(context.ct.clone())
             .with_caller(caller);
+        // Where a 2026-07-28 client's approval question is left for the result.
+        let mut question = None;
         // Held until the call ends: whom its approval (if any) goes to.
-        let _asker: Option<Registration> = self
-            .approver
-            .as_ref()
-            .map(|approver| approver.register(Arc::from(ctx.call_id()), asker(&context, name)));
+        let _asker: Option<Registration> = self.approver.as_ref().map(|approver| {
+            let asker = if requires_objects(&context) {
+                asker(&context, name)
+            } else {
+                self.stateless_asker(
+                    declares_elicitation(&context),
+                    name,
+                    &arguments,
+                    input_responses.as_ref(),
+                    request_state.as_deref(),
+                    &mut question,
+                )
+            };
+            approver.register(Arc::from(ctx.call_id()), asker)
+        });
         let relay = context
             .meta
             .get_progress_token()
@@ -200,6 +232,15 @@ impl McpServer {
         if let Some(relay) = relay {
             relay.close().await;
         }
+        let asked = question.and_then(|question: Arc<Mutex<Option<String>>>| {
+            question
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        });
+        if let Some(message) = asked {
+            return self.input_required(name, &arguments, message);
+        }
         if name == TOOL_SEARCH && self.discovery.defers() && requires_objects(&context) {
             self.list_found(&outcome, &context).await;
         }
@@ -209,6 +250,83 @@ impl McpServer {
 }
 
 impl McpServer {
+    /// Who approves a call of `tool` from a 2026-07-28 client: asked
+    /// through the call's result the first time, the answer it brings back
+    /// (with the state that ties it to this very call) the second.
+    fn stateless_asker(
+        &self,
+        elicitation: bool,
+        tool: &str,
+        arguments: &serde_json::Value,
+        responses: Option<&InputResponses>,
+        state: Option<&str>,
+        question: &mut Option<Arc<Mutex<Option<String>>>>,
+    ) -> Asker {
+        let Some(key) = &self.state_key else {
+            return Asker::Nobody(format!(
+                "a person must approve calls to `{tool}`, and this server has no key to tie an answer to its call (no system randomness); connect with a 2025-11-25 session to be asked through elicitation, or allow the tool in the policy"
+            ));
+        };
+        if !elicitation {
+            return Asker::Nobody(format!(
+                "a person must approve calls to `{tool}`, and this MCP client did not declare the elicitation capability, so it cannot be asked (a client that answers elicitation can approve it, or the policy can `allow` it)"
+            ));
+        }
+        let Some(state) = state else {
+            return match responses {
+                None => Asker::Later(Arc::clone(question.get_or_insert_default())),
+                Some(_) => Asker::Nobody(format!(
+                    "the answers to `{tool}`'s approval came without the requestState they were asked with; call again without inputResponses to be asked"
+                )),
+            };
+        };
+        match key.open(state, tool, &arguments.to_string(), SystemTime::now()) {
+            Ok(()) => {
+                let answer = responses
+                    .and_then(|responses| responses.get(APPROVAL_INPUT))
+                    .and_then(|answer| serde_json::from_value::<ElicitResult>(answer.clone()).ok());
+                match answer {
+                    Some(answer) => Asker::Answered(answer_of(&answer)),
+                    None => Asker::Nobody(format!(
+                        "the repeated call to `{tool}` carries no answer to its approval (inputResponses.{APPROVAL_INPUT})"
+                    )),
+                }
+            }
+            Err(BadState::Forged) => Asker::Nobody(format!(
+                "the requestState sent with this call to `{tool}` was not made by this server for this tool and these arguments; call again without it to be asked"
+            )),
+            Err(BadState::Expired) => Asker::Nobody(format!(
+                "the approval of this call to `{tool}` came back more than {} minutes after it was asked; call again to be asked anew",
+                STATE_TTL.as_secs() / 60
+            )),
+        }
+    }
+
+    /// The result that asks a 2026-07-28 client to approve the call: the
+    /// approval form as an elicitation input request, and the state that
+    /// ties the answer to this tool and these arguments.
+    fn input_required(
+        &self,
+        tool: &str,
+        arguments: &serde_json::Value,
+        message: String,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let key = self.state_key.as_ref().ok_or_else(|| {
+            ErrorData::internal_error("no key to seal the approval's state", None)
+        })?;
+        let form = approval_form(message).map_err(|err| ErrorData::internal_error(err, None))?;
+        let mut requests = InputRequests::new();
+        requests.insert(
+            APPROVAL_INPUT.to_owned(),
+            InputRequest::Elicitation(ElicitRequest::new(form)),
+        );
+        let state = key.seal(tool, &arguments.to_string(), SystemTime::now());
+        Ok(CallToolResponse::InputRequired(InputRequiredResult::new(
+            Some(requests),
+            Some(state),
+        )))
+    }
+
     /// Lists from now on, in this session, the tools a `tool_search` call
     /// returned, and tells the client its list changed if any is new. Only
     /// tools the listing holds (those the policy does not deny) can join.
@@ -258,25 +376,24 @@ fn ensure_search_tool(executor: &Executor) {
     }
 }
 
-/// Who can approve a call of `tool` from the client of `context`: the
-/// client, when it declared elicitation on a revision that lets a server
-/// ask mid-call; else nobody, and why.
+/// Who can approve a call of `tool` from the client of `context`, on a
+/// handshake revision: the client, when it declared elicitation; else
+/// nobody, and why.
 fn asker(context: &RequestContext<RoleServer>, tool: &str) -> Asker {
-    if !requires_objects(context) {
-        return Asker::Nobody(format!(
-            "a person must approve calls to `{tool}`, and the 2026-07-28 revision asks through input-required results, which this server does not send yet; connect with a 2025-11-25 session to be asked"
-        ));
-    }
-    let declared = context
-        .client_capabilities()
-        .is_some_and(|capabilities| capabilities.elicitation.is_some());
-    if declared {
+    if declares_elicitation(context) {
         Asker::Client(context.peer.clone())
     } else {
         Asker::Nobody(format!(
-            "a person must approve calls to `{tool}`, and this MCP client did not declare the elicitation capability, so it cannot be asked"
+            "a person must approve calls to `{tool}`, and this MCP client did not declare the elicitation capability, so it cannot be asked (a client that answers elicitation can approve it, or the policy can `allow` it)"
         ))
     }
+}
+
+/// Whether the client of `context` says it can ask its user (elicitation).
+fn declares_elicitation(context: &RequestContext<RoleServer>) -> bool {
+    context
+        .client_capabilities()
+        .is_some_and(|capabilities| capabilities.elicitation.is_some())
 }
 
 /// Whether the request's revision wants `outputSchema` and

@@ -2,13 +2,10 @@
 //! serving the well-formed requests around the bad ones, and records every
 //! call it started, even when the client goes away in the middle of it.
 //!
-//! What rmcp answers, and what it does not: well-formed JSON of the wrong
-//! shape gets -32600 (Invalid Request); text that is not JSON at all gets no
-//! answer (rmcp drops it on purpose, as the other official SDKs do, since
-//! there is no id to answer and an echoing peer could start an error storm;
-//! modelcontextprotocol/rust-sdk#938), and a line over 16 MiB is dropped
-//! unread. Those two are asserted as what they are, so a change in rmcp
-//! shows up here.
+//! What the server answers: well-formed JSON of the wrong shape gets -32600
+//! (Invalid Request), text that is not JSON gets -32700 (Parse error) with
+//! no id (the server's own line reader, D-42; rmcp's transport drops such
+//! text), and a line over 16 MiB is dropped unread.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,7 +73,7 @@ fn reply(messages: &[Value], id: i64) -> &Value {
 }
 
 #[test]
-fn text_that_is_not_json_is_dropped_and_the_next_request_is_answered() {
+fn text_that_is_not_json_is_a_parse_error_and_the_next_request_is_answered() {
     let (before, after) = (call(1), call(2));
     let messages = serve(&[
         &before,
@@ -94,11 +91,21 @@ fn text_that_is_not_json_is_dropped_and_the_next_request_is_answered() {
         reply(&messages, 2)["result"]["structuredContent"],
         json!({"result": 3})
     );
-    // rmcp's choice: no -32700 for text without an id to answer.
+    let parse_errors: Vec<&Value> = messages
+        .iter()
+        .filter(|message| message["error"]["code"] == -32700)
+        .collect();
+    assert_eq!(parse_errors.len(), 4, "one per bad line: {messages:#?}");
+    for error in parse_errors {
+        // No id to answer: MCP (2025-11-25 on) leaves `id` out where
+        // JSON-RPC 2.0 writes null; rmcp's -32600 does the same.
+        assert!(error.get("id").is_none(), "{error}");
+        assert_eq!(error["jsonrpc"], "2.0", "{error}");
+    }
     assert_eq!(
         messages.len(),
-        3,
-        "the handshake and two replies: {messages:#?}"
+        7,
+        "the handshake, two replies and four parse errors: {messages:#?}"
     );
 }
 
