@@ -9,6 +9,7 @@
 //! - [`sign`]: publisher keys (Ed25519) and signatures.
 //! - [`package`]: what a version says about itself: crate metadata, tools.
 //! - [`quality`]: the computed quality report and its weights.
+//! - [`compat`]: the breaking changes between two versions, and semver bumps.
 //!
 //! The format is specified in `specs/formats.md` ("Marketplace index").
 //!
@@ -23,6 +24,7 @@
 //! let _key = sign::generate_key().unwrap();
 //! ```
 
+pub mod compat;
 pub mod entry;
 pub mod error;
 pub mod index;
