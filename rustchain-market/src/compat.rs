@@ -172,8 +172,12 @@ fn tool_changes(before: &PackageTool, after: &PackageTool, changes: &mut Vec<Cha
         let lost: Vec<&String> = old_types
             .iter()
             .filter(|t| {
-                !new_types.contains(*t)
-                    && !(t.as_str() == "integer" && new_types.contains("number"))
+                {
+                    // An integer is a number: `integer` to `number` widens.
+                    let still_accepted = new_types.contains(*t)
+                        || (t.as_str() == "integer" && new_types.contains("number"));
+                    !still_accepted
+                }
             })
             .collect();
         if !lost.is_empty() {
