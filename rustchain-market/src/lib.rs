@@ -10,6 +10,7 @@
 //! - [`package`]: what a version says about itself: crate metadata, tools.
 //! - [`quality`]: the computed quality report and its weights.
 //! - [`compat`]: the breaking changes between two versions, and semver bumps.
+//! - [`readiness`]: the checklist `tools publish` shows (pass, warn, block).
 //!
 //! The format is specified in `specs/formats.md` ("Marketplace index").
 //!
@@ -30,6 +31,7 @@ pub mod error;
 pub mod index;
 pub mod package;
 pub mod quality;
+pub mod readiness;
 pub mod sign;
 
 pub use error::{MarketError, MarketErrorKind};

@@ -1,0 +1,330 @@
+//! `tools publish` and `market keygen|yank|diff`: a package from the linked
+//! `add` tool of `my-tools`, with the metadata of a `Cargo.toml` the test
+//! writes (`--manifest-path`), into an index in a scratch folder.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{cli, run::scratch, run::utf8, run::write};
+
+const MANIFEST: &str = "[package]\nname = \"my-tools\"\nversion = \"0.1.0\"\nlicense = \"MIT\"\ndescription = \"Example tools.\"\nauthors = [\"A. Author\"]\n";
+
+struct Market {
+    dir: tempfile::TempDir,
+    index: String,
+    key: String,
+    manifest: String,
+}
+
+fn market() -> Market {
+    let dir = scratch();
+    let index = utf8(&dir.path().join("index"));
+    let key = utf8(&dir.path().join("market.key"));
+    let manifest = write(dir.path(), "Cargo.toml", MANIFEST);
+    Market {
+        dir,
+        index,
+        key,
+        manifest,
+    }
+}
+
+impl Market {
+    fn publish(&self, extra: &[&str]) -> super::run::Run {
+        let mut args = vec![
+            "tools",
+            "publish",
+            "add",
+            "--index",
+            &self.index,
+            "--key",
+            &self.key,
+            "--manifest-path",
+            &self.manifest,
+        ];
+        args.extend_from_slice(extra);
+        cli(&args)
+    }
+}
+
+#[test]
+fn keygen_writes_a_private_key_once_and_prints_its_public_half() {
+    let m = market();
+    let run = cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    assert!(
+        run.out.starts_with("ed25519:") && run.out.trim().len() == 72,
+        "{run:#?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&m.key)
+            .expect("written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let before = std::fs::read_to_string(&m.key).expect("the key");
+    let again = cli(&["market", "keygen", "--out", &m.key]).expect_code(2);
+    assert!(
+        again.err.contains("never overwritten") && again.err.lines().count() == 1,
+        "{again:#?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&m.key).expect("the key"),
+        before,
+        "untouched"
+    );
+}
+
+#[test]
+fn a_dry_run_shows_the_package_quality_and_checklist_and_writes_nothing() {
+    let m = market();
+    let run = m.publish(&["--dry-run"]).expect_code(0);
+    assert!(
+        run.out
+            .starts_with("my-tools 0.1.0: 1 tool (add), license MIT, metadata from Cargo.toml\n"),
+        "{}",
+        run.out
+    );
+    assert!(run.out.contains("quality 85/100"), "{}", run.out);
+    assert!(
+        run.out.contains("warn   key"),
+        "no key yet is a warning for a dry run: {}",
+        run.out
+    );
+    assert!(
+        run.out.ends_with("ready to publish, 2 warnings\n"),
+        "{}",
+        run.out
+    );
+    assert!(run.err.contains("dry run: nothing was written"), "{run:#?}");
+    assert!(!Path::new(&m.index).exists(), "nothing written");
+
+    let json = m.publish(&["--dry-run", "--json"]).expect_code(0).json();
+    assert_eq!(json["ready"], true);
+    assert_eq!(json["quality"]["score"], 85);
+    assert_eq!(json["package"]["tools"], serde_json::json!(["add"]));
+    let items: Vec<&str> = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|c| c["item"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        items.contains(&"license") && items.contains(&"compatibility"),
+        "{items:?}"
+    );
+}
+
+#[test]
+fn a_missing_license_blocks_with_how_to_fix_it() {
+    let m = market();
+    let manifest = write(
+        m.dir.path(),
+        "Cargo.toml",
+        "[package]\nname = \"my-tools\"\nversion = \"0.1.0\"\n",
+    );
+    let json = cli(&[
+        "tools",
+        "publish",
+        "add",
+        "--dry-run",
+        "--json",
+        "--index",
+        &m.index,
+        "--manifest-path",
+        &manifest,
+    ])
+    .expect_code(9)
+    .json();
+    assert_eq!(json["ready"], false);
+    let license = json["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["item"] == "license")
+        .expect("a license check")
+        .clone();
+    assert_eq!(license["status"], "block");
+    assert!(
+        license["fix"]
+            .as_str()
+            .is_some_and(|fix| fix.contains("license =")),
+        "{license}"
+    );
+}
+
+#[test]
+fn publish_signs_into_the_index_then_refuses_the_same_version_and_yank_hides_it() {
+    let m = market();
+    let blocked = m.publish(&[]).expect_code(9);
+    assert!(
+        blocked.out.contains("block  key"),
+        "a real publish needs a key: {}",
+        blocked.out
+    );
+    assert!(!Path::new(&m.index).exists());
+
+    cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    let run = m.publish(&[]).expect_code(0);
+    assert!(
+        run.out.contains("published my-tools 0.1.0 (entry 1)"),
+        "{run:#?}"
+    );
+    let file = Path::new(&m.index).join("my/-t/my-tools");
+    let line: Value = serde_json::from_str(
+        std::fs::read_to_string(&file)
+            .expect("the package file")
+            .trim(),
+    )
+    .expect("one JSON line");
+    assert_eq!(
+        (
+            line["kind"].as_str(),
+            line["seq"].as_u64(),
+            line["vers"].as_str()
+        ),
+        (Some("publish"), Some(1), Some("0.1.0"))
+    );
+    assert!(line["sig"].as_str().is_some_and(|sig| sig.len() == 128));
+    assert_eq!(line["package"]["license"], "MIT");
+    assert!(Path::new(&m.index).join("config.json").is_file());
+
+    let again = m.publish(&[]).expect_code(9);
+    assert!(
+        again.out.contains("0.1.0 is already in the index"),
+        "{again:#?}"
+    );
+
+    let yank = cli(&[
+        "market",
+        "yank",
+        "my-tools@0.1.0",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+    ])
+    .expect_code(0);
+    assert!(yank.out.contains("yanked my-tools 0.1.0"), "{yank:#?}");
+    let twice = cli(&[
+        "market",
+        "yank",
+        "my-tools@0.1.0",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+    ])
+    .expect_code(2);
+    assert!(twice.err.contains("yanked already"), "{twice:#?}");
+    cli(&[
+        "market",
+        "yank",
+        "my-tools@0.1.0",
+        "--undo",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+    ])
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&file)
+            .expect("the file")
+            .lines()
+            .count(),
+        3
+    );
+
+    let diff = cli(&[
+        "market", "diff", "my-tools", "0.1.0", "0.1.0", "--index", &m.index,
+    ])
+    .expect_code(0);
+    assert_eq!(diff.out, "my-tools 0.1.0 to 0.1.0: compatible\n");
+}
+
+#[test]
+fn another_key_cannot_publish_over_the_owner() {
+    let m = market();
+    cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    m.publish(&[]).expect_code(0);
+    let stranger = utf8(&m.dir.path().join("stranger.key"));
+    cli(&["market", "keygen", "--out", &stranger]).expect_code(0);
+    let manifest = write(
+        m.dir.path(),
+        "Cargo.toml",
+        &MANIFEST.replace("0.1.0", "0.2.0"),
+    );
+    let run = cli(&[
+        "tools",
+        "publish",
+        "add",
+        "--index",
+        &m.index,
+        "--key",
+        &stranger,
+        "--manifest-path",
+        &manifest,
+    ])
+    .expect_code(9);
+    assert!(run.out.contains("block  owner"), "{run:#?}");
+}
+
+#[test]
+fn bad_input_is_one_line_naming_what_to_fix() {
+    let m = market();
+    let unknown = cli(&[
+        "tools",
+        "publish",
+        "no_such_tool",
+        "--dry-run",
+        "--index",
+        &m.index,
+    ])
+    .expect_code(2);
+    assert!(unknown.err.contains("no_such_tool"), "{unknown:#?}");
+    let two_crates = cli(&[
+        "tools",
+        "publish",
+        "add",
+        "text_stats",
+        "--dry-run",
+        "--index",
+        &m.index,
+    ])
+    .expect_code(2);
+    assert!(
+        two_crates.err.contains("2 crates") && two_crates.err.lines().count() == 1,
+        "{two_crates:#?}"
+    );
+    let wrong_crate = write(
+        m.dir.path(),
+        "Other.toml",
+        "[package]\nname = \"other\"\nversion = \"1.0.0\"\n",
+    );
+    let mismatch = cli(&[
+        "tools",
+        "publish",
+        "add",
+        "--dry-run",
+        "--index",
+        &m.index,
+        "--manifest-path",
+        &wrong_crate,
+    ])
+    .expect_code(2);
+    assert!(mismatch.err.contains("`other`"), "{mismatch:#?}");
+    let spec = cli(&[
+        "market", "yank", "my-tools", "--index", &m.index, "--key", &m.key,
+    ])
+    .expect_code(2);
+    assert!(spec.err.contains("NAME@VERSION"), "{spec:#?}");
+    let no_index = cli(&[
+        "market", "diff", "my-tools", "0.1.0", "0.2.0", "--index", &m.index,
+    ])
+    .expect_code(2);
+    assert!(no_index.err.contains("not an index"), "{no_index:#?}");
+}
