@@ -11,6 +11,7 @@
 //! - [`quality`]: the computed quality report and its weights.
 //! - [`compat`]: the breaking changes between two versions, and semver bumps.
 //! - [`readiness`]: the checklist `tools publish` shows (pass, warn, block).
+//! - [`search`]: packages by words, ranked by relevance and quality, filtered.
 //!
 //! The format is specified in `specs/formats.md` ("Marketplace index").
 //!
@@ -32,6 +33,7 @@ pub mod index;
 pub mod package;
 pub mod quality;
 pub mod readiness;
+pub mod search;
 pub mod sign;
 
 pub use error::{MarketError, MarketErrorKind};
