@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use rustchain_market::compat::{breaking_changes, is_major_bump};
-use rustchain_market::index::Index;
+use rustchain_market::index::{DistrustKind, Index};
+use rustchain_market::search::Query;
 use rustchain_market::sign::{self, PublicKey};
 use rustchain_market::{MarketError, MarketErrorKind};
+use rustchain_tools::scan::Severity;
 use serde_json::json;
 
 use super::{Exit, Session, view};
@@ -21,6 +23,8 @@ Examples:
   rustchain tools publish my_tool              sign it and add it to the index
   rustchain market yank my_tool@0.1.0          hide a version from resolution
   rustchain market diff my_tool 0.1.0 0.2.0    the breaking changes between two versions
+  rustchain market search slug --permission none   packages that touch nothing
+  rustchain market info my_tool                tools, permissions, quality, versions
 
 The index is a folder (--index DIR, $RUSTCHAIN_INDEX, or rustchain/index in
 the user's data directory), laid out like Cargo's sparse index: one file per
@@ -48,6 +52,52 @@ pub(super) enum MarketCommand {
     Yank(YankArgs),
     /// The breaking changes from one version of a package to another.
     Diff(DiffArgs),
+    /// Find packages by words, best match (relevance x quality) first.
+    #[command(after_help = SEARCH_AFTER_HELP)]
+    Search(SearchArgs),
+    /// One package: versions, tools, permissions, quality, untrusted lines.
+    Info(InfoArgs),
+}
+
+const SEARCH_AFTER_HELP: &str = "\
+Examples:
+  rustchain market search slug                 packages about slugs, best first
+  rustchain market search --permission none    packages that touch nothing
+  rustchain market search web --permission net --max-severity low
+  rustchain market search --tag text --json
+
+Relevance: 3 per query word in the package name, 3 in a tool name, 2 for a
+tag equal to it, 1 for a description word starting with it; ranked by
+relevance x (1 + quality/100). --permission KIND (repeatable: fs_read,
+fs_write, net, run, run_args, env, or none) keeps packages whose permissions
+are all among those given. --max-severity (none, low, medium, high) keeps
+packages whose worst security finding is at most that. Only the latest
+trusted, unyanked version of each package is searched.";
+
+#[derive(Debug, Args)]
+pub(super) struct SearchArgs {
+    /// Words to look for; none lists every package.
+    query: Vec<String>,
+    /// Only packages whose permissions are all among these (repeatable; `none`: touch nothing).
+    #[arg(long = "permission", value_name = "KIND")]
+    permissions: Vec<String>,
+    /// Only packages with a tool carrying this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Only packages whose worst security finding is at most this.
+    #[arg(long, value_name = "SEVERITY", value_parser = ["none", "low", "medium", "high"])]
+    max_severity: Option<String>,
+    #[command(flatten)]
+    index: IndexArg,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct InfoArgs {
+    /// The package, NAME or NAME@VERSION (default: the latest unyanked version).
+    #[arg(value_name = "NAME[@VERSION]")]
+    spec: String,
+    #[command(flatten)]
+    index: IndexArg,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +154,8 @@ pub(super) fn run(command: MarketCommand, session: &mut Session<'_>) -> Exit {
         MarketCommand::Keygen(args) => keygen(session, &args),
         MarketCommand::Yank(args) => yank(session, &args),
         MarketCommand::Diff(args) => diff(session, &args),
+        MarketCommand::Search(args) => search(session, &args),
+        MarketCommand::Info(args) => info(session, &args),
     };
     match result {
         Ok(exit) => exit,
@@ -271,6 +323,187 @@ fn diff(session: &mut Session<'_>, args: &DiffArgs) -> Result<Exit, MarketError>
             args.name, from.version, to.version
         ),
     });
+    session.out = out;
+    Ok(Exit::Success)
+}
+
+fn search(session: &mut Session<'_>, args: &SearchArgs) -> Result<Exit, MarketError> {
+    const KINDS: [&str; 7] = [
+        "fs_read", "fs_write", "net", "run", "run_args", "env", "none",
+    ];
+    if let Some(bad) = args
+        .permissions
+        .iter()
+        .find(|kind| !KINDS.contains(&kind.as_str()))
+    {
+        return Err(MarketError::new(
+            MarketErrorKind::Invalid,
+            format!(
+                "--permission {bad}: not a permission kind; use one of {}",
+                KINDS.join(", ")
+            ),
+        ));
+    }
+    let index = open_index(&args.index)?;
+    let query = Query {
+        words: args.query.join(" "),
+        permissions: args.permissions.clone(),
+        tags: args.tags.clone(),
+        max_severity: args.max_severity.as_deref().map(Severity::parse),
+    };
+    let hits = rustchain_market::search::search(&index, &query)?;
+    if session.json {
+        session.out = view::pretty(&json!({"packages": hits}));
+        return Ok(Exit::Success);
+    }
+    if hits.is_empty() {
+        session.err = "no package matches\n".to_owned();
+        return Ok(Exit::Success);
+    }
+    let width = hits.iter().map(|h| h.name.len()).max().unwrap_or(4).max(4);
+    let mut out = format!(
+        "{:<width$}  {:<9} {:>7}  {:<24} DESCRIPTION\n",
+        "NAME", "VERSION", "QUALITY", "TOOLS"
+    );
+    for hit in &hits {
+        let note = if hit.untrusted_lines > 0 {
+            format!(" (untrusted lines: {})", hit.untrusted_lines)
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "{:<width$}  {:<9} {:>7}  {:<24} {}{note}\n",
+            hit.name,
+            hit.version,
+            hit.quality,
+            hit.tools.join(","),
+            hit.description.as_deref().unwrap_or(""),
+        ));
+    }
+    session.out = out;
+    Ok(Exit::Success)
+}
+
+fn info(session: &mut Session<'_>, args: &InfoArgs) -> Result<Exit, MarketError> {
+    let (name, wanted) = match args.spec.split_once('@') {
+        Some((name, version)) => (
+            name,
+            Some(rustchain_market::package::parse_version(version)?),
+        ),
+        None => (args.spec.as_str(), None),
+    };
+    let index = open_index(&args.index)?;
+    let log = index.read(name)?;
+    let untrusted: Vec<serde_json::Value> = log
+        .untrusted()
+        .map(|line| {
+            let (kind, why) = line
+                .distrust
+                .clone()
+                .unwrap_or((DistrustKind::Malformed, String::new()));
+            json!({"line": line.line, "kind": kind, "why": why})
+        })
+        .collect();
+    let versions = log.versions();
+    let chosen = match &wanted {
+        Some(version) => log.get(version),
+        None => log.latest(),
+    };
+    let Some(chosen) = chosen else {
+        let what = wanted.map_or_else(
+            || "no trusted, unyanked version".to_owned(),
+            |v| format!("no trusted version {v}"),
+        );
+        if !untrusted.is_empty() {
+            session.err.push_str(&format!(
+                "warning: {} untrusted lines in `{name}`'s file, never used\n",
+                untrusted.len()
+            ));
+        }
+        return Err(MarketError::new(
+            MarketErrorKind::NotFound,
+            format!("`{name}` has {what} in the index"),
+        ));
+    };
+    let package = &chosen.package;
+    if session.json {
+        session.out = view::pretty(&json!({
+            "name": log.name,
+            "version": chosen.version.to_string(),
+            "yanked": chosen.yanked,
+            "signed_by": chosen.key,
+            "versions": versions.iter().map(|v| json!({"version": v.version.to_string(), "yanked": v.yanked})).collect::<Vec<_>>(),
+            "package": package,
+            "untrusted": untrusted,
+        }));
+        return Ok(Exit::Success);
+    }
+    let meta = &package.metadata;
+    let mut out = format!(
+        "{} {}{}: {}\n",
+        log.name,
+        chosen.version,
+        if chosen.yanked { " (yanked)" } else { "" },
+        meta.description.as_deref().unwrap_or("(no description)")
+    );
+    out.push_str(&format!(
+        "license {}",
+        meta.license.as_deref().unwrap_or("none")
+    ));
+    if !meta.authors.is_empty() {
+        out.push_str(&format!(", by {}", meta.authors.join(", ")));
+    }
+    if let Some(repository) = &meta.repository {
+        out.push_str(&format!(", {repository}"));
+    }
+    out.push_str(&format!("\nsigned by {}\n", chosen.key));
+    let listed: Vec<String> = versions
+        .iter()
+        .map(|v| format!("{}{}", v.version, if v.yanked { " (yanked)" } else { "" }))
+        .collect();
+    out.push_str(&format!("versions: {}\n", listed.join(", ")));
+    let parts: Vec<String> = package
+        .quality
+        .parts
+        .iter()
+        .map(|p| format!("{} {}/{}", p.part, p.points, p.max))
+        .collect();
+    out.push_str(&format!(
+        "quality {}/100: {}\n",
+        package.quality.score,
+        parts.join(", ")
+    ));
+    out.push_str("tools\n");
+    for tool in &package.tools {
+        let permissions: Vec<String> = tool
+            .permissions
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}({})",
+                    serde_json::to_value(p.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default(),
+                    p.param
+                )
+            })
+            .collect();
+        let permissions = if permissions.is_empty() {
+            "touches nothing".to_owned()
+        } else {
+            permissions.join(", ")
+        };
+        out.push_str(&format!(
+            "  {}  {}  [{permissions}]\n",
+            tool.name,
+            tool.description.lines().next().unwrap_or("")
+        ));
+    }
+    for line in log.untrusted() {
+        let why = line.distrust.as_ref().map_or("", |(_, why)| why.as_str());
+        out.push_str(&format!("untrusted: {why} (never used)\n"));
+    }
     session.out = out;
     Ok(Exit::Success)
 }

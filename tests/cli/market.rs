@@ -328,3 +328,95 @@ fn bad_input_is_one_line_naming_what_to_fix() {
     .expect_code(2);
     assert!(no_index.err.contains("not an index"), "{no_index:#?}");
 }
+
+#[test]
+fn search_and_info_show_trusted_packages_and_say_what_is_untrusted() {
+    let m = market();
+    cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    m.publish(&[]).expect_code(0);
+    let found = cli(&["market", "search", "add", "--index", &m.index]).expect_code(0);
+    assert!(
+        found
+            .out
+            .lines()
+            .nth(1)
+            .is_some_and(|line| line.starts_with("my-tools ")),
+        "{found:#?}"
+    );
+    let none = cli(&[
+        "market",
+        "search",
+        "add",
+        "--permission",
+        "net",
+        "--tag",
+        "math",
+        "--max-severity",
+        "high",
+        "--index",
+        &m.index,
+        "--json",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(
+        none["packages"][0]["name"], "my-tools",
+        "add touches nothing and is tagged math: {none}"
+    );
+    let other_tag = cli(&[
+        "market", "search", "--tag", "weather", "--index", &m.index, "--json",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(other_tag["packages"], serde_json::json!([]));
+    let bad_kind = cli(&[
+        "market",
+        "search",
+        "--permission",
+        "root",
+        "--index",
+        &m.index,
+    ])
+    .expect_code(2);
+    assert!(
+        bad_kind.err.contains("not a permission kind"),
+        "{bad_kind:#?}"
+    );
+
+    let info = cli(&["market", "info", "my-tools", "--index", &m.index]).expect_code(0);
+    assert!(
+        info.out
+            .starts_with("my-tools 0.1.0: Example tools.\nlicense MIT, by A. Author\n"),
+        "{}",
+        info.out
+    );
+    assert!(
+        info.out.contains("quality 85/100") && info.out.contains("  add  "),
+        "{}",
+        info.out
+    );
+
+    // Someone edits the published line: it is untrusted, shown, never used.
+    let file = Path::new(&m.index).join("my/-t/my-tools");
+    let text = std::fs::read_to_string(&file).expect("the file");
+    std::fs::write(&file, text.replacen("Example tools.", "Trusted tools.", 1)).expect("tampered");
+    let info = cli(&["market", "info", "my-tools", "--index", &m.index]).expect_code(2);
+    assert!(
+        info.err.contains("untrusted lines") && info.err.contains("no trusted"),
+        "{info:#?}"
+    );
+    let json = cli(&[
+        "market",
+        "info",
+        "my-tools@0.1.0",
+        "--index",
+        &m.index,
+        "--json",
+    ])
+    .expect_code(2);
+    assert!(json.out.is_empty(), "nothing half-written: {json:#?}");
+    let found = cli(&["market", "search", "--index", &m.index, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(found["packages"], serde_json::json!([]));
+}
