@@ -7,6 +7,7 @@
 //! 2/ab                   ... 2 characters
 //! 3/a/abc                ... 3 characters: the first one, then the name
 //! my/_t/my_tool          4 or more: the first two, the next two, the name
+//! ratings/my/_t/my_tool  ratings of my_tool: one signed line per rating
 //! .lock                  held while a writer appends (not content)
 //! ```
 //!
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::entry::{Action, Entry, line_digest};
 use crate::error::{MarketError, MarketErrorKind};
 use crate::package::{Package, is_package_name};
+use crate::rating::{Rating, Ratings};
 use crate::sign::{PublicKey, SecretKey};
 
 /// The index format this build reads and writes.
@@ -39,6 +41,9 @@ pub const CONFIG_FILE: &str = "config.json";
 
 /// The lock file a writer holds while it appends.
 const LOCK_FILE: &str = ".lock";
+
+/// The folder of ratings files, laid out like the packages' under it.
+pub const RATINGS_DIR: &str = "ratings";
 
 /// `config.json`: the index's name, format and (optionally) package owners.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -484,6 +489,70 @@ impl Index {
         })
     }
 
+    /// The ratings of package `name`, verified (none when it has no ratings file).
+    pub fn ratings(&self, name: &str) -> Result<Ratings, MarketError> {
+        let path = self
+            .root
+            .join(RATINGS_DIR)
+            .join(Index::relative_path(name)?);
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Ratings::verify(name, &text)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Ratings::default()),
+            Err(err) => Err(MarketError::io("read", &path, &err)),
+        }
+    }
+
+    /// Rates package `name` (1-5, with an optional review) as `key`;
+    /// replaces that key's earlier rating. The package must have a trusted version.
+    pub fn rate(
+        &self,
+        name: &str,
+        score: u8,
+        review: Option<String>,
+        key: &SecretKey,
+    ) -> Result<Rating, MarketError> {
+        let path = self
+            .root
+            .join(RATINGS_DIR)
+            .join(Index::relative_path(name)?);
+        let _lock = self.lock()?;
+        if self.read(name)?.latest().is_none() {
+            return Err(MarketError::new(
+                MarketErrorKind::NotFound,
+                format!("`{name}` has no trusted, unyanked version to rate"),
+            ));
+        }
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(err) => return Err(MarketError::io("read", &path, &err)),
+        };
+        let seq = Ratings::verify(name, &text).next_seq(&PublicKey::of(key).to_string());
+        let rating = Rating::signed(name, score, review, seq, key)?;
+        let mut new_text = text;
+        if !new_text.is_empty() && !new_text.ends_with('\n') {
+            new_text.push('\n');
+        }
+        new_text.push_str(&rating.line());
+        new_text.push('\n');
+        write_whole(&path, new_text.as_bytes())?;
+        Ok(rating)
+    }
+
+    /// Takes the index's write lock; released when the file is dropped.
+    fn lock(&self) -> Result<fs::File, MarketError> {
+        let lock_path = self.root.join(LOCK_FILE);
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|err| MarketError::io("open the lock file", &lock_path, &err))?;
+        lock.lock()
+            .map_err(|err| MarketError::io("lock", &lock_path, &err))?;
+        Ok(lock)
+    }
+
     /// Appends one signed entry to `name`'s file under the index's lock:
     /// read and verify the file, decide, write the whole new file beside it
     /// and rename it into place. Two writers at once take turns; a reader
@@ -582,7 +651,7 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), MarketError> {
 }
 
 /// Collects the package files under `dir` (every file but the config, the
-/// lock and dotfiles).
+/// ratings, the lock and dotfiles).
 fn collect_files(root: &Path, dir: &Path, names: &mut Vec<String>) -> Result<(), MarketError> {
     let entries = fs::read_dir(dir).map_err(|err| MarketError::io("list", dir, &err))?;
     for entry in entries.flatten() {
@@ -590,7 +659,9 @@ fn collect_files(root: &Path, dir: &Path, names: &mut Vec<String>) -> Result<(),
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if file_name.starts_with('.') || (dir == root && file_name == CONFIG_FILE) {
+        if file_name.starts_with('.')
+            || (dir == root && (file_name == CONFIG_FILE || file_name == RATINGS_DIR))
+        {
             continue;
         }
         if path.is_dir() {

@@ -11,6 +11,7 @@
 //! - [`quality`]: the computed quality report and its weights.
 //! - [`compat`]: the breaking changes between two versions, and semver bumps.
 //! - [`readiness`]: the checklist `tools publish` shows (pass, warn, block).
+//! - [`rating`]: signed ratings, one per rater key, updatable.
 //! - [`search`]: packages by words, ranked by relevance and quality, filtered.
 //!
 //! The format is specified in `specs/formats.md` ("Marketplace index").
@@ -32,6 +33,7 @@ pub mod error;
 pub mod index;
 pub mod package;
 pub mod quality;
+pub mod rating;
 pub mod readiness;
 pub mod search;
 pub mod sign;

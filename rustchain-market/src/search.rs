@@ -50,6 +50,10 @@ pub struct Hit {
     pub relevance: u32,
     /// How many lines of its file are untrusted (0 when it verifies).
     pub untrusted_lines: usize,
+    /// The mean of its raters' scores (1-5), `None` when unrated.
+    pub rating: Option<f64>,
+    /// How many raters.
+    pub ratings: usize,
 }
 
 /// Every package of `index` that matches `query`, best first.
@@ -75,6 +79,7 @@ pub fn search(index: &Index, query: &Query) -> Result<Vec<Hit>, MarketError> {
         if !words.is_empty() && relevance == 0 {
             continue;
         }
+        let ratings = index.ratings(&name)?;
         hits.push(Hit {
             name: log.name.clone(),
             version: latest.version.to_string(),
@@ -84,6 +89,8 @@ pub fn search(index: &Index, query: &Query) -> Result<Vec<Hit>, MarketError> {
             quality: package.quality.score,
             relevance,
             untrusted_lines,
+            rating: ratings.average,
+            ratings: ratings.count,
         });
     }
     hits.sort_by(|a, b| rank(b).cmp(&rank(a)).then_with(|| a.name.cmp(&b.name)));

@@ -24,7 +24,8 @@ Examples:
   rustchain market yank my_tool@0.1.0          hide a version from resolution
   rustchain market diff my_tool 0.1.0 0.2.0    the breaking changes between two versions
   rustchain market search slug --permission none   packages that touch nothing
-  rustchain market info my_tool                tools, permissions, quality, versions
+  rustchain market info my_tool                tools, permissions, quality, ratings, versions
+  rustchain market rate my_tool 5 --review \"Does what it says.\"
 
 The index is a folder (--index DIR, $RUSTCHAIN_INDEX, or rustchain/index in
 the user's data directory), laid out like Cargo's sparse index: one file per
@@ -55,8 +56,26 @@ pub(super) enum MarketCommand {
     /// Find packages by words, best match (relevance x quality) first.
     #[command(after_help = SEARCH_AFTER_HELP)]
     Search(SearchArgs),
-    /// One package: versions, tools, permissions, quality, untrusted lines.
+    /// One package: versions, tools, permissions, quality, ratings, untrusted lines.
     Info(InfoArgs),
+    /// Rate a package 1-5 (one signed rating per key; rating again replaces it).
+    Rate(RateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct RateArgs {
+    /// The package.
+    name: String,
+    /// 1 (poor) to 5 (excellent).
+    #[arg(value_parser = clap::value_parser!(u8).range(1..=5))]
+    score: u8,
+    /// What you have to say about it (at most 2,000 characters).
+    #[arg(long, value_name = "TEXT")]
+    review: Option<String>,
+    #[command(flatten)]
+    index: IndexArg,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 const SEARCH_AFTER_HELP: &str = "\
@@ -156,6 +175,7 @@ pub(super) fn run(command: MarketCommand, session: &mut Session<'_>) -> Exit {
         MarketCommand::Diff(args) => diff(session, &args),
         MarketCommand::Search(args) => search(session, &args),
         MarketCommand::Info(args) => info(session, &args),
+        MarketCommand::Rate(args) => rate(session, &args),
     };
     match result {
         Ok(exit) => exit,
@@ -372,10 +392,14 @@ fn search(session: &mut Session<'_>, args: &SearchArgs) -> Result<Exit, MarketEr
             String::new()
         };
         out.push_str(&format!(
-            "{:<width$}  {:<9} {:>7}  {:<24} {}{note}\n",
+            "{:<width$}  {:<9} {:>7}  {:<11} {:<24} {}{note}\n",
             hit.name,
             hit.version,
             hit.quality,
+            hit.rating.map_or_else(
+                || "-".to_owned(),
+                |average| format!("{average:.1} ({})", hit.ratings)
+            ),
             hit.tools.join(","),
             hit.description.as_deref().unwrap_or(""),
         ));
@@ -426,6 +450,7 @@ fn info(session: &mut Session<'_>, args: &InfoArgs) -> Result<Exit, MarketError>
         ));
     };
     let package = &chosen.package;
+    let ratings = index.ratings(name)?;
     if session.json {
         session.out = view::pretty(&json!({
             "name": log.name,
@@ -434,6 +459,7 @@ fn info(session: &mut Session<'_>, args: &InfoArgs) -> Result<Exit, MarketError>
             "signed_by": chosen.key,
             "versions": versions.iter().map(|v| json!({"version": v.version.to_string(), "yanked": v.yanked})).collect::<Vec<_>>(),
             "package": package,
+            "ratings": ratings,
             "untrusted": untrusted,
         }));
         return Ok(Exit::Success);
@@ -473,6 +499,13 @@ fn info(session: &mut Session<'_>, args: &InfoArgs) -> Result<Exit, MarketError>
         package.quality.score,
         parts.join(", ")
     ));
+    match ratings.average {
+        Some(average) => out.push_str(&format!(
+            "rating {average:.1}/5 from {}\n",
+            view::count(ratings.count as u64, "rater", "raters")
+        )),
+        None => out.push_str("rating: none yet\n"),
+    }
     out.push_str("tools\n");
     for tool in &package.tools {
         let permissions: Vec<String> = tool
@@ -505,5 +538,31 @@ fn info(session: &mut Session<'_>, args: &InfoArgs) -> Result<Exit, MarketError>
         out.push_str(&format!("untrusted: {why} (never used)\n"));
     }
     session.out = out;
+    Ok(Exit::Success)
+}
+
+fn rate(session: &mut Session<'_>, args: &RateArgs) -> Result<Exit, MarketError> {
+    let index = open_index(&args.index)?;
+    let key = sign::load_key(&key_file(args.key.key.as_deref())?)?;
+    let rating = index.rate(&args.name, args.score, args.review.clone(), &key)?;
+    let ratings = index.ratings(&args.name)?;
+    if session.json {
+        session.out = view::pretty(
+            &json!({"rating": rating, "average": ratings.average, "count": ratings.count}),
+        );
+    } else {
+        session.out = format!(
+            "rated {} {}/5{}; now {:.1}/5 from {}\n",
+            args.name,
+            args.score,
+            if rating.seq > 1 {
+                " (replacing your earlier rating)"
+            } else {
+                ""
+            },
+            ratings.average.unwrap_or(0.0),
+            view::count(ratings.count as u64, "rater", "raters")
+        );
+    }
     Ok(Exit::Success)
 }

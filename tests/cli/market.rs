@@ -420,3 +420,58 @@ fn search_and_info_show_trusted_packages_and_say_what_is_untrusted() {
         .json();
     assert_eq!(found["packages"], serde_json::json!([]));
 }
+
+#[test]
+fn a_rating_is_signed_per_key_updatable_and_shown_in_info_and_search() {
+    let m = market();
+    cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    m.publish(&[]).expect_code(0);
+    let rater = utf8(&m.dir.path().join("rater.key"));
+    cli(&["market", "keygen", "--out", &rater]).expect_code(0);
+    cli(&[
+        "market", "rate", "my-tools", "2", "--index", &m.index, "--key", &rater,
+    ])
+    .expect_code(0);
+    let again = cli(&[
+        "market", "rate", "my-tools", "4", "--review", "Better.", "--index", &m.index, "--key",
+        &rater,
+    ])
+    .expect_code(0);
+    assert!(
+        again.out.contains("replacing your earlier rating")
+            && again.out.contains("4.0/5 from 1 rater"),
+        "{again:#?}"
+    );
+    cli(&[
+        "market", "rate", "my-tools", "5", "--index", &m.index, "--key", &m.key,
+    ])
+    .expect_code(0);
+    let info = cli(&["market", "info", "my-tools", "--index", &m.index]).expect_code(0);
+    assert!(
+        info.out.contains("rating 4.5/5 from 2 raters"),
+        "{}",
+        info.out
+    );
+    let found = cli(&["market", "search", "--index", &m.index, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        (
+            found["packages"][0]["rating"].as_f64(),
+            found["packages"][0]["ratings"].as_u64()
+        ),
+        (Some(4.5), Some(2))
+    );
+    cli(&[
+        "market", "rate", "my-tools", "9", "--index", &m.index, "--key", &rater,
+    ])
+    .expect_code(2);
+    let unknown = cli(&[
+        "market", "rate", "nothing", "3", "--index", &m.index, "--key", &rater,
+    ])
+    .expect_code(2);
+    assert!(
+        unknown.err.contains("`nothing` is not in the index"),
+        "{unknown:#?}"
+    );
+}
