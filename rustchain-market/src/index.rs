@@ -8,6 +8,7 @@
 //! 3/a/abc                ... 3 characters: the first one, then the name
 //! my/_t/my_tool          4 or more: the first two, the next two, the name
 //! ratings/my/_t/my_tool  ratings of my_tool: one signed line per rating
+//! packages.txt           every package name, one a line (static servers cannot list)
 //! .lock                  held while a writer appends (not content)
 //! ```
 //!
@@ -41,6 +42,9 @@ pub const CONFIG_FILE: &str = "config.json";
 
 /// The lock file a writer holds while it appends.
 const LOCK_FILE: &str = ".lock";
+
+/// Every package name, one a line, sorted: a static server cannot list folders.
+pub const PACKAGES_FILE: &str = "packages.txt";
 
 /// The folder of ratings files, laid out like the packages' under it.
 pub const RATINGS_DIR: &str = "ratings";
@@ -393,6 +397,53 @@ impl Index {
         })
     }
 
+    /// The keys `config.json` lists as owners of `name` (empty: trust on first use).
+    pub fn owners_of(&self, name: &str) -> Vec<String> {
+        self.owners(name)
+    }
+
+    /// Opens the index at `root` with `config`, writing it when the folder has none.
+    pub fn create_with(root: &Path, config: &IndexConfig) -> Result<Index, MarketError> {
+        if !root.join(CONFIG_FILE).exists() {
+            fs::create_dir_all(root)
+                .map_err(|err| MarketError::io("create the index folder", root, &err))?;
+            let text = serde_json::to_string_pretty(config).unwrap_or_default() + "\n";
+            write_whole(&root.join(CONFIG_FILE), text.as_bytes())?;
+        }
+        Index::open(root)
+    }
+
+    /// The text of package `name`'s file as it is, `None` when there is none.
+    pub fn raw_file(&self, name: &str) -> Result<Option<String>, MarketError> {
+        let path = self.root.join(Index::relative_path(name)?);
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(MarketError::io("read", &path, &err)),
+        }
+    }
+
+    /// Replaces the file at `relative` under the lock (for a mirror, after verifying).
+    pub(crate) fn replace_file(&self, relative: &Path, text: &str) -> Result<(), MarketError> {
+        let _lock = self.lock()?;
+        write_whole(&self.root.join(relative), text.as_bytes())
+    }
+
+    /// Rewrites `packages.txt` from the package files present.
+    pub fn write_package_list(&self) -> Result<(), MarketError> {
+        let _lock = self.lock()?;
+        self.write_package_list_locked()
+    }
+
+    fn write_package_list_locked(&self) -> Result<(), MarketError> {
+        let mut text = String::new();
+        for name in self.packages()? {
+            text.push_str(&name);
+            text.push('\n');
+        }
+        write_whole(&self.root.join(PACKAGES_FILE), text.as_bytes())
+    }
+
     fn owners(&self, name: &str) -> Vec<String> {
         self.config
             .owners
@@ -620,6 +671,9 @@ impl Index {
         new_text.push_str(&entry.line()?);
         new_text.push('\n');
         write_whole(&path, new_text.as_bytes())?;
+        if log.raw.is_empty() {
+            self.write_package_list_locked()?;
+        }
         // The lock is released when `lock` is dropped, after the rename.
         drop(lock);
         Ok(entry)

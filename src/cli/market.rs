@@ -25,6 +25,7 @@ Examples:
   rustchain market diff my_tool 0.1.0 0.2.0    the breaking changes between two versions
   rustchain market search slug --permission none   packages that touch nothing
   rustchain market info my_tool                tools, permissions, quality, ratings, versions
+  rustchain market mirror http://example.org/index/ ./index-copy   verified, for offline use
   rustchain market rate my_tool 5 --review \"Does what it says.\"
 
 The index is a folder (--index DIR, $RUSTCHAIN_INDEX, or rustchain/index in
@@ -60,6 +61,16 @@ pub(super) enum MarketCommand {
     Info(InfoArgs),
     /// Rate a package 1-5 (one signed rating per key; rating again replaces it).
     Rate(RateArgs),
+    /// Copy an index (a folder or an http:// URL) for offline use, verifying every signature.
+    Mirror(MirrorArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct MirrorArgs {
+    /// The index to copy: a folder, or http://HOST[:PORT]/PATH.
+    source: String,
+    /// The folder to copy it into (made when missing; an earlier mirror is extended).
+    dest: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -176,6 +187,7 @@ pub(super) fn run(command: MarketCommand, session: &mut Session<'_>) -> Exit {
         MarketCommand::Search(args) => search(session, &args),
         MarketCommand::Info(args) => info(session, &args),
         MarketCommand::Rate(args) => rate(session, &args),
+        MarketCommand::Mirror(args) => mirror(session, &args),
     };
     match result {
         Ok(exit) => exit,
@@ -565,4 +577,39 @@ fn rate(session: &mut Session<'_>, args: &RateArgs) -> Result<Exit, MarketError>
         );
     }
     Ok(Exit::Success)
+}
+
+fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketError> {
+    let source = rustchain_market::mirror::Source::parse(&args.source)?;
+    let report = rustchain_market::mirror::mirror(&source, &args.dest)?;
+    let exit = if report.refused.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Blocked
+    };
+    if session.json {
+        session.out = view::pretty(&json!({
+            "copied": report.copied,
+            "unchanged": report.unchanged,
+            "refused": report.refused.iter().map(|(name, why)| json!({"name": name, "why": why})).collect::<Vec<_>>(),
+            "untrusted_ratings": report.untrusted_ratings,
+        }));
+        return Ok(exit);
+    }
+    session.out = format!(
+        "copied {}, {} unchanged, {} refused\n",
+        view::count(report.copied.len() as u64, "package", "packages"),
+        report.unchanged.len(),
+        report.refused.len()
+    );
+    for (name, why) in &report.refused {
+        session.err.push_str(&format!("refused `{name}`: {why}\n"));
+    }
+    if report.untrusted_ratings > 0 {
+        session.err.push_str(&format!(
+            "left out {} rating lines that do not verify\n",
+            report.untrusted_ratings
+        ));
+    }
+    Ok(exit)
 }

@@ -475,3 +475,25 @@ fn a_rating_is_signed_per_key_updatable_and_shown_in_info_and_search() {
         "{unknown:#?}"
     );
 }
+
+#[test]
+fn mirror_copies_a_verified_index_and_refuses_a_tampered_package() {
+    let m = market();
+    cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    m.publish(&[]).expect_code(0);
+    let copy = utf8(&m.dir.path().join("copy"));
+    let run = cli(&["market", "mirror", &m.index, &copy]).expect_code(0);
+    assert_eq!(run.out, "copied 1 package, 0 unchanged, 0 refused\n");
+    let found = cli(&["market", "search", "--index", &copy, "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(found["packages"][0]["name"], "my-tools");
+
+    let file = Path::new(&m.index).join("my/-t/my-tools");
+    let text = std::fs::read_to_string(&file).expect("the file");
+    std::fs::write(&file, text.replacen("Example tools.", "Other tools.", 1)).expect("tampered");
+    let fresh = utf8(&m.dir.path().join("fresh"));
+    let refused = cli(&["market", "mirror", &m.index, &fresh]).expect_code(9);
+    assert!(refused.err.contains("refused `my-tools`"), "{refused:#?}");
+    assert!(!Path::new(&fresh).join("my/-t/my-tools").exists());
+}
