@@ -12,6 +12,7 @@
 //! - [`compat`]: the breaking changes between two versions, and semver bumps.
 //! - [`readiness`]: the checklist `tools publish` shows (pass, warn, block).
 //! - [`rating`]: signed ratings, one per rater key, updatable.
+//! - [`export`]: a package as an MCP Registry `server.json`.
 //! - [`mirror`]: copying an index from a folder or http://, verifying everything.
 //! - [`search`]: packages by words, ranked by relevance and quality, filtered.
 //!
@@ -31,6 +32,7 @@
 pub mod compat;
 pub mod entry;
 pub mod error;
+pub mod export;
 pub mod index;
 pub mod mirror;
 pub mod package;

@@ -26,6 +26,7 @@ Examples:
   rustchain market search slug --permission none   packages that touch nothing
   rustchain market info my_tool                tools, permissions, quality, ratings, versions
   rustchain market mirror http://example.org/index/ ./index-copy   verified, for offline use
+  rustchain market export my_tool --mcp-registry --out server.json
   rustchain market rate my_tool 5 --review \"Does what it says.\"
 
 The index is a folder (--index DIR, $RUSTCHAIN_INDEX, or rustchain/index in
@@ -63,6 +64,26 @@ pub(super) enum MarketCommand {
     Rate(RateArgs),
     /// Copy an index (a folder or an http:// URL) for offline use, verifying every signature.
     Mirror(MirrorArgs),
+    /// Write a package's listing for another registry (--mcp-registry: server.json).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(super) struct ExportArgs {
+    /// The package, NAME or NAME@VERSION (default: the latest unyanked version).
+    #[arg(value_name = "NAME[@VERSION]")]
+    spec: String,
+    /// A `server.json` for the MCP Registry (schema 2025-09-29).
+    #[arg(long, required = true)]
+    mcp_registry: bool,
+    /// The server name's namespace (io.github.OWNER) [default: from a GitHub repository].
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// Write to this file (whole, or not at all) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    index: IndexArg,
 }
 
 #[derive(Debug, Args)]
@@ -188,6 +209,7 @@ pub(super) fn run(command: MarketCommand, session: &mut Session<'_>) -> Exit {
         MarketCommand::Info(args) => info(session, &args),
         MarketCommand::Rate(args) => rate(session, &args),
         MarketCommand::Mirror(args) => mirror(session, &args),
+        MarketCommand::Export(args) => export(session, &args),
     };
     match result {
         Ok(exit) => exit,
@@ -612,4 +634,39 @@ fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketEr
         ));
     }
     Ok(exit)
+}
+
+fn export(session: &mut Session<'_>, args: &ExportArgs) -> Result<Exit, MarketError> {
+    let (name, wanted) = match args.spec.split_once('@') {
+        Some((name, version)) => (
+            name,
+            Some(rustchain_market::package::parse_version(version)?),
+        ),
+        None => (args.spec.as_str(), None),
+    };
+    let log = open_index(&args.index)?.read(name)?;
+    let chosen = match &wanted {
+        Some(version) => log.get(version),
+        None => log.latest(),
+    }
+    .ok_or_else(|| {
+        MarketError::new(
+            MarketErrorKind::NotFound,
+            format!(
+                "`{name}` has no such trusted version in the index (`rustchain market info {name}`)"
+            ),
+        )
+    })?;
+    debug_assert!(args.mcp_registry, "the only export so far");
+    let server = rustchain_market::export::server_json(&chosen.package, args.namespace.as_deref())?;
+    let text = view::pretty(&server);
+    match &args.out {
+        Some(path) => {
+            super::out_file::write_whole(path, &text)
+                .map_err(|message| MarketError::new(MarketErrorKind::Io, message))?;
+            session.err = format!("wrote {}\n", path.display());
+        }
+        None => session.out = text,
+    }
+    Ok(Exit::Success)
 }

@@ -497,3 +497,119 @@ fn mirror_copies_a_verified_index_and_refuses_a_tampered_package() {
     assert!(refused.err.contains("refused `my-tools`"), "{refused:#?}");
     assert!(!Path::new(&fresh).join("my/-t/my-tools").exists());
 }
+
+/// Validates `server` against the MCP Registry's `server.schema.json` when
+/// `RUSTCHAIN_MCP_SERVER_SCHEMA` names a copy of it (`.ci/run` fetches
+/// none yet), and always against the rules of that schema this export must
+/// meet: name pattern, description length, required fields.
+fn check_server_json(server: &Value) {
+    let name = server["name"].as_str().expect("a name");
+    let (namespace, short) = name.split_once('/').expect("NAMESPACE/NAME");
+    assert!(
+        !namespace.is_empty()
+            && namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'),
+        "{name}"
+    );
+    assert!(
+        !short.is_empty()
+            && short
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)),
+        "{name}"
+    );
+    let description = server["description"].as_str().expect("a description");
+    assert!(
+        (1..=100).contains(&description.chars().count()),
+        "{description}"
+    );
+    assert!(server["version"].is_string());
+    if let Some(schema) = std::env::var_os("RUSTCHAIN_MCP_SERVER_SCHEMA") {
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(schema).expect("the schema file"))
+                .expect("JSON");
+        let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+        let errors: Vec<String> = validator
+            .iter_errors(server)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
+
+#[test]
+fn export_writes_an_mcp_registry_server_json() {
+    let m = market();
+    cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    let manifest = write(
+        m.dir.path(),
+        "Cargo.toml",
+        &format!("{MANIFEST}repository = \"https://github.com/Acme/my-tools\"\n"),
+    );
+    cli(&[
+        "tools",
+        "publish",
+        "add",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+        "--manifest-path",
+        &manifest,
+    ])
+    .expect_code(0);
+    let server = cli(&[
+        "market",
+        "export",
+        "my-tools",
+        "--mcp-registry",
+        "--index",
+        &m.index,
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(server["name"], "io.github.acme/my-tools");
+    assert_eq!(server["version"], "0.1.0");
+    assert_eq!(server["repository"]["source"], "github");
+    assert_eq!(
+        server["_meta"]["io.modelcontextprotocol.registry/publisher-provided"]["rustchain"]["tools"]
+            [0]["name"],
+        "add"
+    );
+    check_server_json(&server);
+
+    let out = utf8(&m.dir.path().join("server.json"));
+    cli(&[
+        "market",
+        "export",
+        "my-tools@0.1.0",
+        "--mcp-registry",
+        "--namespace",
+        "org.example",
+        "--out",
+        &out,
+        "--index",
+        &m.index,
+    ])
+    .expect_code(0);
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("JSON");
+    assert_eq!(written["name"], "org.example/my-tools");
+    check_server_json(&written);
+    let bad = cli(&[
+        "market",
+        "export",
+        "my-tools",
+        "--mcp-registry",
+        "--namespace",
+        "a/b",
+        "--index",
+        &m.index,
+    ])
+    .expect_code(2);
+    assert!(
+        bad.err.contains("--namespace") && bad.out.is_empty(),
+        "{bad:#?}"
+    );
+}
