@@ -613,3 +613,20 @@ fn export_writes_an_mcp_registry_server_json() {
         "{bad:#?}"
     );
 }
+
+#[test]
+fn tests_that_do_not_pass_block_the_publish() {
+    // The manifest names no source, so `cargo test` on it fails.
+    let m = market();
+    let run = m
+        .publish(&["--dry-run", "--run-tests", "--offline"])
+        .expect_code(9);
+    assert!(
+        run.out.contains("block  tests         cargo test failed"),
+        "{run:#?}"
+    );
+    assert!(
+        run.out.contains("tests         0/15  cargo test failed"),
+        "{run:#?}"
+    );
+}
