@@ -25,6 +25,13 @@ pub enum Action {
         /// Everything the version says about itself.
         package: Box<Package>,
     },
+    /// Adds a version of a collection (in the collections' files only).
+    Collection {
+        /// The collection's version.
+        vers: String,
+        /// The list.
+        collection: Box<crate::collection::Collection>,
+    },
     /// Hides a version from resolution (`yanked: true`) or shows it again.
     Yank {
         /// The version concerned.
@@ -38,7 +45,9 @@ impl Action {
     /// The version the entry is about.
     pub fn version(&self) -> &str {
         match self {
-            Action::Publish { vers, .. } | Action::Yank { vers, .. } => vers,
+            Action::Publish { vers, .. }
+            | Action::Yank { vers, .. }
+            | Action::Collection { vers, .. } => vers,
         }
     }
 }

@@ -28,6 +28,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::collection::Collection;
 use crate::entry::{Action, Entry, line_digest};
 use crate::error::{MarketError, MarketErrorKind};
 use crate::package::{Package, is_package_name};
@@ -45,6 +46,9 @@ const LOCK_FILE: &str = ".lock";
 
 /// Every package name, one a line, sorted: a static server cannot list folders.
 pub const PACKAGES_FILE: &str = "packages.txt";
+
+/// The folder of collections' files, laid out like the packages'.
+pub const COLLECTIONS_DIR: &str = "collections";
 
 /// The folder of ratings files, laid out like the packages' under it.
 pub const RATINGS_DIR: &str = "ratings";
@@ -193,6 +197,7 @@ impl PackageLog {
                         });
                     }
                 }
+                Action::Collection { .. } => {}
                 Action::Yank { vers, yanked } => {
                     if let Some(version) =
                         versions.iter_mut().find(|v| v.version.to_string() == *vers)
@@ -203,6 +208,18 @@ impl PackageLog {
             }
         }
         versions
+    }
+
+    /// The latest trusted version of a collection's file.
+    pub fn latest_collection(&self) -> Option<Collection> {
+        self.trusted()
+            .filter_map(|entry| match &entry.action {
+                Action::Collection { collection, .. } => Some((**collection).clone()),
+                _ => None,
+            })
+            .filter_map(|c| semver::Version::parse(&c.version).ok().map(|v| (v, c)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, c)| c)
     }
 
     /// The highest version not yanked: what resolution picks.
@@ -273,6 +290,14 @@ fn check(
         return Some((
             DistrustKind::Malformed,
             format!("line {number}: its package is not {name} {vers}"),
+        ));
+    }
+    if let Action::Collection { vers, collection } = &entry.action
+        && (collection.version != *vers || !collection.name.eq_ignore_ascii_case(name))
+    {
+        return Some((
+            DistrustKind::Malformed,
+            format!("line {number}: its collection is not {name} {vers}"),
         ));
     }
     let expected_prev = previous.map(|line| line_digest(line));
@@ -466,6 +491,81 @@ impl Index {
         }
     }
 
+    /// Reads and verifies collection `name`'s file; `NotFound` when it has none.
+    pub fn read_collection(&self, name: &str) -> Result<PackageLog, MarketError> {
+        let path = self
+            .root
+            .join(COLLECTIONS_DIR)
+            .join(Index::relative_path(name)?);
+        match fs::read_to_string(&path) {
+            Ok(text) => Ok(PackageLog::verify(name, &text, &self.owners(name))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(MarketError::new(
+                MarketErrorKind::NotFound,
+                format!(
+                    "no collection `{name}` in the index {}",
+                    self.root.display()
+                ),
+            )),
+            Err(err) => Err(MarketError::io("read", &path, &err)),
+        }
+    }
+
+    /// Every collection name, sorted.
+    pub fn collections(&self) -> Result<Vec<String>, MarketError> {
+        let dir = self.root.join(COLLECTIONS_DIR);
+        let mut names = Vec::new();
+        if dir.is_dir() {
+            collect_files(&dir, &dir, &mut names)?;
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Publishes a version of a collection, signed with `key`: a new version
+    /// above the highest, every member resolvable in the index.
+    pub fn publish_collection(
+        &self,
+        collection: &Collection,
+        key: &SecretKey,
+    ) -> Result<Entry, MarketError> {
+        let name = &collection.name;
+        let version = crate::package::parse_version(&collection.version)?;
+        for member in &collection.packages {
+            let req = semver::VersionReq::parse(&member.req).map_err(|err| {
+                MarketError::new(MarketErrorKind::Invalid, format!("`{}`: {err}", member.req))
+            })?;
+            let log = self.read(&member.name)?;
+            let resolves = log
+                .versions()
+                .iter()
+                .any(|v| !v.yanked && req.matches(&v.version));
+            if !resolves {
+                return Err(MarketError::new(
+                    MarketErrorKind::NotFound,
+                    format!(
+                        "`{}` has no trusted, unyanked version matching {}: publish it first, or change the requirement",
+                        member.name, member.req
+                    ),
+                ));
+            }
+        }
+        self.append_in(Path::new(COLLECTIONS_DIR), name, key, |log| {
+            let highest = log
+                .trusted()
+                .filter_map(|entry| semver::Version::parse(entry.action.version()).ok())
+                .max();
+            if let Some(highest) = highest
+                && highest >= version
+            {
+                return Err(MarketError::new(
+                    MarketErrorKind::VersionExists,
+                    format!("collection {name} {version} is not above {highest}, the highest in the index: publish a higher version"),
+                ));
+            }
+            Ok(Action::Collection { vers: version.to_string(), collection: Box::new(collection.clone()) })
+        })
+    }
+
     /// Every package name with a file in the index, sorted.
     pub fn packages(&self) -> Result<Vec<String>, MarketError> {
         let mut names = Vec::new();
@@ -614,17 +714,20 @@ impl Index {
         key: &SecretKey,
         decide: impl FnOnce(&PackageLog) -> Result<Action, MarketError>,
     ) -> Result<Entry, MarketError> {
-        let relative = Index::relative_path(name)?;
+        self.append_in(Path::new(""), name, key, decide)
+    }
+
+    /// [`Index::append`] for a file under `base` (`collections`, or the root).
+    fn append_in(
+        &self,
+        base: &Path,
+        name: &str,
+        key: &SecretKey,
+        decide: impl FnOnce(&PackageLog) -> Result<Action, MarketError>,
+    ) -> Result<Entry, MarketError> {
+        let relative = base.join(Index::relative_path(name)?);
         let path = self.root.join(&relative);
-        let lock_path = self.root.join(LOCK_FILE);
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|err| MarketError::io("open the lock file", &lock_path, &err))?;
-        lock.lock()
-            .map_err(|err| MarketError::io("lock", &lock_path, &err))?;
+        let lock = self.lock()?;
         let text = match fs::read_to_string(&path) {
             Ok(text) => text,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -671,7 +774,7 @@ impl Index {
         new_text.push_str(&entry.line()?);
         new_text.push('\n');
         write_whole(&path, new_text.as_bytes())?;
-        if log.raw.is_empty() {
+        if log.raw.is_empty() && base.as_os_str().is_empty() {
             self.write_package_list_locked()?;
         }
         // The lock is released when `lock` is dropped, after the rename.
@@ -714,7 +817,11 @@ fn collect_files(root: &Path, dir: &Path, names: &mut Vec<String>) -> Result<(),
             continue;
         };
         if file_name.starts_with('.')
-            || (dir == root && (file_name == CONFIG_FILE || file_name == RATINGS_DIR))
+            || (dir == root
+                && matches!(
+                    file_name,
+                    CONFIG_FILE | RATINGS_DIR | PACKAGES_FILE | COLLECTIONS_DIR
+                ))
         {
             continue;
         }

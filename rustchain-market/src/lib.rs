@@ -9,6 +9,7 @@
 //! - [`sign`]: publisher keys (Ed25519) and signatures.
 //! - [`package`]: what a version says about itself: crate metadata, tools.
 //! - [`quality`]: the computed quality report and its weights.
+//! - [`collection`]: named, versioned lists of packages, signed like packages.
 //! - [`compat`]: the breaking changes between two versions, and semver bumps.
 //! - [`readiness`]: the checklist `tools publish` shows (pass, warn, block).
 //! - [`rating`]: signed ratings, one per rater key, updatable.
@@ -29,6 +30,7 @@
 //! let _key = sign::generate_key().unwrap();
 //! ```
 
+pub mod collection;
 pub mod compat;
 pub mod entry;
 pub mod error;
