@@ -27,6 +27,7 @@ Examples:
   rustchain market info my_tool                tools, permissions, quality, ratings, versions
   rustchain market mirror http://example.org/index/ ./index-copy   verified, for offline use
   rustchain market export my_tool --mcp-registry --out server.json
+  rustchain market collection publish text-kit 1.0.0 my_tool@^0.1 --description \"Text tools.\"
   rustchain market rate my_tool 5 --review \"Does what it says.\"
 
 The index is a folder (--index DIR, $RUSTCHAIN_INDEX, or rustchain/index in
@@ -66,6 +67,47 @@ pub(super) enum MarketCommand {
     Mirror(MirrorArgs),
     /// Write a package's listing for another registry (--mcp-registry: server.json).
     Export(ExportArgs),
+    /// Named, versioned lists of packages: publish, show, search.
+    #[command(subcommand)]
+    Collection(CollectionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(super) enum CollectionCommand {
+    /// Sign and add a version of a collection (every member must resolve in the index).
+    Publish(CollectionPublishArgs),
+    /// A collection's latest trusted version and its members.
+    Show {
+        /// The collection's name.
+        name: String,
+        #[command(flatten)]
+        index: IndexArg,
+    },
+    /// Find collections by words (name, members, description).
+    Search {
+        /// Words; none lists every collection.
+        query: Vec<String>,
+        #[command(flatten)]
+        index: IndexArg,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(super) struct CollectionPublishArgs {
+    /// The collection's name.
+    name: String,
+    /// Its version (semver).
+    version: String,
+    /// Its members: NAME or NAME@REQ (`slugs@^1.2`).
+    #[arg(required = true, value_name = "PACKAGE[@REQ]")]
+    packages: Vec<String>,
+    /// What it gathers.
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+    #[command(flatten)]
+    index: IndexArg,
+    #[command(flatten)]
+    key: KeyArg,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +252,7 @@ pub(super) fn run(command: MarketCommand, session: &mut Session<'_>) -> Exit {
         MarketCommand::Rate(args) => rate(session, &args),
         MarketCommand::Mirror(args) => mirror(session, &args),
         MarketCommand::Export(args) => export(session, &args),
+        MarketCommand::Collection(command) => collection(session, command),
     };
     match result {
         Ok(exit) => exit,
@@ -667,6 +710,81 @@ fn export(session: &mut Session<'_>, args: &ExportArgs) -> Result<Exit, MarketEr
             session.err = format!("wrote {}\n", path.display());
         }
         None => session.out = text,
+    }
+    Ok(Exit::Success)
+}
+
+fn collection(session: &mut Session<'_>, command: CollectionCommand) -> Result<Exit, MarketError> {
+    use rustchain_market::collection::{Collection, Member};
+    match command {
+        CollectionCommand::Publish(args) => {
+            let packages = args
+                .packages
+                .iter()
+                .map(|text| Member::parse(text))
+                .collect::<Result<Vec<_>, _>>()?;
+            let collection = Collection {
+                name: args.name.clone(),
+                version: args.version.clone(),
+                description: args.description.clone(),
+                packages,
+            };
+            let key = sign::load_key(&key_file(args.key.key.as_deref())?)?;
+            let dir = index_dir(&args.index)?;
+            let entry =
+                Index::open_or_create(&dir, "local")?.publish_collection(&collection, &key)?;
+            session.out = if session.json {
+                view::pretty(&json!({"collection": collection, "entry": entry.seq}))
+            } else {
+                format!(
+                    "published collection {} {} ({}, entry {})\n",
+                    collection.name,
+                    collection.version,
+                    view::count(collection.packages.len() as u64, "package", "packages"),
+                    entry.seq
+                )
+            };
+        }
+        CollectionCommand::Show { name, index } => {
+            let log = open_index(&index)?.read_collection(&name)?;
+            let untrusted = log.untrusted().count();
+            let latest = log.latest_collection().ok_or_else(|| {
+                MarketError::new(MarketErrorKind::NotFound, format!("collection `{name}` has no trusted version ({untrusted} untrusted lines, never used)"))
+            })?;
+            session.out = if session.json {
+                view::pretty(&json!({"collection": latest, "untrusted_lines": untrusted}))
+            } else {
+                let mut out = format!(
+                    "{} {}: {}\n",
+                    latest.name,
+                    latest.version,
+                    latest.description.as_deref().unwrap_or("(no description)")
+                );
+                for member in &latest.packages {
+                    out.push_str(&format!("  {} {}\n", member.name, member.req));
+                }
+                out
+            };
+        }
+        CollectionCommand::Search { query, index } => {
+            let hits =
+                rustchain_market::collection::search(&open_index(&index)?, &query.join(" "))?;
+            if session.json {
+                session.out = view::pretty(&json!({"collections": hits}));
+            } else if hits.is_empty() {
+                session.err = "no collection matches\n".to_owned();
+            } else {
+                for hit in &hits {
+                    session.out.push_str(&format!(
+                        "{} {}  [{}]  {}\n",
+                        hit.name,
+                        hit.version,
+                        hit.packages.join(", "),
+                        hit.description.as_deref().unwrap_or("")
+                    ));
+                }
+            }
+        }
     }
     Ok(Exit::Success)
 }

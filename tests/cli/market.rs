@@ -630,3 +630,84 @@ fn tests_that_do_not_pass_block_the_publish() {
         "{run:#?}"
     );
 }
+
+#[test]
+fn a_collection_is_published_shown_and_searched() {
+    let m = market();
+    cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
+    m.publish(&[]).expect_code(0);
+    let run = cli(&[
+        "market",
+        "collection",
+        "publish",
+        "math-kit",
+        "1.0.0",
+        "my-tools@^0.1",
+        "--description",
+        "Arithmetic.",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+    ])
+    .expect_code(0);
+    assert_eq!(
+        run.out,
+        "published collection math-kit 1.0.0 (1 package, entry 1)\n"
+    );
+    let show = cli(&[
+        "market",
+        "collection",
+        "show",
+        "math-kit",
+        "--index",
+        &m.index,
+    ])
+    .expect_code(0);
+    assert_eq!(show.out, "math-kit 1.0.0: Arithmetic.\n  my-tools ^0.1\n");
+    let found = cli(&[
+        "market",
+        "collection",
+        "search",
+        "arithmetic",
+        "--index",
+        &m.index,
+        "--json",
+    ])
+    .expect_code(0)
+    .json();
+    assert_eq!(found["collections"][0]["name"], "math-kit");
+    let missing = cli(&[
+        "market",
+        "collection",
+        "publish",
+        "math-kit",
+        "1.1.0",
+        "my-tools@^2",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+    ])
+    .expect_code(2);
+    assert!(
+        missing
+            .err
+            .contains("no trusted, unyanked version matching ^2"),
+        "{missing:#?}"
+    );
+    let lower = cli(&[
+        "market",
+        "collection",
+        "publish",
+        "math-kit",
+        "0.1.0",
+        "my-tools",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+    ])
+    .expect_code(9);
+    assert!(lower.err.contains("not above 1.0.0"), "{lower:#?}");
+}
