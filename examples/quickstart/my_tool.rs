@@ -1,14 +1,19 @@
+---cargo
+[package]
+version = "0.1.0"
+license = "MIT OR Apache-2.0"
+description = "Turns titles into URL slugs."
+---
 //! The quickstart's tool: a plain function with `#[tool]`, in a file of its own.
 //!
 //! `rustchain tools register my_tool.rs` builds it into the project's agent,
-//! beside the built-in tools. A file like this may declare dependencies in a
-//! cargo frontmatter block at its very top, as `cargo -Zscript` reads it:
+//! beside the built-in tools. The cargo frontmatter block at its very top (as
+//! `cargo -Zscript` reads it) carries the metadata `rustchain tools publish`
+//! puts in a marketplace index, and may declare dependencies too:
 //!
 //! ```text
-//! ---cargo
 //! [dependencies]
 //! regex = "1"
-//! ---
 //! ```
 
 use rustchain::tool;

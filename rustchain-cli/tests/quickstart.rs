@@ -153,6 +153,7 @@ fn the_readme_quickstart_runs_as_written() {
         "rustchain mission execute",
         "rustchain tools security-scan",
         "rustchain audit report",
+        "rustchain tools publish",
     ] {
         assert!(
             commands

@@ -18,7 +18,7 @@
 //! people is the default, `--json` gives the same information for programs.
 //!
 //! The modules follow the commands: `tools` (list, show, schema, call,
-//! search), `lock` (`tools lock`), `scan` (`tools security-scan`), `policy` (check, explain), `audit` (verify, report, keygen);
+//! search), `lock` (`tools lock`), `scan` (`tools security-scan`), `tools/publish` (`tools publish`), `market` (keygen, yank, diff), `policy` (check, explain), `audit` (verify, report, keygen);
 //! `executor` sets up what calls run under from the global options (policy
 //! file, audit trail, approver), `input` reads a call's arguments, `view`
 //! lays out what is printed.
@@ -28,6 +28,7 @@ mod audit;
 mod executor;
 mod input;
 mod lock;
+mod market;
 #[cfg(feature = "mcp")]
 mod mcp;
 mod mission;
@@ -68,6 +69,7 @@ use tools::ToolsCommand;
 /// | 6 | `tools lock --check`: a linked tool's definition differs from the lock file | (not used) |
 /// | 7 | `tools security-scan`: a finding at or above `--fail-on` | (not used) |
 /// | 8 | the project agent could not be built (a registered source does not compile), or is older than its sources under `--offline` | the same |
+/// | 9 | `tools publish`: a blocking item on the checklist, or the index refused the version (already there, lower, breaking without a major version, not the owner, a file that does not verify); `market yank` refused likewise | (not used) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Exit {
@@ -93,6 +95,8 @@ pub enum Exit {
     Findings,
     /// The project agent could not be built, or is stale under `--offline`.
     Agent,
+    /// `tools publish` / `market ...`: blocked by the checklist, or refused by the index.
+    Blocked,
 }
 
 impl Exit {
@@ -108,6 +112,7 @@ impl Exit {
             Exit::Changed => 6,
             Exit::Findings => 7,
             Exit::Agent => 8,
+            Exit::Blocked => 9,
         }
     }
 }
@@ -150,6 +155,8 @@ Exit codes:
   7  `tools security-scan`: a finding at or above --fail-on (default high)
   8  the project agent could not be built (a registered source does not
      compile), or is older than its sources under --offline
+  9  `tools publish`: a blocking item on its checklist, or the index refused
+     the version (`market yank` likewise)
 `audit verify` has its own: 0 intact, 1 tampered, 2 warnings only, 5 could
 not verify (its bad usage included); see `rustchain audit verify --help`.";
 
@@ -194,6 +201,9 @@ enum Command {
     /// Validate and run missions: multi-step tool plans in YAML.
     #[command(subcommand, arg_required_else_help = true, after_help = mission::AFTER_HELP)]
     Mission(mission::MissionCommand),
+    /// The marketplace: signing keys, yanks, comparing versions (`tools publish` adds to it).
+    #[command(subcommand, arg_required_else_help = true, after_help = market::AFTER_HELP)]
+    Market(market::MarketCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_AFTER_HELP)]
     Completions {
@@ -435,6 +445,7 @@ fn serve(
         Command::Policy(command) => policy::run(command, &mut session),
         Command::Audit(command) => audit::run(command, &mut session),
         Command::Mission(command) => mission::run(command, &mut session),
+        Command::Market(command) => market::run(command, &mut session),
         Command::Completions { shell } => completions(shell, &mut session),
         #[cfg(feature = "mcp")]
         Command::Mcp(command) => mcp::run(command, &mut session),

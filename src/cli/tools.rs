@@ -12,6 +12,8 @@ use serde_json::{Map, Value};
 
 use super::{Exit, Session, executor, lock, out_file, register, scan, view};
 
+mod publish;
+
 /// Shown after `rustchain tools --help`.
 pub(super) const AFTER_HELP: &str = "\
 Examples:
@@ -151,6 +153,10 @@ pub(super) enum ToolsCommand {
     /// Make a new tool crate: one documented tool and its test.
     #[command(after_help = register::NEW_AFTER_HELP)]
     New(register::NewArgs),
+    /// Publish tools to a marketplace index: package, quality, checklist,
+    /// signature; --dry-run checks and shows everything, writes nothing.
+    #[command(after_help = publish::PUBLISH_AFTER_HELP)]
+    Publish(publish::PublishArgs),
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +252,7 @@ pub(super) fn run(command: ToolsCommand, session: &mut Session<'_>) -> Exit {
         ToolsCommand::Register(args) => register::register(session, &args),
         ToolsCommand::Unregister(args) => register::unregister(session, &args),
         ToolsCommand::New(args) => register::new(session, &args),
+        ToolsCommand::Publish(args) => publish::publish(session, &args),
     }
 }
 

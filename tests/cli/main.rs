@@ -9,7 +9,7 @@
 //!
 //! One module per command: `tools` (list, show, schema, call, search),
 //! `guarded_calls` (`tools call` under a policy, into a trail), `policy`
-//! (check, explain), `audit` (verify, report), `lock` (`tools lock`, `tools docs`), `scan` (`tools security-scan`), `usage` (usage errors, help),
+//! (check, explain), `audit` (verify, report), `lock` (`tools lock`, `tools docs`), `scan` (`tools security-scan`), `market` (`tools publish`, `market ...`), `usage` (usage errors, help),
 //! `manifests` (the `--json` manifests). The helpers they share are here and
 //! in `tests/support/run.rs`.
 //!
@@ -35,6 +35,7 @@ mod formats;
 mod guarded_calls;
 mod lock;
 mod manifests;
+mod market;
 mod mission;
 mod policy;
 mod scan;

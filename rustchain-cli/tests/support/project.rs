@@ -57,6 +57,11 @@ pub fn rustchain_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
         .env_remove("RUSTCHAIN_OFFLINE")
         .env_remove("RUSTCHAIN_SOURCE")
         .env("XDG_STATE_HOME", dir.join(".state"))
+        // The marketplace's default index and signing key, kept in the project too.
+        .env("XDG_DATA_HOME", dir.join(".data"))
+        .env("XDG_CONFIG_HOME", dir.join(".config"))
+        .env_remove("RUSTCHAIN_INDEX")
+        .env_remove("RUSTCHAIN_MARKET_KEY")
         .env("CARGO_TARGET_DIR", shared_target_dir())
         .env("NO_COLOR", "1")
         .envs(env.iter().copied())

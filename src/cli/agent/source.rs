@@ -21,6 +21,8 @@ use super::{AgentError, AgentErrorKind, Registration, SourceKind};
 pub(in crate::cli) struct Split {
     /// The frontmatter's `[dependencies]`, empty without one.
     pub(in crate::cli) dependencies: toml::Table,
+    /// The frontmatter's `[package]` table (metadata `tools publish` reads), empty without one.
+    pub(in crate::cli) package: toml::Table,
     /// The Rust source, the frontmatter's lines left blank so that line
     /// numbers in compiler errors are the file's own.
     pub(in crate::cli) rust: String,
@@ -31,7 +33,7 @@ pub(in crate::cli) struct Split {
 /// The frontmatter is a block fenced by lines of three or more dashes, the
 /// opening one optionally followed by `cargo`, at the top of the file (after
 /// a `#!` line, if any). Of its TOML only `[dependencies]` is read; a
-/// `[package]` table is allowed and ignored, any other table is refused.
+/// `[package]` table is kept for `tools publish`, any other table is refused.
 pub(in crate::cli) fn split_frontmatter(text: &str) -> Result<Split, String> {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     let first = usize::from(
@@ -65,7 +67,7 @@ pub(in crate::cli) fn split_frontmatter(text: &str) -> Result<Split, String> {
             )
         })?;
     let toml_text: String = lines[first + 1..close].concat();
-    let dependencies = read_manifest(&toml_text)?;
+    let (dependencies, package) = read_manifest(&toml_text)?;
     let mut rust = String::with_capacity(text.len());
     for (index, line) in lines.iter().enumerate() {
         if (first..=close).contains(&index) {
@@ -74,18 +76,23 @@ pub(in crate::cli) fn split_frontmatter(text: &str) -> Result<Split, String> {
             rust.push_str(line);
         }
     }
-    Ok(Split { dependencies, rust })
+    Ok(Split {
+        dependencies,
+        package,
+        rust,
+    })
 }
 
 fn plain(text: &str) -> Split {
     Split {
         dependencies: toml::Table::new(),
+        package: toml::Table::new(),
         rust: text.to_owned(),
     }
 }
 
-/// The `[dependencies]` of a frontmatter's TOML.
-fn read_manifest(text: &str) -> Result<toml::Table, String> {
+/// The `[dependencies]` and `[package]` of a frontmatter's TOML.
+fn read_manifest(text: &str) -> Result<(toml::Table, toml::Table), String> {
     let mut table: toml::Table =
         toml::from_str(text).map_err(|err| format!("the frontmatter is not valid TOML: {err}"))?;
     if let Some(key) = table
@@ -96,9 +103,14 @@ fn read_manifest(text: &str) -> Result<toml::Table, String> {
             "the frontmatter's `{key}` is not read; only [dependencies] is (other settings belong in a crate of your own, which `tools register` also takes)"
         ));
     }
+    let package = match table.remove("package") {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(package)) => package,
+        Some(_) => return Err("the frontmatter's `package` must be a table".to_owned()),
+    };
     match table.remove("dependencies") {
-        None => Ok(toml::Table::new()),
-        Some(toml::Value::Table(dependencies)) => Ok(dependencies),
+        None => Ok((toml::Table::new(), package)),
+        Some(toml::Value::Table(dependencies)) => Ok((dependencies, package)),
         Some(_) => Err("the frontmatter's `dependencies` must be a table".to_owned()),
     }
 }
