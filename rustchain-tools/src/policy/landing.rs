@@ -1,6 +1,8 @@
-//! Where the kernel lands a path, asked of the kernel: one `openat2(O_PATH)`
-//! of the path and the handle's name read back from `/proc/self/fd`, instead
-//! of a `stat` per component (`path::resolve_by_walking`).
+//! Where the kernel lands a path, asked of the kernel instead of a `stat`
+//! per component (`path::resolve_by_walking`): first one `openat2(O_PATH)`
+//! refusing every symlink (a path without links, existing or not, lands
+//! where it is written); through links, the handle's name read back from
+//! `/proc/self/fd`.
 //!
 //! It answers only where its answer is the walk's: the kernel follows
 //! symlinks before applying the next `..`, as the walk does, so a path that
@@ -41,13 +43,51 @@ pub(super) fn landed(joined: &Path) -> Option<PathBuf> {
     if bytes.first() != Some(&b'/') {
         return None;
     }
+    let path = CString::new(bytes).ok()?;
+    if let Some(written) = without_links(joined, &path) {
+        return Some(written);
+    }
+    following_links(bytes)
+}
+
+/// The common case in one system call: a path with no `..` and no symlink
+/// on the way lands where it is written. Opened refusing every symlink, the
+/// kernel answers `ENOENT` only when each name before the missing one is a
+/// real folder and the missing one is not even a dangling link (a link met
+/// first is `ELOOP`), which is exactly when the walk takes the rest as written.
+fn without_links(joined: &Path, path: &CStr) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut written = PathBuf::with_capacity(joined.as_os_str().len());
+    for component in joined.components() {
+        match component {
+            Component::RootDir => written.push("/"),
+            Component::Normal(name) => written.push(name),
+            Component::CurDir => {}
+            Component::ParentDir | Component::Prefix(_) => return None,
+        }
+    }
+    match open_path(path, libc::RESOLVE_NO_SYMLINKS) {
+        Ok(_handle) => Some(written),
+        Err(libc::ENOENT) => Some(written),
+        Err(libc::ENOSYS | libc::EPERM) => {
+            UNAVAILABLE.store(true, Ordering::Relaxed);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// A path through symlinks: opened following them (but not `/proc`'s magic
+/// links), and the handle's name read back; when its last names are
+/// missing, their deepest existing folder's name plus those names.
+fn following_links(bytes: &[u8]) -> Option<PathBuf> {
     // Names past the deepest folder that opened, the last one first.
     let mut missing: Vec<&[u8]> = Vec::new();
     let mut end = bytes.len();
     loop {
         let prefix = if end == 0 { &b"/"[..] } else { &bytes[..end] };
         let prefix = CString::new(prefix).ok()?;
-        match open_path(&prefix) {
+        match open_path(&prefix, libc::RESOLVE_NO_MAGICLINKS) {
             Ok(handle) => {
                 if let Some(first) = missing.last()
                     && !absent(&handle, first)?
@@ -84,13 +124,14 @@ fn trim_slashes(path: &[u8]) -> &[u8] {
     &path[..kept]
 }
 
-/// Opens `path` as a handle that names a place and grants nothing, following
-/// symlinks but not `/proc`'s magic links (the walk reads those as text).
-fn open_path(path: &CStr) -> Result<OwnedFd, i32> {
+/// Opens `path` as a handle that names a place and grants nothing, under
+/// `openat2`'s `resolve` restrictions (never `/proc`'s magic links: the walk
+/// reads those as text).
+fn open_path(path: &CStr, resolve: u64) -> Result<OwnedFd, i32> {
     let how = OpenHow {
         flags: (libc::O_PATH | libc::O_CLOEXEC) as u64,
         mode: 0,
-        resolve: libc::RESOLVE_NO_MAGICLINKS,
+        resolve: resolve | libc::RESOLVE_NO_MAGICLINKS,
     };
     // SAFETY: `path` is NUL-terminated and `how` is a live `open_how` of the
     // size passed; the kernel reads both and writes nothing.
