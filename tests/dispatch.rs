@@ -160,6 +160,21 @@ fn unknown_fields_inside_a_struct_are_refused_with_their_path() {
 }
 
 #[test]
+fn a_wrong_type_deep_inside_an_argument_is_refused_with_its_path() {
+    // The decoder tracks no path on its first pass; a failure is decoded
+    // again, tracking, so the path is still exact.
+    let err = invalid(
+        "path_length",
+        r#"{"points": [{"x": 0, "y": 0}, {"x": 1, "y": "one"}]}"#,
+    );
+    assert_eq!(err.path(), Some("points[1].y"), "{err}");
+    assert!(err.message().contains("argument `points[1].y`"), "{err}");
+    let err = invalid("path_length", r#"{"points": [{"x": 0, "y": 0}, {"x": 1}]}"#);
+    assert_eq!(err.path(), Some("points[1]"), "{err}");
+    assert!(err.message().contains("missing field `y`"), "{err}");
+}
+
+#[test]
 fn a_duplicate_key_is_refused_not_last_one_wins() {
     let err = invalid("get_weather", r#"{"city": "Oslo", "city": "../x"}"#);
     assert_eq!(err.path(), Some("city"));

@@ -82,6 +82,32 @@ impl Server {
         Server { addr, accepted }
     }
 
+    /// A listener that answers 200 to anything and keeps each connection
+    /// open for more requests, as a server a client would pool.
+    fn keeping_alive() -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let addr = listener.local_addr().expect("the bound address");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                    let mut reader = BufReader::new(stream);
+                    while read_request(&mut reader).is_some() {
+                        let reply = "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nreached";
+                        if reader.get_mut().write_all(reply.as_bytes()).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        Server { addr, accepted }
+    }
+
     /// A listener that answers 200 to anything: only its count matters.
     fn counting() -> Server {
         Server::start(|_| text(200, "reached"))
@@ -571,6 +597,61 @@ fn redirects_are_checked_hop_by_hop() {
         6,
         "the first request and five redirects"
     );
+}
+
+#[test]
+fn calls_under_different_grants_share_a_client_but_never_each_others_grants() {
+    let a = Server::counting();
+    // B keeps connections open: were a client to pool them, a later call
+    // could reuse one without its host being resolved and checked again.
+    let b = Server::keeping_alive();
+    let port_b = b.port();
+    resolver().answer("shared-b.test", &[&["127.0.0.1"]]);
+    let name_b = format!("http://shared-b.test:{port_b}/");
+    let granted_b = harness(&format!(
+        "[net]\nhttp = true\nallow = [\"shared-b.test:{port_b}\", \"127.0.0.1:{port_b}\"]\n"
+    ));
+    let granted_a = harness(&a.grant());
+    let b_name_only = harness(&format!(
+        "[net]\nhttp = true\nallow = [\"shared-b.test:{port_b}\"]\n"
+    ));
+
+    // B's call first: the shared client has resolved and reached B.
+    let response = granted_b.get(&name_b).expect("granted to B");
+    assert_eq!(response["body"], "reached");
+    assert_eq!(b.connections(), 1);
+    // A call granted only A reaches neither B's address nor B's name.
+    granted_a.denied(&b.url("/"));
+    granted_a.denied(&name_b);
+    // Granted B's name but not its (loopback) address: B's earlier answer
+    // and connection open nothing; the name is resolved and checked again.
+    let asked = resolver().asked("shared-b.test");
+    let err = b_name_only.denied(&name_b);
+    assert!(err.message().contains("loopback"), "{err}");
+    assert_eq!(resolver().asked("shared-b.test"), asked + 1);
+    assert_eq!(b.connections(), 1);
+
+    // Interleaved on several threads at once, each call keeps its own grants.
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..5 {
+                    assert_eq!(granted_b.get(&name_b).expect("granted to B")["status"], 200);
+                    assert_eq!(
+                        granted_a.get(&a.url("/")).expect("granted to A")["status"],
+                        200
+                    );
+                    // (The audit checks of `denied` would see the other threads' calls.)
+                    let err = granted_a.get(&b.url("/")).expect_err("B is not A's");
+                    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+                    let err = b_name_only.get(&name_b).expect_err("an ungranted address");
+                    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+                }
+            });
+        }
+    });
+    assert_eq!(b.connections(), 1 + 20);
+    assert_eq!(a.connections(), 20);
 }
 
 /// Run by `proxy_variables_are_ignored` in a child process whose environment

@@ -211,16 +211,40 @@ pub fn decode<P: ParamList>(text: &str, params: &'static [ParamInfo]) -> Result<
     } else {
         text
     };
-    let failure = Failure::default();
+    // Fast first: no JSON path is tracked, which most calls never need.
+    let fast = Failure::default();
+    let err = match decode_with::<P>(text, params, &fast) {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    // The error sits inside an argument and only a tracked pass can say
+    // where: decode again, tracking (the same text fails the same way).
+    if fast.param.get().is_some() && fast.nested_path.borrow().is_none() {
+        let tracked = Failure {
+            tracking: true,
+            ..Failure::default()
+        };
+        if let Err(err) = decode_with::<P>(text, params, &tracked) {
+            return Err(tracked.into_error(params, &err));
+        }
+    }
+    Err(fast.into_error(params, &err))
+}
+
+/// One pass of [`decode`] over `text` (not empty), learning into `failure`.
+fn decode_with<P: ParamList>(
+    text: &str,
+    params: &'static [ParamInfo],
+    failure: &Failure,
+) -> Result<P, serde_json::Error> {
     let mut json = serde_json::Deserializer::from_str(text);
-    let decoded = ArgsSeed::<P> {
+    ArgsSeed::<P> {
         params,
-        failure: &failure,
+        failure,
         marker: PhantomData,
     }
     .deserialize(&mut json)
-    .and_then(|value| json.end().map(|()| value));
-    decoded.map_err(|err| failure.into_error(params, &err))
+    .and_then(|value| json.end().map(|()| value))
 }
 
 /// What the decoder learned about a failure that serde's error cannot carry:
@@ -228,6 +252,8 @@ pub fn decode<P: ParamList>(text: &str, params: &'static [ParamInfo]) -> Result<
 #[doc(hidden)]
 #[derive(Default)]
 pub struct Failure {
+    /// Track each value's JSON path (the pass after a failed one).
+    tracking: bool,
     param: Cell<Option<usize>>,
     nested_path: RefCell<Option<String>>,
     /// An argument name the tool does not take.
@@ -370,6 +396,9 @@ impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for ParamValue<'_, T> {
     /// Maps and `serde_json::Value` keep every key and never reach it, which
     /// is what their open schemas say too.
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
+        if !self.failure.tracking {
+            return self.deserialize_untracked(deserializer);
+        }
         let mut track = serde_path_to_error::Track::new();
         let mut skipped: Option<(String, String)> = None;
         let mut on_skipped = |path: serde_ignored::Path<'_>| {
@@ -396,6 +425,36 @@ impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for ParamValue<'_, T> {
             *self.failure.nested_path.borrow_mut() = Some(nested);
         }
         result
+    }
+}
+
+impl<T: DeserializeOwned> ParamValue<'_, T> {
+    /// As `deserialize`, without the JSON path of an error inside the value
+    /// (`decode` decodes again, tracking, when there is one).
+    fn deserialize_untracked<'de, D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<T, D::Error> {
+        let mut skipped: Option<(String, String)> = None;
+        let mut on_skipped = |path: serde_ignored::Path<'_>| {
+            if skipped.is_none() {
+                skipped = Some(skipped_field(&path));
+            }
+        };
+        let value = T::deserialize(serde_ignored::Deserializer::new(
+            deserializer,
+            &mut on_skipped,
+        ))?;
+        match skipped {
+            None => Ok(value),
+            Some((path, field)) => {
+                *self.failure.nested_path.borrow_mut() = Some(path);
+                Err(de::Error::custom(format_args!(
+                    "unknown field `{}`; send only the fields the schema lists",
+                    field.escape_debug()
+                )))
+            }
+        }
     }
 }
 

@@ -3,8 +3,10 @@
 //!
 //! - Only `https`, and `http` where the policy sets `http = true` under `[net]`;
 //!   no user info in URLs; no proxy, whatever `HTTPS_PROXY` and friends say.
-//! - Every address is checked, not just the name. Each call gets its own
-//!   client whose DNS resolver (`resolve`) asks the installed [`Resolver`],
+//! - Every address is checked, not just the name. The shared clients
+//!   (`client`: built once per setting, no idle connections kept) resolve
+//!   through a DNS resolver (`resolve`) that, for the call in scope
+//!   (its grants), asks the installed [`Resolver`],
 //!   checks every answer (`address`) and hands the connector only those
 //!   checked addresses: there is no second lookup to rebind. A non-public
 //!   answer (loopback, private, link-local, metadata, ...) refuses the whole
@@ -19,6 +21,7 @@
 //!   connect and total timeouts bounded by the call's own deadline.
 
 mod address;
+mod client;
 mod hop;
 mod resolve;
 
@@ -37,7 +40,6 @@ pub use hop::MAX_REDIRECTS;
 pub use resolve::{Lookup, Resolver, SystemResolver, resolver, set_extra_roots, set_resolver};
 
 use hop::CallNet;
-use resolve::CheckingResolver;
 
 /// Response bytes returned when the call does not say (1 MiB).
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 20;
@@ -288,10 +290,11 @@ async fn send(request: Request, ctx: &ToolContext) -> Result<HttpResponse, ToolE
     let grants = Grants::of(ctx);
     let first = hop::check_url(&request.url, grants)?;
     let net = Arc::new(CallNet::new(ctx, resolver(), first));
-    let client = client(&net, grants.allows_http(), request.timeout)?;
+    let client = client::shared(grants.allows_http())?;
     let has_content_type = request.headers.contains_key(CONTENT_TYPE);
     let mut builder = client
         .request(request.method.as_reqwest(), request.url.clone())
+        .timeout(request.timeout)
         .headers(request.headers);
     if let Some((bytes, content_type)) = request.body {
         if !has_content_type {
@@ -307,6 +310,7 @@ async fn send(request: Request, ctx: &ToolContext) -> Result<HttpResponse, ToolE
             .await
             .map_err(failed)
     };
+    let exchange = client::for_call(Arc::clone(&net), exchange);
     match tokio::time::timeout(request.timeout, exchange).await {
         Ok(result) => result,
         Err(_) => Err(timed_out(&request.url, request.timeout)),
@@ -330,37 +334,6 @@ fn unfollowed_redirect(response: &reqwest::Response, grants: &Grants) -> Result<
         return Ok(());
     };
     hop::check_redirect(&next, std::slice::from_ref(response.url()), grants).map(drop)
-}
-
-/// A client for one call: no proxy, the checking resolver, the checking
-/// redirect policy, https only unless the policy allows http.
-fn client(net: &Arc<CallNet>, http: bool, total: Duration) -> Result<reqwest::Client, ToolError> {
-    let redirects = Arc::clone(net);
-    reqwest::Client::builder()
-        .no_proxy()
-        .dns_resolver(CheckingResolver(Arc::clone(net)))
-        .redirect(reqwest::redirect::Policy::custom(
-            move |attempt| match redirects.redirect(attempt.url(), attempt.previous()) {
-                Ok(()) => attempt.follow(),
-                Err(refusal) => attempt.error(refusal),
-            },
-        ))
-        .https_only(!http)
-        .tls_certs_merge(resolve::extra_roots())
-        .referer(false)
-        .connect_timeout(CONNECT_TIMEOUT.min(total))
-        .timeout(total)
-        .user_agent(concat!(
-            "rustchain-http_request/",
-            env!("CARGO_PKG_VERSION")
-        ))
-        .build()
-        .map_err(|err| {
-            ToolError::new(
-                ErrorKind::Failed,
-                format!("the HTTP client could not start: {}", chain(&err)),
-            )
-        })
 }
 
 async fn read_response(

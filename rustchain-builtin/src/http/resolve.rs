@@ -1,6 +1,6 @@
 //! Name resolution for `http_request`: the [`Resolver`] that answers (the
 //! system's, or one a program or a test installs), and the checking resolver
-//! each call's HTTP client uses, so the addresses a connection goes to are
+//! the shared HTTP clients use for the call in scope, so the addresses a connection goes to are
 //! exactly the ones that were checked.
 
 use std::future::Future;
@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::hop::CallNet;
+use super::client::current_call;
 
 /// What a [`Resolver`] returns: the addresses a name resolves to.
 pub type Lookup<'a> = Pin<Box<dyn Future<Output = io::Result<Vec<IpAddr>>> + Send + 'a>>;
@@ -80,7 +80,9 @@ pub fn resolver() -> Arc<dyn Resolver> {
         .unwrap_or_else(|| Arc::new(SystemResolver))
 }
 
-static EXTRA_ROOTS: RwLock<Vec<reqwest::Certificate>> = RwLock::new(Vec::new());
+/// The extra authorities, and how many times they were set (the shared
+/// clients are built per generation).
+static EXTRA_ROOTS: RwLock<(Vec<reqwest::Certificate>, u64)> = RwLock::new((Vec::new(), 0));
 
 /// Makes every later `http_request` in this process trust the certificate
 /// authorities in `der_certificates` as well as the system's, replacing any
@@ -96,30 +98,41 @@ pub fn set_extra_roots(der_certificates: &[&[u8]]) -> Result<(), String> {
         .map(|der| reqwest::Certificate::from_der(der))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| format!("not a DER certificate: {err}"))?;
-    *EXTRA_ROOTS
+    let mut slot = EXTRA_ROOTS
         .write()
-        .unwrap_or_else(|poison| poison.into_inner()) = roots;
+        .unwrap_or_else(|poison| poison.into_inner());
+    *slot = (roots, slot.1 + 1);
     Ok(())
 }
 
-/// The authorities set by [`set_extra_roots`], trusted beside the system's.
-pub(super) fn extra_roots() -> Vec<reqwest::Certificate> {
+/// The authorities set by [`set_extra_roots`], trusted beside the system's,
+/// and their generation.
+pub(super) fn extra_roots() -> (Vec<reqwest::Certificate>, u64) {
     EXTRA_ROOTS
         .read()
         .unwrap_or_else(|poison| poison.into_inner())
         .clone()
 }
 
-/// The resolver one call's HTTP client uses: it asks the installed
-/// [`Resolver`], checks every answer against the call's grants, and hands
-/// the client only checked addresses, or refuses the whole request.
-pub(super) struct CheckingResolver(pub(super) Arc<CallNet>);
+/// The resolver of the shared HTTP clients: for the call in scope
+/// (`client::for_call`) it asks the installed [`Resolver`], checks every
+/// answer against that call's grants, and hands the client only checked
+/// addresses, or refuses the whole request; outside a call it refuses.
+pub(super) struct CheckingResolver;
 
 impl Resolve for CheckingResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let call = Arc::clone(&self.0);
+        // Taken now, on the requesting task: the lookup future may be
+        // finished elsewhere, with the call it started for.
+        let call = current_call();
         let name = name.as_str().to_owned();
         Box::pin(async move {
+            let Some(call) = call else {
+                return Err(io::Error::other(format!(
+                    "`{name}` was to be resolved outside any call; refused"
+                ))
+                .into());
+            };
             match call.resolve(&name).await {
                 Ok(addresses) => {
                     let addresses: Vec<SocketAddr> = addresses;

@@ -70,6 +70,8 @@ mod error;
 mod file;
 pub mod flags;
 mod grants;
+#[cfg(target_os = "linux")]
+mod landing;
 mod limits;
 mod linked;
 pub mod net;

@@ -1,16 +1,18 @@
 //! File grants: resolving a `#[fs]` value to the path it would open, and
 //! checking it against the granted roots and the deny globs.
 //!
-//! The check is lexical (`.` and `..` folded without asking the file system)
-//! and then follows symlinks in the longest part of the path that exists, so
-//! a link inside a root that points outside it is judged by its target. Tools
+//! The check follows symlinks in the longest part of the path that exists,
+//! in the kernel's order, so a link inside a root that points outside it is
+//! judged by its target. On Linux the kernel is asked where the path lands
+//! (one `openat2`, see `landing`); elsewhere, and wherever that cannot answer
+//! exactly, the path is walked one component at a time. Tools
 //! that open files must still open them through the granted roots (the
 //! built-in file tools use capability handles), since the file system can
 //! change between this check and the open.
 
 use std::path::{Component, Path, PathBuf};
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::decision::{Decision, Judged, Refusal, list};
 use super::grants::{Grant, Grants};
@@ -46,9 +48,15 @@ pub(super) fn decide(grants: &Grants, origin: &str, using: FsUse, value: &str) -
         return Err(Refusal::new("input", "the path is empty"));
     }
     // A relative path is relative to the working directory, as the kernel
-    // (and so every tool, built-in or not) opens it.
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let Some(resolved) = resolve(Path::new(value), &cwd) else {
+    // (and so every tool, built-in or not) opens it; an absolute one needs no
+    // `getcwd`.
+    let path = Path::new(value);
+    let cwd = if path.is_absolute() {
+        PathBuf::new()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    let Some(resolved) = resolve(path, &cwd) else {
         return Err(Refusal::new(
             "input",
             "the path goes through too many symbolic links",
@@ -125,22 +133,56 @@ const MAX_LINKS: usize = 40;
 /// `root/link/../x` nor a dangling link can point outside the place it seems
 /// to. Components that do not exist yet are taken as written.
 ///
+/// On Linux the kernel is asked (one `openat2` and a `readlink`, about three
+/// system calls); where it cannot answer exactly, as [`resolve_by_walking`].
+///
 /// `None` when symlinks loop (more than 40 are followed).
 pub fn resolve(path: &Path, base: &Path) -> Option<PathBuf> {
+    let joined = absolute(path, base);
+    #[cfg(target_os = "linux")]
+    if let Some(landed) = super::landing::landed(&joined) {
+        return Some(landed);
+    }
+    walk(&joined)
+}
+
+/// [`resolve`] by a `stat` of each component, following symlinks by reading
+/// them: the reference the kernel's answer must equal, and the way on
+/// systems without `openat2`.
+///
+/// ```
+/// use std::path::Path;
+/// use rustchain_tools::policy::path::{resolve, resolve_by_walking};
+///
+/// let (path, base) = (Path::new("../no/such/file"), Path::new("/"));
+/// assert_eq!(resolve_by_walking(path, base), Some("/no/such/file".into()));
+/// assert_eq!(resolve_by_walking(path, base), resolve(path, base));
+/// ```
+pub fn resolve_by_walking(path: &Path, base: &Path) -> Option<PathBuf> {
+    walk(&absolute(path, base))
+}
+
+/// `path` made absolute: as written, or under `base`, or under the working
+/// directory when `base` is relative too.
+fn absolute(path: &Path, base: &Path) -> PathBuf {
     let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
         base.join(path)
     };
-    let joined = if joined.is_relative() {
+    if joined.is_relative() {
         std::env::current_dir().unwrap_or_default().join(joined)
     } else {
         joined
-    };
+    }
+}
+
+/// The walk behind [`resolve_by_walking`], over an absolute path.
+fn walk(joined: &Path) -> Option<PathBuf> {
     let mut pending: std::collections::VecDeque<std::ffi::OsString> =
         std::collections::VecDeque::new();
     let mut out = PathBuf::new();
-    push_components(&joined, &mut pending, &mut out);
+    push_components(joined, &mut pending, &mut out);
     let mut links = 0;
     while let Some(part) = pending.pop_front() {
         match part.to_str() {
@@ -298,8 +340,13 @@ impl PathDeny {
             .into_iter()
             .flatten()
             .find_map(|candidate| {
+                let candidate = Candidate::new(candidate);
+                // `matches` builds a list; the common answer (no glob) needs none.
+                if !self.set.is_match_candidate(&candidate) {
+                    return None;
+                }
                 self.set
-                    .matches(candidate)
+                    .matches_candidate(&candidate)
                     .first()
                     .map(|&i| self.patterns[i].as_str())
             })
@@ -337,6 +384,61 @@ mod tests {
             lexical_absolute(Path::new("//etc/passwd"), base),
             Path::new("/etc/passwd")
         );
+    }
+
+    /// A tree with every kind of name the walk treats specially: relative,
+    /// absolute, climbing, dangling and looping links, a file, a folder.
+    #[cfg(unix)]
+    fn tricky_tree() -> (tempfile::TempDir, PathBuf) {
+        use std::os::unix::fs::symlink;
+        let temp = tempfile::tempdir().unwrap();
+        let top = temp.path().canonicalize().unwrap();
+        let root = top.join("root");
+        std::fs::create_dir_all(root.join("a/deep")).unwrap();
+        std::fs::create_dir_all(top.join("outside")).unwrap();
+        std::fs::write(root.join("a/f"), "x").unwrap();
+        std::fs::write(root.join("file"), "x").unwrap();
+        symlink("a", root.join("b")).unwrap();
+        symlink(root.join("a/deep"), root.join("abs")).unwrap();
+        symlink(top.join("outside"), root.join("out")).unwrap();
+        symlink("..", root.join("up")).unwrap();
+        symlink(".", root.join("here")).unwrap();
+        symlink("nowhere/x", root.join("dangling")).unwrap();
+        symlink(top.join("gone/y"), root.join("dangling_abs")).unwrap();
+        symlink("../outside/made", root.join("a/leaves")).unwrap();
+        symlink("loop2", root.join("loop1")).unwrap();
+        symlink("loop1", root.join("loop2")).unwrap();
+        (temp, root)
+    }
+
+    #[cfg(unix)]
+    proptest::proptest! {
+        /// Asking the kernel gives the walk's answer for every path through
+        /// links, `..`, missing names and files, absolute or relative.
+        #[test]
+        fn resolving_by_the_kernel_equals_the_walk(
+            names in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b", "abs", "out", "up", "here", "dangling", "dangling_abs",
+                    "leaves", "loop1", "file", "f", "deep", "missing", "..", ".", "",
+                ]),
+                0..7,
+            ),
+            relative in proptest::bool::ANY,
+        ) {
+            let (_temp, root) = tricky_tree();
+            let text = names.join("/");
+            let (path, base) = if relative {
+                (PathBuf::from(&text), root.clone())
+            } else {
+                (root.join(&text), PathBuf::from("/"))
+            };
+            proptest::prop_assert_eq!(
+                resolve(&path, &base),
+                resolve_by_walking(&path, &base),
+                "{}", path.display()
+            );
+        }
     }
 
     #[test]
