@@ -27,6 +27,7 @@
 
 mod child;
 mod env;
+mod proxy;
 mod sandbox;
 mod workdir;
 
@@ -144,6 +145,8 @@ struct Plan {
     /// Bytes kept per stream.
     cap: usize,
     sandbox: Sandbox,
+    /// The hosts its entry grants, reached through the proxy.
+    hosts: Vec<String>,
 }
 
 impl Plan {
@@ -224,10 +227,15 @@ impl Plan {
         let time_bound = own.unwrap_or(call_end).saturating_duration_since(now);
         let workdir = WorkDir::choose(cwd, grants)?;
         let sandbox = Sandbox::prepare(grants, grant, time_bound, Mechanisms::detect())?;
+        let mut env = env::child_env(grants, env);
+        if sandbox.proxied() {
+            env.extend(env::proxy_env(sandbox::network::PROXY_PORT));
+        }
         Ok(Plan {
             program,
             args,
-            env: env::child_env(grants, env),
+            env,
+            hosts: grant.hosts.clone(),
             workdir,
             stop_at: own,
             backstop: call_end + BACKSTOP,
@@ -275,6 +283,7 @@ mod tests {
             backstop: now + Duration::from_secs(20),
             cap: 1024,
             sandbox,
+            hosts: Vec::new(),
         }
     }
 
