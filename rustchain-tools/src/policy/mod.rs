@@ -507,7 +507,7 @@ fn program_summary(program: &ProgramGrant) -> String {
         text.push_str(" (no network)");
     } else {
         text.push_str(&format!(
-            " (host network, for {}: not limited to them by the kernel)",
+            " (reaches {} only, through the executor's proxy)",
             program.hosts.join(", ")
         ));
     }
