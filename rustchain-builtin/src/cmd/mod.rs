@@ -15,8 +15,10 @@
 //!    space, file size, processes, no core files), no new privileges, and on
 //!    Linux the kernel sandbox of [`sandbox`]: it executes only the program
 //!    and its helpers, reads read roots, writes write roots, sees denied paths
-//!    masked, has no network without granted hosts, and lives in its own PID
-//!    namespace; where that cannot be enforced it is not run.
+//!    masked, has no network without granted hosts and reaches granted hosts
+//!    only through the executor's [`proxy`] (its network namespace's only way
+//!    out), and lives in its own PID namespace; where that cannot be enforced
+//!    it is not run.
 //! 4. The run: stdout and stderr drained together, each kept up to a cap and
 //!    counted past it; the whole process group killed and the program reaped
 //!    when it exits (nothing it started in the background lives on), when
@@ -83,14 +85,13 @@ pub struct CmdOutput {
     pub output_flooded: bool,
     /// Whether Landlock confined the program's file access: `full`, `partial` or `not_supported`.
     pub landlock: LandlockStatus,
-    /// Whether the program ran in its own mount, PID and (without granted
-    /// hosts) network namespaces.
+    /// Whether the program ran in its own mount, PID and network namespaces.
     pub isolated: bool,
 }
 
 /// Runs a program granted by the policy, directly (never through a shell), and returns its exit code, signal and output.
 ///
-/// Arguments reach the program exactly as given: quotes, `;`, `|`, `$(...)`, backticks and globs mean nothing special. There is no PATH lookup: name the program by the absolute path the policy grants, and run shell syntax only by calling a granted shell yourself. The environment starts empty and holds only variables the policy grants. A non-zero exit code is a normal result. The program and everything it starts run in one process group that is killed when the program exits, when `timeout_ms` passes, or when the call ends; with `timeout_ms` you get the output so far (`timed_out: true`), while the call's own timeout is an error. Each output stream keeps at most `max_output_bytes` and reports how much was written.
+/// Arguments reach the program exactly as given: quotes, `;`, `|`, `$(...)`, backticks and globs mean nothing special. There is no PATH lookup: name the program by the absolute path the policy grants, and run shell syntax only by calling a granted shell yourself. The environment starts empty and holds only variables the policy grants. A non-zero exit code is a normal result. The program and everything it starts run in one process group that is killed when the program exits, when `timeout_ms` passes, or when the call ends; with `timeout_ms` you get the output so far (`timed_out: true`), while the call's own timeout is an error. Each output stream keeps at most `max_output_bytes` and reports how much was written. The program has no network unless the policy grants it hosts; then it reaches those hosts only through a proxy named in its `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` variables, which answers 403 for any other.
 #[tool(
     crate = "rustchain_tools",
     title = "Run a program",

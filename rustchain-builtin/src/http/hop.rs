@@ -55,7 +55,7 @@ pub(crate) trait Reach: Send + Sync {
     fn allows(&self, target: &NetTarget) -> bool;
     /// The `[net] deny` rule covering `target`, as written, if one does.
     fn denial(&self, target: &NetTarget) -> Option<&str>;
-    /// Where a person grants a host, for messages ("under [net] allow").
+    /// Where a person grants a host, for messages (`under [net] allow`).
     fn where_granted(&self) -> String;
 }
 

@@ -127,7 +127,7 @@ impl Shared {
     /// Records a refusal in the call's audit trail, up to the bound.
     fn record(&self, target: &str, reason: &str) {
         let count = self.refusals.fetch_add(1, Ordering::Relaxed);
-        let reason = match count {
+        let reason = match count + 1 {
             n if n < MAX_RECORDED_REFUSALS => {
                 format!("the program's proxy refused {target}: {reason}")
             }
