@@ -195,5 +195,9 @@ mod tests {
         for path in ["/usr", "/etc/ssl", "/dev/null"] {
             assert!(all.contains(path), "{path}: {all}");
         }
+        // A program granted hosts is named as reaching them through the
+        // proxy, not as getting the host's network.
+        assert!(all.contains("only the executor's proxy"), "{all}");
+        assert!(!all.contains("host's network"), "{all}");
     }
 }
