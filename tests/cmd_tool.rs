@@ -1192,3 +1192,33 @@ fn a_write_only_root_is_writable_but_not_readable() {
         "{out}"
     );
 }
+
+#[test]
+fn a_program_cannot_flood_the_trail_with_refusals() {
+    let up = Upstream::start("granted");
+    let one = ask_proxy("CONNECT 10.0.0.1:443 HTTP/1.1\\r\\n\\r\\n");
+    let script = format!("for i in $(seq 1 40); do\n{one}done\n");
+    let program = format!(
+        "[[programs]]\npath = \"/bin/bash\"\nhelpers = [\"/usr/bin/seq\"]\nhosts = [\"127.0.0.1:{}\"]\n",
+        up.port
+    );
+    let s = setup_with(&program, "");
+    let script = format!("PROXY=${{HTTP_PROXY##*:}}\n{script}");
+    let out = s.run(json!({"program": "/bin/bash", "args": ["-c", script], "cwd": s.root()}));
+    let answered = out["stdout"].as_str().unwrap_or_default().lines();
+    assert_eq!(
+        answered
+            .filter(|line| *line == "HTTP/1.1 403 Forbidden")
+            .count(),
+        40,
+        "{out}"
+    );
+    let refusals = proxy_refusals(&s.audit);
+    assert_eq!(refusals.len(), 32, "at most 32 recorded");
+    assert!(
+        refusals[31].1.contains("further refusals"),
+        "{:?}",
+        refusals[31]
+    );
+    assert!(!refusals[30].1.contains("further refusals"));
+}

@@ -243,7 +243,9 @@ async fn serve(
 /// One connection: its request, checked, then relayed or refused.
 async fn serve_one(mut client: TcpStream, shared: &Shared) {
     let (head, rest) = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut client)).await {
-        Ok(Ok(read)) => read,
+        Ok(Ok(Some(read))) => read,
+        // Opened and closed without a byte: nothing was asked, nothing refused.
+        Ok(Ok(None)) => return,
         Ok(Err(bad)) => {
             shared.record("a request", &bad.reason);
             answer(&mut client, bad.status, &bad.reason).await;
@@ -299,12 +301,16 @@ async fn serve_one(mut client: TcpStream, shared: &Shared) {
     relay(client, upstream).await;
 }
 
-/// Reads up to the head's blank line; what came after it is the body's start.
-async fn read_head(client: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), BadRequest> {
+/// Reads up to the head's blank line; what came after it is the body's
+/// start. `None` when the connection closed before its first byte.
+async fn read_head(client: &mut TcpStream) -> Result<Option<(Vec<u8>, Vec<u8>)>, BadRequest> {
     let mut buffer = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     loop {
         let read = client.read(&mut chunk).await.unwrap_or(0);
+        if read == 0 && buffer.is_empty() {
+            return Ok(None);
+        }
         if read == 0 {
             return Err(BadRequest {
                 status: 400,
@@ -319,7 +325,7 @@ async fn read_head(client: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), BadRequ
                 break;
             }
             let rest = buffer.split_off(end);
-            return Ok((buffer, rest));
+            return Ok(Some((buffer, rest)));
         }
         if buffer.len() > MAX_HEAD {
             break;
