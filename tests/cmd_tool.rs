@@ -717,20 +717,346 @@ fn a_child_cannot_connect_to_an_ungranted_loopback_port() {
     }
 }
 
+// A program granted hosts: its own network namespace whose only way out is
+// the executor's proxy, which checks each target as `http_request` checks a
+// hop. Loopback only; every wait bounded.
+
+/// A loopback HTTP server answering every request with `body`, counting
+/// the connections it accepts, for as long as the test holds it.
+struct Upstream {
+    port: u16,
+    accepted: Arc<std::sync::atomic::AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Upstream {
+    fn start(body: &'static str) -> Upstream {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        listener.set_nonblocking(true).expect("non-blocking");
+        let port = listener.local_addr().expect("an address").port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (count, stopped) = (Arc::clone(&accepted), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            // Bounded: a test holds a server for seconds, never a minute.
+            let until = Instant::now() + Duration::from_secs(60);
+            while !stopped.load(Ordering::Relaxed) && Instant::now() < until {
+                let Ok((mut stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                count.fetch_add(1, Ordering::Relaxed);
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+                    head.push(byte[0]);
+                }
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        Upstream {
+            port,
+            accepted,
+            stop,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn curl_installed() -> bool {
+    let here = Path::new("/usr/bin/curl").exists();
+    if !here {
+        eprintln!("no /usr/bin/curl on this machine: the curl cases are skipped");
+    }
+    here
+}
+
+/// The proxy's deny decisions recorded so far, as (rule, reason).
+fn proxy_refusals(audit: &MemoryAudit) -> Vec<(String, String)> {
+    audit
+        .events()
+        .iter()
+        .filter(|e| e["kind"] == "decision" && e["decision"] == "deny")
+        .filter(|e| {
+            e["decision.rule"]
+                .as_str()
+                .is_some_and(|r| r.contains("cmd_run proxy"))
+        })
+        .map(|e| {
+            (
+                e["decision.rule"].as_str().unwrap_or_default().to_owned(),
+                e["decision.reason"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[test]
-fn a_program_granted_hosts_gets_the_hosts_network() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let port = listener.local_addr().expect("an address").port();
-    let program = format!("[[programs]]\npath = \"/bin/bash\"\nhosts = [\"127.0.0.1:{port}\"]\n");
+fn a_program_granted_one_host_reaches_it_through_the_proxy_and_nothing_else() {
+    if !curl_installed() {
+        return;
+    }
+    let granted = Upstream::start("hello from the granted host");
+    let other = Upstream::start("should never be seen");
+    let program = format!(
+        "[[programs]]\npath = \"/usr/bin/curl\"\nhosts = [\"127.0.0.1:{}\"]\n",
+        granted.port
+    );
     let s = setup_with(&program, "");
-    let script = format!("echo hello > /dev/tcp/127.0.0.1/{port} && echo connected");
-    let out = s.run(json!({"program": "/bin/bash", "args": ["-c", script], "cwd": s.root()}));
-    assert_eq!(out["stdout"], "connected\n", "{out}");
-    // The summary says the kernel does not hold it to the granted hosts.
+    let curl = |args: Vec<String>| {
+        let mut all = vec!["-sS".to_owned(), "--max-time".to_owned(), "5".to_owned()];
+        all.extend(args);
+        s.run(json!({"program": "/usr/bin/curl", "args": all, "cwd": s.root()}))
+    };
+    // Plain HTTP in absolute form, then the same through a CONNECT tunnel.
+    let url = format!("http://127.0.0.1:{}/", granted.port);
+    for args in [vec![url.clone()], vec!["--proxytunnel".to_owned(), url]] {
+        let out = curl(args);
+        assert_eq!(out["stdout"], "hello from the granted host", "{out}");
+        assert_eq!(out["exit_code"], 0, "{out}");
+    }
+    assert_eq!(granted.connections(), 2);
+    // Another port of the same address: refused by the proxy, either way.
+    let url = format!("http://127.0.0.1:{}/", other.port);
+    let out = curl(vec![
+        "-o".into(),
+        "/dev/null".into(),
+        "-w".into(),
+        "%{http_code}".into(),
+        url.clone(),
+    ]);
+    assert_eq!(out["stdout"], "403", "{out}");
+    let out = curl(vec!["--proxytunnel".into(), url]);
+    assert_ne!(out["exit_code"], 0, "{out}");
+    assert!(
+        out["stderr"].as_str().is_some_and(|e| e.contains("403")),
+        "{out}"
+    );
+    assert_eq!(other.connections(), 0, "the ungranted port was reached");
+    let refusals = proxy_refusals(&s.audit);
+    assert_eq!(refusals.len(), 2, "{refusals:#?}");
+    for (rule, reason) in &refusals {
+        assert!(rule.contains("/usr/bin/curl"), "{rule}");
+        assert!(
+            reason.contains(&format!("127.0.0.1:{}", other.port)),
+            "{reason}"
+        );
+    }
+    // The summary no longer says the kernel leaves it the host's network.
     let summary = s.executor.policy().summary().join("\n");
     assert!(
-        summary.contains("not limited to them by the kernel"),
+        summary.contains("through the executor's proxy"),
         "{summary}"
+    );
+}
+
+/// A bash script run with `hosts` granted: `$PROXY` is the proxy's port,
+/// read from `HTTP_PROXY` as the executor set it.
+fn bash_with_hosts(hosts: &[String], extra: &str, script: &str) -> (Setup, Value) {
+    let hosts: Vec<String> = hosts.iter().map(|h| format!("{h:?}")).collect();
+    let program = format!(
+        "[[programs]]\npath = \"/bin/bash\"\nhosts = [{}]\n",
+        hosts.join(", ")
+    );
+    let s = setup_with(&program, extra);
+    let script = format!("PROXY=${{HTTP_PROXY##*:}}\n{script}");
+    let out = s.run(json!({"program": "/bin/bash", "args": ["-c", script], "cwd": s.root()}));
+    (s, out)
+}
+
+/// A bash script that sends `head` to the proxy and prints its status line.
+fn ask_proxy(head: &str) -> String {
+    format!(
+        "exec 3<>/dev/tcp/127.0.0.1/$PROXY || exit 9\nprintf '{head}' >&3\nread -r -t 5 line <&3\necho \"${{line%$'\\r'}}\"\n"
+    )
+}
+
+#[test]
+fn a_program_granted_hosts_cannot_connect_directly_even_to_them() {
+    let granted = Upstream::start("granted");
+    let other = Upstream::start("other");
+    let script = format!(
+        "echo x > /dev/tcp/127.0.0.1/{} && echo reached-granted\necho x > /dev/tcp/127.0.0.1/{} && echo reached-other\necho done",
+        granted.port, other.port
+    );
+    let (_s, out) = bash_with_hosts(&[format!("127.0.0.1:{}", granted.port)], "", &script);
+    assert_eq!(out["stdout"], "done\n", "{out}");
+    // Bounded: a connection would have been made before the call returned.
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(granted.connections() + other.connections(), 0, "{out}");
+}
+
+#[test]
+fn connect_to_an_ip_literal_not_granted_is_refused_in_every_encoding() {
+    let granted = Upstream::start("granted");
+    let other = Upstream::start("other");
+    let mut script = String::new();
+    let targets = [
+        format!("127.0.0.1:{}", other.port),
+        format!("2130706433:{}", other.port),
+        format!("0x7f.1:{}", other.port),
+        format!("[::ffff:127.0.0.1]:{}", other.port),
+        "10.0.0.1:443".to_owned(),
+        "169.254.169.254:80".to_owned(),
+    ];
+    for target in &targets {
+        script.push_str(&ask_proxy(&format!(
+            "CONNECT {target} HTTP/1.1\\r\\n\\r\\n"
+        )));
+    }
+    script.push_str(&ask_proxy(&format!(
+        "CONNECT 127.0.0.1:{} HTTP/1.1\\r\\n\\r\\n",
+        granted.port
+    )));
+    let (s, out) = bash_with_hosts(&[format!("127.0.0.1:{}", granted.port)], "", &script);
+    let lines: Vec<&str> = out["stdout"].as_str().unwrap_or_default().lines().collect();
+    assert_eq!(lines.len(), targets.len() + 1, "{out}");
+    for line in &lines[..targets.len()] {
+        assert_eq!(*line, "HTTP/1.1 403 Forbidden", "{out}");
+    }
+    assert_eq!(
+        lines[targets.len()],
+        "HTTP/1.1 200 Connection established",
+        "{out}"
+    );
+    assert_eq!(other.connections(), 0);
+    assert_eq!(proxy_refusals(&s.audit).len(), targets.len());
+}
+
+#[test]
+fn a_granted_name_that_resolves_into_a_denied_range_is_refused() {
+    let up = Upstream::start("local");
+    let head = format!("CONNECT localhost:{} HTTP/1.1\\r\\n\\r\\n", up.port);
+    // Granted by name and by address, but `[net] deny` covers the address
+    // the name resolves to.
+    let (s, out) = bash_with_hosts(
+        &[
+            format!("localhost:{}", up.port),
+            format!("127.0.0.1:{}", up.port),
+        ],
+        "[net]\ndeny = [\"127.0.0.0/8\"]\n",
+        &ask_proxy(&head),
+    );
+    assert_eq!(out["stdout"], "HTTP/1.1 403 Forbidden\n", "{out}");
+    let refusals = proxy_refusals(&s.audit);
+    assert!(
+        refusals
+            .iter()
+            .any(|(_, reason)| reason.contains("127.0.0.0/8")),
+        "{refusals:#?}"
+    );
+    // Granted by name only: a loopback answer needs a grant of its address.
+    let (s, out) = bash_with_hosts(&[format!("localhost:{}", up.port)], "", &ask_proxy(&head));
+    assert_eq!(out["stdout"], "HTTP/1.1 403 Forbidden\n", "{out}");
+    let refusals = proxy_refusals(&s.audit);
+    assert!(
+        refusals
+            .iter()
+            .any(|(_, reason)| reason.contains("loopback")),
+        "{refusals:#?}"
+    );
+    assert_eq!(up.connections(), 0);
+}
+
+#[test]
+fn the_proxy_variables_are_the_executors_and_a_models_are_refused() {
+    let program = "[[programs]]\npath = \"/usr/bin/env\"\nhosts = [\"127.0.0.1:9\"]\n";
+    let policy =
+        format!("[env]\nallow = [\"HTTPS_PROXY\", \"NO_PROXY\", \"all_proxy\"]\n{program}");
+    let (executor, audit) = setup_policy(&policy, Path::new("/"));
+    let out = call_with(&executor, json!({"program": "/usr/bin/env"})).expect("env runs");
+    let stdout = out["stdout"].as_str().unwrap_or_default();
+    for name in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        assert!(
+            stdout.contains(&format!("{name}=http://127.0.0.1:3128\n")),
+            "{name}: {out}"
+        );
+    }
+    assert!(!stdout.to_ascii_uppercase().contains("NO_PROXY"), "{out}");
+    for (name, value) in [
+        ("HTTPS_PROXY", "http://127.0.0.1:1"),
+        ("NO_PROXY", "*"),
+        ("all_proxy", "socks5://x"),
+    ] {
+        let err = call_with(
+            &executor,
+            json!({"program": "/usr/bin/env", "env": {name: value}}),
+        )
+        .expect_err("a model's proxy variable is refused");
+        assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+        assert!(err.message().contains("set by the executor"), "{err}");
+    }
+    let denials = audit
+        .events()
+        .iter()
+        .filter(|e| e["kind"] == "decision" && e["decision"] == "deny")
+        .count();
+    assert_eq!(denials, 3);
+}
+
+#[test]
+fn the_proxy_and_its_connections_end_when_the_call_ends() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    let held = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("the proxy connects");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("a timeout");
+        let mut rest = Vec::new();
+        // EOF, not a timeout: the proxy closed its side.
+        let read = stream.read_to_end(&mut rest);
+        (read.map_err(|e| e.kind()), Instant::now())
+    });
+    // The program opens a tunnel and keeps it open past its own timeout.
+    let script = format!(
+        "{}read -r -t 5 blank <&3\nread -r -t 30 more <&3\n",
+        ask_proxy(&format!("CONNECT 127.0.0.1:{port} HTTP/1.1\\r\\n\\r\\n"))
+    );
+    let program = format!("[[programs]]\npath = \"/bin/bash\"\nhosts = [\"127.0.0.1:{port}\"]\n");
+    let s = setup_with(&program, "");
+    let script = format!("PROXY=${{HTTP_PROXY##*:}}\n{script}");
+    let out = s.run(json!({
+        "program": "/bin/bash",
+        "args": ["-c", script],
+        "timeout_ms": 1500,
+    }));
+    let returned = Instant::now();
+    assert_eq!(out["timed_out"], true, "{out}");
+    assert_eq!(
+        out["stdout"], "HTTP/1.1 200 Connection established\n",
+        "{out}"
+    );
+    let (read, closed) = held.join().expect("the server thread");
+    assert_eq!(read, Ok(0), "{out}");
+    assert!(
+        closed <= returned + Duration::from_secs(2),
+        "closed long after the call"
     );
 }
 
@@ -865,4 +1191,34 @@ fn a_write_only_root_is_writable_but_not_readable() {
             .is_some_and(|e| e.contains("Permission denied")),
         "{out}"
     );
+}
+
+#[test]
+fn a_program_cannot_flood_the_trail_with_refusals() {
+    let up = Upstream::start("granted");
+    let one = ask_proxy("CONNECT 10.0.0.1:443 HTTP/1.1\\r\\n\\r\\n");
+    let script = format!("for i in $(seq 1 40); do\n{one}done\n");
+    let program = format!(
+        "[[programs]]\npath = \"/bin/bash\"\nhelpers = [\"/usr/bin/seq\"]\nhosts = [\"127.0.0.1:{}\"]\n",
+        up.port
+    );
+    let s = setup_with(&program, "");
+    let script = format!("PROXY=${{HTTP_PROXY##*:}}\n{script}");
+    let out = s.run(json!({"program": "/bin/bash", "args": ["-c", script], "cwd": s.root()}));
+    let answered = out["stdout"].as_str().unwrap_or_default().lines();
+    assert_eq!(
+        answered
+            .filter(|line| *line == "HTTP/1.1 403 Forbidden")
+            .count(),
+        40,
+        "{out}"
+    );
+    let refusals = proxy_refusals(&s.audit);
+    assert_eq!(refusals.len(), 32, "at most 32 recorded");
+    assert!(
+        refusals[31].1.contains("further refusals"),
+        "{:?}",
+        refusals[31]
+    );
+    assert!(!refusals[30].1.contains("further refusals"));
 }

@@ -1388,3 +1388,34 @@ fn an_empty_policy_has_no_warnings() {
     let executor = build_over(linking(&["count"]), &sandbox, "").expect("loads");
     assert!(executor.policy().warnings().is_empty());
 }
+
+#[test]
+fn a_relative_deny_glob_anchored_outside_every_root_is_a_warning() {
+    let policy_folder = Sandbox::new();
+    let work = Sandbox::new();
+    let data = work.root.join("data");
+    let text = format!(
+        "[fs]\nread = [{data:?}]\ndeny = [\n  \"secrets/**\",\n  {:?},\n]\n",
+        format!("{}/secrets/**", data.display())
+    );
+    let mut policy = Policy::from_toml(&text, "rustchain.toml", &policy_folder.root)
+        .expect("a warning, not an error");
+    let warnings = policy.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].kind, PolicyWarningKind::UnreachableDeny);
+    assert_eq!(warnings[0].line, Some(4), "the relative glob's line");
+    assert!(
+        warnings[0].message.contains("can never match"),
+        "{warnings:?}"
+    );
+    // Checking the links keeps it.
+    policy
+        .check_linked(linking(&["count"]))
+        .expect("nothing unlinked");
+    assert_eq!(policy.warnings().len(), 1);
+    // Anchored at a folder holding the root (or inside it), it can match.
+    for base in [&work.root, &data] {
+        let policy = Policy::from_toml(&text, "rustchain.toml", base).expect("loads");
+        assert!(policy.warnings().is_empty(), "{:?}", policy.warnings());
+    }
+}

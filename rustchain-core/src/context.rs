@@ -63,6 +63,15 @@ pub trait CallControl: Send + Sync {
     fn files(&self) -> &dyn FileAccess;
     /// The executor's own type, for the runtime's accessors (the grants).
     fn as_any(&self) -> &dyn std::any::Any;
+    /// Records a refusal the running tool made on the call's behalf (a
+    /// connection its child asked for and its proxy refused): a deny
+    /// decision record of the call, between its allow and its result.
+    /// `Err` when it cannot be recorded (the call already ended, or the
+    /// trail failed). An executor that keeps no records accepts it.
+    fn record_refusal(&self, rule: &str, reason: &str) -> Result<(), ToolError> {
+        let _ = (rule, reason);
+        Ok(())
+    }
 }
 
 /// Who asked for a call, as the front end that received it knows them: the
@@ -331,6 +340,25 @@ impl ToolContext {
     pub fn __with_control(mut self, control: Arc<dyn CallControl>) -> Self {
         self.control = Some(control);
         self
+    }
+
+    /// Records, in the call's audit trail, a refusal the tool made while it
+    /// ran: something done on the call's behalf (a connection a started
+    /// program asked for) that the policy does not allow. The trail gets a
+    /// deny decision record naming `rule` and `reason`, after the call's
+    /// allow and before its result. Outside an executor there is no trail,
+    /// and nothing is recorded.
+    ///
+    /// ```
+    /// use rustchain_core::ToolContext;
+    /// let ctx = ToolContext::new();
+    /// ctx.record_refusal("net.allow", "10.0.0.1:22 is not a granted host").unwrap();
+    /// ```
+    pub fn record_refusal(&self, rule: &str, reason: &str) -> Result<(), ToolError> {
+        match &self.control {
+            Some(control) => control.record_refusal(rule, reason),
+            None => Ok(()),
+        }
     }
 
     /// Generated guards report each declared value here, after decoding and

@@ -568,27 +568,26 @@ fn breadth(policy: &Policy, findings: &mut Vec<Finding>) {
         }
     }
     for program in grants.programs() {
+        // A program granted hosts reaches them through the executor's
+        // filtering proxy only (its own network namespace): no finding,
+        // unless it may run without that namespace.
         if program.confinement == crate::policy::Confinement::Weaker {
+            let network = if program.hosts.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; without namespaces it also gets the host's network, not limited to {}",
+                    program.hosts.join(", ")
+                )
+            };
             findings.push(policy_finding(
                 Severity::Medium,
                 "[programs] confinement",
                 format!(
-                    "{} accepts weaker confinement: where the kernel cannot enforce a rule (no Landlock, no namespaces, a deny glob it cannot mask), it runs anyway",
+                    "{} accepts weaker confinement: where the kernel cannot enforce a rule (no Landlock, no namespaces, a deny glob it cannot mask), it runs anyway{network}",
                     program.path.display()
                 ),
                 "remove `confinement = \"weaker\"` so the program is refused where it cannot be confined",
-            ));
-        }
-        if !program.hosts.is_empty() {
-            findings.push(policy_finding(
-                Severity::Medium,
-                "[programs] hosts",
-                format!(
-                    "{} gets the host's network for {}: the sandbox does not limit its connections to those hosts",
-                    program.path.display(),
-                    program.hosts.join(", ")
-                ),
-                "grant hosts to programs only when they must reach the network; use http_request for single requests",
             ));
         }
     }
@@ -768,9 +767,9 @@ mod tests {
     }
 
     #[test]
-    fn weaker_confinement_and_granted_hosts_are_findings() {
+    fn weaker_confinement_is_a_finding_and_hosts_behind_the_proxy_are_not() {
         let policy = Policy::from_toml(
-            "[[programs]]\npath = \"/bin/echo\"\nconfinement = \"weaker\"\n[[programs]]\npath = \"/usr/bin/git\"\nhosts = [\"github.com:443\"]\n[[programs]]\npath = \"/bin/cat\"\n",
+            "[[programs]]\npath = \"/bin/echo\"\nconfinement = \"weaker\"\n[[programs]]\npath = \"/usr/bin/git\"\nhosts = [\"github.com:443\"]\n[[programs]]\npath = \"/usr/bin/curl\"\nhosts = [\"example.com:443\"]\nconfinement = \"weaker\"\n[[programs]]\npath = \"/bin/cat\"\n",
             "<test>",
             "/".as_ref(),
         )
@@ -782,20 +781,21 @@ mod tests {
             .map(|f| (f.severity, f.at.clone().unwrap_or_default(), f.why.clone()))
             .collect();
         assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().all(
+            |(severity, at, _)| *severity == Severity::Medium && at == "[programs] confinement"
+        ));
         assert!(
             found
                 .iter()
-                .any(|(severity, at, why)| *severity == Severity::Medium
-                    && at == "[programs] confinement"
-                    && why.starts_with("/bin/echo"))
+                .any(|(_, _, why)| why.starts_with("/bin/echo") && !why.contains("network"))
         );
         assert!(
             found
                 .iter()
-                .any(|(severity, at, why)| *severity == Severity::Medium
-                    && at == "[programs] hosts"
-                    && why.starts_with("/usr/bin/git"))
+                .any(|(_, _, why)| why.starts_with("/usr/bin/curl")
+                    && why.contains("host's network, not limited to example.com:443"))
         );
+        assert!(!found.iter().any(|(_, _, why)| why.contains("/usr/bin/git")));
     }
 
     #[test]

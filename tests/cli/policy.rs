@@ -151,6 +151,44 @@ fn policy_explain_shows_the_deciding_rule() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn policy_explain_of_cmd_run_names_the_proxy_for_programs_granted_hosts() {
+    let setup = Setup::new(
+        "[tools]\nallow = [\"cmd_run\"]\n[[programs]]\npath = \"/usr/bin/curl\"\nhosts = [\"example.com:443\"]\n",
+    );
+    let run = setup
+        .cli(&[
+            "policy",
+            "explain",
+            "cmd_run",
+            "--args",
+            r#"{"program": "/usr/bin/curl"}"#,
+        ])
+        .expect_code(0);
+    assert!(
+        run.out.contains("sandbox of the programs it starts:"),
+        "{}",
+        run.out
+    );
+    let network = run
+        .out
+        .lines()
+        .find(|line| line.trim_start().starts_with("network:"))
+        .unwrap_or_else(|| panic!("no network line: {}", run.out));
+    assert!(network.contains("only the executor's proxy"), "{network}");
+    assert!(network.contains("HTTPS_PROXY"), "{network}");
+    assert!(!run.out.contains("host's network"), "{}", run.out);
+    let check = setup.cli(&["policy", "check"]).expect_code(0);
+    assert!(
+        check
+            .out
+            .contains("/usr/bin/curl (reaches example.com:443 only, through the executor's proxy)"),
+        "{}",
+        check.out
+    );
+}
+
 #[test]
 fn policy_explain_judges_each_guarded_value() {
     let setup = Setup::new("");

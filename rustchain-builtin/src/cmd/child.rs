@@ -1,5 +1,6 @@
-//! Running the child: spawn it in its own process group, drain stdout and
-//! stderr together, stop it at its bound, kill the whole group, reap it.
+//! Running the child: spawn it in its own process group (with its network
+//! proxy, when its entry grants hosts), drain stdout and stderr together,
+//! stop it at its bound, kill the whole group, reap it.
 //!
 //! One thread does it all with `poll(2)`: both pipes are read as data comes,
 //! so the child never blocks on a full pipe, while the same loop watches for
@@ -15,6 +16,8 @@ use std::time::{Duration, Instant};
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
 use super::Plan;
+use super::proxy::{ProgramReach, Proxy};
+use super::sandbox::network::Handover;
 
 /// Past its cap, a stream is still read and counted for this many more
 /// bytes, so a chatty program can finish and report its exit status; a
@@ -241,9 +244,20 @@ pub(super) fn run(plan: &Plan, ctx: &ToolContext) -> Result<Finished, ToolError>
     if plan.workdir.raw_fd().is_none() {
         command.current_dir(plan.workdir.path());
     }
-    let setup = plan
+    let mut setup = plan
         .sandbox
         .child_setup(plan.workdir.raw_fd(), plan.workdir.path());
+    // A program granted hosts hands back the listener of its namespace's
+    // proxy; the proxy is checked before anything starts.
+    let network = match plan.sandbox.proxied() {
+        true => {
+            let reach = ProgramReach::new(ctx, &plan.program, &plan.hosts)?;
+            let handover = Handover::new().map_err(|err| proxy_failed(&err))?;
+            setup = setup.with_proxy_channel(handover.child_end());
+            Some((handover, reach))
+        }
+        false => None,
+    };
     // SAFETY: the hook runs in the child between fork and exec and makes
     // only raw system calls on numbers prepared before the fork: it neither
     // allocates nor locks.
@@ -260,6 +274,15 @@ pub(super) fn run(plan: &Plan, ctx: &ToolContext) -> Result<Finished, ToolError>
         child,
         group,
         reaped: None,
+    };
+    // Dropped before `running` on every way out: the proxy and its
+    // connections end with the run.
+    let _proxy = match network {
+        Some((handover, reach)) => {
+            let listener = handover.receive().map_err(|err| proxy_failed(&err))?;
+            Some(Proxy::start(listener, reach)?)
+        }
+        None => None,
     };
     let cap = plan.cap;
     let io_failed = |err: io::Error| {
@@ -342,6 +365,13 @@ pub(super) fn run(plan: &Plan, ctx: &ToolContext) -> Result<Finished, ToolError>
         stdout: out,
         stderr: err,
     })
+}
+
+fn proxy_failed(err: &io::Error) -> ToolError {
+    ToolError::new(
+        ErrorKind::Failed,
+        format!("the program's network proxy could not be set up, so it was stopped: {err}"),
+    )
 }
 
 fn not_started(plan: &Plan, err: &io::Error) -> ToolError {

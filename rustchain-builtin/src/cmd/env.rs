@@ -48,6 +48,31 @@ impl GuardValue for EnvVars {
     }
 }
 
+/// Variables that name a proxy (in any case). The executor alone sets
+/// them, for a program whose entry grants hosts, to its own proxy
+/// (`NO_PROXY` never): a call's value or the agent's would be at best
+/// useless (the program's namespace reaches nothing else) and at worst
+/// misleading, so a call that sets one is refused.
+pub(super) const PROXY_VARS: &[&str] = &["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"];
+
+/// Whether `name` is one of [`PROXY_VARS`], in any case.
+pub(super) fn names_proxy(name: &str) -> bool {
+    PROXY_VARS.iter().any(|var| var.eq_ignore_ascii_case(name))
+}
+
+/// What tells a program granted hosts where its proxy is: `HTTP_PROXY`,
+/// `HTTPS_PROXY` and `ALL_PROXY`, upper and lower case (curl reads only
+/// `http_proxy` in lower case), all `http://127.0.0.1:port`.
+pub(super) fn proxy_env(port: u16) -> Vec<(String, OsString)> {
+    let url = format!("http://127.0.0.1:{port}");
+    PROXY_VARS
+        .iter()
+        .filter(|name| **name != "NO_PROXY")
+        .flat_map(|name| [(*name).to_owned(), name.to_ascii_lowercase()])
+        .map(|name| (name, OsString::from(&url)))
+        .collect()
+}
+
 fn refuse_unsafe(name: &str, value: &str) -> Result<(), ToolError> {
     let refuse = |why: String| Err(ToolError::new(ErrorKind::Denied, why));
     if name.is_empty() || name.contains(['=', '\0']) {
@@ -63,17 +88,23 @@ fn refuse_unsafe(name: &str, value: &str) -> Result<(), ToolError> {
             "`{name}` is never passed to a program, whatever the policy grants: {why}"
         ));
     }
+    if names_proxy(name) {
+        return refuse(format!(
+            "`{name}` is set by the executor alone: a program granted hosts gets its own proxy there, and no other way out"
+        ));
+    }
     Ok(())
 }
 
-/// The child's whole environment: each granted variable the agent itself
-/// has, then what the call sets (which wins). Variables that load code are
-/// left out even when granted and set in the agent's environment.
+/// The child's environment before the proxy's variables: each granted
+/// variable the agent itself has, then what the call sets (which wins).
+/// Variables that load code or name a proxy are left out even when granted
+/// and set in the agent's environment.
 pub(super) fn child_env(grants: &Grants, requested: Option<&EnvVars>) -> Vec<(String, OsString)> {
     let mut env: BTreeMap<String, OsString> = grants
         .env()
         .iter()
-        .filter(|name| loads_code(name).is_none())
+        .filter(|name| loads_code(name).is_none() && !names_proxy(name))
         .filter_map(|name| std::env::var_os(name).map(|value| (name.clone(), value)))
         .collect();
     if let Some(requested) = requested {
@@ -141,6 +172,38 @@ mod tests {
         ] {
             assert_eq!(loads_code(name), None, "{name}");
         }
+    }
+
+    #[test]
+    fn proxy_variables_are_refused_in_any_case_and_set_only_by_the_executor() {
+        for name in [
+            "HTTPS_PROXY",
+            "https_proxy",
+            "Http_Proxy",
+            "ALL_PROXY",
+            "no_proxy",
+        ] {
+            let err = refuse_unsafe(name, "http://evil.example:1").unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Denied, "{name}");
+            assert!(err.message().contains("set by the executor"), "{err}");
+        }
+        let set = proxy_env(3128);
+        let names: Vec<&str> = set.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "HTTP_PROXY",
+                "http_proxy",
+                "HTTPS_PROXY",
+                "https_proxy",
+                "ALL_PROXY",
+                "all_proxy"
+            ]
+        );
+        assert!(
+            set.iter()
+                .all(|(_, value)| value == "http://127.0.0.1:3128")
+        );
     }
 
     #[test]

@@ -15,8 +15,10 @@
 //!    space, file size, processes, no core files), no new privileges, and on
 //!    Linux the kernel sandbox of [`sandbox`]: it executes only the program
 //!    and its helpers, reads read roots, writes write roots, sees denied paths
-//!    masked, has no network without granted hosts, and lives in its own PID
-//!    namespace; where that cannot be enforced it is not run.
+//!    masked, has no network without granted hosts and reaches granted hosts
+//!    only through the executor's [`proxy`] (its network namespace's only way
+//!    out), and lives in its own PID namespace; where that cannot be enforced
+//!    it is not run.
 //! 4. The run: stdout and stderr drained together, each kept up to a cap and
 //!    counted past it; the whole process group killed and the program reaped
 //!    when it exits (nothing it started in the background lives on), when
@@ -27,6 +29,7 @@
 
 mod child;
 mod env;
+mod proxy;
 mod sandbox;
 mod workdir;
 
@@ -82,8 +85,7 @@ pub struct CmdOutput {
     pub output_flooded: bool,
     /// Whether Landlock confined the program's file access: `full`, `partial` or `not_supported`.
     pub landlock: LandlockStatus,
-    /// Whether the program ran in its own mount, PID and (without granted
-    /// hosts) network namespaces.
+    /// Whether the program ran in its own mount, PID and network namespaces.
     pub isolated: bool,
 }
 
@@ -144,6 +146,8 @@ struct Plan {
     /// Bytes kept per stream.
     cap: usize,
     sandbox: Sandbox,
+    /// The hosts its entry grants, reached through the proxy.
+    hosts: Vec<String>,
 }
 
 impl Plan {
@@ -224,10 +228,15 @@ impl Plan {
         let time_bound = own.unwrap_or(call_end).saturating_duration_since(now);
         let workdir = WorkDir::choose(cwd, grants)?;
         let sandbox = Sandbox::prepare(grants, grant, time_bound, Mechanisms::detect())?;
+        let mut env = env::child_env(grants, env);
+        if sandbox.proxied() {
+            env.extend(env::proxy_env(sandbox::network::PROXY_PORT));
+        }
         Ok(Plan {
             program,
             args,
-            env: env::child_env(grants, env),
+            env,
+            hosts: grant.hosts.clone(),
             workdir,
             stop_at: own,
             backstop: call_end + BACKSTOP,
@@ -275,6 +284,7 @@ mod tests {
             backstop: now + Duration::from_secs(20),
             cap: 1024,
             sandbox,
+            hosts: Vec::new(),
         }
     }
 

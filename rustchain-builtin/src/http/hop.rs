@@ -8,6 +8,11 @@
 //! redirect policy: the hop in flight (so the resolver knows the port the
 //! connection will use) and the first refusal (so the call reports it
 //! rather than the HTTP client's wrapping of it).
+//!
+//! Who grants a host is a [`Reach`]: the policy's `[net]` rules for
+//! `http_request`, a program's `hosts` for the proxy `cmd_run` gives a
+//! program (`cmd::proxy`). Both go through the same checks here
+//! ([`check_host`], [`resolve_checked`]): one copy of the rules.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,6 +47,31 @@ pub struct Hop {
     pub port: u16,
     /// Whether the hop is `https`.
     pub https: bool,
+}
+
+/// Who grants the hosts a connection may reach, and which rules deny them.
+pub(crate) trait Reach: Send + Sync {
+    /// Whether `target` is granted and not denied.
+    fn allows(&self, target: &NetTarget) -> bool;
+    /// The `[net] deny` rule covering `target`, as written, if one does.
+    fn denial(&self, target: &NetTarget) -> Option<&str>;
+    /// Where a person grants a host, for messages (`under [net] allow`).
+    fn where_granted(&self) -> String;
+}
+
+/// `http_request`'s reach: the policy's `[net] allow`, less its `[net] deny`.
+impl Reach for Grants {
+    fn allows(&self, target: &NetTarget) -> bool {
+        self.allows_host(target)
+    }
+
+    fn denial(&self, target: &NetTarget) -> Option<&str> {
+        self.net_denial(target)
+    }
+
+    fn where_granted(&self) -> String {
+        "under [net] allow".to_owned()
+    }
 }
 
 fn denied(message: impl Into<String>) -> ToolError {
@@ -93,28 +123,40 @@ pub fn check_url(url: &Url, grants: &Grants) -> Result<Hop, ToolError> {
     let port = url
         .port_or_known_default()
         .ok_or_else(|| denied(format!("`{url}` has no port")))?;
+    check_host(host, port, Some(scheme), grants)
+}
+
+/// Checks a host and port against `reach`: no cloud metadata name, and a
+/// grant covering it. `scheme` is the URL's, `None` for a bare tunnel.
+pub(crate) fn check_host(
+    host: TargetHost,
+    port: u16,
+    scheme: Option<&str>,
+    reach: &dyn Reach,
+) -> Result<Hop, ToolError> {
     if let TargetHost::Name(name) = &host
         && METADATA_NAMES.contains(&name.as_str())
     {
         return Err(denied(format!(
-            "`{name}` names a cloud metadata service, which this tool never requests"
+            "`{name}` names a cloud metadata service, which is never requested"
         )));
     }
     let target = NetTarget {
-        scheme: Some(scheme.to_owned()),
+        scheme: scheme.map(str::to_owned),
         host: host.clone(),
         port: Some(port),
     };
-    if !grants.allows_host(&target) {
+    if !reach.allows(&target) {
         return Err(denied(format!(
-            "{} is not a granted host; ask the operator to add it under [net] allow",
-            host_port(&host, port)
+            "{} is not a granted host; ask the operator to add it {}",
+            host_port(&host, port),
+            reach.where_granted()
         )));
     }
     Ok(Hop {
         host,
         port,
-        https: scheme == "https",
+        https: scheme == Some("https"),
     })
 }
 
@@ -134,11 +176,11 @@ pub fn check_redirect(next: &Url, previous: &[Url], grants: &Grants) -> Result<H
 }
 
 /// Checks every address `host` resolved to; one denied answer refuses them all.
-pub fn check_answers(
+pub(crate) fn check_answers(
     host: &TargetHost,
     port: u16,
     answers: &[IpAddr],
-    grants: &Grants,
+    reach: &dyn Reach,
 ) -> Result<(), ToolError> {
     if answers.is_empty() {
         return Err(ToolError::new(
@@ -153,7 +195,7 @@ pub fn check_answers(
             host: TargetHost::Ip(ip),
             port: Some(port),
         };
-        if let Some(rule) = grants.net_denial(&target) {
+        if let Some(rule) = reach.denial(&target) {
             return Err(denied(format!(
                 "`{host}` resolves to {ip}, which `{rule}` denies, so the request was refused"
             )));
@@ -161,18 +203,20 @@ pub fn check_answers(
         let Some(special) = classify(ip) else {
             continue;
         };
-        if !grants.allows_host(&target) {
+        if !reach.allows(&target) {
             return Err(denied(format!(
-                "`{host}` resolves to {ip}, {special}; a host name grant does not open such addresses, so the request was refused; to allow it, ask the operator to grant `{}` (or a range holding it) under [net] allow",
-                host_port(&TargetHost::Ip(ip), port)
+                "`{host}` resolves to {ip}, {special}; a host name grant does not open such addresses, so the request was refused; to allow it, ask the operator to grant `{}` (or a range holding it) {}",
+                host_port(&TargetHost::Ip(ip), port),
+                reach.where_granted()
             )));
         }
     }
     Ok(())
 }
 
-/// The name the HTTP client asked to resolve, read the way a URL host is.
-fn host_of(name: &str) -> Result<TargetHost, ToolError> {
+/// The name the HTTP client asked to resolve (or a proxy request named),
+/// read the way a URL host is.
+pub(crate) fn host_of(name: &str) -> Result<TargetHost, ToolError> {
     match Url::parse(&format!("http://{name}/"))
         .as_ref()
         .map(Url::host)
@@ -274,21 +318,33 @@ impl CallNet {
                 )));
             }
         };
-        let answers = match &host {
-            TargetHost::Ip(ip) => vec![*ip],
-            TargetHost::Name(name) => self.resolver.lookup(name).await.map_err(|err| {
-                ToolError::new(
-                    ErrorKind::Failed,
-                    format!("`{name}` could not be resolved: {err}"),
-                )
-            })?,
-        };
-        check_answers(&host, port, &answers, self.grants())?;
-        Ok(answers
-            .into_iter()
-            .map(|ip| SocketAddr::new(canonical_ip(ip), port))
-            .collect())
+        resolve_checked(&*self.resolver, &host, port, self.grants()).await
     }
+}
+
+/// The addresses `host` resolves to, each checked ([`check_answers`]), as
+/// the socket addresses to connect to: one lookup, so nothing checked can
+/// be swapped for something else by a second answer (DNS rebinding).
+pub(crate) async fn resolve_checked(
+    resolver: &dyn Resolver,
+    host: &TargetHost,
+    port: u16,
+    reach: &dyn Reach,
+) -> Result<Vec<SocketAddr>, ToolError> {
+    let answers = match host {
+        TargetHost::Ip(ip) => vec![*ip],
+        TargetHost::Name(name) => resolver.lookup(name).await.map_err(|err| {
+            ToolError::new(
+                ErrorKind::Failed,
+                format!("`{name}` could not be resolved: {err}"),
+            )
+        })?,
+    };
+    check_answers(host, port, &answers, reach)?;
+    Ok(answers
+        .into_iter()
+        .map(|ip| SocketAddr::new(canonical_ip(ip), port))
+        .collect())
 }
 
 #[cfg(test)]

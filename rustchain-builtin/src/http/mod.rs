@@ -40,6 +40,7 @@ pub use hop::MAX_REDIRECTS;
 pub use resolve::{Lookup, Resolver, SystemResolver, resolver, set_extra_roots, set_resolver};
 
 use hop::CallNet;
+pub(crate) use hop::{Reach, check_host, host_of, resolve_checked};
 
 /// Response bytes returned when the call does not say (1 MiB).
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 20;

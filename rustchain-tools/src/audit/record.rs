@@ -17,6 +17,9 @@ pub enum Decision {
     /// A rule allowed the call.
     Allow,
     /// A rule (or the default) denied the call; nothing of the tool ran.
+    /// After an `allow` of the same call, a rule denied one thing the running
+    /// tool attempted on the call's behalf (a connection a program it
+    /// started asked its proxy for); the call went on.
     Deny,
     /// A rule said ask, and the approver said yes.
     AskApproved,

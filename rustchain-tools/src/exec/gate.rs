@@ -521,6 +521,27 @@ impl CallGate {
         })
     }
 
+    /// A deny decision record for something the running tool refused on the
+    /// call's behalf; only while the call runs, so the record falls between
+    /// the call's allow and its result.
+    pub(crate) fn record_refusal(&self, rule: &str, reason: &str) -> Result<(), ToolError> {
+        if self.phase.get() != Phase::Allowed {
+            return Err(ToolError::new(
+                ErrorKind::Cancelled,
+                "a refusal is recorded only while the call runs",
+            ));
+        }
+        if self.mode == Mode::DryRun {
+            return Ok(());
+        }
+        let decision = Decision {
+            verdict: Verdict::Deny,
+            rule: rule.to_owned().into(),
+            reason: reason.to_owned().into(),
+        };
+        self.record_decision(Recorded::Deny, &decision, None)
+    }
+
     /// Ends the call: caps the output, writes the result record (or the one
     /// record of a call refused before any decision), counts it.
     pub(crate) fn finish(
@@ -638,6 +659,10 @@ impl CallControl for CallGate {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    fn record_refusal(&self, rule: &str, reason: &str) -> Result<(), ToolError> {
+        CallGate::record_refusal(self, rule, reason)
     }
 }
 

@@ -6,14 +6,14 @@
 //! later, when an executor is built: see [`linked`](super::linked).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use globset::{Glob, GlobMatcher};
 use toml::Spanned;
 
 use super::decision::Verdict;
-use super::error::{PolicyError, PolicyErrorKind};
+use super::error::{PolicyError, PolicyErrorKind, PolicyWarning, PolicyWarningKind};
 use super::file::{self, PolicyFile};
 use super::grants::{Confinement, Grant, Granted, Grants, Rule, Views};
 use super::limits::{
@@ -131,11 +131,13 @@ impl Compiler<'_> {
         let limits = &file.limits;
         let defaults = ArgLimits::default();
         let redact = self.redact(&file.audit.redact)?;
+        let grants = self.grants(&file)?;
+        let warnings = self.unreachable_denies(&file.fs.deny, &grants);
         Ok(Policy {
             origin: self.origin.to_owned(),
             default_deny: self.default(file.default.as_ref())?,
             tool_rules: self.tool_rules(&file.tools)?,
-            grants: self.grants(&file)?,
+            grants,
             default_timeout: self.duration(limits.timeout.as_ref())?,
             arg_limits: ArgLimits {
                 max_bytes: limits.max_argument_bytes.unwrap_or(defaults.max_bytes),
@@ -175,8 +177,45 @@ impl Compiler<'_> {
                     .map(|glob| Some(self.line(glob)))
                     .collect(),
             },
-            warnings: Vec::new(),
+            warnings,
         })
+    }
+
+    /// A warning for each relative deny glob that can never match: it is
+    /// anchored at the policy's folder, and that folder is neither inside
+    /// a granted root nor holds one, so no path a tool or a program may
+    /// touch lies under it (the glob was likely written for another folder).
+    fn unreachable_denies(&self, globs: &[Spanned<String>], grants: &Grants) -> Vec<PolicyWarning> {
+        let anchor = grants.fs_deny().base();
+        let roots: Vec<&Path> = grants
+            .fs_read_roots()
+            .iter()
+            .chain(grants.fs_write_roots())
+            .map(PathBuf::as_path)
+            .collect();
+        if roots.is_empty()
+            || roots
+                .iter()
+                .any(|root| anchor.starts_with(root) || root.starts_with(anchor))
+        {
+            return Vec::new();
+        }
+        let shown: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        globs
+            .iter()
+            .filter(|glob| !Path::new(glob.get_ref()).is_absolute())
+            .map(|glob| PolicyWarning {
+                kind: PolicyWarningKind::UnreachableDeny,
+                origin: self.origin.to_owned(),
+                line: Some(self.line(glob)),
+                message: format!(
+                    "fs.deny {:?} is relative, so it is anchored at the policy's folder {}, which lies outside every granted root ({}): it can never match; make it absolute, or relative to this folder",
+                    glob.get_ref(),
+                    anchor.display(),
+                    shown.join(", ")
+                ),
+            })
+            .collect()
     }
 
     fn default(&self, default: Option<&Spanned<String>>) -> Result<Option<Rule>, PolicyError> {

@@ -138,6 +138,9 @@ pub enum PolicyWarningKind {
     UnlinkedTool,
     /// An `[audit] redact` entry names a field no linked tool takes.
     UnreceivedField,
+    /// A relative `[fs] deny` glob is anchored at the policy's folder, which
+    /// lies outside every granted root, so it can never match.
+    UnreachableDeny,
 }
 
 impl fmt::Display for PolicyWarning {

@@ -53,7 +53,13 @@ impl Policy {
     /// assert_eq!(policy.warnings()[0].line, Some(1));
     /// ```
     pub fn check_linked(&mut self, registry: &Registry) -> Result<(), PolicyError> {
-        let mut warnings = Vec::new();
+        // What loading found stays; what linking finds is found afresh.
+        let mut warnings: Vec<PolicyWarning> = self
+            .warnings
+            .iter()
+            .filter(|w| w.kind == PolicyWarningKind::UnreachableDeny)
+            .cloned()
+            .collect();
         let linked: Vec<&str> = registry.tools().map(|tool| tool.name()).collect();
         for (name, limits) in &self.tool_limits {
             if registry.get(name).is_some() {

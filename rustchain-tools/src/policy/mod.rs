@@ -22,7 +22,7 @@
 //! path = "/usr/bin/git"
 //! deny_flags = ["-c", "--exec-path"]
 //! helpers = ["/usr/lib/git-core/git"] # what it may execute besides itself (nothing else)
-//! hosts = ["github.com:443"]   # network: none unless hosts are granted
+//! hosts = ["github.com:443"]   # network: none, or these hosts through the executor's proxy
 //! confinement = "full"         # or "weaker": run even where the kernel cannot enforce a rule
 //!
 //! [env]
@@ -513,7 +513,7 @@ fn program_summary(program: &ProgramGrant) -> String {
         text.push_str(" (no network)");
     } else {
         text.push_str(&format!(
-            " (host network, for {}: not limited to them by the kernel)",
+            " (reaches {} only, through the executor's proxy)",
             program.hosts.join(", ")
         ));
     }

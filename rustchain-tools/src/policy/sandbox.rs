@@ -108,7 +108,7 @@ pub fn summary() -> Vec<String> {
         format!("system files read: {}", SYSTEM_FILES.join(", ")),
         format!("devices: {}", DEVICES.join(", ")),
         "deny globs: paths they cover are masked in a private mount namespace; a glob no mount can cover refuses the run".to_owned(),
-        "network: none (own network namespace, no TCP) unless the program's entry grants hosts, which get the host's network".to_owned(),
+        "network: its own network namespace; no TCP at all unless the program's entry grants hosts, then only the executor's proxy (127.0.0.1:3128 in that namespace, announced in HTTP_PROXY, HTTPS_PROXY, ALL_PROXY), which lets through CONNECT and plain-HTTP requests to those hosts, checked as http_request checks them (each resolved address too, [net] deny included) and refuses the rest with 403 and a deny record".to_owned(),
         "lifetime: own PID namespace; everything the program started dies with it".to_owned(),
         "where a mechanism is missing or a rule cannot be enforced, the program is not run unless its entry says confinement = \"weaker\"".to_owned(),
     ]
@@ -195,5 +195,9 @@ mod tests {
         for path in ["/usr", "/etc/ssl", "/dev/null"] {
             assert!(all.contains(path), "{path}: {all}");
         }
+        // A program granted hosts is named as reaching them through the
+        // proxy, not as getting the host's network.
+        assert!(all.contains("only the executor's proxy"), "{all}");
+        assert!(!all.contains("host's network"), "{all}");
     }
 }

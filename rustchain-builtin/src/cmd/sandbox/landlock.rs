@@ -1,5 +1,5 @@
 //! The Landlock ruleset of one run: which files the child may execute, read
-//! and write, and (with no hosts granted) no TCP at all.
+//! and write, and which TCP it may use ([`NetAccess`]).
 //!
 //! Built in the parent; the child only calls `landlock_restrict_self` with
 //! its descriptor.
@@ -12,6 +12,19 @@ use rustchain_tools::policy::Grants;
 use rustchain_tools::policy::sandbox::{DEVICES, SYSTEM_FILES, SYSTEM_FOLDERS};
 
 use super::LandlockStatus;
+
+/// The TCP a child may use under Landlock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NetAccess {
+    /// No bind, no connect: an entry without hosts.
+    None,
+    /// Connect to this port only (the proxy's, in the child's own network
+    /// namespace), bind none: an entry with hosts.
+    ProxyOnly(u16),
+    /// Not restricted by Landlock: an entry with hosts that accepts weaker
+    /// confinement, run where there are no namespaces (so no proxy).
+    Unrestricted,
+}
 
 /// A Landlock ruleset built for one run, or none.
 #[derive(Debug)]
@@ -44,7 +57,7 @@ impl Landlock {
     #[cfg(not(target_os = "linux"))]
     pub(super) fn prepare(
         _rules: &[(PathBuf, Grant)],
-        _network: bool,
+        _net: NetAccess,
     ) -> Result<Landlock, ToolError> {
         Ok(Landlock::none())
     }
@@ -55,16 +68,16 @@ impl Landlock {
     #[cfg(target_os = "linux")]
     pub(super) fn prepare(
         rules: &[(PathBuf, Grant)],
-        network: bool,
+        net: NetAccess,
     ) -> Result<Landlock, ToolError> {
         use landlock::CompatLevel;
-        if let Ok(Some(fd)) = linux::ruleset(CompatLevel::HardRequirement, rules, network) {
+        if let Ok(Some(fd)) = linux::ruleset(CompatLevel::HardRequirement, rules, net) {
             return Ok(Landlock {
                 ruleset: Some(fd),
                 status: LandlockStatus::Full,
             });
         }
-        match linux::ruleset(CompatLevel::BestEffort, rules, network) {
+        match linux::ruleset(CompatLevel::BestEffort, rules, net) {
             Ok(Some(fd)) => Ok(Landlock {
                 ruleset: Some(fd),
                 status: LandlockStatus::Partial,
@@ -133,11 +146,11 @@ mod linux {
     use std::path::PathBuf;
 
     use landlock::{
-        ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, Ruleset, RulesetAttr,
-        RulesetCreatedAttr, RulesetError, Scope, make_bitflags, path_beneath_rules,
+        ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, NetPort, Ruleset,
+        RulesetAttr, RulesetCreatedAttr, RulesetError, Scope, make_bitflags, path_beneath_rules,
     };
 
-    use super::Grant;
+    use super::{Grant, NetAccess};
 
     /// The Landlock version whose file-system rights are all asked for.
     const ABI_WANTED: ABI = ABI::V6;
@@ -157,22 +170,25 @@ mod linux {
 
     /// The ruleset's descriptor, or `None` when the kernel has no Landlock.
     /// Paths that do not exist are left out (there is nothing to grant).
-    /// Without `network`, every TCP bind and connect is refused.
+    /// Every TCP bind and connect is refused but what `net` allows.
     pub(super) fn ruleset(
         level: CompatLevel,
         rules: &[(PathBuf, Grant)],
-        network: bool,
+        net: NetAccess,
     ) -> Result<Option<OwnedFd>, RulesetError> {
         let mut ruleset = Ruleset::default()
             .set_compatibility(level)
             .handle_access(AccessFs::from_all(ABI_WANTED))?
             .scope(Scope::from_all(ABI_WANTED))?;
-        if !network {
+        if net != NetAccess::Unrestricted {
             ruleset = ruleset.handle_access(AccessNet::from_all(ABI_WANTED))?;
         }
         let mut ruleset = ruleset.create()?;
         for (path, grant) in rules {
             ruleset = ruleset.add_rules(path_beneath_rules([path], access(*grant)))?;
+        }
+        if let NetAccess::ProxyOnly(port) = net {
+            ruleset = ruleset.add_rule(NetPort::new(port, AccessNet::ConnectTcp))?;
         }
         Ok(ruleset.into())
     }
@@ -203,7 +219,8 @@ mod tests {
     #[test]
     fn a_ruleset_is_built_and_its_status_reported() {
         let rules = rules(&Grants::default(), &[PathBuf::from("/bin/echo")]);
-        let landlock = Landlock::prepare(&rules, false).expect("building a ruleset does not fail");
+        let landlock =
+            Landlock::prepare(&rules, NetAccess::None).expect("building a ruleset does not fail");
         // Whatever this kernel supports, the status says it, and a
         // descriptor exists exactly when something will be enforced.
         assert_eq!(

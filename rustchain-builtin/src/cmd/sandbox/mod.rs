@@ -5,11 +5,14 @@
 //!   its `[[programs]]` entry lists, and their interpreters (Landlock);
 //! - [`landlock`]: it reads the read roots and writes the write roots (a
 //!   write-only root is not readable), reads a short list of system paths,
-//!   and, without granted hosts, opens no TCP connection;
+//!   binds no TCP port, and connects to none but, with granted hosts, the
+//!   proxy's;
 //! - [`masks`]: paths the deny globs cover are masked in a private mount
 //!   namespace, and write roots are `noexec`;
 //! - [`namespaces`]: its own PID namespace (nothing it starts outlives it)
-//!   and, without granted hosts, its own network namespace;
+//!   and its own network namespace;
+//! - [`network`]: with granted hosts, that namespace's only way out, a
+//!   listener the executor's proxy accepts on;
 //! - [`limits`]: resource limits, no new privileges, death with its parent.
 //!
 //! Where the kernel lacks a mechanism, or a deny glob cannot be masked, the
@@ -24,6 +27,7 @@ pub(crate) mod landlock;
 pub(crate) mod limits;
 pub(crate) mod masks;
 pub(crate) mod namespaces;
+pub(crate) mod network;
 mod setup;
 
 use std::ffi::CString;
@@ -36,7 +40,7 @@ use rustchain_tools::policy::sandbox::Mechanisms;
 use rustchain_tools::policy::{Confinement, Grants, ProgramGrant};
 use rustchain_tools::{ErrorKind, ToolError};
 
-use self::landlock::Landlock;
+use self::landlock::{Landlock, NetAccess};
 use self::limits::Limits;
 use self::masks::Mount;
 use self::namespaces::Namespaces;
@@ -63,6 +67,8 @@ pub(super) struct Sandbox {
     limits: Limits,
     namespaces: Option<Namespaces>,
     mounts: Vec<Mount>,
+    /// Whether the child reaches its hosts through the executor's proxy.
+    proxied: bool,
 }
 
 impl Sandbox {
@@ -86,9 +92,18 @@ impl Sandbox {
             ))
         };
         let executables = executables::executables(&program.path, &program.helpers);
-        let network = !program.hosts.is_empty();
+        let hosts = !program.hosts.is_empty();
+        // With namespaces, hosts are reached through the proxy only; a
+        // program accepting weaker confinement where there are none gets
+        // the host's network, as it would get its files.
+        let proxied = hosts && mechanisms.namespaces;
+        let net = match (hosts, proxied) {
+            (false, _) => NetAccess::None,
+            (true, true) => NetAccess::ProxyOnly(network::PROXY_PORT),
+            (true, false) => NetAccess::Unrestricted,
+        };
         let landlock = if mechanisms.landlock() {
-            Landlock::prepare(&landlock::rules(grants, &executables), network)?
+            Landlock::prepare(&landlock::rules(grants, &executables), net)?
         } else {
             Landlock::none()
         };
@@ -107,7 +122,7 @@ impl Sandbox {
             ));
         }
         let namespaces = if mechanisms.namespaces {
-            Some(Namespaces::for_run(network))
+            Some(Namespaces::for_run())
         } else if weaker {
             mounts.clear();
             None
@@ -121,6 +136,7 @@ impl Sandbox {
             limits: Limits::for_run(time_bound),
             namespaces,
             mounts,
+            proxied,
         })
     }
 
@@ -132,12 +148,19 @@ impl Sandbox {
             limits: Limits::for_run(time_bound),
             namespaces: None,
             mounts: Vec::new(),
+            proxied: false,
         }
     }
 
     /// Whether Landlock will confine the child.
     pub(super) fn landlock_status(&self) -> LandlockStatus {
         self.landlock.status
+    }
+
+    /// Whether the child reaches its granted hosts through the executor's
+    /// proxy (its entry grants hosts, and it has its own network namespace).
+    pub(super) fn proxied(&self) -> bool {
+        self.proxied
     }
 
     /// Whether the child runs in its own namespaces.
@@ -174,6 +197,7 @@ impl Sandbox {
             unshare: self.namespaces.as_ref().map_or(0, |n| n.flags),
             id_maps: self.namespaces.as_ref().and_then(|n| n.id_maps.clone()),
             mounts,
+            proxy_channel: -1,
         }
     }
 }

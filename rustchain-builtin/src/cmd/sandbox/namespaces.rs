@@ -1,8 +1,10 @@
 //! The namespaces a child is started in: its own mount namespace (for the
-//! masks), its own PID namespace (so nothing it starts outlives it), and,
-//! when its program entry grants no hosts, its own network namespace (no
-//! interface but a loopback that is down: not even the host's loopback is
-//! reachable). Without root, a user namespace makes the others possible.
+//! masks), its own PID namespace (so nothing it starts outlives it), and its
+//! own network namespace: without granted hosts no interface but a loopback
+//! that is down (not even the host's loopback is reachable); with hosts that
+//! loopback is up and holds one listener, the proxy's (see
+//! [`network`](super::network)). Without root, a user namespace makes the
+//! others possible.
 
 use std::ffi::CString;
 
@@ -15,13 +17,10 @@ pub(super) struct Namespaces {
 }
 
 impl Namespaces {
-    /// Mount and PID namespaces always; network unless `network`; a user
-    /// namespace when this process is not root.
-    pub(super) fn for_run(network: bool) -> Namespaces {
-        let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID;
-        if !network {
-            flags |= libc::CLONE_NEWNET;
-        }
+    /// Mount, PID and network namespaces; a user namespace when this
+    /// process is not root.
+    pub(super) fn for_run() -> Namespaces {
+        let mut flags = libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWNET;
         let id_maps = needs_user_namespace().then(|| {
             flags |= libc::CLONE_NEWUSER;
             // SAFETY: getuid and getgid have no preconditions.

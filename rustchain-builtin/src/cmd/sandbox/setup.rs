@@ -3,8 +3,10 @@
 //! threaded program may not allocate or take a lock).
 //!
 //! In order: enter the working directory, set resource limits, die with the
-//! parent, unshare the namespaces, make the mounts, start the PID namespace
-//! (two more forks: its init, then the program), no new privileges, Landlock.
+//! parent, unshare the namespaces, make the mounts, hand the proxy's
+//! listener to the executor (when the entry grants hosts), start the PID
+//! namespace (two more forks: its init, then the program), no new
+//! privileges, Landlock.
 
 use std::ffi::CString;
 use std::io;
@@ -39,9 +41,18 @@ pub(crate) struct ChildSetup {
     /// `(uid_map, gid_map)` for a user namespace.
     pub(super) id_maps: Option<(CString, CString)>,
     pub(super) mounts: Vec<ChildMount>,
+    /// The socket-pair end the proxy's listener is sent on, or -1 (no hosts).
+    pub(super) proxy_channel: RawFd,
 }
 
 impl ChildSetup {
+    /// The setup of a child whose entry grants hosts: it sends its proxy
+    /// listener on `channel` (see [`network`](super::network)).
+    pub(crate) fn with_proxy_channel(mut self, channel: RawFd) -> ChildSetup {
+        self.proxy_channel = channel;
+        self
+    }
+
     /// Runs in the child between `fork` and `exec`: raw system calls only.
     pub(crate) fn apply(&self) -> io::Result<()> {
         if self.workdir >= 0 {
@@ -63,6 +74,9 @@ impl ChildSetup {
         }
         if self.unshare & libc::CLONE_NEWNS != 0 {
             self.mount_all()?;
+        }
+        if self.proxy_channel >= 0 {
+            super::network::hand_over_listener(self.proxy_channel)?;
         }
         if self.unshare & libc::CLONE_NEWPID != 0 {
             pid_namespace::enter()?;
@@ -128,7 +142,7 @@ impl ChildSetup {
     }
 }
 
-fn check(rc: libc::c_long) -> io::Result<()> {
+pub(super) fn check(rc: libc::c_long) -> io::Result<()> {
     if rc < 0 {
         // Reads errno; builds no message, allocates nothing.
         Err(io::Error::last_os_error())
