@@ -130,7 +130,7 @@ pub(super) struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub(super) struct MirrorArgs {
-    /// The index to copy: a folder, or http://HOST[:PORT]/PATH.
+    /// The index to copy: a folder, or https://HOST[:PORT]/PATH (or http://).
     source: String,
     /// The folder to copy it into (made when missing; an earlier mirror is extended).
     dest: PathBuf,
@@ -647,7 +647,7 @@ fn rate(session: &mut Session<'_>, args: &RateArgs) -> Result<Exit, MarketError>
 fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketError> {
     let source = rustchain_market::mirror::Source::parse(&args.source)?;
     let report = rustchain_market::mirror::mirror(&source, &args.dest)?;
-    let exit = if report.refused.is_empty() {
+    let exit = if report.refused.is_empty() && report.refused_collections.is_empty() {
         Exit::Success
     } else {
         Exit::Blocked
@@ -657,6 +657,9 @@ fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketEr
             "copied": report.copied,
             "unchanged": report.unchanged,
             "refused": report.refused.iter().map(|(name, why)| json!({"name": name, "why": why})).collect::<Vec<_>>(),
+            "copied_collections": report.copied_collections,
+            "unchanged_collections": report.unchanged_collections,
+            "refused_collections": report.refused_collections.iter().map(|(name, why)| json!({"name": name, "why": why})).collect::<Vec<_>>(),
             "untrusted_ratings": report.untrusted_ratings,
         }));
         return Ok(exit);
@@ -665,10 +668,30 @@ fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketEr
         "copied {}, {} unchanged, {} refused\n",
         view::count(report.copied.len() as u64, "package", "packages"),
         report.unchanged.len(),
-        report.refused.len()
+        report.refused.len(),
     );
+    let collections = report.copied_collections.len()
+        + report.unchanged_collections.len()
+        + report.refused_collections.len();
+    if collections > 0 {
+        session.out.push_str(&format!(
+            "copied {}, {} unchanged, {} refused\n",
+            view::count(
+                report.copied_collections.len() as u64,
+                "collection",
+                "collections"
+            ),
+            report.unchanged_collections.len(),
+            report.refused_collections.len()
+        ));
+    }
     for (name, why) in &report.refused {
         session.err.push_str(&format!("refused `{name}`: {why}\n"));
+    }
+    for (name, why) in &report.refused_collections {
+        session
+            .err
+            .push_str(&format!("refused collection `{name}`: {why}\n"));
     }
     if report.untrusted_ratings > 0 {
         session.err.push_str(&format!(
