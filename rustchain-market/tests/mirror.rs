@@ -296,3 +296,44 @@ fn a_redirect_to_another_host_is_not_followed() {
     let report = mirror(&source, dest.path()).expect("mirrored through the redirects");
     assert_eq!(report.copied, ["slugs", "web"]);
 }
+
+#[test]
+fn an_https_source_is_spoken_over_tls_and_an_untrusted_certificate_refused() {
+    // A server whose certificate no authority signed: the mirror must speak
+    // TLS to it and refuse it, copying nothing.
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let certificate = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("a self-signed certificate");
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![certificate.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .expect("a server configuration");
+    let config = std::sync::Arc::new(config);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let Ok(connection) = rustls::ServerConnection::new(config.clone()) else {
+                continue;
+            };
+            let mut tls = rustls::StreamOwned::new(connection, stream);
+            let mut byte = [0u8; 1];
+            let _ = std::io::Read::read(&mut tls, &mut byte);
+        }
+    });
+    let source = Source::parse(&format!("https://127.0.0.1:{port}/")).expect("a URL");
+    let dest = tempfile::tempdir().expect("dir");
+    let err = mirror(&source, dest.path()).expect_err("an untrusted certificate");
+    assert_eq!(err.kind(), MarketErrorKind::Io, "{err}");
+    assert!(err.message().contains("certificate"), "{err}");
+    assert!(!dest.path().join("config.json").exists());
+}

@@ -25,7 +25,7 @@ Examples:
   rustchain market diff my_tool 0.1.0 0.2.0    the breaking changes between two versions
   rustchain market search slug --permission none   packages that touch nothing
   rustchain market info my_tool                tools, permissions, quality, ratings, versions
-  rustchain market mirror http://example.org/index/ ./index-copy   verified, for offline use
+  rustchain market mirror https://example.org/index/ ./index-copy  verified, for offline use
   rustchain market export my_tool --mcp-registry --out server.json
   rustchain market collection publish text-kit 1.0.0 my_tool@^0.1 --description \"Text tools.\"
   rustchain market rate my_tool 5 --review \"Does what it says.\"
