@@ -249,7 +249,8 @@ enum Reader {
 
 /// A client, the runtime it runs on, the index's URL and the limits.
 struct HttpReader {
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (taken to shut it down without blocking).
+    runtime: Option<tokio::runtime::Runtime>,
     client: reqwest::Client,
     base: url::Url,
     limits: Limits,
@@ -320,7 +321,7 @@ impl HttpReader {
             .build()
             .map_err(|err| failed("client", &err))?;
         Ok(HttpReader {
-            runtime,
+            runtime: Some(runtime),
             client,
             base,
             limits,
@@ -347,7 +348,7 @@ impl HttpReader {
                 ),
             )
         };
-        let bytes = self.runtime.block_on(async {
+        let fetch = async {
             let mut response = self.client.get(url.clone()).send().await.map_err(failed)?;
             match response.status().as_u16() {
                 200 => {}
@@ -374,11 +375,36 @@ impl HttpReader {
                 bytes.extend_from_slice(&chunk);
             }
             Ok(Some(bytes))
-        })?;
+        };
+        let Some(runtime) = &self.runtime else {
+            return Err(MarketError::new(
+                MarketErrorKind::Io,
+                "the HTTP client is shut down",
+            ));
+        };
+        let bytes = if tokio::runtime::Handle::try_current().is_ok() {
+            // A thread that drives a runtime (a caller's async code) cannot
+            // block on another: fetch on a thread of its own.
+            std::thread::scope(|scope| scope.spawn(|| runtime.block_on(fetch)).join()).map_err(
+                |_| MarketError::new(MarketErrorKind::Io, format!("{url}: the fetch failed")),
+            )?
+        } else {
+            runtime.block_on(fetch)
+        }?;
         let Some(bytes) = bytes else { return Ok(None) };
         String::from_utf8(bytes).map(Some).map_err(|_| {
             MarketError::new(MarketErrorKind::Invalid, format!("{url} is not UTF-8 text"))
         })
+    }
+}
+
+impl Drop for HttpReader {
+    /// Shuts the runtime down without blocking: dropping it would panic when
+    /// the mirror was called from async code.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 

@@ -202,6 +202,16 @@ fn an_http_mirror_verifies_and_copies_the_same() {
         std::fs::read(src.path().join("sl/ug/slugs")).expect("the origin")
     );
     assert_eq!(report.copied_collections, ["text-kit"], "{report:#?}");
+    // The same from async code (a caller's runtime): no nested-runtime panic.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let again = tempfile::tempdir().expect("a scratch folder");
+    let report = runtime
+        .block_on(async { mirror(&source, again.path()) })
+        .expect("mirrored from async code");
+    assert_eq!(report.copied, ["slugs", "web"], "{report:#?}");
     assert!(matches!(
         Source::parse("https://example.invalid/index").expect("https is a source"),
         Source::Http(url) if url.as_str() == "https://example.invalid/index/"
