@@ -347,3 +347,27 @@ fn an_https_source_is_spoken_over_tls_and_an_untrusted_certificate_refused() {
     assert!(err.message().contains("certificate"), "{err}");
     assert!(!dest.path().join("config.json").exists());
 }
+
+#[test]
+fn a_server_that_never_answers_is_given_up_on_within_the_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            // Accepted, read from never, answered never.
+            held.push(stream);
+        }
+    });
+    let limits = Limits {
+        timeout: std::time::Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let source = Source::parse(&format!("http://127.0.0.1:{port}/")).expect("a URL");
+    let dest = tempfile::tempdir().expect("dir");
+    let started = std::time::Instant::now();
+    let err = mirror_with(&source, dest.path(), limits).expect_err("timed out");
+    assert_eq!(err.kind(), MarketErrorKind::Io, "{err}");
+    assert!(err.message().contains("timed out"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
