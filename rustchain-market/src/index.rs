@@ -47,6 +47,9 @@ const LOCK_FILE: &str = ".lock";
 /// Every package name, one a line, sorted: a static server cannot list folders.
 pub const PACKAGES_FILE: &str = "packages.txt";
 
+/// Every collection name, one a line, sorted: the collections' `packages.txt`.
+pub const COLLECTIONS_FILE: &str = "collections.txt";
+
 /// The folder of collections' files, laid out like the packages'.
 pub const COLLECTIONS_DIR: &str = "collections";
 
@@ -440,7 +443,13 @@ impl Index {
 
     /// The text of package `name`'s file as it is, `None` when there is none.
     pub fn raw_file(&self, name: &str) -> Result<Option<String>, MarketError> {
-        let path = self.root.join(Index::relative_path(name)?);
+        self.raw_file_at(&Index::relative_path(name)?)
+    }
+
+    /// The text of the file at `relative` (a package's or a collection's) as
+    /// it is, `None` when there is none.
+    pub(crate) fn raw_file_at(&self, relative: &Path) -> Result<Option<String>, MarketError> {
+        let path = self.root.join(relative);
         match fs::read_to_string(&path) {
             Ok(text) => Ok(Some(text)),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -454,7 +463,7 @@ impl Index {
         write_whole(&self.root.join(relative), text.as_bytes())
     }
 
-    /// Rewrites `packages.txt` from the package files present.
+    /// Rewrites `packages.txt` and `collections.txt` from the files present.
     pub fn write_package_list(&self) -> Result<(), MarketError> {
         let _lock = self.lock()?;
         self.write_package_list_locked()
@@ -466,7 +475,13 @@ impl Index {
             text.push_str(&name);
             text.push('\n');
         }
-        write_whole(&self.root.join(PACKAGES_FILE), text.as_bytes())
+        write_whole(&self.root.join(PACKAGES_FILE), text.as_bytes())?;
+        let mut text = String::new();
+        for name in self.collections()? {
+            text.push_str(&name);
+            text.push('\n');
+        }
+        write_whole(&self.root.join(COLLECTIONS_FILE), text.as_bytes())
     }
 
     fn owners(&self, name: &str) -> Vec<String> {
@@ -774,7 +789,7 @@ impl Index {
         new_text.push_str(&entry.line()?);
         new_text.push('\n');
         write_whole(&path, new_text.as_bytes())?;
-        if log.raw.is_empty() && base.as_os_str().is_empty() {
+        if log.raw.is_empty() {
             self.write_package_list_locked()?;
         }
         // The lock is released when `lock` is dropped, after the rename.
@@ -820,7 +835,7 @@ fn collect_files(root: &Path, dir: &Path, names: &mut Vec<String>) -> Result<(),
             || (dir == root
                 && matches!(
                     file_name,
-                    CONFIG_FILE | RATINGS_DIR | PACKAGES_FILE | COLLECTIONS_DIR
+                    CONFIG_FILE | RATINGS_DIR | PACKAGES_FILE | COLLECTIONS_FILE | COLLECTIONS_DIR
                 ))
         {
             continue;

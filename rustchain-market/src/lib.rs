@@ -14,7 +14,7 @@
 //! - [`readiness`]: the checklist `tools publish` shows (pass, warn, block).
 //! - [`rating`]: signed ratings, one per rater key, updatable.
 //! - [`export`]: a package as an MCP Registry `server.json`.
-//! - [`mirror`]: copying an index from a folder or http://, verifying everything.
+//! - [`mirror`]: copying an index from a folder or http(s)://, verifying everything.
 //! - [`search`]: packages by words, ranked by relevance and quality, filtered.
 //!
 //! The format is specified in `specs/formats.md` ("Marketplace index").

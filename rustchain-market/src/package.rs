@@ -6,6 +6,12 @@
 //! license, authors, repository. The tools are the linked tools' manifests,
 //! less where their source lives (a path on the publisher's machine says
 //! nothing to a reader of the index).
+//!
+//! Fields a crate inherits from its workspace (`license.workspace = true`)
+//! are resolved from the workspace root's `[workspace.package]`, as Cargo
+//! resolves them: [`inherit_workspace_fields`].
+
+use std::path::{Path, PathBuf};
 
 use rustchain_tools::manifest::{ParamManifest, PermissionManifest, schema_digest};
 use rustchain_tools::{Annotations, ToolManifest};
@@ -39,8 +45,9 @@ pub struct CrateMetadata {
 impl CrateMetadata {
     /// Reads the fields above from a `[package]` table; `name` and `version`
     /// fall back to `name` and `version` given (the ones the tool manifests
-    /// carry) when the table has none. A field inherited from a workspace
-    /// (`license.workspace = true`) is refused: say it in the crate itself.
+    /// carry) when the table has none. A field still inherited from a
+    /// workspace (`license.workspace = true`) is refused: resolve it first
+    /// with [`inherit_workspace_fields`].
     pub fn from_package_table(
         table: &toml::Table,
         name: &str,
@@ -53,7 +60,7 @@ impl CrateMetadata {
                 Some(toml::Value::Table(_)) => Err(MarketError::new(
                     MarketErrorKind::Invalid,
                     format!(
-                        "`{key}` is inherited from the workspace: write it in the tool crate's own [package]"
+                        "`{key}` is inherited from a workspace that was not read: name the crate's Cargo.toml (inside its workspace), or write it in the crate's own [package]"
                     ),
                 )),
                 Some(_) => Err(MarketError::new(
@@ -169,6 +176,119 @@ pub fn parse_version(text: &str) -> Result<semver::Version, MarketError> {
     })
 }
 
+/// Replaces each field of the `[package]` table `package` (read from the
+/// `Cargo.toml` at `manifest`) that says `KEY.workspace = true` with the
+/// workspace root's `[workspace.package].KEY`, as Cargo does.
+///
+/// The root is the `Cargo.toml` that `package.workspace` names, else the
+/// first one with a `[workspace]` table from `manifest` itself upwards.
+/// Refused: an inherited field with no workspace root above the crate, or
+/// one the root's `[workspace.package]` does not give.
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("Cargo.toml"), "[workspace]\n[workspace.package]\nlicense = \"MIT\"\n").unwrap();
+/// std::fs::create_dir(dir.path().join("tools")).unwrap();
+/// let manifest = dir.path().join("tools/Cargo.toml");
+/// let mut package: toml::Table = toml::from_str("name = \"tools\"\nlicense.workspace = true").unwrap();
+/// rustchain_market::package::inherit_workspace_fields(&mut package, &manifest).unwrap();
+/// assert_eq!(package["license"].as_str(), Some("MIT"));
+/// ```
+pub fn inherit_workspace_fields(
+    package: &mut toml::Table,
+    manifest: &Path,
+) -> Result<(), MarketError> {
+    let inherited: Vec<String> = package
+        .iter()
+        .filter(|(_, value)| {
+            value
+                .get("workspace")
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(false)
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    if inherited.is_empty() {
+        return Ok(());
+    }
+    let explicit = package
+        .get("workspace")
+        .and_then(toml::Value::as_str)
+        .map(PathBuf::from);
+    let (root, workspace) = workspace_root(manifest, explicit.as_deref())?.ok_or_else(|| {
+        MarketError::new(
+            MarketErrorKind::Invalid,
+            format!(
+                "`{}` is inherited from a workspace, but no Cargo.toml with [workspace] is at or above {}: write it in the crate's own [package]",
+                inherited[0],
+                manifest.display()
+            ),
+        )
+    })?;
+    let given = workspace
+        .get("package")
+        .and_then(toml::Value::as_table)
+        .cloned()
+        .unwrap_or_default();
+    for key in inherited {
+        let value = given.get(&key).cloned().ok_or_else(|| {
+            MarketError::new(
+                MarketErrorKind::Invalid,
+                format!(
+                    "`{key}` is inherited from the workspace at {}, whose [workspace.package] has no `{key}`: add it there or in the crate",
+                    root.display()
+                ),
+            )
+        })?;
+        package.insert(key, value);
+    }
+    Ok(())
+}
+
+/// The workspace root's `Cargo.toml` for the crate at `manifest`, and its
+/// `[workspace]` table: `explicit` (a folder relative to the crate's) when
+/// given, else the first `Cargo.toml` with `[workspace]` from the crate up.
+fn workspace_root(
+    manifest: &Path,
+    explicit: Option<&Path>,
+) -> Result<Option<(PathBuf, toml::Table)>, MarketError> {
+    let crate_dir = manifest.parent().unwrap_or(Path::new("."));
+    if let Some(folder) = explicit {
+        let root = crate_dir.join(folder).join("Cargo.toml");
+        return Ok(workspace_table(&root)?.map(|table| (root, table)));
+    }
+    if let Some(table) = workspace_table(manifest)? {
+        return Ok(Some((manifest.to_path_buf(), table)));
+    }
+    for dir in crate_dir.ancestors().skip(1) {
+        let candidate = dir.join("Cargo.toml");
+        if let Some(table) = workspace_table(&candidate)? {
+            return Ok(Some((candidate, table)));
+        }
+    }
+    Ok(None)
+}
+
+/// The `[workspace]` table of the `Cargo.toml` at `path`; `None` when the
+/// file does not exist or has none.
+fn workspace_table(path: &Path) -> Result<Option<toml::Table>, MarketError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(MarketError::io("read", path, &err)),
+    };
+    let mut toml: toml::Table = toml::from_str(&text).map_err(|err| {
+        MarketError::new(
+            MarketErrorKind::Invalid,
+            format!("{} is not valid TOML: {err}", path.display()),
+        )
+    })?;
+    match toml.remove("workspace") {
+        Some(toml::Value::Table(table)) => Ok(Some(table)),
+        _ => Ok(None),
+    }
+}
+
 /// Whether `name` is a Cargo package name: an ASCII letter, then letters,
 /// digits, `-` and `_`, at most 64 characters.
 pub fn is_package_name(name: &str) -> bool {
@@ -197,6 +317,91 @@ mod tests {
         let err =
             CrateMetadata::from_package_table(&inherited, "t", "1.0.0").expect_err("inherited");
         assert!(err.message().contains("workspace"), "{err}");
+    }
+
+    /// A workspace in a scratch folder: the root's `[workspace.package]`
+    /// and a member crate at `crates/tools` inheriting from it.
+    fn workspace(root: &str, member: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().expect("a scratch folder");
+        std::fs::write(dir.path().join("Cargo.toml"), root).expect("written");
+        let crate_dir = dir.path().join("crates/tools");
+        std::fs::create_dir_all(&crate_dir).expect("made");
+        let manifest = crate_dir.join("Cargo.toml");
+        std::fs::write(&manifest, member).expect("written");
+        (dir, manifest)
+    }
+
+    fn package_of(manifest: &Path) -> toml::Table {
+        let text = std::fs::read_to_string(manifest).expect("read");
+        let mut toml: toml::Table = toml::from_str(&text).expect("TOML");
+        match toml.remove("package") {
+            Some(toml::Value::Table(table)) => table,
+            _ => panic!("no [package]"),
+        }
+    }
+
+    #[test]
+    fn inherited_fields_come_from_the_workspace_roots_package_table() {
+        let (_dir, manifest) = workspace(
+            "[workspace]\nmembers = [\"crates/*\"]\n[workspace.package]\nversion = \"2.3.0\"\nlicense = \"MIT OR Apache-2.0\"\nauthors = [\"W. Orkspace\"]\nrepository = \"https://github.com/o/r\"\n",
+            "[package]\nname = \"tools\"\nversion.workspace = true\nlicense.workspace = true\nauthors.workspace = true\nrepository = \"https://github.com/o/own\"\ndescription = \"Own.\"\n",
+        );
+        let mut package = package_of(&manifest);
+        inherit_workspace_fields(&mut package, &manifest).expect("resolved");
+        let metadata =
+            CrateMetadata::from_package_table(&package, "tools", "0.0.1").expect("valid");
+        assert_eq!(metadata.version, "2.3.0");
+        assert_eq!(metadata.license.as_deref(), Some("MIT OR Apache-2.0"));
+        assert_eq!(metadata.authors, ["W. Orkspace"]);
+        // A field the crate gives itself is its own.
+        assert_eq!(
+            metadata.repository.as_deref(),
+            Some("https://github.com/o/own")
+        );
+    }
+
+    #[test]
+    fn an_inherited_field_the_workspace_lacks_or_no_workspace_is_refused() {
+        let (_dir, manifest) = workspace(
+            "[workspace]\n[workspace.package]\nversion = \"1.0.0\"\n",
+            "[package]\nname = \"tools\"\nlicense.workspace = true\n",
+        );
+        let mut package = package_of(&manifest);
+        let err = inherit_workspace_fields(&mut package, &manifest).expect_err("no license");
+        assert!(err.message().contains("has no `license`"), "{err}");
+        let (_dir, manifest) = workspace(
+            "[package]\nname = \"not-a-workspace\"\n",
+            "[package]\nname = \"tools\"\nlicense.workspace = true\n",
+        );
+        let mut package = package_of(&manifest);
+        let err = inherit_workspace_fields(&mut package, &manifest).expect_err("no workspace");
+        assert!(
+            err.message().contains("no Cargo.toml with [workspace]"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_workspace_root_that_is_itself_the_crate_and_an_explicit_root_are_read() {
+        let (dir, _member) = workspace(
+            "[workspace]\n[workspace.package]\nlicense = \"MIT\"\n[package]\nname = \"root\"\nlicense.workspace = true\n",
+            "",
+        );
+        let root = dir.path().join("Cargo.toml");
+        let mut package = package_of(&root);
+        inherit_workspace_fields(&mut package, &root).expect("resolved");
+        assert_eq!(package["license"].as_str(), Some("MIT"));
+        // `package.workspace` names a root that is not an ancestor.
+        let other = tempfile::tempdir().expect("a scratch folder");
+        let manifest = other.path().join("Cargo.toml");
+        let text = format!(
+            "[package]\nname = \"tools\"\nworkspace = {:?}\nlicense.workspace = true\n",
+            dir.path().display().to_string()
+        );
+        std::fs::write(&manifest, text).expect("written");
+        let mut package = package_of(&manifest);
+        inherit_workspace_fields(&mut package, &manifest).expect("resolved");
+        assert_eq!(package["license"].as_str(), Some("MIT"));
     }
 
     #[test]

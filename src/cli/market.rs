@@ -25,7 +25,7 @@ Examples:
   rustchain market diff my_tool 0.1.0 0.2.0    the breaking changes between two versions
   rustchain market search slug --permission none   packages that touch nothing
   rustchain market info my_tool                tools, permissions, quality, ratings, versions
-  rustchain market mirror http://example.org/index/ ./index-copy   verified, for offline use
+  rustchain market mirror https://example.org/index/ ./index-copy  verified, for offline use
   rustchain market export my_tool --mcp-registry --out server.json
   rustchain market collection publish text-kit 1.0.0 my_tool@^0.1 --description \"Text tools.\"
   rustchain market rate my_tool 5 --review \"Does what it says.\"
@@ -130,7 +130,7 @@ pub(super) struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub(super) struct MirrorArgs {
-    /// The index to copy: a folder, or http://HOST[:PORT]/PATH.
+    /// The index to copy: a folder, or https://HOST[:PORT]/PATH (or http://).
     source: String,
     /// The folder to copy it into (made when missing; an earlier mirror is extended).
     dest: PathBuf,
@@ -647,7 +647,7 @@ fn rate(session: &mut Session<'_>, args: &RateArgs) -> Result<Exit, MarketError>
 fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketError> {
     let source = rustchain_market::mirror::Source::parse(&args.source)?;
     let report = rustchain_market::mirror::mirror(&source, &args.dest)?;
-    let exit = if report.refused.is_empty() {
+    let exit = if report.refused.is_empty() && report.refused_collections.is_empty() {
         Exit::Success
     } else {
         Exit::Blocked
@@ -657,6 +657,9 @@ fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketEr
             "copied": report.copied,
             "unchanged": report.unchanged,
             "refused": report.refused.iter().map(|(name, why)| json!({"name": name, "why": why})).collect::<Vec<_>>(),
+            "copied_collections": report.copied_collections,
+            "unchanged_collections": report.unchanged_collections,
+            "refused_collections": report.refused_collections.iter().map(|(name, why)| json!({"name": name, "why": why})).collect::<Vec<_>>(),
             "untrusted_ratings": report.untrusted_ratings,
         }));
         return Ok(exit);
@@ -665,10 +668,30 @@ fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketEr
         "copied {}, {} unchanged, {} refused\n",
         view::count(report.copied.len() as u64, "package", "packages"),
         report.unchanged.len(),
-        report.refused.len()
+        report.refused.len(),
     );
+    let collections = report.copied_collections.len()
+        + report.unchanged_collections.len()
+        + report.refused_collections.len();
+    if collections > 0 {
+        session.out.push_str(&format!(
+            "copied {}, {} unchanged, {} refused\n",
+            view::count(
+                report.copied_collections.len() as u64,
+                "collection",
+                "collections"
+            ),
+            report.unchanged_collections.len(),
+            report.refused_collections.len()
+        ));
+    }
     for (name, why) in &report.refused {
         session.err.push_str(&format!("refused `{name}`: {why}\n"));
+    }
+    for (name, why) in &report.refused_collections {
+        session
+            .err
+            .push_str(&format!("refused collection `{name}`: {why}\n"));
     }
     if report.untrusted_ratings > 0 {
         session.err.push_str(&format!(

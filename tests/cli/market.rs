@@ -481,9 +481,28 @@ fn mirror_copies_a_verified_index_and_refuses_a_tampered_package() {
     let m = market();
     cli(&["market", "keygen", "--out", &m.key]).expect_code(0);
     m.publish(&[]).expect_code(0);
+    cli(&[
+        "market",
+        "collection",
+        "publish",
+        "math-kit",
+        "1.0.0",
+        "my-tools@^0.1",
+        "--index",
+        &m.index,
+        "--key",
+        &m.key,
+    ])
+    .expect_code(0);
     let copy = utf8(&m.dir.path().join("copy"));
     let run = cli(&["market", "mirror", &m.index, &copy]).expect_code(0);
-    assert_eq!(run.out, "copied 1 package, 0 unchanged, 0 refused\n");
+    assert_eq!(
+        run.out,
+        "copied 1 package, 0 unchanged, 0 refused\ncopied 1 collection, 0 unchanged, 0 refused\n"
+    );
+    let shown = cli(&["market", "collection", "show", "math-kit", "--index", &copy]).expect_code(0);
+    assert!(shown.out.starts_with("math-kit 1.0.0"), "{shown:#?}");
+    assert!(shown.out.contains("my-tools ^0.1"), "{shown:#?}");
     let found = cli(&["market", "search", "--index", &copy, "--json"])
         .expect_code(0)
         .json();
@@ -628,6 +647,139 @@ fn tests_that_do_not_pass_block_the_publish() {
     assert!(
         run.out.contains("tests         0/15  cargo test failed"),
         "{run:#?}"
+    );
+}
+
+#[test]
+fn tests_that_pass_count_in_the_score_and_pass_the_checklist() {
+    // A crate of its own (not in this workspace) whose one test passes.
+    let m = market();
+    let crate_dir = m.dir.path().join("passing");
+    std::fs::create_dir_all(crate_dir.join("src")).expect("made");
+    let manifest = write(
+        &crate_dir,
+        "Cargo.toml",
+        &format!("{MANIFEST}edition = \"2021\"\n\n[workspace]\n"),
+    );
+    write(
+        &crate_dir.join("src"),
+        "lib.rs",
+        "#[test]\nfn adds() {\n    assert_eq!(1 + 1, 2);\n}\n",
+    );
+    let publish = |extra: &[&str]| {
+        let mut args = vec![
+            "tools",
+            "publish",
+            "add",
+            "--dry-run",
+            "--json",
+            "--index",
+            &m.index,
+            "--manifest-path",
+            &manifest,
+        ];
+        args.extend_from_slice(extra);
+        cli(&args).expect_code(0).json()
+    };
+    let without = publish(&[]);
+    let with = publish(&["--run-tests", "--offline"]);
+    assert_eq!(with["quality"]["tests"], "passed", "{with:#}");
+    let part = |json: &Value| {
+        json["quality"]["parts"]
+            .as_array()
+            .expect("parts")
+            .iter()
+            .find(|p| p["part"] == "tests")
+            .expect("a tests part")
+            .clone()
+    };
+    assert_eq!(
+        (part(&with)["points"].as_u64(), part(&with)["max"].as_u64()),
+        (Some(15), Some(15))
+    );
+    assert_eq!(part(&without)["points"].as_u64(), Some(0));
+    assert_eq!(
+        with["quality"]["score"].as_u64().expect("a score"),
+        without["quality"]["score"].as_u64().expect("a score") + 15
+    );
+    let check = with["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["item"] == "tests")
+        .expect("a tests check")
+        .clone();
+    assert_eq!(
+        (check["status"].as_str(), check["detail"].as_str()),
+        (Some("pass"), Some("cargo test passed")),
+        "{check}"
+    );
+}
+
+#[test]
+fn a_workspace_member_publishes_with_the_fields_it_inherits() {
+    let m = market();
+    let root = m.dir.path().join("ws");
+    std::fs::create_dir_all(root.join("crates/my-tools")).expect("made");
+    write(
+        &root,
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.package]\nversion = \"0.4.0\"\nlicense = \"Apache-2.0\"\nauthors = [\"W. Orkspace\"]\nrepository = \"https://github.com/example/ws\"\n",
+    );
+    let manifest = write(
+        &root.join("crates/my-tools"),
+        "Cargo.toml",
+        "[package]\nname = \"my-tools\"\nversion.workspace = true\nlicense.workspace = true\nauthors.workspace = true\nrepository.workspace = true\ndescription = \"Example tools.\"\n",
+    );
+    let json = cli(&[
+        "tools",
+        "publish",
+        "add",
+        "--dry-run",
+        "--json",
+        "--index",
+        &m.index,
+        "--manifest-path",
+        &manifest,
+    ])
+    .expect_code(0)
+    .json();
+    let package = &json["package"];
+    assert_eq!(
+        (
+            package["version"].as_str(),
+            package["license"].as_str(),
+            package["authors"][0].as_str(),
+            package["repository"].as_str()
+        ),
+        (
+            Some("0.4.0"),
+            Some("Apache-2.0"),
+            Some("W. Orkspace"),
+            Some("https://github.com/example/ws")
+        ),
+        "{json:#}"
+    );
+    // The root gives no description: naming it in the crate is required.
+    write(
+        &root.join("crates/my-tools"),
+        "Cargo.toml",
+        "[package]\nname = \"my-tools\"\nversion = \"0.1.0\"\ndescription.workspace = true\n",
+    );
+    let missing = cli(&[
+        "tools",
+        "publish",
+        "add",
+        "--dry-run",
+        "--index",
+        &m.index,
+        "--manifest-path",
+        &manifest,
+    ])
+    .expect_code(2);
+    assert!(
+        missing.err.contains("has no `description`") && missing.err.lines().count() == 1,
+        "{missing:#?}"
     );
 }
 

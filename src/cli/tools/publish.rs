@@ -7,6 +7,8 @@
 //! folder's `Cargo.toml`, or a tool file's cargo frontmatter. A crate not
 //! registered here (linked into an agent of your own) has only the name and
 //! version its tools' manifests carry, and the checklist says what is missing.
+//! Fields a crate inherits from its workspace are read from the workspace
+//! root's `[workspace.package]`.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -14,6 +16,7 @@ use std::process::{Command, Stdio};
 use clap::Args;
 use rustchain_market::compat::require_compatible;
 use rustchain_market::index::{CONFIG_FILE, Index};
+use rustchain_market::package::inherit_workspace_fields;
 use rustchain_market::readiness::{self, Check, IndexState, KeyState, Status};
 use rustchain_market::sign::{self, PublicKey};
 use rustchain_market::{
@@ -244,15 +247,7 @@ fn origin(crate_name: &str, crate_version: &str) -> Result<Origin, String> {
         }
         SourceKind::Crate => {
             let manifest = source_path.join("Cargo.toml");
-            let text = std::fs::read_to_string(&manifest)
-                .map_err(|err| format!("cannot read {}: {err}", manifest.display()))?;
-            let mut toml: toml::Table = toml::from_str(&text)
-                .map_err(|err| format!("{} is not valid TOML: {err}", manifest.display()))?;
-            let table = match toml.remove("package") {
-                Some(toml::Value::Table(table)) => table,
-                _ => return Err(format!("{} has no [package] table", manifest.display())),
-            };
-            (table, manifest, crate_version)
+            (package_table(&manifest)?, manifest, crate_version)
         }
     };
     let metadata = CrateMetadata::from_package_table(&table, crate_name, version)
@@ -303,16 +298,19 @@ fn origin_at(
     })
 }
 
-/// The `[package]` table of a `Cargo.toml`.
+/// The `[package]` table of a `Cargo.toml`, with the fields it inherits
+/// from its workspace (`license.workspace = true`) resolved.
 fn package_table(manifest: &std::path::Path) -> Result<toml::Table, String> {
     let text = std::fs::read_to_string(manifest)
         .map_err(|err| format!("cannot read {}: {err}", manifest.display()))?;
     let mut toml: toml::Table = toml::from_str(&text)
         .map_err(|err| format!("{} is not valid TOML: {err}", manifest.display()))?;
-    match toml.remove("package") {
-        Some(toml::Value::Table(table)) => Ok(table),
-        _ => Err(format!("{} has no [package] table", manifest.display())),
-    }
+    let mut table = match toml.remove("package") {
+        Some(toml::Value::Table(table)) => table,
+        _ => return Err(format!("{} has no [package] table", manifest.display())),
+    };
+    inherit_workspace_fields(&mut table, manifest).map_err(|err| err.to_string())?;
+    Ok(table)
 }
 
 /// Runs `cargo test` on the crate, its output on stderr.
