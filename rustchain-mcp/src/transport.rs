@@ -8,7 +8,9 @@
 //! the reader parses each line in place in its buffer and answers text
 //! that is not JSON with -32700 (without an id, as MCP writes it), and the writer is one task that
 //! takes every reply queued since its last write and writes them with one
-//! `write`: under load, several replies per system call.
+//! `write`: under load, several replies per system call. A plain
+//! `tools/call` of an initialized session skips rmcp altogether
+//! ([`crate::fast_call`]); its reply joins the same queue.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
