@@ -45,6 +45,7 @@
 mod approval;
 mod call;
 mod error;
+mod fast_call;
 mod http;
 mod listing;
 mod request_state;

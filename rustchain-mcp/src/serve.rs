@@ -145,7 +145,7 @@ impl McpServer {
         W: AsyncWrite + Send + Unpin + 'static,
     {
         let server = self.clone();
-        let transport = LineTransport::new(reader, writer);
+        let transport = LineTransport::new(reader, writer).with_fast_path(self.for_session());
         let running = match ServiceExt::serve(self.for_session(), transport).await {
             Ok(running) => running,
             // The input ended before a session started: nothing to serve.

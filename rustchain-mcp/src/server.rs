@@ -8,12 +8,14 @@ use rmcp::ServerHandler;
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, ElicitRequest, ElicitResult, ErrorData,
     Implementation, InputRequest, InputRequests, InputRequiredResult, InputResponses,
-    ListToolsResult, PaginatedRequestParams, ProtocolVersion, ServerCapabilities, ServerConfig,
+    ListToolsResult, PaginatedRequestParams, ProtocolVersion, RequestId, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::{MaybeSendFuture, RequestContext, RoleServer};
 use rustchain_tools::policy::Discovery;
 use rustchain_tools::search::{FoundTool, TOOL_SEARCH, search_tool};
 use rustchain_tools::{Executor, ToolContext, ToolError, ToolOutput};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::approval::{Asker, ClientApprover, Registration, answer_of, approval_form};
@@ -196,13 +198,11 @@ impl McpServer {
         } = request;
         let name = name.as_ref();
         let arguments = serde_json::Value::Object(arguments.unwrap_or_default());
-        let caller = call::caller(
+        let mut ctx = McpServer::call_context(
+            context.ct.clone(),
             context.client_info().map(|client| client.name),
-            context.id.to_string(),
+            &context.id,
         );
-        let mut ctx = ToolContext::new()
-            .with_cancellation(context.ct.clone())
-            .with_caller(caller);
         // Where a 2026-07-28 client's approval question is left for the result.
         let mut question = None;
         // Held until the call ends: whom its approval (if any) goes to.
@@ -244,8 +244,43 @@ impl McpServer {
         if name == TOOL_SEARCH && self.discovery.defers() && requires_objects(&context) {
             self.list_found(&outcome, &context).await;
         }
-        let wrap = requires_objects(&context) && self.listing.wraps_output(name);
+        self.complete(name, outcome, requires_objects(&context))
+    }
+
+    /// The context of a call: its cancellation, and the caller the audit
+    /// trail records (the client's name, the MCP request id). Both the
+    /// rmcp handler and the wire's fast path build it here.
+    pub(crate) fn call_context(
+        cancellation: CancellationToken,
+        client: Option<String>,
+        request_id: &RequestId,
+    ) -> ToolContext {
+        ToolContext::new()
+            .with_cancellation(cancellation)
+            .with_caller(call::caller(client, request_id.to_string()))
+    }
+
+    /// A finished call as the response: the result both the rmcp handler
+    /// and the wire's fast path send. `requires_objects`: the revision
+    /// wants a non-object output wrapped.
+    pub(crate) fn complete(
+        &self,
+        name: &str,
+        outcome: Result<ToolOutput, ToolError>,
+        requires_objects: bool,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let wrap = requires_objects && self.listing.wraps_output(name);
         call::result(name, outcome, wrap).map(CallToolResponse::Complete)
+    }
+
+    /// Whether `tools/list` is deferred (and `tool_search` results followed).
+    pub(crate) fn defers(&self) -> bool {
+        self.discovery.defers()
+    }
+
+    /// A token held while a call is under way: a stopping server waits for it.
+    pub(crate) fn call_under_way(&self) -> tokio_util::task::task_tracker::TaskTrackerToken {
+        self.in_flight.token()
     }
 }
 

@@ -8,7 +8,9 @@
 //! the reader parses each line in place in its buffer and answers text
 //! that is not JSON with -32700 (without an id, as MCP writes it), and the writer is one task that
 //! takes every reply queued since its last write and writes them with one
-//! `write`: under load, several replies per system call.
+//! `write`: under load, several replies per system call. A plain
+//! `tools/call` of an initialized session skips rmcp altogether
+//! ([`crate::fast_call`]); its reply joins the same queue.
 
 use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -19,6 +21,9 @@ use rmcp::transport::Transport;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
+
+use crate::McpServer;
+use crate::fast_call::FastPath;
 
 /// The longest line read as a message, as rmcp's own transport: a longer
 /// one is skipped to its end without being kept.
@@ -53,6 +58,8 @@ pub(crate) struct LineTransport<R> {
     discarding: bool,
     outbox: Arc<Outbox>,
     writer: Option<JoinHandle<()>>,
+    /// Plain `tools/call` requests straight to the executor (D-42).
+    fast: Option<Arc<FastPath>>,
 }
 
 /// The replies waiting for the writer task, and its state.
@@ -75,6 +82,33 @@ struct Queue {
 impl Outbox {
     fn lock(&self) -> MutexGuard<'_, Queue> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `message` as one line for the writer.
+    fn push(&self, message: &TxJsonRpcMessage<RoleServer>) -> io::Result<()> {
+        let mut queue = self.lock();
+        if let Some(kind) = queue.broken {
+            return Err(io::Error::new(
+                kind,
+                "the client no longer reads the replies",
+            ));
+        }
+        if queue.closing {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the transport is closed",
+            ));
+        }
+        let mark = queue.bytes.len();
+        if let Err(err) = serde_json::to_writer(&mut queue.bytes, message) {
+            // Nothing half-written stays in the stream.
+            queue.bytes.truncate(mark);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, err));
+        }
+        queue.bytes.push(b'\n');
+        drop(queue);
+        self.queued.notify_one();
+        Ok(())
     }
 }
 
@@ -100,34 +134,39 @@ impl<R: AsyncRead + Send + Unpin + 'static> LineTransport<R> {
             discarding: false,
             outbox,
             writer: Some(writer),
+            fast: None,
         }
+    }
+
+    /// Runs plain `tools/call` requests of an initialized session through
+    /// `server` directly, and hands everything else to rmcp (D-42).
+    pub(crate) fn with_fast_path(mut self, server: McpServer) -> LineTransport<R> {
+        self.fast = Some(Arc::new(FastPath::new(server)));
+        self
     }
 
     /// Queues `message` as one line for the writer.
     fn queue(&self, message: &TxJsonRpcMessage<RoleServer>) -> io::Result<()> {
-        let mut queue = self.outbox.lock();
-        if let Some(kind) = queue.broken {
-            return Err(io::Error::new(
-                kind,
-                "the client no longer reads the replies",
-            ));
-        }
-        if queue.closing {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the transport is closed",
-            ));
-        }
-        let mark = queue.bytes.len();
-        if let Err(err) = serde_json::to_writer(&mut queue.bytes, message) {
-            // Nothing half-written stays in the stream.
-            queue.bytes.truncate(mark);
-            return Err(io::Error::new(io::ErrorKind::InvalidData, err));
-        }
-        queue.bytes.push(b'\n');
-        drop(queue);
-        self.outbox.queued.notify_one();
-        Ok(())
+        self.outbox.push(message)
+    }
+
+    /// Runs the line's call on the fast path if it takes it: `true` if so.
+    fn took_fast(&self, line: &[u8]) -> bool {
+        let Some(fast) = &self.fast else {
+            return false;
+        };
+        let Some(call) = fast.take(line) else {
+            return false;
+        };
+        let outbox = Arc::clone(&self.outbox);
+        fast.spawn(call, move |reply| {
+            // Fails only once the client stopped reading or the transport
+            // closed: then no reply can reach it, as with rmcp's sends.
+            if let Err(err) = outbox.push(&reply) {
+                tracing::error!(%err, "fail to response message");
+            }
+        });
+        true
     }
 
     /// The next whole line (without its newline), `None` at the end of
@@ -213,8 +252,7 @@ enum Parsed {
 /// Parses one line as rmcp's own transport does, except that text that is
 /// not JSON is said to be so.
 fn parse(line: &[u8]) -> Parsed {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
+    let line = message_text(line);
     if line.iter().all(u8::is_ascii_whitespace) {
         return Parsed::Skip;
     }
@@ -231,6 +269,13 @@ fn parse(line: &[u8]) -> Parsed {
             }
         }
     }
+}
+
+/// The message on a line: without a carriage return before its newline or
+/// a byte-order mark before it.
+fn message_text(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.strip_prefix(UTF8_BOM).unwrap_or(line)
 }
 
 /// A notification (no id) whose method MCP does not define.
@@ -264,6 +309,9 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for LineTransp
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
         // Serialized now, in order, into the writer's queue; the future
         // only waits when a client that does not read lets it grow.
+        if let Some(fast) = &self.fast {
+            fast.observe_outgoing(&item);
+        }
         let queued = self.queue(&item);
         let outbox = Arc::clone(&self.outbox);
         async move {
@@ -285,14 +333,24 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for LineTransp
         loop {
             let (start, end) = match self.next_line().await {
                 Ok(Some(line)) => line,
-                Ok(None) => return None,
+                Ok(None) => return self.input_ended(),
                 Err(err) => {
                     tracing::error!(%err, "the input could not be read");
-                    return None;
+                    return self.input_ended();
                 }
             };
+            if self.took_fast(message_text(&self.buf[start..end])) {
+                continue;
+            }
             let answer = match parse(&self.buf[start..end]) {
-                Parsed::Message(message) => return Some(message),
+                Parsed::Message(message) => {
+                    if let Some(fast) = &self.fast
+                        && fast.observe_incoming(&message)
+                    {
+                        continue;
+                    }
+                    return Some(message);
+                }
                 Parsed::Skip => continue,
                 Parsed::NotJson => {
                     ErrorData::parse_error("Parse error: the line is not JSON", None)
@@ -310,6 +368,11 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for LineTransp
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {
+        if let Some(fast) = &self.fast {
+            // Its calls' replies go out before the queue closes, as rmcp
+            // drains its handlers' before closing the transport.
+            fast.wind_down().await;
+        }
         self.outbox.lock().closing = true;
         self.outbox.queued.notify_one();
         if let Some(mut writer) = self.writer.take() {
@@ -330,6 +393,16 @@ impl<R: AsyncRead + Send + Unpin + 'static> Transport<RoleServer> for LineTransp
             Some(kind) => Err(io::Error::new(kind, "the replies could not all be written")),
             None => Ok(()),
         }
+    }
+}
+
+impl<R> LineTransport<R> {
+    /// The end of input: the fast path's calls get rmcp's drain time.
+    fn input_ended(&self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        if let Some(fast) = &self.fast {
+            fast.input_ended();
+        }
+        None
     }
 }
 
