@@ -7,7 +7,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use my_tools as _;
-use rustchain::{Executor, Registry, ToolContext};
+use rustchain::{Executor, Policy, Registry, ToolContext};
 
 struct Counting;
 
@@ -79,5 +79,36 @@ fn lookup_allocates_nothing_and_dispatch_only_the_output() {
         dispatch,
         2 * 64,
         "64 small sync dispatches allocated {dispatch} times"
+    );
+
+    // With a policy whose rule allows the tool: the same two. The executor
+    // keeps which rule allowed the call and builds the decision's words
+    // (which name the tool) only when it records or shows them.
+    let policy = Policy::from_toml(
+        "default = \"deny\"\n[tools]\nallow = [\"add\"]\n",
+        "allocations.toml",
+        std::path::Path::new("."),
+    )
+    .expect("a valid policy");
+    let allowing = Executor::builder(registry)
+        .policy(policy)
+        .build()
+        .expect("the policy fits the linked tools");
+    for _ in 0..64 {
+        allowing
+            .call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new())
+            .unwrap();
+    }
+    let mut out = Vec::with_capacity(64);
+    let allowed = allocations_during(|| {
+        for _ in 0..64 {
+            out.push(allowing.call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new()));
+        }
+    });
+    assert!(out.into_iter().all(|r| r.unwrap().as_json() == "3"));
+    assert_eq!(
+        allowed,
+        2 * 64,
+        "64 dispatches under an allowing policy allocated {allowed} times"
     );
 }

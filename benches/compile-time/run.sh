@@ -38,27 +38,52 @@ cargo_in() { (cd "$root" && cargo "$@") >>"$log" 2>&1 || {
     exit 1
 }; }
 
+# `cargo_in`, with a command (a timer) put before cargo.
+cargo_in_timed() {
+    local timer=()
+    while [ $# -gt 0 ] && [ "$1" != build ]; do timer+=("$1"); shift; done
+    (cd "$root" && "${timer[@]}" cargo "$@") >>"$log" 2>&1 || {
+        echo "cargo $* failed; the end of $log:" >&2
+        tail -n 40 "$log" >&2
+        exit 1
+    }
+}
+
 echo "rustc: $(rustc --version); $(nproc) cores; workspace: $root" >&2
 echo "building dependencies (not timed)..." >&2
 python3 "$here/gen.py" --root "$root" --repo "$repo" --n 1 >/dev/null
 # One crate at a time, as timed below: cargo unifies features over the
 # packages of one command, so `--workspace` could build other variants.
-for variant in floor rustchain derive; do cargo_in build -p "ct-$variant"; done
+# COMPILE_TIME_VARIANTS picks columns (default all three): the derive column
+# takes minutes at N = 1000 on 2 cores.
+read -r -a variants <<<"${COMPILE_TIME_VARIANTS:-floor rustchain derive}"
+for variant in "${variants[@]}"; do
+    case "$variant" in floor | rustchain | derive) ;; *) echo "no variant named $variant" >&2; exit 2 ;; esac
+done
+for variant in "${variants[@]}"; do cargo_in build -p "ct-$variant"; done
 
 declare -A seconds
 for n in "${sizes[@]}"; do
     distinct=$(python3 "$here/gen.py" --root "$root" --repo "$repo" --n "$n")
     echo "N=$n: $distinct distinct parameter lists" >&2
-    for variant in floor rustchain derive; do
+    for variant in "${variants[@]}"; do
         crate="ct-$variant"
         cargo_in clean -p "$crate"
         # Other builds on the machine skew the figure: show the 1-minute load.
         load=$(cut -d ' ' -f 1 /proc/loadavg 2>/dev/null || echo '?')
+        # CPU time too (user + system of cargo and the compilers): other
+        # builds inflate the wall-clock time far more than the CPU time.
+        # (GNU time's `%U %S`; without /usr/bin/time the CPU shows as `?`.)
+        cpu_file="$root/cpu.txt"
+        rm -f "$cpu_file"
+        timer=()
+        [ ! -x /usr/bin/time ] || timer=(/usr/bin/time -f '%U %S' -o "$cpu_file")
         start=$(date +%s.%N)
-        cargo_in build -p "$crate"
+        cargo_in_timed "${timer[@]}" build -p "$crate"
         end=$(date +%s.%N)
         seconds[$n,$variant]=$(echo "$start $end" | awk '{printf "%.1f", $2 - $1}')
-        echo "  $variant: ${seconds[$n,$variant]} s (load average before: $load)" >&2
+        cpu=$(awk '{printf "%.1f", $1 + $2}' "$cpu_file" 2>/dev/null || echo '?')
+        echo "  $variant: ${seconds[$n,$variant]} s, CPU ${cpu} s (load average before: $load)" >&2
 
         # Not timed: the program must see all N tools and run one.
         out=$("$CARGO_TARGET_DIR/debug/$crate")
@@ -79,6 +104,6 @@ done
 
 printf '%-8s %10s %14s %20s\n' N "floor s" "rustchain s" "derive-per-tool s"
 for n in "${sizes[@]}"; do
-    printf '%-8s %10s %14s %20s\n' "$n" "${seconds[$n,floor]}" "${seconds[$n,rustchain]}" \
-        "${seconds[$n,derive]}"
+    printf '%-8s %10s %14s %20s\n' "$n" "${seconds[$n,floor]:--}" "${seconds[$n,rustchain]:--}" \
+        "${seconds[$n,derive]:--}"
 done

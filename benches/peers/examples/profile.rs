@@ -2,7 +2,9 @@
 //! `valgrind --tool=callgrind target/release/examples/profile PATH N`, once
 //! with N and once with 0; the difference over N is the cost of one call.
 //!
-//! PATH: `floor`, `call_blocking`, `call_blocking_timeout`, `call_async`.
+//! PATH: `floor`, `call_blocking`, `call_blocking_timeout`,
+//! `call_blocking_allowed` (a policy whose `[tools] allow` names the tool),
+//! `call_async`.
 
 use std::hint::black_box;
 
@@ -27,6 +29,17 @@ fn main() {
         )
         .build()
         .expect("the policy fits the tools");
+    let allowing = Executor::builder(Registry::global())
+        .policy(
+            Policy::from_toml(
+                "[tools]\nallow = [\"add\"]\n",
+                "<profile>",
+                std::path::Path::new("."),
+            )
+            .expect("a valid policy"),
+        )
+        .build()
+        .expect("the policy fits the tools");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -36,6 +49,9 @@ fn main() {
         .call_blocking("add", ARGS, ToolContext::new())
         .expect("add runs");
     timed
+        .call_blocking("add", ARGS, ToolContext::new())
+        .expect("add runs");
+    allowing
         .call_blocking("add", ARGS, ToolContext::new())
         .expect("add runs");
     for _ in 0..n {
@@ -53,6 +69,14 @@ fn main() {
             }
             "call_blocking_timeout" => {
                 black_box(timed.call_blocking(
+                    black_box("add"),
+                    black_box(ARGS),
+                    ToolContext::new(),
+                ))
+                .ok();
+            }
+            "call_blocking_allowed" => {
+                black_box(allowing.call_blocking(
                     black_box("add"),
                     black_box(ARGS),
                     ToolContext::new(),

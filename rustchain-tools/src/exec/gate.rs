@@ -18,7 +18,7 @@ use crate::CallControl;
 use crate::audit::Decision as Recorded;
 use crate::fs::{Confined, DirEntry, FileAccess};
 use crate::guard::Guarded;
-use crate::policy::{Access, Decision, Grants, ToolLimits, Verdict};
+use crate::policy::{Access, Decision, Grants, ToolLimits, ToolRuling, Verdict};
 use crate::registered::RegisteredTool;
 use crate::{ErrorKind, PermissionKind, ToolDescriptor, ToolError, ToolOutput};
 
@@ -93,7 +93,10 @@ pub(crate) struct CallGate {
     /// The argument text, kept only when an audit trail or an approver needs it.
     args: Option<Arc<str>>,
     args_len: usize,
-    tool_decision: Decision,
+    /// Which rule lets the tool run (or ask); its [`Decision`] is built from
+    /// it only when recorded or shown (`tool_decision`), so an allowed call
+    /// that nobody records allocates nothing for it.
+    tool_ruling: ToolRuling,
     /// This tool's limits under the policy, looked up once.
     limits: ToolLimits,
     mode: Mode,
@@ -137,10 +140,10 @@ impl CallGate {
         slot: Option<usize>,
         ctx: &crate::ToolContext,
         args: &str,
-        tool_decision: Decision,
+        tool_ruling: ToolRuling,
         mode: Mode,
     ) -> CallGate {
-        let recorded = shared.audit.is_some() || tool_decision.verdict == Verdict::Ask;
+        let recorded = shared.audit.is_some() || tool_ruling.verdict == Verdict::Ask;
         CallGate {
             limits: shared.policy.limits_for(tool),
             args: recorded.then(|| Arc::from(args)),
@@ -151,7 +154,7 @@ impl CallGate {
             call_id: recorded.then(|| ctx.__shared_call_id()),
             slot,
             caller: ctx.__shared_caller(),
-            tool_decision,
+            tool_ruling,
             mode,
             phase: AtomicPhase::new(Phase::Open),
             deadline: OnceLock::new(),
@@ -177,7 +180,14 @@ impl CallGate {
 
     /// Whether the policy asks a person before this call runs.
     pub(crate) fn asks(&self) -> bool {
-        self.tool_decision.verdict == Verdict::Ask
+        self.tool_ruling.verdict == Verdict::Ask
+    }
+
+    /// The tool's own decision, in words.
+    fn tool_decision(&self) -> Decision {
+        self.shared
+            .policy
+            .explain_tool(self.tool_ruling, self.tool.name)
     }
 
     pub(crate) fn grants(&self) -> &Grants {
@@ -401,7 +411,7 @@ impl CallGate {
             Some(Outcome::Refused(why)) => {
                 let decision = Decision {
                     verdict: Verdict::Deny,
-                    rule: self.tool_decision.rule.clone(),
+                    rule: self.tool_decision().rule,
                     reason: format!("a person must approve each call to `{}`, and approval was not given: {why}", self.tool.name).into(),
                 };
                 return self.refuse(Recorded::AskDenied, &decision, Some(&why));
@@ -431,7 +441,13 @@ impl CallGate {
             ));
         }
         // Only `finish` waits on `Admitting`, and it waits for one of these stores.
-        if let Err(error) = self.record_decision(kind, &self.tool_decision, answer.as_deref()) {
+        // Only a recorded decision needs its words.
+        let recorded = if self.shared.audit.is_some() {
+            self.record_decision(kind, &self.tool_decision(), answer.as_deref())
+        } else {
+            Ok(())
+        };
+        if let Err(error) = recorded {
             self.phase.advance(Phase::Admitting, Phase::Denied);
             return Err(error);
         }
@@ -493,7 +509,7 @@ impl CallGate {
             tool: self.tool.name.to_owned(),
             call_id: self.call_id().to_owned(),
             arguments: approval::visible(self.args_text()),
-            rule: self.tool_decision.rule.to_string(),
+            rule: self.tool_decision().rule.into_owned(),
         };
         approval::ask(&**approver, &request, self.shared.policy.approval_timeout()).await
     }
@@ -618,7 +634,7 @@ impl CallGate {
 
     /// The decisions a dry run collected, the tool's own first.
     pub(crate) fn dry_run_decisions(&self) -> Vec<Decision> {
-        let mut all = vec![self.tool_decision.clone()];
+        let mut all = vec![self.tool_decision()];
         let kept = self
             .decisions
             .lock()

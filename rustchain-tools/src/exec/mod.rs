@@ -247,8 +247,10 @@ impl Executor {
             ));
         };
         let descriptor = tool.descriptor();
-        let decision = shared.policy.decide_tool(descriptor);
-        if decision.verdict == Verdict::Deny {
+        // The ruling only: the decision's words are built when recorded or shown.
+        let ruling = shared.policy.rule_tool(descriptor.into());
+        if ruling.verdict == Verdict::Deny {
+            let decision = shared.policy.explain_tool(ruling, descriptor.name);
             if mode == Mode::Run {
                 let policy = &shared.policy;
                 shared.record(&CallEvent {
@@ -281,7 +283,7 @@ impl Executor {
             tool.linked_index(),
             ctx,
             args,
-            decision,
+            ruling,
             mode,
         )))
     }

@@ -121,6 +121,28 @@ struct ToolRule {
     rule: Rule,
 }
 
+/// Which rule of a [`Policy`] decides whether a tool may run, and its
+/// verdict: a [`Decision`] without its words, cheap to keep for every call
+/// (see [`Policy::rule_tool`]). Meaningful only with the policy that made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ToolRuling {
+    /// Allow, ask or deny.
+    pub(crate) verdict: Verdict,
+    by: RuledBy,
+}
+
+/// What gave a [`ToolRuling`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuledBy {
+    /// The `[tools]` rule at this index of `Policy::tool_rules`.
+    ToolRule(usize),
+    /// `default = "deny"`, no rule naming the tool.
+    DefaultDeny,
+    /// No policy rule: the tool may run if it declares no permissions, or
+    /// where its resources are granted.
+    Default { declares_permissions: bool },
+}
+
 /// A loaded, validated, immutable policy.
 ///
 /// ```
@@ -299,13 +321,45 @@ impl Policy {
     /// Takes a linked tool's descriptor, or the [`ToolFacts`] of any tool.
     pub fn decide_tool<'t>(&self, tool: impl Into<ToolFacts<'t>>) -> Decision {
         let tool = tool.into();
-        let name = tool.name;
+        self.explain_tool(self.rule_tool(tool), tool.name)
+    }
+
+    /// Which rule decides whether `tool` may run, without the words: what
+    /// the executor keeps for every call. Allocates nothing; the words (which
+    /// name the tool, so building them allocates) come from
+    /// [`Policy::explain_tool`] when the decision is recorded or shown.
+    pub(crate) fn rule_tool(&self, tool: ToolFacts<'_>) -> ToolRuling {
         for verdict in [Verdict::Deny, Verdict::Ask, Verdict::Allow] {
-            if let Some(rule) = self
+            if let Some(index) = self
                 .tool_rules
                 .iter()
-                .find(|rule| rule.verdict == verdict && rule.glob.is_match(name))
+                .position(|rule| rule.verdict == verdict && rule.glob.is_match(tool.name))
             {
+                return ToolRuling {
+                    verdict,
+                    by: RuledBy::ToolRule(index),
+                };
+            }
+        }
+        match self.default_deny {
+            Some(_) => ToolRuling {
+                verdict: Verdict::Deny,
+                by: RuledBy::DefaultDeny,
+            },
+            None => ToolRuling {
+                verdict: Verdict::Allow,
+                by: RuledBy::Default {
+                    declares_permissions: tool.declares_permissions,
+                },
+            },
+        }
+    }
+
+    /// The [`Decision`] a ruling of this policy stands for, for the tool named `name`.
+    pub(crate) fn explain_tool(&self, ruling: ToolRuling, name: &str) -> Decision {
+        let verdict = ruling.verdict;
+        match ruling.by {
+            RuledBy::ToolRule(index) => {
                 let reason = match verdict {
                     Verdict::Deny => format!("the policy denies `{name}`"),
                     Verdict::Ask => {
@@ -313,31 +367,33 @@ impl Policy {
                     }
                     Verdict::Allow => format!("the policy allows `{name}`"),
                 };
-                return Decision {
+                Decision {
                     verdict,
-                    rule: rule.rule.text.clone().into(),
+                    rule: self.tool_rules[index].rule.text.clone().into(),
                     reason: reason.into(),
-                };
+                }
             }
-        }
-        if let Some(rule) = &self.default_deny {
-            return Decision::deny(
-                rule.text.clone(),
+            RuledBy::DefaultDeny => Decision::deny(
+                self.default_deny
+                    .as_ref()
+                    .map_or_else(String::new, |rule| rule.text.clone()),
                 format!(
                     "no rule allows `{name}` and unnamed tools are denied; add it to [tools] allow in {}",
                     self.origin
                 ),
-            );
-        }
-        Decision {
-            verdict: Verdict::Allow,
-            rule: Cow::Borrowed("default"),
-            // Static text: the common path of every call allocates nothing here.
-            reason: Cow::Borrowed(if tool.declares_permissions {
-                "the tool may run where its resources are granted"
-            } else {
-                "the tool declares no permissions"
-            }),
+            ),
+            RuledBy::Default {
+                declares_permissions,
+            } => Decision {
+                verdict: Verdict::Allow,
+                rule: Cow::Borrowed("default"),
+                // Static text: no allocation even when it is recorded.
+                reason: Cow::Borrowed(if declares_permissions {
+                    "the tool may run where its resources are granted"
+                } else {
+                    "the tool declares no permissions"
+                }),
+            },
         }
     }
 
