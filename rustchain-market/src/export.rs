@@ -1,7 +1,7 @@
 //! `server.json` for the MCP Registry: a package as an MCP server listing.
 //!
 //! The MCP Registry's schema (modelcontextprotocol/registry,
-//! `docs/reference/server-json/server.schema.json`, 2025-09-29) requires
+//! `docs/reference/server-json/server.schema.json`, 2025-12-11) requires
 //! `name` (reverse-DNS namespace, one `/`, the server's name), `description`
 //! (1-100 characters) and `version`. Its package types are npm, PyPI, NuGet,
 //! OCI and MCPB; a Rust tool crate is none of them, so the export lists no
@@ -16,7 +16,7 @@ use crate::package::Package;
 
 /// The schema the export follows.
 pub const SERVER_SCHEMA: &str =
-    "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json";
+    "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json";
 
 /// The longest description the registry takes.
 const MAX_DESCRIPTION: usize = 100;

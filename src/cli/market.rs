@@ -115,7 +115,7 @@ pub(super) struct ExportArgs {
     /// The package, NAME or NAME@VERSION (default: the latest unyanked version).
     #[arg(value_name = "NAME[@VERSION]")]
     spec: String,
-    /// A `server.json` for the MCP Registry (schema 2025-09-29).
+    /// A `server.json` for the MCP Registry (schema 2025-12-11).
     #[arg(long, required = true)]
     mcp_registry: bool,
     /// The server name's namespace (io.github.OWNER) [default: from a GitHub repository].

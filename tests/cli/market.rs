@@ -518,9 +518,10 @@ fn mirror_copies_a_verified_index_and_refuses_a_tampered_package() {
 }
 
 /// Validates `server` against the MCP Registry's `server.schema.json` when
-/// `RUSTCHAIN_MCP_SERVER_SCHEMA` names a copy of it (`.ci/run` fetches
-/// none yet), and always against the rules of that schema this export must
-/// meet: name pattern, description length, required fields.
+/// `RUSTCHAIN_MCP_SERVER_SCHEMA` names a copy of it (`.ci/run` names the one
+/// the linter `skillsaw` bundles), and always against the rules of that
+/// schema this export must meet: name pattern, description length, required
+/// fields.
 fn check_server_json(server: &Value) {
     let name = server["name"].as_str().expect("a name");
     let (namespace, short) = name.split_once('/').expect("NAMESPACE/NAME");
@@ -548,6 +549,10 @@ fn check_server_json(server: &Value) {
         let schema: Value =
             serde_json::from_str(&std::fs::read_to_string(schema).expect("the schema file"))
                 .expect("JSON");
+        assert_eq!(
+            schema["$id"], server["$schema"],
+            "the schema named is the one the export declares"
+        );
         let validator = jsonschema::validator_for(&schema).expect("a valid schema");
         let errors: Vec<String> = validator
             .iter_errors(server)
