@@ -63,7 +63,7 @@ pub(super) enum MarketCommand {
     Info(InfoArgs),
     /// Rate a package 1-5 (one signed rating per key; rating again replaces it).
     Rate(RateArgs),
-    /// Copy an index (a folder or an http:// URL) for offline use, verifying every signature.
+    /// Copy an index (a folder or an https:// or http:// URL) for offline use, verifying every signature.
     Mirror(MirrorArgs),
     /// Write a package's listing for another registry (--mcp-registry: server.json).
     Export(ExportArgs),
@@ -457,30 +457,36 @@ fn search(session: &mut Session<'_>, args: &SearchArgs) -> Result<Exit, MarketEr
         session.err = "no package matches\n".to_owned();
         return Ok(Exit::Success);
     }
-    let width = hits.iter().map(|h| h.name.len()).max().unwrap_or(4).max(4);
-    let mut out = format!(
-        "{:<width$}  {:<9} {:>7}  {:<24} DESCRIPTION\n",
-        "NAME", "VERSION", "QUALITY", "TOOLS"
-    );
-    for hit in &hits {
-        let note = if hit.untrusted_lines > 0 {
-            format!(" (untrusted lines: {})", hit.untrusted_lines)
-        } else {
-            String::new()
-        };
-        out.push_str(&format!(
-            "{:<width$}  {:<9} {:>7}  {:<11} {:<24} {}{note}\n",
-            hit.name,
-            hit.version,
-            hit.quality,
-            hit.rating.map_or_else(
-                || "-".to_owned(),
-                |average| format!("{average:.1} ({})", hit.ratings)
-            ),
-            hit.tools.join(","),
-            hit.description.as_deref().unwrap_or(""),
-        ));
-    }
+    let header = [
+        "NAME",
+        "VERSION",
+        "QUALITY",
+        "RATING",
+        "TOOLS",
+        "DESCRIPTION",
+    ]
+    .map(str::to_owned);
+    let rows: Vec<[String; 6]> = std::iter::once(header)
+        .chain(hits.iter().map(|hit| {
+            let note = if hit.untrusted_lines > 0 {
+                format!(" (untrusted lines: {})", hit.untrusted_lines)
+            } else {
+                String::new()
+            };
+            [
+                hit.name.clone(),
+                hit.version.to_string(),
+                hit.quality.to_string(),
+                hit.rating.map_or_else(
+                    || "-".to_owned(),
+                    |average| format!("{average:.1} ({})", hit.ratings),
+                ),
+                hit.tools.join(","),
+                format!("{}{note}", hit.description.as_deref().unwrap_or("")),
+            ]
+        }))
+        .collect();
+    let out = view::aligned(rows.iter());
     session.out = out;
     Ok(Exit::Success)
 }

@@ -343,6 +343,15 @@ fn search_and_info_show_trusted_packages_and_say_what_is_untrusted() {
             .is_some_and(|line| line.starts_with("my-tools ")),
         "{found:#?}"
     );
+    // Every column has its heading, and each value starts under it.
+    let (header, row) = (
+        found.out.lines().next().expect("a header"),
+        found.out.lines().nth(1).expect("a row"),
+    );
+    for (heading, value) in [("RATING", "-"), ("TOOLS", "add")] {
+        let column = header.find(heading).expect("the heading");
+        assert!(row[column..].starts_with(value), "{header}\n{row}");
+    }
     let none = cli(&[
         "market",
         "search",
