@@ -137,6 +137,23 @@ union Control {
     bytes: [u8; 64],
 }
 
+/// A message of one data byte (`data`) whose control buffer is `control`, of
+/// which `control_len` bytes are offered. Plain stores only: `send_fd` runs it
+/// between fork and exec, where only async-signal-safe work is allowed.
+fn one_byte_message(
+    data: &mut libc::iovec,
+    control: &mut Control,
+    control_len: usize,
+) -> libc::msghdr {
+    // SAFETY: an all-zero msghdr is a valid value to fill in.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = data;
+    message.msg_iovlen = 1;
+    message.msg_control = (control as *mut Control).cast();
+    message.msg_controllen = control_len as _;
+    message
+}
+
 /// Sends `fd` over `channel` as `SCM_RIGHTS`, with one byte of data.
 fn send_fd(channel: RawFd, fd: RawFd) -> io::Result<()> {
     let mut byte = [0u8; 1];
@@ -144,16 +161,13 @@ fn send_fd(channel: RawFd, fd: RawFd) -> io::Result<()> {
         iov_base: byte.as_mut_ptr().cast(),
         iov_len: 1,
     };
-    // SAFETY: all-zero msghdr and control buffer are valid values to fill in;
-    // the CMSG macros stay inside `control`, which is large enough and
-    // aligned for one header and one int.
+    // SAFETY: an all-zero control buffer is a valid value to fill in; the
+    // CMSG macros stay inside `control`, which is large enough and aligned
+    // for one header and one int; `data` and `control` outlive the message.
     unsafe {
         let mut control: Control = std::mem::zeroed();
-        let mut message: libc::msghdr = std::mem::zeroed();
-        message.msg_iov = &mut data;
-        message.msg_iovlen = 1;
-        message.msg_control = (&raw mut control).cast();
-        message.msg_controllen = libc::CMSG_SPACE(size_of_fd()) as _;
+        let space = libc::CMSG_SPACE(size_of_fd()) as usize;
+        let message = one_byte_message(&mut data, &mut control, space);
         let header = libc::CMSG_FIRSTHDR(&message);
         (*header).cmsg_level = libc::SOL_SOCKET;
         (*header).cmsg_type = libc::SCM_RIGHTS;
@@ -174,11 +188,8 @@ fn receive_fd(channel: RawFd) -> io::Result<OwnedFd> {
     // bytes into `control`, and the descriptor read is checked to be there.
     unsafe {
         let mut control: Control = std::mem::zeroed();
-        let mut message: libc::msghdr = std::mem::zeroed();
-        message.msg_iov = &mut data;
-        message.msg_iovlen = 1;
-        message.msg_control = (&raw mut control).cast();
-        message.msg_controllen = std::mem::size_of::<Control>() as _;
+        let size = std::mem::size_of::<Control>();
+        let mut message = one_byte_message(&mut data, &mut control, size);
         let flags = libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC;
         check(libc::recvmsg(channel, &mut message, flags) as libc::c_long)?;
         let header = libc::CMSG_FIRSTHDR(&message);
