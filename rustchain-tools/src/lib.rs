@@ -2,7 +2,7 @@
 //!
 //! Tools are plain functions marked `#[tool]` (from the `rustchain` crate).
 //! The attribute places a static [`ToolDescriptor`] in the link-time slice
-//! [`RUSTCHAIN_TOOL_DESCRIPTORS`]; [`Registry::global`] indexes every linked
+//! [`RUSTCHAIN_TOOL_DESCRIPTORS`](static@RUSTCHAIN_TOOL_DESCRIPTORS); [`Registry::global`] indexes every linked
 //! tool on first use (those live in `rustchain-core`, re-exported here at the
 //! same paths); an [`Executor`] calls a tool by name with JSON arguments,
 //! under a [`Policy`], recording every call in an [`audit`] trail.

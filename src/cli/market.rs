@@ -130,7 +130,7 @@ pub(super) struct ExportArgs {
 
 #[derive(Debug, Args)]
 pub(super) struct MirrorArgs {
-    /// The index to copy: a folder, or https://HOST[:PORT]/PATH (or http://).
+    /// The index to copy: a folder, or https://HOST/PATH or https://HOST:PORT/PATH (or http://).
     source: String,
     /// The folder to copy it into (made when missing; an earlier mirror is extended).
     dest: PathBuf,

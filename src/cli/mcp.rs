@@ -83,7 +83,7 @@ pub(super) struct ServeArgs {
     #[arg(long, value_name = "ORIGIN", requires = "http")]
     allow_origin: Vec<String>,
 
-    /// List only tool_search and the tools the policy's [discovery] always
+    /// List only tool_search and the tools the policy's `[discovery] always`
     /// names; a tool a search finds is listed from then on (as
     /// `[discovery] defer = true` in the policy).
     #[arg(long)]

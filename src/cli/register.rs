@@ -54,7 +54,7 @@ Examples:
 /// `tools register`.
 #[derive(Debug, Args)]
 pub(super) struct RegisterArgs {
-    /// A `.rs` file of #[tool] functions, or a tool crate's folder.
+    /// A `.rs` file of `#[tool]` functions, or a tool crate's folder.
     #[arg(required_unless_present_any = ["list", "rebuild"], conflicts_with_all = ["list", "rebuild"])]
     path: Option<PathBuf>,
     /// A dependency of the file, NAME@VERSION (repeatable); beside its frontmatter.

@@ -143,7 +143,7 @@ pub(super) enum ToolsCommand {
     /// Pin every tool definition in rustchain.lock; --check fails on changes.
     #[command(after_help = lock::LOCK_AFTER_HELP)]
     Lock(lock::LockArgs),
-    /// Link a `.rs` file of #[tool] functions, or a tool crate, into this
+    /// Link a `.rs` file of `#[tool]` functions, or a tool crate, into this
     /// project's agent and build it; --list shows what is registered.
     #[command(after_help = register::REGISTER_AFTER_HELP)]
     Register(register::RegisterArgs),

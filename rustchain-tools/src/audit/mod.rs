@@ -22,12 +22,12 @@
 //! - With [`CheckpointOptions`], every N records a `checkpoint` record signs
 //!   (sequence number, head hash) with Ed25519, and the latest checkpoint is
 //!   also kept in `<trail>.checkpoint`, so a rewritten chain or a cut tail is
-//!   found by [`verify`] given the trusted public key. A handle also signs
+//!   found by [`verify`](fn@verify) given the trusted public key. A handle also signs
 //!   the tail when it is closed or dropped, so a short session is signed
 //!   too, and `verify` with the key reports any record no checkpoint covers.
-//! - [`verify`] recomputes everything and names each [`Finding`] by kind and
+//! - [`verify`](fn@verify) recomputes everything and names each [`Finding`] by kind and
 //!   record; [`VerifyStatus::exit_code`] maps the verdict to 0/1/2.
-//! - [`report`] sums up calls, denials, errors, timeouts and latency per tool.
+//! - [`report`](fn@report) sums up calls, denials, errors, timeouts and latency per tool.
 //!
 //! The file is the authority; tracing spans are only an export.
 

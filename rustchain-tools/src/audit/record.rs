@@ -112,7 +112,7 @@ pub enum AuditEvent<'a> {
         #[serde(rename = "args.digest")]
         args_digest: &'a str,
         /// The arguments in full, only where the policy says so, already
-        /// passed through [`redact`](super::redact).
+        /// passed through [`redact`](fn@super::redact).
         #[serde(rename = "args", skip_serializing_if = "Option::is_none")]
         args: Option<&'a serde_json::Value>,
     },

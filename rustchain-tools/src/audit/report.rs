@@ -87,7 +87,7 @@ pub struct ReportFilter {
 /// and asked calls, errors by kind, timeouts, p50/p95/p99 duration and last
 /// call, over the records `filter` lets through.
 ///
-/// This reads, it does not verify: run [`verify`](super::verify) to trust the figures.
+/// This reads, it does not verify: run [`verify`](fn@super::verify) to trust the figures.
 pub fn report(path: &Path, filter: &ReportFilter) -> Result<UsageReport, AuditError> {
     let since = filter.since;
     let mut reader = open_committed(path)?;

@@ -126,7 +126,7 @@ pub struct Audit {
     /// Tool globs whose arguments are recorded in full (after redaction).
     #[serde(default)]
     pub record_args: Vec<Spanned<String>>,
-    /// Argument field names replaced by "[redacted]" wherever they appear.
+    /// Argument field names replaced by `"[redacted]"` wherever they appear.
     #[serde(default)]
     pub redact: Vec<Spanned<String>>,
 }

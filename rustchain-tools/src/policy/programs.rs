@@ -1,5 +1,5 @@
 //! Program grants: which programs a `#[run]` value may name, and which of
-//! their arguments a `#[run(args)]` value may not carry (see [`flags`](super::flags)).
+//! their arguments a `#[run(args)]` value may not carry (see [`super::flags`]).
 
 use std::path::{Component, Path, PathBuf};
 
