@@ -68,7 +68,7 @@ impl MarketError {
     }
 
     /// An I/O failure: what was being done, to which file, and the system's reason.
-    pub(crate) fn io(what: &str, path: &std::path::Path, err: &std::io::Error) -> MarketError {
+    pub fn io(what: &str, path: &std::path::Path, err: &std::io::Error) -> MarketError {
         MarketError::new(
             MarketErrorKind::Io,
             format!("cannot {what} {}: {err}", path.display()),

@@ -49,6 +49,16 @@ impl Default for Limits {
     }
 }
 
+/// How a mirror fetches: its [`Limits`] and the authorities it trusts.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// How much it fetches, and for how long.
+    pub limits: Limits,
+    /// PEM certificates of authorities trusted beside the system's (one or
+    /// more, concatenated): for an index served under a private CA.
+    pub extra_roots_pem: Vec<u8>,
+}
+
 /// Where an index is read from.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -116,18 +126,18 @@ pub struct MirrorReport {
     pub untrusted_ratings: usize,
 }
 
-/// Copies the index at `source` into the folder `dest`, with the default [`Limits`].
+/// Copies the index at `source` into the folder `dest`, with the default [`Options`].
 pub fn mirror(source: &Source, dest: &Path) -> Result<MirrorReport, MarketError> {
-    mirror_with(source, dest, Limits::default())
+    mirror_with(source, dest, &Options::default())
 }
 
-/// Copies the index at `source` into the folder `dest`, fetching within `limits`.
+/// Copies the index at `source` into the folder `dest`, fetching as `options` say.
 pub fn mirror_with(
     source: &Source,
     dest: &Path,
-    limits: Limits,
+    options: &Options,
 ) -> Result<MirrorReport, MarketError> {
-    let reader = Reader::open(source, limits)?;
+    let reader = Reader::open(source, options)?;
     let config_text = reader.fetch(CONFIG_FILE)?.ok_or_else(|| {
         MarketError::new(
             MarketErrorKind::NotFound,
@@ -257,12 +267,12 @@ struct HttpReader {
 }
 
 impl Reader {
-    fn open(source: &Source, limits: Limits) -> Result<Reader, MarketError> {
+    fn open(source: &Source, options: &Options) -> Result<Reader, MarketError> {
         match source {
             Source::Folder(root) => Ok(Reader::Folder(root.clone())),
             Source::Http(base) => Ok(Reader::Http(Box::new(HttpReader::new(
                 base.clone(),
-                limits,
+                options,
             )?))),
         }
     }
@@ -284,7 +294,9 @@ impl Reader {
 }
 
 impl HttpReader {
-    fn new(base: url::Url, limits: Limits) -> Result<HttpReader, MarketError> {
+    fn new(base: url::Url, options: &Options) -> Result<HttpReader, MarketError> {
+        let limits = options.limits;
+        let extra_roots = extra_roots(&options.extra_roots_pem)?;
         let failed = |what: &str, err: &dyn std::fmt::Display| {
             MarketError::new(
                 MarketErrorKind::Io,
@@ -314,6 +326,7 @@ impl HttpReader {
                 }
             }))
             .https_only(base.scheme() == "https")
+            .tls_certs_merge(extra_roots)
             .referer(false)
             .connect_timeout(limits.timeout.min(Duration::from_secs(15)))
             .timeout(limits.timeout)
@@ -415,6 +428,28 @@ fn origin_of(url: &url::Url) -> (String, Option<String>, Option<u16>) {
         url.host_str().map(str::to_owned),
         url.port_or_known_default(),
     )
+}
+
+/// The certificates in `pem`; none is asked for when it is empty, and text
+/// that holds no certificate is refused rather than trusting nothing extra.
+fn extra_roots(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, MarketError> {
+    if pem.is_empty() {
+        return Ok(Vec::new());
+    }
+    let invalid = |why: String| {
+        MarketError::new(
+            MarketErrorKind::Invalid,
+            format!("the extra trusted authorities: {why}"),
+        )
+    };
+    let roots = reqwest::Certificate::from_pem_bundle(pem)
+        .map_err(|err| invalid(format!("not PEM certificates ({})", error_chain(&err))))?;
+    if roots.is_empty() {
+        return Err(invalid(
+            "no certificate found (expected -----BEGIN CERTIFICATE----- blocks)".to_owned(),
+        ));
+    }
+    Ok(roots)
 }
 
 /// An error and its sources, on one line (reqwest's own message is terse).

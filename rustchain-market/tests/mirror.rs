@@ -11,9 +11,16 @@ use std::path::{Path, PathBuf};
 
 use rustchain_market::collection::{Collection, Member};
 use rustchain_market::index::Index;
-use rustchain_market::mirror::{Limits, Source, mirror, mirror_with};
+use rustchain_market::mirror::{Limits, Options, Source, mirror, mirror_with};
 use rustchain_market::{MarketErrorKind, sign};
 use support::{package, simple};
+
+fn options(limits: Limits) -> Options {
+    Options {
+        limits,
+        ..Options::default()
+    }
+}
 
 fn source_index() -> (tempfile::TempDir, Index, ed25519_dalek::SigningKey) {
     let dir = tempfile::tempdir().expect("a scratch folder");
@@ -145,12 +152,23 @@ fn a_tampered_collection_is_not_copied_and_the_mirror_keeps_its_own() {
 /// A server on loopback answering each request's path with `answer(path)`
 /// (the whole HTTP/1.0 answer, bytes), one connection at a time.
 fn serve_with(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> u16 {
+    serve_over(|stream| Some(stream), answer)
+}
+
+/// The same as [`serve_with`], each connection first wrapped by `wrap`
+/// (TLS, say; `None` drops the connection).
+fn serve_over<S: std::io::Read + Write>(
+    wrap: impl Fn(std::net::TcpStream) -> Option<S> + Send + 'static,
+    answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
+) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     let port = listener.local_addr().expect("an address").port();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(&stream);
+            let Some(mut stream) = stream.ok().and_then(&wrap) else {
+                continue;
+            };
+            let mut reader = BufReader::new(&mut stream);
             let mut request = String::new();
             if reader.read_line(&mut request).is_err() {
                 continue;
@@ -160,8 +178,10 @@ fn serve_with(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> u16 {
             while reader.read_line(&mut header).is_ok_and(|n| n > 0) && header.trim() != "" {
                 header.clear();
             }
+            drop(reader);
             let path = request.split_whitespace().nth(1).unwrap_or("/").to_owned();
             let _ = stream.write_all(&answer(&path));
+            let _ = stream.flush();
         }
     });
     port
@@ -169,7 +189,12 @@ fn serve_with(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> u16 {
 
 /// A static file server on loopback for `root`, answering HTTP/1.0.
 fn serve(root: PathBuf) -> u16 {
-    serve_with(move |path| {
+    serve_with(files(root))
+}
+
+/// Answers with the files under `root`.
+fn files(root: PathBuf) -> impl Fn(&str) -> Vec<u8> + Send + 'static {
+    move |path| {
         let path = path.trim_start_matches('/');
         let inside = Path::new(path)
             .components()
@@ -182,7 +207,7 @@ fn serve(root: PathBuf) -> u16 {
             .concat(),
             _ => not_found(),
         }
-    })
+    }
 }
 
 fn not_found() -> Vec<u8> {
@@ -259,7 +284,7 @@ fn an_oversized_body_is_refused_announced_or_not() {
     for prefix in ["announced", "streamed"] {
         let source = Source::parse(&format!("http://127.0.0.1:{port}/{prefix}/")).expect("a URL");
         let dest = tempfile::tempdir().expect("dir");
-        let err = mirror_with(&source, dest.path(), limits).expect_err("too large");
+        let err = mirror_with(&source, dest.path(), &options(limits)).expect_err("too large");
         assert_eq!(err.kind(), MarketErrorKind::Invalid, "{prefix}: {err}");
         assert!(
             err.message().contains("larger than 1024 bytes"),
@@ -307,15 +332,19 @@ fn a_redirect_to_another_host_is_not_followed() {
     assert_eq!(report.copied, ["slugs", "web"]);
 }
 
-#[test]
-fn an_https_source_is_spoken_over_tls_and_an_untrusted_certificate_refused() {
-    // A server whose certificate no authority signed: the mirror must speak
-    // TLS to it and refuse it, copying nothing.
+/// A TLS server on loopback for the index in `root`, whose certificate for
+/// 127.0.0.1 a CA of its own signed; also the CA's certificate, PEM.
+fn serve_tls(root: PathBuf) -> (u16, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("a key");
+    let mut ca_params = rcgen::CertificateParams::new(Vec::new()).expect("params");
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("a CA");
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let key = rcgen::KeyPair::generate().expect("a key");
     let certificate = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
         .expect("params")
-        .self_signed(&key)
-        .expect("a self-signed certificate");
+        .signed_by(&key, &issuer)
+        .expect("a server certificate");
     let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -327,25 +356,60 @@ fn an_https_source_is_spoken_over_tls_and_an_untrusted_certificate_refused() {
         )
         .expect("a server configuration");
     let config = std::sync::Arc::new(config);
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    let port = listener.local_addr().expect("an address").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let Ok(connection) = rustls::ServerConnection::new(config.clone()) else {
-                continue;
-            };
-            let mut tls = rustls::StreamOwned::new(connection, stream);
-            let mut byte = [0u8; 1];
-            let _ = std::io::Read::read(&mut tls, &mut byte);
-        }
-    });
+    let port = serve_over(
+        move |stream| {
+            let connection = rustls::ServerConnection::new(config.clone()).ok()?;
+            Some(rustls::StreamOwned::new(connection, stream))
+        },
+        files(root),
+    );
+    (port, ca.pem())
+}
+
+#[test]
+fn an_https_source_is_refused_under_an_unknown_ca_and_mirrored_when_it_is_trusted() {
+    let (src, _index, _key) = source_index();
+    let (port, ca_pem) = serve_tls(src.path().to_path_buf());
     let source = Source::parse(&format!("https://127.0.0.1:{port}/")).expect("a URL");
+
+    // Spoken over TLS, and refused: no authority the system trusts signed it.
     let dest = tempfile::tempdir().expect("dir");
     let err = mirror(&source, dest.path()).expect_err("an untrusted certificate");
     assert_eq!(err.kind(), MarketErrorKind::Io, "{err}");
     assert!(err.message().contains("certificate"), "{err}");
     assert!(!dest.path().join("config.json").exists());
+
+    // Trusting its CA, everything verifies and is copied.
+    let trusted = Options {
+        extra_roots_pem: ca_pem.into_bytes(),
+        ..Options::default()
+    };
+    let report = mirror_with(&source, dest.path(), &trusted).expect("mirrored over https");
+    assert_eq!(report.copied, ["slugs", "web"], "{report:#?}");
+    assert_eq!(report.copied_collections, ["text-kit"], "{report:#?}");
+    assert_eq!(
+        std::fs::read(dest.path().join("sl/ug/slugs")).expect("copied"),
+        std::fs::read(src.path().join("sl/ug/slugs")).expect("the origin")
+    );
+}
+
+#[test]
+fn extra_roots_that_hold_no_certificate_are_refused_before_any_fetch() {
+    let source = Source::parse("https://127.0.0.1:9/").expect("a URL");
+    let dest = tempfile::tempdir().expect("dir");
+    for pem in [
+        &b"not a certificate"[..],
+        b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+    ] {
+        let options = Options {
+            extra_roots_pem: pem.to_vec(),
+            ..Options::default()
+        };
+        let err = mirror_with(&source, dest.path(), &options).expect_err("no certificate");
+        assert_eq!(err.kind(), MarketErrorKind::Invalid, "{err}");
+        assert!(err.message().contains("extra trusted authorities"), "{err}");
+    }
+    assert_eq!(std::fs::read_dir(dest.path()).expect("dir").count(), 0);
 }
 
 #[test]
@@ -366,7 +430,7 @@ fn a_server_that_never_answers_is_given_up_on_within_the_timeout() {
     let source = Source::parse(&format!("http://127.0.0.1:{port}/")).expect("a URL");
     let dest = tempfile::tempdir().expect("dir");
     let started = std::time::Instant::now();
-    let err = mirror_with(&source, dest.path(), limits).expect_err("timed out");
+    let err = mirror_with(&source, dest.path(), &options(limits)).expect_err("timed out");
     assert_eq!(err.kind(), MarketErrorKind::Io, "{err}");
     assert!(err.message().contains("timed out"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));

@@ -134,6 +134,10 @@ pub(super) struct MirrorArgs {
     source: String,
     /// The folder to copy it into (made when missing; an earlier mirror is extended).
     dest: PathBuf,
+    /// Also trust the certificate authorities in this PEM file (an index
+    /// served under a private CA); may be given more than once.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -652,7 +656,13 @@ fn rate(session: &mut Session<'_>, args: &RateArgs) -> Result<Exit, MarketError>
 
 fn mirror(session: &mut Session<'_>, args: &MirrorArgs) -> Result<Exit, MarketError> {
     let source = rustchain_market::mirror::Source::parse(&args.source)?;
-    let report = rustchain_market::mirror::mirror(&source, &args.dest)?;
+    let mut options = rustchain_market::mirror::Options::default();
+    for file in &args.ca_file {
+        let pem = std::fs::read(file).map_err(|err| MarketError::io("read", file, &err))?;
+        options.extra_roots_pem.extend_from_slice(&pem);
+        options.extra_roots_pem.push(b'\n');
+    }
+    let report = rustchain_market::mirror::mirror_with(&source, &args.dest, &options)?;
     let exit = if report.refused.is_empty() && report.refused_collections.is_empty() {
         Exit::Success
     } else {

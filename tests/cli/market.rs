@@ -327,6 +327,19 @@ fn bad_input_is_one_line_naming_what_to_fix() {
     ])
     .expect_code(2);
     assert!(no_index.err.contains("not an index"), "{no_index:#?}");
+    let copy = utf8(&m.dir.path().join("copy"));
+    let no_ca = utf8(&m.dir.path().join("no-such-ca.pem"));
+    let unreadable =
+        cli(&["market", "mirror", &m.index, &copy, "--ca-file", &no_ca]).expect_code(2);
+    assert!(
+        unreadable.err.contains("no-such-ca.pem") && unreadable.err.lines().count() == 1,
+        "{unreadable:#?}"
+    );
+    let not_pem = write(m.dir.path(), "ca.pem", "not a certificate\n");
+    let https = "https://127.0.0.1:9/";
+    let refused = cli(&["market", "mirror", https, &copy, "--ca-file", &not_pem]).expect_code(2);
+    assert!(refused.err.contains("no certificate found"), "{refused:#?}");
+    assert!(!Path::new(&copy).exists());
 }
 
 #[test]
