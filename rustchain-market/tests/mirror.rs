@@ -152,7 +152,7 @@ fn a_tampered_collection_is_not_copied_and_the_mirror_keeps_its_own() {
 /// A server on loopback answering each request's path with `answer(path)`
 /// (the whole HTTP/1.0 answer, bytes), one connection at a time.
 fn serve_with(answer: impl Fn(&str) -> Vec<u8> + Send + 'static) -> u16 {
-    serve_over(|stream| Some(stream), answer)
+    serve_over(Some, answer)
 }
 
 /// The same as [`serve_with`], each connection first wrapped by `wrap`
