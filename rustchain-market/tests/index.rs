@@ -19,6 +19,19 @@ fn version(text: &str) -> semver::Version {
     semver::Version::parse(text).expect("a version")
 }
 
+/// Publishes `version` of `slugs`, a package of one tool, signed by `key`.
+fn publish_slugs(
+    index: &Index,
+    version: &str,
+    key: &rustchain_market::sign::SecretKey,
+) -> Result<rustchain_market::entry::Entry, rustchain_market::MarketError> {
+    index.publish(
+        &package("slugs", version, vec![simple("slug")]),
+        key,
+        no_check,
+    )
+}
+
 fn no_check(_: &rustchain_market::PackageLog) -> Result<(), rustchain_market::MarketError> {
     Ok(())
 }
@@ -27,13 +40,7 @@ fn no_check(_: &rustchain_market::PackageLog) -> Result<(), rustchain_market::Ma
 fn a_published_version_is_read_back_trusted_at_cargos_path() {
     let (dir, index) = index();
     let key = sign::generate_key().expect("a key");
-    index
-        .publish(
-            &package("slugs", "0.1.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect("published");
+    publish_slugs(&index, "0.1.0", &key).expect("published");
     assert!(dir.path().join("sl/ug/slugs").is_file());
     let log = index.read("slugs").expect("in the index");
     assert_eq!(log.untrusted().count(), 0);
@@ -47,28 +54,10 @@ fn a_published_version_is_read_back_trusted_at_cargos_path() {
 fn the_same_version_twice_and_a_lower_version_are_refused() {
     let (_dir, index) = index();
     let key = sign::generate_key().expect("a key");
-    index
-        .publish(
-            &package("slugs", "0.2.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect("published");
-    let again = index
-        .publish(
-            &package("slugs", "0.2.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect_err("twice");
+    publish_slugs(&index, "0.2.0", &key).expect("published");
+    let again = publish_slugs(&index, "0.2.0", &key).expect_err("twice");
     assert_eq!(again.kind(), MarketErrorKind::VersionExists);
-    let lower = index
-        .publish(
-            &package("slugs", "0.1.9", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect_err("lower");
+    let lower = publish_slugs(&index, "0.1.9", &key).expect_err("lower");
     assert_eq!(lower.kind(), MarketErrorKind::VersionExists);
     assert!(lower.message().contains("0.2.0"), "{lower}");
     assert_eq!(
@@ -82,33 +71,15 @@ fn the_same_version_twice_and_a_lower_version_are_refused() {
 fn a_yanked_version_is_hidden_from_resolution_but_kept() {
     let (_dir, index) = index();
     let key = sign::generate_key().expect("a key");
-    index
-        .publish(
-            &package("slugs", "1.0.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect("1.0.0");
-    index
-        .publish(
-            &package("slugs", "1.1.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect("1.1.0");
+    publish_slugs(&index, "1.0.0", &key).expect("1.0.0");
+    publish_slugs(&index, "1.1.0", &key).expect("1.1.0");
     index
         .yank("slugs", &version("1.1.0"), true, &key)
         .expect("yanked");
     let log = index.read("slugs").expect("read");
     assert_eq!(log.latest().expect("one left").version, version("1.0.0"));
     assert!(log.get(&version("1.1.0")).expect("kept").yanked);
-    let republish = index
-        .publish(
-            &package("slugs", "1.1.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect_err("yanked stays taken");
+    let republish = publish_slugs(&index, "1.1.0", &key).expect_err("yanked stays taken");
     assert_eq!(republish.kind(), MarketErrorKind::VersionExists);
     index
         .yank("slugs", &version("1.1.0"), false, &key)
@@ -133,20 +104,8 @@ fn another_key_cannot_publish_or_yank_an_owned_package() {
     let (_dir, index) = index();
     let owner = sign::generate_key().expect("a key");
     let stranger = sign::generate_key().expect("a key");
-    index
-        .publish(
-            &package("slugs", "1.0.0", vec![simple("slug")]),
-            &owner,
-            no_check,
-        )
-        .expect("first use");
-    let publish = index
-        .publish(
-            &package("slugs", "2.0.0", vec![simple("slug")]),
-            &stranger,
-            no_check,
-        )
-        .expect_err("not the owner");
+    publish_slugs(&index, "1.0.0", &owner).expect("first use");
+    let publish = publish_slugs(&index, "2.0.0", &stranger).expect_err("not the owner");
     assert_eq!(publish.kind(), MarketErrorKind::NotOwner);
     let yank = index
         .yank("slugs", &version("1.0.0"), true, &stranger)
@@ -161,20 +120,8 @@ fn file(dir: &Path) -> std::path::PathBuf {
 fn two_versions() -> (tempfile::TempDir, Index, ed25519_dalek::SigningKey) {
     let (dir, index) = index();
     let key = sign::generate_key().expect("a key");
-    index
-        .publish(
-            &package("slugs", "1.0.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect("1.0.0");
-    index
-        .publish(
-            &package("slugs", "1.1.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect("1.1.0");
+    publish_slugs(&index, "1.0.0", &key).expect("1.0.0");
+    publish_slugs(&index, "1.1.0", &key).expect("1.1.0");
     (dir, index, key)
 }
 
@@ -197,13 +144,7 @@ fn a_tampered_entry_is_untrusted_and_never_resolved() {
         log.latest().is_none(),
         "nothing after a tampered line is used"
     );
-    let refused = index
-        .publish(
-            &package("slugs", "2.0.0", vec![simple("slug")]),
-            &key,
-            no_check,
-        )
-        .expect_err("no writing on a bad file");
+    let refused = publish_slugs(&index, "2.0.0", &key).expect_err("no writing on a bad file");
     assert_eq!(refused.kind(), MarketErrorKind::Untrusted);
 }
 
@@ -281,21 +222,9 @@ fn owners_in_the_config_decide_who_signs_even_the_first_entry() {
     )
     .expect("config");
     let index = Index::open(dir.path()).expect("opens");
-    let squat = index
-        .publish(
-            &package("slugs", "1.0.0", vec![simple("slug")]),
-            &squatter,
-            no_check,
-        )
-        .expect_err("listed owner only");
+    let squat = publish_slugs(&index, "1.0.0", &squatter).expect_err("listed owner only");
     assert_eq!(squat.kind(), MarketErrorKind::NotOwner);
-    index
-        .publish(
-            &package("slugs", "1.0.0", vec![simple("slug")]),
-            &owner,
-            no_check,
-        )
-        .expect("the owner");
+    publish_slugs(&index, "1.0.0", &owner).expect("the owner");
 }
 
 #[test]
