@@ -19,6 +19,7 @@ use rustchain::audit::{
     load_signing_key, load_verifying_key, redact, report, save_signing_key, save_verifying_key,
     verify,
 };
+use rustchain::tool;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------- helpers
@@ -1323,4 +1324,180 @@ fn a_checkpoint_with_an_impossible_sequence_number_is_tampering_not_a_panic() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- a call's two records (D-47)
+
+/// How many lines the trail at `path` holds while this read-only tool runs.
+#[tool(read_only)]
+fn audit_lines_read_only(
+    /// The trail's path.
+    path: String,
+) -> u64 {
+    fs::read_to_string(path).map_or(0, |text| text.lines().count() as u64)
+}
+
+/// How many lines the trail at `path` holds while this tool (not read-only) runs.
+#[tool]
+fn audit_lines_writer(
+    /// The trail's path.
+    path: String,
+) -> u64 {
+    fs::read_to_string(path).map_or(0, |text| text.lines().count() as u64)
+}
+
+/// Says it runs, then waits to be killed (read-only).
+#[tool(read_only)]
+fn audit_wait_read_only() -> u64 {
+    println!("call running");
+    std::thread::sleep(Duration::from_secs(60));
+    0
+}
+
+/// Says it runs, then waits to be killed (not read-only).
+#[tool]
+fn audit_wait_writer() -> u64 {
+    println!("call running");
+    std::thread::sleep(Duration::from_secs(60));
+    0
+}
+
+fn audited_executor(path: &Path) -> rustchain::Executor {
+    let (trail, _) = AuditTrail::open(path, AuditOptions::default()).expect("opens");
+    rustchain::Executor::builder(rustchain::Registry::global())
+        .audit(Arc::new(trail))
+        .build()
+        .expect("no policy examples to fail")
+}
+
+fn records(path: &Path) -> Vec<Value> {
+    fs::read_to_string(path)
+        .expect("the trail")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("json"))
+        .collect()
+}
+
+#[test]
+fn a_read_only_calls_decision_is_written_with_its_result_and_other_calls_before_the_body() {
+    let dir = TempDir::new("read-only");
+    let path = dir.trail();
+    let executor = audited_executor(&path);
+    let args = json!({ "path": path }).to_string();
+    let seen = |tool: &str| {
+        let output = executor
+            .call_blocking(tool, &args, rustchain::ToolContext::new())
+            .expect("runs");
+        output.as_json().parse::<u64>().expect("a count")
+    };
+    // A read-only tool runs before its decision is written...
+    assert_eq!(seen("audit_lines_read_only"), 0);
+    // ...and both records are there, in order, once the call returned.
+    assert_eq!(seen("audit_lines_writer"), 3, "a decision before the body");
+    let written = records(&path);
+    let kinds: Vec<(&str, &str)> = written
+        .iter()
+        .map(|r| {
+            (
+                r["gen_ai.tool.name"].as_str().expect("a tool"),
+                r["kind"].as_str().expect("a kind"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("audit_lines_read_only", "decision"),
+            ("audit_lines_read_only", "result"),
+            ("audit_lines_writer", "decision"),
+            ("audit_lines_writer", "result"),
+        ]
+    );
+    assert_eq!(written[0]["decision"], "allow");
+    assert_eq!(
+        written[0]["gen_ai.tool.call.id"],
+        written[1]["gen_ai.tool.call.id"]
+    );
+    assert_intact(&path, None);
+}
+
+/// Run as a child process by the test below; does nothing in a normal run.
+/// Makes one read-only call through an executor auditing to
+/// `AUDIT_EXEC_TRAIL`, says it returned, then calls `AUDIT_EXEC_TOOL`, which
+/// waits to be killed.
+#[test]
+fn child_executor() {
+    let Some(path) = std::env::var_os("AUDIT_EXEC_TRAIL") else {
+        return;
+    };
+    let path = PathBuf::from(path);
+    let executor = audited_executor(&path);
+    let args = json!({ "path": path }).to_string();
+    executor
+        .call_blocking(
+            "audit_lines_read_only",
+            &args,
+            rustchain::ToolContext::new(),
+        )
+        .expect("runs");
+    println!("call returned");
+    let tool = std::env::var("AUDIT_EXEC_TOOL").expect("a tool to wait in");
+    let _ = executor.call_blocking(&tool, "{}", rustchain::ToolContext::new());
+}
+
+/// Kills a child while `tool` runs, after one call returned; the trail's records.
+fn kill_while_running(dir: &TempDir, tool: &str) -> Vec<Value> {
+    let path = dir.trail();
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "child_executor",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("AUDIT_EXEC_TRAIL", &path)
+        .env("AUDIT_EXEC_TOOL", tool)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the child");
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut said = Vec::new();
+    for line in stdout.lines() {
+        let line = line.expect("read");
+        for word in ["call returned", "call running"] {
+            if line.contains(word) {
+                said.push(word);
+            }
+        }
+        if said.contains(&"call running") {
+            break;
+        }
+    }
+    assert_eq!(said, ["call returned", "call running"]);
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap");
+    assert_intact(&path, None);
+    records(&path)
+}
+
+#[test]
+fn a_kill_while_a_tool_runs_keeps_every_returned_call_and_the_decision_of_one_that_is_not_read_only()
+ {
+    let dir = TempDir::new("kill-read-only");
+    let written = kill_while_running(&dir, "audit_wait_read_only");
+    // The returned call's two records; nothing of the read-only call that
+    // was killed (it changed nothing, and returned nothing).
+    let tools: Vec<&str> = written
+        .iter()
+        .map(|r| r["gen_ai.tool.name"].as_str().expect("a tool"))
+        .collect();
+    assert_eq!(tools, ["audit_lines_read_only", "audit_lines_read_only"]);
+
+    let dir = TempDir::new("kill-writer");
+    let written = kill_while_running(&dir, "audit_wait_writer");
+    // A tool that may change things: its decision is on record before it runs.
+    assert_eq!(written.len(), 3);
+    assert_eq!(written[2]["gen_ai.tool.name"], "audit_wait_writer");
+    assert_eq!(written[2]["kind"], "decision");
 }

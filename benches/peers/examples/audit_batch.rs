@@ -5,17 +5,40 @@
 //! per fsync of the whole run.
 //!
 //! `cargo run --release --example audit_batch [DIR]` (DIR: where the trail
-//! files go; the target directory's disk by default).
+//! files go; the target directory's disk by default). With
+//! `AUDIT_BATCH_ONLY=TEXT`, only the cases whose line holds TEXT run, once
+//! each (for `strace -c -f` or callgrind).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rustchain::audit::{AuditEvent, AuditOptions, AuditTrail, Decision, Fsync, digest};
-use rustchain::{Executor, Registry, ToolContext};
+use rustchain::{Executor, Registry, ToolContext, tool};
 // The 32 tools, `add` among them.
 use rustchain_bench_peers as _;
 
 const RUNS: usize = 5;
+
+/// Adds two integers (`add`, declared read-only: an audited call writes its
+/// decision and result records together, once it ends; D-47).
+#[tool(read_only)]
+fn add_read_only(
+    /// The first addend.
+    a: i64,
+    /// The second addend.
+    b: i64,
+) -> i64 {
+    a + b
+}
+
+/// Whether the case `label` runs, and how many times.
+fn runs_of(label: &str) -> usize {
+    match std::env::var("AUDIT_BATCH_ONLY") {
+        Ok(only) if label.contains(&only) => 1,
+        Ok(_) => 0,
+        Err(_) => RUNS,
+    }
+}
 
 fn median(mut runs: Vec<Duration>) -> (Duration, Duration, Duration) {
     runs.sort();
@@ -79,9 +102,13 @@ fn main() {
         (Fsync::EveryRecord, "fsync every record", 300, 100),
     ] {
         for (threads, per_thread) in [(1, per_thread_1), (16, per_thread_16)] {
+            let case = format!("append, {label}, {threads:>2} threads");
+            if runs_of(&case) == 0 {
+                continue;
+            }
             let mut runs = Vec::new();
             let mut last = None;
-            for run in 0..RUNS {
+            for run in 0..runs_of(&case) {
                 let trail = trail(&dir, &format!("append-{threads}-{run}"), fsync);
                 let writer = Arc::clone(&trail);
                 runs.push(per_op(threads, per_thread, move || {
@@ -92,20 +119,27 @@ fn main() {
             let (min, med, max) = median(runs);
             let stats = last.expect("runs");
             println!(
-                "append, {label}, {threads:>2} threads: median {:>8.2} µs per record (min {:.2}, max {:.2}); {:.1} records per batch, {:.1} per fsync",
+                "{case}: median {:>8.2} µs per record (min {:.2}, max {:.2}); {:.1} records per batch, {:.1} per fsync, {:.1} per file lock",
                 med.as_secs_f64() * 1e6,
                 min.as_secs_f64() * 1e6,
                 max.as_secs_f64() * 1e6,
                 stats.records_per_batch(),
                 stats.records_per_sync(),
+                stats.records_per_lock(),
             );
         }
     }
-    for (fsync, label) in [
-        (Fsync::Never, "fsync never (default)"),
-        (Fsync::EveryRecord, "fsync every record"),
+    for (fsync, label, tool) in [
+        (Fsync::Never, "fsync never (default)", "add"),
+        (Fsync::Never, "fsync never (default)", "add_read_only"),
+        (Fsync::EveryRecord, "fsync every record", "add"),
+        (Fsync::EveryRecord, "fsync every record", "add_read_only"),
     ] {
         for threads in [1, 16] {
+            let case = format!("call_blocking({tool}) + audit, {label}, {threads:>2} threads");
+            if runs_of(&case) == 0 {
+                continue;
+            }
             let per_thread = match (fsync, threads) {
                 (Fsync::Never, 1) => 10_000,
                 (Fsync::Never, _) => 1_000,
@@ -114,7 +148,7 @@ fn main() {
             };
             let mut runs = Vec::new();
             let mut last = None;
-            for run in 0..RUNS {
+            for run in 0..runs_of(&case) {
                 let trail = trail(&dir, &format!("call-{threads}-{run}"), fsync);
                 let executor = Executor::builder(Registry::global())
                     .audit(Arc::clone(&trail) as _)
@@ -122,7 +156,7 @@ fn main() {
                     .expect("no policy to check");
                 runs.push(per_op(threads, per_thread, move || {
                     executor
-                        .call_blocking("add", r#"{"a":2,"b":40}"#, ToolContext::new())
+                        .call_blocking(tool, r#"{"a":2,"b":40}"#, ToolContext::new())
                         .expect("add runs");
                 }));
                 last = Some(trail.commit_stats());
@@ -130,12 +164,13 @@ fn main() {
             let (min, med, max) = median(runs);
             let stats = last.expect("runs");
             println!(
-                "call_blocking(add) + audit, {label}, {threads:>2} threads: median {:>8.2} µs per call (min {:.2}, max {:.2}); {:.1} records per batch, {:.1} per fsync",
+                "{case}: median {:>8.2} µs per call (min {:.2}, max {:.2}); {:.1} records per batch, {:.1} per fsync, {:.1} per file lock",
                 med.as_secs_f64() * 1e6,
                 min.as_secs_f64() * 1e6,
                 max.as_secs_f64() * 1e6,
                 stats.records_per_batch(),
                 stats.records_per_sync(),
+                stats.records_per_lock(),
             );
         }
     }

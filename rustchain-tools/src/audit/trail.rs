@@ -5,6 +5,9 @@
 //! no batch under way writes everything waiting (one file lock, one `write`,
 //! at most one fsync, the chain computed in the batch) while the others wait
 //! for it, so every `append` still returns only once its record is written.
+//! When records already wait as a batch ends, the file lock is kept for
+//! the next batch (a burst, at most 64 batches), which then skips the lock
+//! and the check of the file's length: one system call per batch.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -31,17 +34,32 @@ use super::time::format_rfc3339_millis;
 /// Whatever the setting, `append` returns only once its record is written to
 /// the file (the operating system's page cache): a crash or kill of the
 /// process loses no record it acknowledged. The settings differ in what a
-/// power failure or a kernel crash loses:
+/// power failure or a kernel crash loses, and in what a record costs:
 ///
 /// | setting | a power failure loses | cost per record |
 /// |---|---|---|
 /// | [`Fsync::EveryRecord`] | nothing acknowledged | one fsync per batch of concurrent appends (a third of a millisecond alone, shared by every record in the batch) |
 /// | [`Fsync::EveryN`] | up to N - 1 records written since the last fsync | one fsync per N records |
-/// | [`Fsync::Never`] (the default) | what the kernel had not written back yet, typically the last 5 to 30 seconds | microseconds |
+/// | [`Fsync::Never`] (the default) | what the kernel had not written back yet, typically the last 5 to 30 seconds | microseconds: one `write` per batch, plus a file lock, a length check and an unlock for a batch that does not follow another (4 system calls for a lone caller, fewer per record under load) |
 ///
-/// The chain makes any such loss visible, never silent: a trail cut short
-/// still verifies up to its last record, and a signed checkpoint (always
-/// synced before its sidecar is written) says how far it reached.
+/// Batches: appends made at the same time share one (one `write`, at most
+/// one fsync). A batch after which records already wait keeps the file lock
+/// for the next one (at most 64 in a row), which then needs no lock and no
+/// length check, since no other writer can have appended
+/// ([`CommitStats::locks`]).
+///
+/// What the executor's records of one call lose on a kill: a call's decision
+/// record is written before its tool runs, and its result before the result
+/// is returned, except for a tool whose hints say it is read-only, whose
+/// decision is written with its result once the call ends (one batch
+/// instead of two; D-47). A process killed while a read-only tool runs
+/// leaves no record of that call, which changed nothing and returned
+/// nothing; every call that returned is on record.
+///
+/// The chain makes any loss to a power failure visible, never silent: a
+/// trail cut short still verifies up to its last record, and a signed
+/// checkpoint (always synced before its sidecar is written) says how far it
+/// reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Fsync {
     /// After every batch of records, before `append` returns: a record
@@ -67,6 +85,10 @@ pub struct CommitStats {
     pub batches: u64,
     /// fsyncs made (per [`Fsync`], plus those of checkpoints and recoveries).
     pub syncs: u64,
+    /// Exclusive file locks taken. Batches that follow one another while
+    /// records wait share one (at most 64 in a row), and need not ask the
+    /// file's length: no other writer can have appended meanwhile.
+    pub locks: u64,
 }
 
 impl CommitStats {
@@ -78,6 +100,11 @@ impl CommitStats {
     /// Records per batch.
     pub fn records_per_batch(&self) -> f64 {
         self.records as f64 / self.batches.max(1) as f64
+    }
+
+    /// Records per exclusive file lock.
+    pub fn records_per_lock(&self) -> f64 {
+        self.records as f64 / self.locks.max(1) as f64
     }
 }
 
@@ -296,7 +323,18 @@ impl fmt::Debug for AuditTrail {
 struct Inner {
     file: File,
     state: State,
+    /// Whether this handle holds the file's exclusive lock. A batch keeps it
+    /// for the next when records already wait for one (a burst), so that
+    /// batch takes no lock and need not ask the file's length: no other
+    /// writer can have appended meanwhile.
+    held: bool,
+    /// Batches written since the lock was taken: a burst gives the lock up
+    /// after [`MAX_HELD_BATCHES`] so other processes get their turn.
+    held_batches: u32,
 }
+
+/// How many batches in a row one handle writes under one file lock.
+const MAX_HELD_BATCHES: u32 = 64;
 
 /// What persists between appends of one handle.
 struct State {
@@ -314,6 +352,9 @@ struct State {
     /// only grow the file, and a cut is always followed by a recovery record),
     /// so the tail need not be read again.
     last_write: Option<(u64, Tail)>,
+    /// Whether the file lock has been held since `last_write` was taken:
+    /// then not even the length needs asking.
+    locked_since_write: bool,
 }
 
 /// The last record in the file: what the next one chains onto.
@@ -371,7 +412,10 @@ impl AuditTrail {
                     unsigned: false,
                     stats: CommitStats::default(),
                     last_write: None,
+                    locked_since_write: false,
                 },
+                held: false,
+                held_batches: 0,
             }),
             queue: Mutex::new(Queue::default()),
             written: Condvar::new(),
@@ -395,15 +439,52 @@ impl AuditTrail {
     /// one batch by whichever of them comes first; each returns when the
     /// batch holding its record is written.
     pub fn append(&self, event: &AuditEvent<'_>) -> Result<RecordId, AuditError> {
-        let body = serde_json::to_vec(&Body::Event(event))
-            .expect("records hold strings, integers and JSON values, which always serialize");
+        let (first, last) = self.enqueue([serialize(event)]);
+        let mut outcomes = self.wait_for(first, last);
+        outcomes.pop().expect("one outcome per record")
+    }
+
+    /// Appends `events` in this order, in one batch, so they are adjacent in
+    /// the trail (unless a checkpoint falls due between two of them), and
+    /// returns their ids once all are written (and synced, per [`Fsync`]).
+    ///
+    /// The executor writes a read-only tool's decision and result records
+    /// this way, together once the call ends (D-47).
+    pub fn append_all(&self, events: &[&AuditEvent<'_>]) -> Result<Vec<RecordId>, AuditError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (first, last) = self.enqueue(events.iter().map(|event| serialize(event)));
+        self.wait_for(first, last).into_iter().collect()
+    }
+
+    /// Queues serialized bodies with consecutive tickets, under one lock of
+    /// the queue: a batch takes every waiting body, so these share one.
+    fn enqueue(&self, bodies: impl IntoIterator<Item = Vec<u8>>) -> (u64, u64) {
         let mut queue = self.queue();
-        let ticket = queue.next_ticket;
-        queue.next_ticket += 1;
-        queue.waiting.push(Pending { ticket, body });
+        let first = queue.next_ticket;
+        for body in bodies {
+            let ticket = queue.next_ticket;
+            queue.next_ticket += 1;
+            queue.waiting.push(Pending { ticket, body });
+        }
+        (first, queue.next_ticket - 1)
+    }
+
+    /// Waits until tickets `first..=last` (queued together, so written in
+    /// one batch) are written, writing batches meanwhile when no one else is.
+    fn wait_for(&self, first: u64, last: u64) -> Vec<Result<RecordId, AuditError>> {
+        let mut queue = self.queue();
         loop {
-            if let Some(outcome) = queue.outcomes.remove(&ticket) {
-                return outcome;
+            if queue.outcomes.contains_key(&last) {
+                return (first..=last)
+                    .map(|ticket| {
+                        queue
+                            .outcomes
+                            .remove(&ticket)
+                            .expect("the records of one enqueue share a batch")
+                    })
+                    .collect();
             }
             if queue.writing {
                 queue.sleeping += 1;
@@ -487,14 +568,24 @@ impl AuditTrail {
 
     /// Writes `batch` after the file's last record: one lock, one `write`
     /// (split only around a checkpoint), one fsync if one is due. Every
-    /// record of a batch that fails gets the failure.
+    /// record of a batch that fails gets the failure. The lock is kept for
+    /// the next batch when records already wait for one (see [`Inner::held`]).
     fn write_batch(&self, batch: &[Pending]) -> Vec<(u64, Result<RecordId, AuditError>)> {
-        let written = self.locked(|appender| {
+        let mut inner = self.inner();
+        let written = self.under_lock(&mut inner, |appender| {
             let (tail, _recovery) = appender.settle_tail()?;
             let ids = appender.write_bodies(tail, batch)?;
             appender.sync_if_due()?;
             Ok(ids)
         });
+        inner.held_batches += 1;
+        let burst = written.is_ok()
+            && inner.held_batches < MAX_HELD_BATCHES
+            && !self.queue().waiting.is_empty();
+        if !burst {
+            release(&mut inner);
+        }
+        drop(inner);
         match written {
             Ok(ids) => batch
                 .iter()
@@ -521,22 +612,62 @@ impl AuditTrail {
         &self.options
     }
 
-    /// Runs `work` holding this handle's mutex and the file's exclusive lock.
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `work` holding this handle's mutex and the file's exclusive
+    /// lock, and gives the lock up after.
     fn locked<T>(
         &self,
         work: impl FnOnce(&mut Appender<'_>) -> Result<T, AuditError>,
     ) -> Result<T, AuditError> {
-        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
-        let Inner { file, state } = &mut *inner;
-        let file: &File = file;
-        let _lock = FileLock::exclusive(file, &self.path)?;
-        work(&mut Appender {
+        let mut inner = self.inner();
+        let done = self.under_lock(&mut inner, work);
+        release(&mut inner);
+        done
+    }
+
+    /// Runs `work` under the file's exclusive lock, taking it unless this
+    /// handle holds it already (a burst); the caller decides when to give
+    /// it up ([`release`]).
+    fn under_lock<T>(
+        &self,
+        inner: &mut Inner,
+        work: impl FnOnce(&mut Appender<'_>) -> Result<T, AuditError>,
+    ) -> Result<T, AuditError> {
+        if !inner.held {
+            inner
+                .file
+                .lock()
+                .map_err(|e| AuditError::io(&self.path, "cannot lock the audit trail", e))?;
+            inner.held = true;
+            inner.held_batches = 0;
+            inner.state.stats.locks += 1;
+            inner.state.locked_since_write = false;
+        }
+        let Inner { file, state, .. } = inner;
+        let done = work(&mut Appender {
             file,
             path: &self.path,
             options: &self.options,
             state,
             len: 0,
-        })
+        });
+        if done.is_err() {
+            // Whatever the failure left in the file is read afresh next time.
+            inner.state.locked_since_write = false;
+        }
+        done
+    }
+}
+
+/// Gives up the file lock if this handle holds it.
+fn release(inner: &mut Inner) {
+    if std::mem::take(&mut inner.held) {
+        inner.state.locked_since_write = false;
+        // Closing the file releases the lock too; failing here leaves it to that.
+        let _ = inner.file.unlock();
     }
 }
 
@@ -575,12 +706,6 @@ pub(crate) fn open_committed(path: &Path) -> Result<BufReader<Take<File>>, Audit
 pub(crate) struct FileLock<'f>(&'f File);
 
 impl<'f> FileLock<'f> {
-    pub(crate) fn exclusive(file: &'f File, path: &Path) -> Result<Self, AuditError> {
-        file.lock()
-            .map_err(|e| AuditError::io(path, "cannot lock the audit trail", e))?;
-        Ok(FileLock(file))
-    }
-
     pub(crate) fn shared(file: &'f File, path: &Path) -> Result<Self, AuditError> {
         file.lock_shared()
             .map_err(|e| AuditError::io(path, "cannot lock the audit trail", e))?;
@@ -616,6 +741,14 @@ struct TailScan {
 impl Appender<'_> {
     /// Finds the record to chain onto; cuts and records a torn end first.
     fn settle_tail(&mut self) -> Result<(Tail, Option<Recovery>), AuditError> {
+        if let Some((written_len, tail)) = self.state.last_write
+            && self.state.locked_since_write
+        {
+            // The lock was held since this handle's last write: the file
+            // ends there, as this handle left it.
+            self.len = written_len;
+            return Ok((tail, None));
+        }
         let len = self
             .file
             .metadata()
@@ -775,6 +908,7 @@ impl Appender<'_> {
         self.state.unsynced = self.state.unsynced.saturating_add(lines);
         self.len += self.state.buf.len() as u64;
         self.state.last_write = Some((self.len, tail));
+        self.state.locked_since_write = true;
         Ok(())
     }
 
@@ -904,6 +1038,12 @@ impl Appender<'_> {
     fn io(&self, doing: &str, e: std::io::Error) -> AuditError {
         AuditError::io(self.path, doing, e)
     }
+}
+
+/// An event's body, serialized by its caller outside any lock.
+fn serialize(event: &AuditEvent<'_>) -> Vec<u8> {
+    serde_json::to_vec(&Body::Event(event))
+        .expect("records hold strings, integers and JSON values, which always serialize")
 }
 
 /// Appends the line of the record after `tail` to `buf`: the chain fields,
@@ -1069,6 +1209,120 @@ mod tests {
         );
         let text = std::fs::read_to_string(&path).expect("reads");
         assert_eq!(text.lines().count() as u64, total);
+    }
+
+    /// Whether another open file description could lock the trail now.
+    fn lockable(path: &Path) -> bool {
+        let other = File::open(path).expect("opens");
+        let free = other.try_lock().is_ok();
+        if free {
+            other.unlock().expect("unlocks");
+        }
+        free
+    }
+
+    /// Takes the first waiting record off the queue, as a batch of its own.
+    fn first_waiting(trail: &AuditTrail) -> Pending {
+        trail.queue().waiting.remove(0)
+    }
+
+    #[test]
+    fn a_batch_keeps_the_lock_only_while_records_wait_and_another_writer_is_chained_onto_after() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("audit.jsonl");
+        let (trail, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let (other, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let event = &events()[0];
+        for _ in 0..3 {
+            trail.enqueue([serialize(event)]);
+        }
+        // Records wait after this batch: the lock is kept for theirs.
+        let batch = [first_waiting(&trail)];
+        assert!(trail.write_batch(&batch)[0].1.is_ok());
+        assert!(!lockable(&path), "held between the batches of a burst");
+        let batch = [first_waiting(&trail)];
+        assert!(trail.write_batch(&batch)[0].1.is_ok());
+        assert!(!lockable(&path));
+        // The last waiting record: its batch gives the lock up.
+        let batch = [first_waiting(&trail)];
+        let last = trail.write_batch(&batch);
+        assert_eq!(last[0].1.as_ref().expect("written").seq(), 3);
+        assert!(lockable(&path), "given up once nothing waits");
+        // Another writer (as another process would) appends between two
+        // batches of this handle; the next batch chains onto its record.
+        assert_eq!(other.append(event).expect("appends").seq(), 4);
+        assert_eq!(trail.append(event).expect("appends").seq(), 5);
+        assert_eq!(other.append(event).expect("appends").seq(), 6);
+        let report = verify(&path, None).expect("verifies");
+        assert_eq!(
+            report.status(),
+            crate::audit::VerifyStatus::Intact,
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn a_burst_gives_the_lock_up_after_its_bound_even_with_records_waiting() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("audit.jsonl");
+        let (trail, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let event = &events()[1];
+        let total = MAX_HELD_BATCHES + 1;
+        for _ in 0..total {
+            trail.enqueue([serialize(event)]);
+        }
+        for n in 1..=MAX_HELD_BATCHES {
+            let batch = [first_waiting(&trail)];
+            assert!(trail.write_batch(&batch)[0].1.is_ok());
+            assert_eq!(lockable(&path), n == MAX_HELD_BATCHES, "after batch {n}");
+        }
+        let batch = [first_waiting(&trail)];
+        assert!(trail.write_batch(&batch)[0].1.is_ok());
+        assert_eq!(trail.commit_stats().records, u64::from(total));
+        let report = verify(&path, None).expect("verifies");
+        assert_eq!(
+            report.status(),
+            crate::audit::VerifyStatus::Intact,
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn append_all_writes_its_records_adjacent_and_in_order() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("audit.jsonl");
+        let (trail, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let trail = Arc::new(trail);
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let trail = Arc::clone(&trail);
+                std::thread::spawn(move || {
+                    let events = events();
+                    for _ in 0..20 {
+                        let ids = trail
+                            .append_all(&[&events[0], &events[1]])
+                            .expect("appends");
+                        assert_eq!(ids[1].seq(), ids[0].seq() + 1);
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().expect("no panic");
+        }
+        let stats = trail.commit_stats();
+        assert_eq!(stats.records, 8 * 20 * 2);
+        let text = std::fs::read_to_string(&path).expect("reads");
+        for pair in text.lines().collect::<Vec<_>>().chunks(2) {
+            assert!(pair[0].contains("\"kind\":\"decision\""), "{}", pair[0]);
+            assert!(pair[1].contains("\"kind\":\"result\""), "{}", pair[1]);
+        }
+        let report = verify(&path, None).expect("verifies");
+        assert_eq!(
+            report.status(),
+            crate::audit::VerifyStatus::Intact,
+            "{report:?}"
+        );
     }
 
     #[test]

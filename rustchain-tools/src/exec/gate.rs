@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -101,6 +101,9 @@ pub(crate) struct CallGate {
     limits: ToolLimits,
     mode: Mode,
     phase: AtomicPhase,
+    /// The call was allowed but its decision record not written yet: a
+    /// read-only tool's decision is written with its result (D-47).
+    decision_waits: AtomicBool,
     /// When the body must finish: set once the call is allowed.
     deadline: OnceLock<Instant>,
     /// Every decision made, for dry runs (explain, policy examples) only.
@@ -157,6 +160,7 @@ impl CallGate {
             tool_ruling,
             mode,
             phase: AtomicPhase::new(Phase::Open),
+            decision_waits: AtomicBool::new(false),
             deadline: OnceLock::new(),
             decisions: Mutex::new(Vec::new()),
             allowed: tokio::sync::Notify::new(),
@@ -442,10 +446,15 @@ impl CallGate {
         }
         // Only `finish` waits on `Admitting`, and it waits for one of these stores.
         // Only a recorded decision needs its words.
-        let recorded = if self.shared.audit.is_some() {
-            self.record_decision(kind, &self.tool_decision(), answer.as_deref())
-        } else {
+        let recorded = if self.shared.audit.is_none() {
             Ok(())
+        } else if kind == Recorded::Allow && self.tool.annotations.read_only == Some(true) {
+            // Written with the result (or a refusal the tool records), once
+            // the call ends: see `finish` and D-47.
+            self.decision_waits.store(true, Ordering::Release);
+            Ok(())
+        } else {
+            self.record_decision(kind, &self.tool_decision(), answer.as_deref())
         };
         if let Err(error) = recorded {
             self.phase.advance(Phase::Admitting, Phase::Denied);
@@ -520,8 +529,18 @@ impl CallGate {
         why: &Decision,
         answer: Option<&str>,
     ) -> Result<(), ToolError> {
+        self.shared
+            .record(&self.decision_event(decision, why, answer))
+    }
+
+    fn decision_event<'a>(
+        &'a self,
+        decision: Recorded,
+        why: &'a Decision,
+        answer: Option<&'a str>,
+    ) -> CallEvent<'a> {
         let policy = &self.shared.policy;
-        self.shared.record(&CallEvent {
+        CallEvent {
             tool: self.tool.name,
             call_id: self.call_id(),
             caller: self.caller.as_deref(),
@@ -534,7 +553,19 @@ impl CallGate {
                 redact: policy.redacted_fields(),
                 approver_answer: answer,
             },
-        })
+        }
+    }
+
+    /// Records `event` of an allowed call, after the call's decision if that
+    /// still waits (a read-only tool's, D-47).
+    fn record_after_decision(&self, event: &CallEvent<'_>) -> Result<(), ToolError> {
+        if self.decision_waits.swap(false, Ordering::AcqRel) {
+            let why = self.tool_decision();
+            let decision = self.decision_event(Recorded::Allow, &why, None);
+            self.shared.record_call(&decision, event)
+        } else {
+            self.shared.record(event)
+        }
     }
 
     /// A deny decision record for something the running tool refused on the
@@ -555,7 +586,7 @@ impl CallGate {
             rule: rule.to_owned().into(),
             reason: reason.to_owned().into(),
         };
-        self.record_decision(Recorded::Deny, &decision, None)
+        self.record_after_decision(&self.decision_event(Recorded::Deny, &decision, None))
     }
 
     /// Ends the call: caps the output, writes the result record (or the one
@@ -585,6 +616,7 @@ impl CallGate {
         // An error's message goes to the model too: the same cap applies.
         let result = result.map_err(|error| error.capped(max_output));
         let duration = started.map(|started| started.elapsed());
+        let mut withheld = None;
         if prior != Phase::Denied {
             let output = result.as_ref().ok().map(ToolOutput::as_json);
             self.shared.limiter.add_output(
@@ -602,7 +634,11 @@ impl CallGate {
                     args: (prior != Phase::Allowed).then_some(self.args_text()),
                 },
             };
-            if let Err(err) = self.shared.record(&event) {
+            if self.decision_waits.load(Ordering::Acquire) {
+                // Nothing of this call is on record yet: its result goes
+                // back only once both its records are written.
+                withheld = self.record_after_decision(&event).err();
+            } else if let Err(err) = self.shared.record(&event) {
                 tracing::error!(
                     tool = self.tool.name,
                     "the audit trail could not record a result: {}",
@@ -610,6 +646,10 @@ impl CallGate {
                 );
             }
         }
+        let result = match withheld {
+            Some(error) => Err(error),
+            None => result,
+        };
         self.shared.metrics.observe_at(
             self.slot,
             self.tool.name,

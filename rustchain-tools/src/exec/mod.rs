@@ -74,6 +74,28 @@ impl Shared {
     }
 }
 
+impl Shared {
+    /// Records a call's decision and result together (a read-only tool's,
+    /// once it ended); a failure withholds the call's result.
+    fn record_call(
+        &self,
+        decision: &CallEvent<'_>,
+        result: &CallEvent<'_>,
+    ) -> Result<(), ToolError> {
+        match &self.audit {
+            None => Ok(()),
+            Some(audit) => audit.record_call(decision, result).map_err(|err| {
+                ToolError::new(
+                    ErrorKind::Denied,
+                    format!(
+                        "the audit trail could not be written, so the result was withheld: {err}"
+                    ),
+                )
+            }),
+        }
+    }
+}
+
 /// Runs tool calls under a policy, with approval, limits, timeouts and an audit trail.
 ///
 /// Cheap to clone: clones share one session (budgets, rate windows, metrics).

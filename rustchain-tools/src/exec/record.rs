@@ -59,6 +59,20 @@ pub enum CallEventKind<'a> {
 pub trait AuditSink: Send + Sync {
     /// Appends one event; an `Err` says why it could not, and refuses the call.
     fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError>;
+
+    /// Appends a call's decision and then its result, together: the
+    /// executor's way for a tool whose hints say it is read-only, once the
+    /// call has ended (D-47). An `Err` withholds the call's result from its
+    /// caller. By default, [`record`](AuditSink::record) each in turn; the
+    /// file trail writes both in one batch.
+    fn record_call(
+        &self,
+        decision: &CallEvent<'_>,
+        result: &CallEvent<'_>,
+    ) -> Result<(), AuditError> {
+        self.record(decision)?;
+        self.record(result)
+    }
 }
 
 /// An in-memory audit sink, for tests and for embedding programs that ship
@@ -110,6 +124,17 @@ impl AuditSink for MemoryAudit {
 impl AuditSink for crate::audit::AuditTrail {
     fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError> {
         as_audit_event(event, |event| self.append(event)).map(drop)
+    }
+
+    fn record_call(
+        &self,
+        decision: &CallEvent<'_>,
+        result: &CallEvent<'_>,
+    ) -> Result<(), AuditError> {
+        as_audit_event(decision, |decision| {
+            as_audit_event(result, |result| self.append_all(&[decision, result]))
+        })
+        .map(drop)
     }
 }
 
