@@ -183,6 +183,8 @@ pub fn expand(tool: &Tool) -> TokenStream {
         },
     };
 
+    let descriptor_placement = descriptor_placement(&rt);
+
     quote! {
         #item
 
@@ -204,12 +206,11 @@ pub fn expand(tool: &Tool) -> TokenStream {
             use #rt::{DecodeParams as _, GuardCheck as _, GuardRefused as _, RefuseParams as _};
 
             static __RUSTCHAIN_PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
-            // One item for every type check (fewer items build faster); each
-            // call keeps its type's span, so an error lands on that type.
-            const _: () = {
-                #(#param_checks)*
-                #(#guard_checks)*
-            };
+            // The type checks, as statements of this block (already a
+            // constant's body): no item of their own. Each call keeps its
+            // type's span, so an error lands on that type.
+            #(#param_checks)*
+            #(#guard_checks)*
             #result_type
 
             #invoke
@@ -218,13 +219,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 #params_of.input_schema(__params)
             }
 
-            // An alias, because rustc reserves attribute paths that start with
-            // `rustc`, and `::rustchain::...` does.
-            // Every generated name starts with `__rustchain_`, so none can
-            // shadow the user's function (a tool may be called `input_schema`).
-            use #rt::linkme as __linkme;
-            #[__linkme::distributed_slice(#rt::RUSTCHAIN_TOOL_DESCRIPTORS)]
-            #[linkme(crate = __linkme)]
+            #descriptor_placement
             static __RUSTCHAIN_DESCRIPTOR: #rt::ToolDescriptor = #rt::ToolDescriptor {
                 name: #name,
                 title: #title,
@@ -254,6 +249,42 @@ pub fn expand(tool: &Tool) -> TokenStream {
             #unique_marker
             }
         };
+    }
+}
+
+/// The targets where linkme names the section of a slice `linkme_<SLICE>`
+/// and finds it through the linker's `__start_`/`__stop_` symbols.
+fn linkme_section_targets() -> TokenStream {
+    quote!(any(target_os = "linux", target_os = "android"))
+}
+
+/// The section linkme collects `RUSTCHAIN_TOOL_DESCRIPTORS` from on
+/// [`linkme_section_targets`]: `linkme_` and the slice's name (linkme 0.3's
+/// `linker::linux::section`). The root crate's registry tests fail if it
+/// ever differs: no tool would be found.
+const DESCRIPTOR_SECTION: &str = "linkme_RUSTCHAIN_TOOL_DESCRIPTORS";
+
+/// The attributes that put a tool's descriptor in the registry's link-time
+/// slice. Where the section's name is known (Linux, Android), the static
+/// goes there directly, as linkme's own expansion would put it; this skips,
+/// per tool, a second proc-macro call, two `macro_rules!` rounds and a type
+/// check function holding two closures, which linkme's `#[distributed_slice]`
+/// expands to. Elsewhere linkme's attribute does it.
+fn descriptor_placement(rt: &TokenStream) -> TokenStream {
+    let direct = linkme_section_targets();
+    quote! {
+        // An alias, because rustc reserves attribute paths that start with
+        // `rustc`, and `::rustchain::...` does.
+        // Every generated name starts with `__rustchain_`, so none can
+        // shadow the user's function (a tool may be called `input_schema`).
+        #[cfg(not(#direct))]
+        use #rt::linkme as __linkme;
+        #[cfg_attr(#direct, used, unsafe(link_section = #DESCRIPTOR_SECTION))]
+        #[cfg_attr(
+            not(#direct),
+            __linkme::distributed_slice(#rt::RUSTCHAIN_TOOL_DESCRIPTORS),
+            linkme(crate = __linkme)
+        )]
     }
 }
 
@@ -297,12 +328,19 @@ fn runtime_path(tool: &Tool) -> TokenStream {
     }
 }
 
-/// A function with the tool's signature that is never called: what the
-/// tool's name resolves to when the tool sits in an `impl` block, so that the
-/// generated call type-checks and `assert_free_function` is the only error.
+/// A function with the tool's parameters and result that is never called:
+/// what the tool's name resolves to when the tool sits in an `impl` block, so
+/// that the generated call type-checks and `assert_free_function` is the only
+/// error.
+///
+/// Built to cost rustc little, since every tool has one: `loop {}` rather
+/// than `unreachable!` (no panic message to expand and type-check), and for
+/// an `async fn` a plain function returning `core::future::Pending` of the
+/// result, which the generated call can `.await` like the tool's future,
+/// rather than an `async fn` (a coroutine of its own per tool).
 fn stand_in_function(tool: &Tool) -> TokenStream {
     let sig = &tool.item.sig;
-    let (asyncness, function, output) = (&sig.asyncness, &sig.ident, &sig.output);
+    let function = &sig.ident;
     let inputs = sig.inputs.iter().filter_map(|input| match input {
         syn::FnArg::Typed(typed) => {
             let ty = &typed.ty;
@@ -310,6 +348,17 @@ fn stand_in_function(tool: &Tool) -> TokenStream {
         }
         syn::FnArg::Receiver(_) => None,
     });
+    let (output, body) = match (&sig.asyncness, &sig.output) {
+        (None, output) => (quote!(#output), quote!(loop {})),
+        (Some(_), syn::ReturnType::Default) => (
+            quote!(-> ::core::future::Pending<()>),
+            quote!(::core::future::pending()),
+        ),
+        (Some(_), syn::ReturnType::Type(_, ty)) => (
+            quote!(-> ::core::future::Pending<#ty>),
+            quote!(::core::future::pending()),
+        ),
+    };
     quote! {
         // Whatever lints the user's crate turns on, this is not their code.
         #[allow(
@@ -319,8 +368,74 @@ fn stand_in_function(tool: &Tool) -> TokenStream {
             clippy::nursery,
             clippy::restriction
         )]
-        #asyncness fn #function(#(#inputs),*) #output {
-            ::core::unreachable!("a stand-in for a tool that is not a free function")
+        fn #function(#(#inputs),*) #output {
+            #body
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expansion of `#[tool(args)] item`, as text, and its token count
+    /// (every leaf token, inside groups too).
+    fn expanded(args: TokenStream, item: TokenStream) -> (String, usize) {
+        fn count(tokens: TokenStream) -> usize {
+            tokens
+                .into_iter()
+                .map(|tree| match tree {
+                    proc_macro2::TokenTree::Group(group) => 2 + count(group.stream()),
+                    _ => 1,
+                })
+                .sum()
+        }
+        let tool = Tool::parse(args, item).expect("a valid tool");
+        let tokens = expand(&tool);
+        (tokens.to_string(), count(tokens))
+    }
+
+    #[test]
+    fn the_stand_in_is_neither_a_coroutine_nor_a_panic() {
+        let (text, tokens) = expanded(
+            quote!(),
+            quote! {
+                /// Waits.
+                async fn wait(/** How long. */ ms: u64, /** Why. */ why: String) -> String { why }
+            },
+        );
+        println!("async tool: {tokens} tokens");
+        assert!(!text.contains("unreachable"), "{text}");
+        // The user's function is the only `async fn`.
+        assert_eq!(text.matches("async fn").count(), 1, "{text}");
+        assert!(
+            text.contains(
+                "fn wait (_ : u64 , _ : String) -> :: core :: future :: Pending < String >"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn on_linux_the_descriptor_goes_into_the_slice_section_without_linkme() {
+        let (text, tokens) = expanded(
+            quote!(read_only),
+            quote! {
+                /// Adds.
+                fn add(/** One. */ a: i64, /** Two. */ b: i64, /** Three. */ c: i64) -> i64 { a + b + c }
+            },
+        );
+        println!("sync tool, 3 parameters: {tokens} tokens");
+        assert!(
+            text.contains(
+                "# [cfg_attr (any (target_os = \"linux\" , target_os = \"android\") , used , unsafe (link_section = \"linkme_RUSTCHAIN_TOOL_DESCRIPTORS\"))]"
+            ),
+            "{text}"
+        );
+        // linkme's attribute only where the section's name is not known.
+        assert!(
+            text.contains("# [cfg_attr (not (any (target_os = \"linux\" , target_os = \"android\")) , __linkme :: distributed_slice"),
+            "{text}"
+        );
     }
 }

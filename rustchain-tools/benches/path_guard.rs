@@ -2,7 +2,8 @@
 //! path lands (issue 13): the component walk (`resolve_by_walking`, a `stat`
 //! per component) against `resolve` (one `openat2` and a `readlink`), for a
 //! file that exists and for a path two names of which do not exist yet, and
-//! the whole `Policy::decide_access` for both, in one run.
+//! the whole `Policy::decide_access` for both, and `Policy::check_access`
+//! (the same judgement without an allowing decision's text), in one run.
 //!
 //! `cargo bench -p rustchain-tools --bench path_guard`
 
@@ -62,6 +63,10 @@ fn guard_benches(c: &mut Criterion) {
         };
         group.bench_function(format!("decide_access/{label}"), |b| {
             b.iter(|| policy.decide_access(black_box("fs_read"), black_box(&access)))
+        });
+        // What the executor's guard check asks during a run: no text when allowed.
+        group.bench_function(format!("check_access/{label}"), |b| {
+            b.iter(|| policy.check_access(black_box("fs_read"), black_box(&access)))
         });
     }
     group.finish();

@@ -266,6 +266,13 @@ impl CallGate {
                         param: guard.param,
                         value,
                     };
+                    // A run records no allowing decision: skip its text.
+                    if self.mode == Mode::Run {
+                        return match policy.check_access(self.tool.name, &access) {
+                            Ok(()) => Ok(()),
+                            Err(decision) => self.judge(vec![decision], &mut kept, &mut refusal),
+                        };
+                    }
                     let decision = policy.decide_access(self.tool.name, &access);
                     self.judge(vec![decision], &mut kept, &mut refusal)
                 })

@@ -70,6 +70,14 @@ impl Decision {
             reason: Cow::Owned(reason.into()),
         }
     }
+
+    /// `Ok` when this allows, else the decision itself (deny or ask).
+    pub(super) fn allowed(self) -> Result<(), Decision> {
+        match self.verdict {
+            Verdict::Allow => Ok(()),
+            _ => Err(self),
+        }
+    }
 }
 
 /// One value a tool declared it will use, to be checked against the grants.

@@ -35,19 +35,56 @@ struct OpenHow {
 
 /// Where the kernel would open `joined` (absolute), or `None` when only the
 /// walk can say (see the module's docs).
-pub(super) fn landed(joined: &Path) -> Option<PathBuf> {
+#[cfg(test)]
+fn landed(joined: &Path) -> Option<PathBuf> {
+    land(joined.to_path_buf()).ok()
+}
+
+/// [`landed`], taking the path: `Ok` with where the kernel would open it
+/// (`joined` itself, not a copy, when it is already in normal form and
+/// lands where it is written: the common case, no allocation), or `Err`
+/// giving `joined` back when only the walk can say.
+pub(super) fn land(joined: PathBuf) -> Result<PathBuf, PathBuf> {
     if UNAVAILABLE.load(Ordering::Relaxed) {
-        return None;
+        return Err(joined);
     }
     let bytes = joined.as_os_str().as_bytes();
     if bytes.first() != Some(&b'/') {
-        return None;
+        return Err(joined);
     }
-    let path = CString::new(bytes).ok()?;
-    if let Some(written) = without_links(joined, &path) {
-        return Some(written);
+    let answer = with_c_path(bytes, |path| match without_links(&joined, path) {
+        Some(Written::AsJoined) => Some(None),
+        Some(Written::Normalized(written)) => Some(Some(written)),
+        None => following_links(bytes).map(Some),
+    });
+    match answer.flatten() {
+        Some(None) => Ok(joined),
+        Some(Some(landed)) => Ok(landed),
+        None => Err(joined),
     }
-    following_links(bytes)
+}
+
+/// `f` of `bytes` as a C string, on the stack when it is short (as std's
+/// own path calls do), so the common decision allocates nothing for it;
+/// `None` when `bytes` holds a NUL.
+fn with_c_path<R>(bytes: &[u8], f: impl FnOnce(&CStr) -> R) -> Option<R> {
+    const ON_STACK: usize = 384;
+    if bytes.len() < ON_STACK {
+        let mut buffer = [0u8; ON_STACK];
+        buffer[..bytes.len()].copy_from_slice(bytes);
+        let path = CStr::from_bytes_with_nul(&buffer[..=bytes.len()]).ok()?;
+        Some(f(path))
+    } else {
+        Some(f(&CString::new(bytes).ok()?))
+    }
+}
+
+/// Where a path without links lands, as written.
+enum Written {
+    /// The path itself: it was in normal form already.
+    AsJoined,
+    /// The path with `.`, repeated and trailing slashes folded.
+    Normalized(PathBuf),
 }
 
 /// The common case in one system call: a path with no `..` and no symlink
@@ -55,17 +92,22 @@ pub(super) fn landed(joined: &Path) -> Option<PathBuf> {
 /// kernel answers `ENOENT` only when each name before the missing one is a
 /// real folder and the missing one is not even a dangling link (a link met
 /// first is `ELOOP`), which is exactly when the walk takes the rest as written.
-fn without_links(joined: &Path, path: &CStr) -> Option<PathBuf> {
+fn without_links(joined: &Path, path: &CStr) -> Option<Written> {
     use std::path::Component;
-    let mut written = PathBuf::with_capacity(joined.as_os_str().len());
-    for component in joined.components() {
-        match component {
-            Component::RootDir => written.push("/"),
-            Component::Normal(name) => written.push(name),
-            Component::CurDir => {}
-            Component::ParentDir | Component::Prefix(_) => return None,
+    let written = if super::path::is_normal(path.to_bytes()) {
+        Written::AsJoined
+    } else {
+        let mut written = PathBuf::with_capacity(joined.as_os_str().len());
+        for component in joined.components() {
+            match component {
+                Component::RootDir => written.push("/"),
+                Component::Normal(name) => written.push(name),
+                Component::CurDir => {}
+                Component::ParentDir | Component::Prefix(_) => return None,
+            }
         }
-    }
+        Written::Normalized(written)
+    };
     match open_path(path, libc::RESOLVE_NO_SYMLINKS) {
         Ok(_handle) => Some(written),
         Err(libc::ENOENT) => Some(written),
@@ -220,6 +262,45 @@ mod tests {
             landed(&root.join("link/new/file")),
             Some(root.join("real/new/file"))
         );
+    }
+
+    #[test]
+    fn a_path_in_normal_form_is_given_back_and_any_other_spelling_lands_as_the_walk_ends() {
+        use crate::policy::path::is_normal;
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/a.txt"), "x").unwrap();
+        assert!(is_normal(b"/"));
+        assert!(is_normal(b"/docs/a.txt"));
+        for odd in [
+            &b"//docs"[..],
+            b"/docs/",
+            b"/docs/./a",
+            b"/docs/../a",
+            b"/.",
+        ] {
+            assert!(!is_normal(odd), "{}", String::from_utf8_lossy(odd));
+        }
+        let plain = root.join("docs/a.txt");
+        let address = plain.as_os_str().as_bytes().as_ptr();
+        let answer = land(plain).expect("a plain path lands");
+        // The same buffer: nothing was copied.
+        assert_eq!(answer.as_os_str().as_bytes().as_ptr(), address);
+        for spelling in [
+            "docs/a.txt",
+            "docs//a.txt",
+            "./docs/./a.txt",
+            "docs/new/",
+            "new//x/./",
+        ] {
+            let path = Path::new(&format!("{}/{spelling}", root.display())).to_path_buf();
+            assert_eq!(
+                landed(&path),
+                crate::policy::path::resolve_by_walking(&path, Path::new("/")),
+                "{spelling}"
+            );
+        }
     }
 
     #[test]

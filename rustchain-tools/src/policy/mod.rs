@@ -397,6 +397,38 @@ impl Policy {
         }
     }
 
+    /// [`Policy::decide_access`] for a caller that needs only the verdict
+    /// when the value is allowed: `Ok` for an allowed value, whose decision
+    /// text is never built, and the whole denying [`Decision`] otherwise.
+    /// The same judgement as `decide_access` for every kind; for file paths
+    /// it skips the allowing decision's text (two allocations and the path
+    /// formatted), what the executor's guard check would throw away.
+    ///
+    /// ```
+    /// use rustchain_tools::policy::Access;
+    /// use rustchain_tools::{PermissionKind, Policy};
+    ///
+    /// let policy = Policy::from_toml("[fs]\nread = [\"/usr\"]\n", "<doc>", "/".as_ref()).unwrap();
+    /// let access = |value| Access { kind: PermissionKind::FsRead, param: "path", value };
+    /// assert!(policy.check_access("read", &access("/usr/a.txt")).is_ok());
+    /// let denied = policy.check_access("read", &access("/etc/passwd")).unwrap_err();
+    /// assert_eq!(denied, policy.decide_access("read", &access("/etc/passwd")));
+    /// ```
+    pub fn check_access(&self, tool: &str, access: &Access<'_>) -> Result<(), Decision> {
+        let using = match access.kind {
+            PermissionKind::FsRead => path::FsUse::Read,
+            PermissionKind::FsWrite => path::FsUse::Write,
+            _ => return self.decide_access(tool, access).allowed(),
+        };
+        if access.value.contains('\0') {
+            return self.decide_access(tool, access).allowed();
+        }
+        match path::admit(&self.grants, self.origin.as_str(), using, access.value) {
+            Ok(_) => Ok(()),
+            Err(refusal) => Err(refused(tool, access, refusal)),
+        }
+    }
+
     /// May this value be used as declared? Allow or deny, never ask.
     pub fn decide_access(&self, tool: &str, access: &Access<'_>) -> Decision {
         let (grants, origin, value) = (&self.grants, self.origin.as_str(), access.value);
@@ -421,17 +453,7 @@ impl Policy {
                 )),
             }
         };
-        judged.unwrap_or_else(|refusal| {
-            Decision::deny(
-                refusal.rule,
-                format!(
-                    "`{tool}` may not use `{}` = {:?}: {}",
-                    access.param,
-                    shown(value),
-                    refusal.reason
-                ),
-            )
-        })
+        judged.unwrap_or_else(|refusal| refused(tool, access, refusal))
     }
 
     /// May `args` (the values of a `#[run(args)]` parameter) be passed to
@@ -551,6 +573,19 @@ impl Policy {
         lines.push(format!("examples: {}", self.examples.len()));
         lines
     }
+}
+
+/// The denying decision for `access` that `refusal` stands for.
+fn refused(tool: &str, access: &Access<'_>, refusal: Refusal) -> Decision {
+    Decision::deny(
+        refusal.rule,
+        format!(
+            "`{tool}` may not use `{}` = {:?}: {}",
+            access.param,
+            shown(access.value),
+            refusal.reason
+        ),
+    )
 }
 
 /// One program of the summary: its path, what it may execute, its network

@@ -15,7 +15,7 @@ use std::path::{Component, Path, PathBuf};
 use globset::{Candidate, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::decision::{Decision, Judged, Refusal, list};
-use super::grants::{Grant, Grants};
+use super::grants::{Grant, Grants, Rule};
 
 /// Which `[fs]` table a value is judged against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,23 @@ impl FsUse {
 /// May a `#[fs]` value be opened for `using`? Allowed by the first granted
 /// root holding the path the kernel would open, unless a deny glob matches it.
 pub(super) fn decide(grants: &Grants, origin: &str, using: FsUse, value: &str) -> Judged {
+    let (resolved, rule) = admit(grants, origin, using, value)?;
+    Ok(Decision::allow(
+        rule.text.clone(),
+        format!("{} is inside a granted root", resolved.display()),
+    ))
+}
+
+/// [`decide`] without the text of an allowing decision: the path the
+/// kernel would open and the root's rule that holds it, or the refusal.
+/// What the executor asks on every guarded call, where an allowing
+/// decision is not recorded and its text would be thrown away.
+pub(super) fn admit<'g>(
+    grants: &'g Grants,
+    origin: &str,
+    using: FsUse,
+    value: &str,
+) -> Result<(PathBuf, &'g Rule), Refusal> {
     let table = using.table();
     if value.is_empty() {
         return Err(Refusal::new("input", "the path is empty"));
@@ -65,7 +82,7 @@ pub(super) fn decide(grants: &Grants, origin: &str, using: FsUse, value: &str) -
     let holding = grants.iter().find_map(|(grant, rule)| {
         using
             .root(grant)
-            .filter(|root| resolved.starts_with(root))
+            .filter(|root| below(&resolved, root).is_some())
             .map(|_| rule)
     });
     let roots = match using {
@@ -95,10 +112,42 @@ pub(super) fn decide(grants: &Grants, origin: &str, using: FsUse, value: &str) -
             format!("{} matches a denied pattern", resolved.display()),
         ));
     }
-    Ok(Decision::allow(
-        rule.text.clone(),
-        format!("{} is inside a granted root", resolved.display()),
-    ))
+    Ok((resolved, rule))
+}
+
+/// Whether `bytes` is an absolute path in normal form: each name between
+/// slashes is there and is neither `.` nor `..`, as `Path::components`
+/// would give it back. Such paths compare as paths by comparing bytes.
+pub(super) fn is_normal(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'/')
+        && (bytes.len() == 1
+            || bytes[1..]
+                .split(|&b| b == b'/')
+                .all(|name| !name.is_empty() && name != b"." && name != b".."))
+}
+
+/// `path` below `prefix`, as `Path::strip_prefix` answers: by comparing
+/// bytes when both are in normal form (what a resolved path and a policy's
+/// roots are), a few instructions a byte instead of parsing both into
+/// components; otherwise by `strip_prefix` itself.
+fn below<'p>(path: &'p Path, prefix: &Path) -> Option<&'p Path> {
+    #[cfg(unix)]
+    {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let (bytes, head) = (path.as_os_str().as_bytes(), prefix.as_os_str().as_bytes());
+        if is_normal(bytes) && is_normal(head) {
+            let rest = bytes.strip_prefix(head)?;
+            let rest = match rest.first() {
+                _ if head == b"/" => rest,
+                None => rest,
+                Some(b'/') => &rest[1..],
+                Some(_) => return None,
+            };
+            return Some(Path::new(OsStr::from_bytes(rest)));
+        }
+    }
+    path.strip_prefix(prefix).ok()
 }
 
 /// Folds `.` and `..` in `path` (absolute, or relative to `base`) without touching the disk.
@@ -140,9 +189,10 @@ const MAX_LINKS: usize = 40;
 pub fn resolve(path: &Path, base: &Path) -> Option<PathBuf> {
     let joined = absolute(path, base);
     #[cfg(target_os = "linux")]
-    if let Some(landed) = super::landing::landed(&joined) {
-        return Some(landed);
-    }
+    let joined = match super::landing::land(joined) {
+        Ok(landed) => return Some(landed),
+        Err(joined) => joined,
+    };
     walk(&joined)
 }
 
@@ -335,7 +385,7 @@ impl PathDeny {
     /// The first deny glob matching `path` (absolute): as written, or
     /// relative to the policy's folder when it lies inside it.
     pub fn matching(&self, path: &Path) -> Option<&str> {
-        let relative = path.strip_prefix(&self.base).ok();
+        let relative = below(path, &self.base);
         [Some(path), relative]
             .into_iter()
             .flatten()
@@ -364,6 +414,26 @@ pub fn root_holding<'r>(path: &Path, roots: &'r [PathBuf]) -> Option<&'r Path> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn below_answers_as_strip_prefix_does() {
+        let paths = [
+            "/", "/a", "/a/b", "/a/bc", "/ab", "/a/b/c", "/a//b", "/a/./b", "/a/../b", "/a/b/",
+            "a/b", "",
+        ];
+        for path in paths {
+            for prefix in paths {
+                let (path, prefix) = (Path::new(path), Path::new(prefix));
+                assert_eq!(
+                    below(path, prefix),
+                    path.strip_prefix(prefix).ok(),
+                    "{} below {}",
+                    path.display(),
+                    prefix.display()
+                );
+            }
+        }
+    }
 
     #[test]
     fn dot_dot_cannot_climb_out_lexically() {

@@ -1,0 +1,117 @@
+//! An allowed `#[fs]` value costs the executor's guard check one allocation
+//! (the path made absolute, which is also the answer), and the check judges
+//! as `Policy::decide_access` does.
+//!
+//! A counting global allocator sees every allocation of this test binary, so
+//! this file holds one test only (tests in one binary run on parallel threads).
+
+// The fixture is made with plain std calls; the crate's capability rule is
+// for code that opens what a model names.
+#![allow(clippy::disallowed_methods)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustchain_tools::policy::{Access, Verdict};
+use rustchain_tools::{PermissionKind, Policy};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations_during(work: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    work();
+    ALLOCATIONS.load(Ordering::SeqCst) - before
+}
+
+#[test]
+fn an_allowed_path_costs_the_check_one_allocation_and_every_verdict_matches_the_decision() {
+    let temp = tempfile::tempdir().unwrap();
+    let root = temp.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join("docs/2026")).unwrap();
+    std::fs::write(root.join("docs/2026/report.txt"), "x").unwrap();
+    std::fs::write(root.join("docs/.env"), "x").unwrap();
+    std::os::unix::fs::symlink("/etc", root.join("docs/out")).unwrap();
+    let policy = Policy::from_toml(
+        &format!(
+            "[fs]\nread = [{:?}]\ndeny = [\"**/.env\"]\n",
+            root.join("docs").display().to_string()
+        ),
+        "<test>",
+        &root,
+    )
+    .unwrap();
+    let values: Vec<String> = [
+        "docs/2026/report.txt",
+        "docs/2026/new.txt",
+        "docs/./2026//report.txt",
+        "docs/2026/../../docs/2026/report.txt",
+        "docs/.env",
+        "docs/out/passwd",
+        "elsewhere.txt",
+        "docs/no/such/../../2026/report.txt",
+    ]
+    .iter()
+    .map(|v| root.join(v).display().to_string())
+    .collect();
+    for value in &values {
+        let access = Access {
+            kind: PermissionKind::FsRead,
+            param: "path",
+            value,
+        };
+        let decision = policy.decide_access("read", &access);
+        match policy.check_access("read", &access) {
+            Ok(()) => assert_eq!(decision.verdict, Verdict::Allow, "{value}"),
+            Err(denied) => assert_eq!(denied, decision, "{value}"),
+        }
+    }
+    for (value, allowed) in [(&values[0], true), (&values[1], true), (&values[4], false)] {
+        let access = Access {
+            kind: PermissionKind::FsRead,
+            param: "path",
+            value,
+        };
+        assert_eq!(
+            policy.check_access("read", &access).is_ok(),
+            allowed,
+            "{value}"
+        );
+    }
+
+    let access = Access {
+        kind: PermissionKind::FsRead,
+        param: "path",
+        value: &values[0],
+    };
+    // Warm up (the deny globs' matcher caches), then count.
+    for _ in 0..8 {
+        policy.check_access("read", &access).unwrap();
+    }
+    let checked = allocations_during(|| {
+        for _ in 0..64 {
+            std::hint::black_box(policy.check_access("read", std::hint::black_box(&access)))
+                .unwrap();
+        }
+    });
+    // The absolute path, which the kernel's answer reuses: no C string,
+    // no copy of the path, no decision text.
+    assert_eq!(checked, 64, "allocations for 64 allowed checks");
+}
