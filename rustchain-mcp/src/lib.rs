@@ -58,5 +58,6 @@ mod transport;
 pub use approval::ClientApprover;
 pub use error::{ServeError, ServeErrorKind};
 pub use http::{BearerToken, HttpAccess, MCP_PATH, TOKEN_ENV};
+pub use request_state::{STATE_KEY_ENV, StateKey};
 pub use serve::serve_stdio;
 pub use server::{DEFAULT_PAGE_SIZE, McpServer};

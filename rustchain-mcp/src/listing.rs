@@ -1,6 +1,8 @@
 //! `tools/list`: the tools a client may call, as MCP describes them.
 //!
-//! Built once per server from the runtime's manifests: every tool the policy
+//! Built once per server, when first needed (not at start-up, so the first
+//! reply does not wait for every tool's schema), from the registry's tools
+//! as their manifests describe them: every tool the policy
 //! does not deny (tools it asks about are listed; a person approves each
 //! call), in name order, so pages and their cursors are stable. A cursor is
 //! the last name of the page before, hex-encoded: opaque to the client, and
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use rmcp::model::{JsonObject, Tool, ToolAnnotations};
 use rustchain_tools::policy::{Discovery, Verdict};
 use rustchain_tools::search::TOOL_SEARCH;
-use rustchain_tools::{Annotations, Executor, ToolManifest};
+use rustchain_tools::{Annotations, Executor, Tool as LinkedTool};
 use serde_json::{Map, Value, json};
 
 /// The property that carries a non-object result where a revision requires
@@ -64,7 +66,7 @@ impl Listing {
             .map(|tool| {
                 let name = tool.name();
                 let always = name == TOOL_SEARCH || discovery.always_loaded(name);
-                entry(&ToolManifest::of(tool), always)
+                entry(tool, always)
             })
             .collect();
         entries.sort_by(|a, b| a.tool.name.cmp(&b.tool.name));
@@ -134,20 +136,24 @@ impl Listing {
     }
 }
 
-fn entry(manifest: &ToolManifest, always_loaded: bool) -> Entry {
-    let input = object_or_empty(manifest.input_schema.as_value());
-    let output = object_or_empty(manifest.output_schema.as_value());
+/// The entry of `linked`: what its manifest ([`rustchain_tools::ToolManifest`])
+/// says of it, read from the tool itself (the manifest's schema digests,
+/// parameters and source are not listed, so not computed).
+fn entry(linked: LinkedTool<'_>, always_loaded: bool) -> Entry {
+    let descriptor = linked.descriptor();
+    let input = object_or_empty(linked.input_schema().as_value());
+    let output = object_or_empty(linked.output_schema().as_value());
     let wraps_output = output.get("type") != Some(&Value::from("object"));
     let mut tool = Tool::new_with_raw(
-        manifest.name.clone(),
-        Some(manifest.description.clone().into()),
+        descriptor.name.to_owned(),
+        Some(descriptor.description.to_owned().into()),
         Arc::new(input),
     );
-    if let Some(title) = &manifest.title {
-        tool = tool.with_title(title.clone());
+    if let Some(title) = descriptor.title {
+        tool = tool.with_title(title.to_owned());
     }
-    if manifest.annotations != Annotations::NONE || manifest.title.is_some() {
-        tool = tool.with_annotations(annotations(manifest.annotations, manifest.title.as_deref()));
+    if descriptor.annotations != Annotations::NONE || descriptor.title.is_some() {
+        tool = tool.with_annotations(annotations(descriptor.annotations, descriptor.title));
     }
     let legacy_output = if wraps_output {
         wrapped(&output)

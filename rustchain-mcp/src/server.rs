@@ -1,7 +1,7 @@
 //! The MCP server: the runtime's executor behind the protocol's handler.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use rmcp::ServerHandler;
@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 use crate::approval::{Asker, ClientApprover, Registration, answer_of, approval_form};
 use crate::call::{self, ProgressRelay};
 use crate::listing::{BadCursor, Listing};
-use crate::request_state::{BadState, STATE_TTL, StateKey};
+use crate::request_state::{BadState, STATE_KEY_ENV, STATE_TTL, StateKey};
 
 /// The key of the approval among a 2026-07-28 call's input requests (and
 /// the client's input responses).
@@ -51,7 +51,8 @@ const LIST_TTL_MS: u64 = 60_000;
 #[derive(Clone)]
 pub struct McpServer {
     executor: Executor,
-    listing: Arc<Listing>,
+    /// What `tools/list` shows, built on first need (not at start-up).
+    listing: Arc<OnceLock<Listing>>,
     page_size: usize,
     info: Implementation,
     approver: Option<ClientApprover>,
@@ -90,7 +91,7 @@ impl McpServer {
             ensure_search_tool(&executor);
         }
         McpServer {
-            listing: Arc::new(Listing::of(&executor, &discovery)),
+            listing: Arc::default(),
             executor,
             page_size: DEFAULT_PAGE_SIZE,
             info: Implementation::new("rustchain", env!("CARGO_PKG_VERSION")),
@@ -128,7 +129,7 @@ impl McpServer {
         if discovery.defers() {
             ensure_search_tool(&self.executor);
         }
-        self.listing = Arc::new(Listing::of(&self.executor, &discovery));
+        self.listing = Arc::default();
         self.discovery = discovery;
         self
     }
@@ -157,6 +158,24 @@ impl McpServer {
     /// At most `size` tools per `tools/list` page (at least one).
     pub fn page_size(mut self, size: usize) -> Self {
         self.page_size = size.max(1);
+        self
+    }
+
+    /// Seals the `requestState` of approvals asked through input-required
+    /// results (2026-07-28 clients) with `key` instead of a random key of
+    /// this process. Give replicas behind a load balancer the same key, so
+    /// that an answer reaching another replica than the one that asked is
+    /// taken there.
+    ///
+    /// ```
+    /// use rustchain_mcp::{McpServer, StateKey};
+    /// use rustchain_tools::{Executor, Registry};
+    ///
+    /// let key = StateKey::from_hex(&"5a".repeat(32)).expect("a key");
+    /// let server = McpServer::new(Executor::new(Registry::global())).state_key(key);
+    /// ```
+    pub fn state_key(mut self, key: StateKey) -> Self {
+        self.state_key = Some(key);
         self
     }
 
@@ -269,8 +288,14 @@ impl McpServer {
         outcome: Result<ToolOutput, ToolError>,
         requires_objects: bool,
     ) -> Result<CallToolResponse, ErrorData> {
-        let wrap = requires_objects && self.listing.wraps_output(name);
+        let wrap = requires_objects && self.listing().wraps_output(name);
         call::result(name, outcome, wrap).map(CallToolResponse::Complete)
+    }
+
+    /// The tools listed, built the first time they are needed.
+    fn listing(&self) -> &Listing {
+        self.listing
+            .get_or_init(|| Listing::of(&self.executor, &self.discovery))
     }
 
     /// Whether `tools/list` is deferred (and `tool_search` results followed).
@@ -328,7 +353,7 @@ impl McpServer {
                 }
             }
             Err(BadState::Forged) => Asker::Nobody(format!(
-                "the requestState sent with this call to `{tool}` was not made by this server for this tool and these arguments; call again without it to be asked"
+                "the requestState was not sealed for `{tool}` with these arguments by this server or one sharing its key (--state-key-file, ${STATE_KEY_ENV}); not run, call again without it"
             )),
             Err(BadState::Expired) => Asker::Nobody(format!(
                 "the approval of this call to `{tool}` came back more than {} minutes after it was asked; call again to be asked anew",
@@ -382,7 +407,7 @@ impl McpServer {
             found
                 .into_iter()
                 .filter(|tool| {
-                    self.listing.lists(&tool.name) && !self.listing.always_loaded(&tool.name)
+                    self.listing().lists(&tool.name) && !self.listing().always_loaded(&tool.name)
                 })
                 .map(|tool| listed.insert(tool.name))
                 // Every tool is inserted: count, do not stop at the first new one.
@@ -468,7 +493,7 @@ impl ServerHandler for McpServer {
             !deferred || always_loaded || (legacy && found.contains(name))
         };
         let page = self
-            .listing
+            .listing()
             .page(cursor.as_deref(), self.page_size, legacy, shown);
         drop(found);
         std::future::ready(match page {

@@ -202,7 +202,7 @@ fn a_stateless_client_is_asked_in_the_result_and_its_yes_runs_the_very_call_aske
     );
     assert_eq!(other["result"]["isError"], true, "{other}");
     assert!(
-        text(&other).contains("was not made by this server"),
+        text(&other).contains("was not sealed for `approval_delete` with these arguments"),
         "{other}"
     );
     let forged = call_stateless(
@@ -211,7 +211,7 @@ fn a_stateless_client_is_asked_in_the_result_and_its_yes_runs_the_very_call_aske
         json!({"inputResponses": yes, "requestState": "rc1.99999999999.00"}),
     );
     assert!(
-        text(&forged).contains("was not made by this server"),
+        text(&forged).contains("was not sealed for `approval_delete` with these arguments"),
         "{forged}"
     );
     let no = json!({"approval": {"action": "decline"}});

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use rustchain_mcp::{
     BearerToken, ClientApprover, DEFAULT_PAGE_SIZE, HttpAccess, MCP_PATH, McpServer, ServeError,
-    ServeErrorKind,
+    ServeErrorKind, StateKey,
 };
 
 use super::{Exit, Session, executor};
@@ -47,6 +47,15 @@ interrupted. A loopback ADDR needs no token; any other needs a bearer token
 and nothing else. Browser pages may call only from the server's own origin
 and those given with --allow-origin.
 
+A 2026-07-28 client is asked to approve an `ask` call through the call's
+result, and answers by repeating the call with a requestState sealed by the
+server's key: a random key of the process unless --state-key-file FILE (32
+bytes, owner-only; made by the first server that finds it missing) or
+$RUSTCHAIN_MCP_STATE_KEY (64 hex digits, `openssl rand -hex 32`) gives one.
+Replicas behind a load balancer need the same key, or an answer that reaches
+another replica is refused and asked again. Make the file beforehand with
+`(umask 077; head -c 32 /dev/urandom > FILE)`, or let the first server make it.
+
 Exit status: 0 when stdin ended; 2 when the policy or the audit trail cannot
 be used, or the client broke the protocol before a session started; 4 when
 the streams failed.";
@@ -82,6 +91,12 @@ pub(super) struct ServeArgs {
     /// Also let browser pages of ORIGIN (scheme://host:port) call the server.
     #[arg(long, value_name = "ORIGIN", requires = "http")]
     allow_origin: Vec<String>,
+
+    /// Seal the requestState of approvals with the key in FILE (32 bytes,
+    /// made if missing) instead of a random one (default:
+    /// $RUSTCHAIN_MCP_STATE_KEY, if set); replicas share it.
+    #[arg(long, value_name = "FILE")]
+    state_key_file: Option<PathBuf>,
 
     /// List only tool_search and the tools the policy's `[discovery] always`
     /// names; a tool a search finds is listed from then on (as
@@ -123,6 +138,18 @@ fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
         .approving_through(approver);
     if args.defer {
         server = server.defer_listing();
+    }
+    let state_key = match &args.state_key_file {
+        Some(path) => StateKey::file(path).map(Some),
+        None => StateKey::from_env(),
+    };
+    match state_key {
+        Ok(Some(key)) => server = server.state_key(key),
+        Ok(None) => {}
+        Err(err) => {
+            session.err.push_str(&format!("error: {err}\n"));
+            return Exit::Usage;
+        }
     }
     let served = if let Some(addr) = args.http {
         eprint!("{notes}");
