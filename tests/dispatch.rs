@@ -485,3 +485,62 @@ fn a_sync_tool_that_overruns_its_timeout_gets_a_timeout_error_and_sees_the_deadl
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(started.elapsed() >= std::time::Duration::from_millis(120));
 }
+
+/// Keeps a clone of its context past the call, as a tool that hands its
+/// context to a background thread does.
+#[tool(timeout = "30s")]
+fn keeps_its_context(
+    ctx: &ToolContext,
+    /// What to return.
+    n: u32,
+) -> u32 {
+    KEPT.lock().unwrap().push(ctx.clone());
+    n
+}
+
+static KEPT: std::sync::Mutex<Vec<ToolContext>> = std::sync::Mutex::new(Vec::new());
+
+#[test]
+fn a_context_kept_past_its_call_stays_that_calls_and_is_not_reused() {
+    let executor = Executor::new(Registry::global());
+    let call = |n: u32| {
+        executor
+            .call_blocking(
+                "keeps_its_context",
+                &format!(r#"{{"n": {n}}}"#),
+                ToolContext::new(),
+            )
+            .map(|out| out.as_json().to_owned())
+    };
+    assert_eq!(call(1).unwrap(), "1");
+    let first_deadline = KEPT.lock().unwrap()[0].deadline();
+    assert!(
+        first_deadline.is_some(),
+        "the tool's timeout set a deadline"
+    );
+    // Calls in between (of this and other tools) must not take over the
+    // gate the kept context still points at.
+    for n in 2..5 {
+        assert_eq!(call(n).unwrap(), n.to_string());
+        assert_eq!(
+            executor
+                .call_blocking("input_schema", r#"{"n": 9}"#, ToolContext::new())
+                .unwrap()
+                .as_json(),
+            "9"
+        );
+    }
+    let kept = KEPT.lock().unwrap();
+    assert_eq!(kept.len(), 4);
+    assert_eq!(
+        kept[0].deadline(),
+        first_deadline,
+        "the first call's context still sees its own call's deadline"
+    );
+    // Its call is over: a late guard check is refused, not taken as the
+    // check of some later call.
+    let late = kept[0].__check(&[]).unwrap_err();
+    assert_eq!(late.kind(), ErrorKind::Cancelled);
+    let deadlines: std::collections::BTreeSet<_> = kept.iter().map(|ctx| ctx.deadline()).collect();
+    assert_eq!(deadlines.len(), 4, "each call had its own gate");
+}

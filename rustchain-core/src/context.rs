@@ -342,6 +342,12 @@ impl ToolContext {
         self
     }
 
+    /// [`ToolContext::__with_control`] in place, without moving the context.
+    #[doc(hidden)]
+    pub fn __set_control(&mut self, control: Arc<dyn CallControl>) {
+        self.control = Some(control);
+    }
+
     /// Records, in the call's audit trail, a refusal the tool made while it
     /// ran: something done on the call's behalf (a connection a started
     /// program asked for) that the policy does not allow. The trail gets a

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -80,7 +80,9 @@ impl AtomicPhase {
 }
 
 pub(crate) struct CallGate {
-    pub(super) shared: Arc<Shared>,
+    /// The executor's session; `None` only while the gate is kept spare
+    /// (see [`SpareGate`]), so a spare gate keeps no executor alive.
+    session: Option<Arc<Shared>>,
     pub(crate) tool: &'static ToolDescriptor,
     /// The tool's executor, when it was registered at run time.
     pub(crate) registered: Option<&'static RegisteredTool>,
@@ -134,24 +136,39 @@ pub(crate) fn denied(decision: &Decision) -> ToolError {
     )
 }
 
+/// What a call's gate is made of, all known before the call's arguments
+/// are decoded.
+pub(crate) struct Fresh<'a> {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) tool: &'static ToolDescriptor,
+    pub(crate) registered: Option<&'static RegisteredTool>,
+    pub(crate) slot: Option<usize>,
+    pub(crate) ctx: &'a crate::ToolContext,
+    pub(crate) args: &'a str,
+    pub(crate) tool_ruling: ToolRuling,
+    pub(crate) limits: ToolLimits,
+    pub(crate) mode: Mode,
+}
+
 impl CallGate {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        shared: Arc<Shared>,
-        tool: &'static ToolDescriptor,
-        registered: Option<&'static RegisteredTool>,
-        slot: Option<usize>,
-        ctx: &crate::ToolContext,
-        args: &str,
-        tool_ruling: ToolRuling,
-        mode: Mode,
-    ) -> CallGate {
+    pub(crate) fn new(fresh: Fresh<'_>) -> CallGate {
+        let Fresh {
+            shared,
+            tool,
+            registered,
+            slot,
+            ctx,
+            args,
+            tool_ruling,
+            limits,
+            mode,
+        } = fresh;
         let recorded = shared.audit.is_some() || tool_ruling.verdict == Verdict::Ask;
         CallGate {
-            limits: shared.policy.limits_for(tool),
+            limits,
             args: recorded.then(|| Arc::from(args)),
             args_len: args.len(),
-            shared,
+            session: Some(shared),
             tool,
             registered,
             call_id: recorded.then(|| ctx.__shared_call_id()),
@@ -172,10 +189,72 @@ impl CallGate {
         self.call_id.as_deref().unwrap_or_default()
     }
 
+    /// The executor's session this call runs in.
+    pub(super) fn shared(&self) -> &Shared {
+        self.session
+            .as_deref()
+            .expect("only a spare gate has no session, and no call holds one")
+    }
+
+    /// Makes a spare gate (see [`SpareGate`]) the gate of a new call, as
+    /// [`CallGate::new`] would build it, writing only what differs: what
+    /// a spare gate holds besides is as new, `release` saw to that.
+    fn reset(&mut self, fresh: Fresh<'_>) {
+        let Fresh {
+            shared,
+            tool,
+            registered,
+            slot,
+            ctx,
+            args,
+            tool_ruling,
+            limits,
+            mode,
+        } = fresh;
+        let recorded = shared.audit.is_some() || tool_ruling.verdict == Verdict::Ask;
+        self.args = recorded.then(|| Arc::from(args));
+        self.args_len = args.len();
+        self.session = Some(shared);
+        self.tool = tool;
+        self.registered = registered;
+        self.call_id = recorded.then(|| ctx.__shared_call_id());
+        self.slot = slot;
+        self.caller = ctx.__shared_caller();
+        self.tool_ruling = tool_ruling;
+        self.limits = limits;
+        self.mode = mode;
+        self.phase = AtomicPhase::new(Phase::Open);
+        self.decision_waits = AtomicBool::new(false);
+    }
+
+    /// Lets go of what this call held, so the gate can be kept spare; `None`
+    /// if it is not as a new gate would be besides (a dry run's decisions,
+    /// a held slot), and must not be reused.
+    fn release(&mut self) -> Option<()> {
+        let decisions = self
+            .decisions
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let held = self
+            .held
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if !decisions.is_empty() || held.is_some() {
+            return None;
+        }
+        // The deadline is set once per call: a new one for the next call.
+        self.deadline = OnceLock::new();
+        self.session = None;
+        self.call_id = None;
+        self.caller = None;
+        self.args = None;
+        Some(())
+    }
+
     /// Whether this call's duration must be measured: its result record
     /// carries it. Other calls are timed only for the metrics' sample.
     pub(crate) fn needs_clock(&self) -> bool {
-        self.shared.audit.is_some()
+        self.shared().audit.is_some()
     }
 
     fn args_text(&self) -> &str {
@@ -189,13 +268,13 @@ impl CallGate {
 
     /// The tool's own decision, in words.
     fn tool_decision(&self) -> Decision {
-        self.shared
+        self.shared()
             .policy
             .explain_tool(self.tool_ruling, self.tool.name)
     }
 
     pub(crate) fn grants(&self) -> &Grants {
-        self.shared.policy.grants()
+        self.shared().policy.grants()
     }
 
     fn declares(&self, kind: PermissionKind) -> bool {
@@ -224,7 +303,7 @@ impl CallGate {
             };
         }
         let mut kept = Vec::new();
-        let policy = &self.shared.policy;
+        let policy = &self.shared().policy;
         // Programs first, so arguments can be judged against the program they go to.
         let mut programs: Vec<String> = Vec::new();
         for guard in guarded.iter().filter(|g| g.kind == PermissionKind::Run) {
@@ -364,7 +443,7 @@ impl CallGate {
                     ErrorKind::Cancelled,
                     "the call ended while it waited for a free slot",
                 )),
-                slot = self.shared.concurrency.take_held() => slot,
+                slot = self.shared().concurrency.take_held() => slot,
             };
             *self.held_slot() = Some(slot);
         }
@@ -429,9 +508,9 @@ impl CallGate {
             }
             None => (Recorded::Allow, None),
         };
-        let policy = &self.shared.policy;
+        let policy = &self.shared().policy;
         let limits = self.limits;
-        if let Err((rule, reason)) = self.shared.limiter.admit(
+        if let Err((rule, reason)) = self.shared().limiter.admit(
             self.tool.name,
             limits.rate,
             policy.budget(),
@@ -453,7 +532,7 @@ impl CallGate {
         }
         // Only `finish` waits on `Admitting`, and it waits for one of these stores.
         // Only a recorded decision needs its words.
-        let recorded = if self.shared.audit.is_none() {
+        let recorded = if self.shared().audit.is_none() {
             Ok(())
         } else if kind == Recorded::Allow && self.tool.annotations.read_only == Some(true) {
             // Written with the result (or a refusal the tool records), once
@@ -518,7 +597,7 @@ impl CallGate {
     }
 
     async fn approve(&self) -> Outcome {
-        let Some(approver) = &self.shared.approver else {
+        let Some(approver) = &self.shared().approver else {
             return Outcome::Refused("no approver is configured".to_owned());
         };
         let request = ApprovalRequest {
@@ -527,7 +606,12 @@ impl CallGate {
             arguments: approval::visible(self.args_text()),
             rule: self.tool_decision().rule.into_owned(),
         };
-        approval::ask(&**approver, &request, self.shared.policy.approval_timeout()).await
+        approval::ask(
+            &**approver,
+            &request,
+            self.shared().policy.approval_timeout(),
+        )
+        .await
     }
 
     fn record_decision(
@@ -536,7 +620,7 @@ impl CallGate {
         why: &Decision,
         answer: Option<&str>,
     ) -> Result<(), ToolError> {
-        self.shared
+        self.shared()
             .record(&self.decision_event(decision, why, answer))
     }
 
@@ -546,7 +630,7 @@ impl CallGate {
         why: &'a Decision,
         answer: Option<&'a str>,
     ) -> CallEvent<'a> {
-        let policy = &self.shared.policy;
+        let policy = &self.shared().policy;
         CallEvent {
             tool: self.tool.name,
             call_id: self.call_id(),
@@ -569,9 +653,9 @@ impl CallGate {
         if self.decision_waits.swap(false, Ordering::AcqRel) {
             let why = self.tool_decision();
             let decision = self.decision_event(Recorded::Allow, &why, None);
-            self.shared.record_call(&decision, event)
+            self.shared().record_call(&decision, event)
         } else {
-            self.shared.record(event)
+            self.shared().record(event)
         }
     }
 
@@ -626,10 +710,13 @@ impl CallGate {
         let mut withheld = None;
         if prior != Phase::Denied {
             let output = result.as_ref().ok().map(ToolOutput::as_json);
-            self.shared.limiter.add_output(
-                self.shared.policy.budget(),
+            self.shared().limiter.add_output(
+                self.shared().policy.budget(),
                 output.map_or(0, |o| o.len() as u64),
             );
+        }
+        if prior != Phase::Denied && self.shared().audit.is_some() {
+            let output = result.as_ref().ok().map(ToolOutput::as_json);
             let event = CallEvent {
                 tool: self.tool.name,
                 call_id: self.call_id(),
@@ -645,7 +732,7 @@ impl CallGate {
                 // Nothing of this call is on record yet: its result goes
                 // back only once both its records are written.
                 withheld = self.record_after_decision(&event).err();
-            } else if let Err(err) = self.shared.record(&event) {
+            } else if let Err(err) = self.shared().record(&event) {
                 tracing::error!(
                     tool = self.tool.name,
                     "the audit trail could not record a result: {}",
@@ -657,7 +744,7 @@ impl CallGate {
             Some(error) => Err(error),
             None => result,
         };
-        self.shared.metrics.observe_at(
+        self.shared().metrics.observe_at(
             self.slot,
             self.tool.name,
             result.as_ref().err().map(ToolError::kind),
@@ -692,6 +779,64 @@ impl CallGate {
 
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.limits.timeout
+    }
+}
+
+/// One gate kept for reuse by an executor: a call that runs inline and
+/// whose context nobody kept gives its gate back, and the next call takes
+/// it instead of allocating one. One atomic swap each way; a call that finds
+/// the place empty (another thread's call has the gate) allocates as before.
+pub(crate) struct SpareGate(AtomicPtr<CallGate>);
+
+impl SpareGate {
+    pub(crate) fn new() -> SpareGate {
+        SpareGate(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    /// A gate for the call `fresh` describes: the spare one reset, or a new one.
+    pub(crate) fn fill(&self, fresh: Fresh<'_>) -> Arc<CallGate> {
+        let spare = self.0.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if spare.is_null() {
+            return Arc::new(CallGate::new(fresh));
+        }
+        // SAFETY: a non-null pointer here came from `Arc::into_raw` in
+        // `keep`, and the swap took it out, so this is its only owner.
+        let mut spare = unsafe { Arc::from_raw(spare) };
+        match Arc::get_mut(&mut spare) {
+            Some(place) => {
+                place.reset(fresh);
+                spare
+            }
+            None => Arc::new(CallGate::new(fresh)),
+        }
+    }
+
+    /// Keeps `gate` for the next call if nothing else holds it (a tool that
+    /// kept its context keeps the gate alive, and it is simply dropped then).
+    pub(crate) fn keep(&self, mut gate: Arc<CallGate>) {
+        let Some(spent) = Arc::get_mut(&mut gate) else {
+            return;
+        };
+        if spent.release().is_none() {
+            return;
+        }
+        let before = self
+            .0
+            .swap(Arc::into_raw(gate).cast_mut(), Ordering::AcqRel);
+        if !before.is_null() {
+            // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by the swap.
+            drop(unsafe { Arc::from_raw(before) });
+        }
+    }
+}
+
+impl Drop for SpareGate {
+    fn drop(&mut self) {
+        let spare = *self.0.get_mut();
+        if !spare.is_null() {
+            // SAFETY: as in `fill`; `&mut self` means no one else can swap.
+            drop(unsafe { Arc::from_raw(spare) });
+        }
     }
 }
 

@@ -40,11 +40,11 @@ pub use settings::{
 };
 
 pub(crate) use gate::CallGate;
-use gate::{Mode, denied};
+use gate::{Fresh, Mode, SpareGate, denied};
 pub use running::Running;
 
 use crate::audit::Decision as Recorded;
-use crate::policy::{Policy, PolicyError, Verdict};
+use crate::policy::{Policy, PolicyError, ToolLimits, ToolRuling, Verdict};
 use crate::registered;
 use crate::{ErrorKind, Invoke, Registry, ToolContext, ToolError, ToolOutput};
 
@@ -57,9 +57,33 @@ pub(crate) struct Shared {
     limiter: limits::Limiter,
     metrics: metrics::Metrics,
     concurrency: Arc<limits::Slots>,
+    /// Each linked tool's ruling and limits under `policy`, by its linked
+    /// position, worked out on its first call: the policy and the linked
+    /// tools never change, so later calls match no glob and look up no name.
+    rulings: Box<[OnceLock<(ToolRuling, ToolLimits)>]>,
+    /// A gate a finished inline call gave back, for the next call.
+    spare: SpareGate,
 }
 
 impl Shared {
+    /// The ruling and limits of `tool` (at linked position `slot`, if linked).
+    fn ruling(
+        &self,
+        tool: &'static crate::ToolDescriptor,
+        slot: Option<usize>,
+    ) -> (ToolRuling, ToolLimits) {
+        let work_out = || {
+            (
+                self.policy.rule_tool(tool.into()),
+                self.policy.limits_for(tool),
+            )
+        };
+        match slot.and_then(|slot| self.rulings.get(slot)) {
+            Some(known) => *known.get_or_init(work_out),
+            None => work_out(),
+        }
+    }
+
     /// Records one event; a failure refuses the call it belongs to.
     fn record(&self, event: &CallEvent<'_>) -> Result<(), ToolError> {
         match &self.audit {
@@ -188,6 +212,10 @@ impl ExecutorBuilder {
                 approver: self.approver,
                 limiter: limits::Limiter::default(),
                 metrics: metrics::Metrics::new(self.registry),
+                rulings: (0..self.registry.linked().len())
+                    .map(|_| OnceLock::new())
+                    .collect(),
+                spare: SpareGate::new(),
             }),
         }
     }
@@ -270,7 +298,7 @@ impl Executor {
         };
         let descriptor = tool.descriptor();
         // The ruling only: the decision's words are built when recorded or shown.
-        let ruling = shared.policy.rule_tool(descriptor.into());
+        let (ruling, limits) = shared.ruling(descriptor, tool.linked_index());
         if ruling.verdict == Verdict::Deny {
             let decision = shared.policy.explain_tool(ruling, descriptor.name);
             if mode == Mode::Run {
@@ -298,16 +326,17 @@ impl Executor {
         if let Err(error) = shared.policy.arg_limits().check(args) {
             return refuse_early(error);
         }
-        Ok(Arc::new(CallGate::new(
-            Arc::clone(shared),
-            descriptor,
-            tool.registered(),
-            tool.linked_index(),
+        Ok(shared.spare.fill(Fresh {
+            shared: Arc::clone(shared),
+            tool: descriptor,
+            registered: tool.registered(),
+            slot: tool.linked_index(),
             ctx,
             args,
-            ruling,
+            tool_ruling: ruling,
+            limits,
             mode,
-        )))
+        }))
     }
 
     /// Calls `name` with `args` (JSON object text) and waits for the result.
@@ -371,7 +400,9 @@ impl Executor {
         {
             return self.run_inline(gate, invoke, args, ctx, slot);
         }
-        self.run(gate, args, ctx, Instant::now()).await
+        // Boxed: the machinery for waiting is large, and held inline it would
+        // make every call's future (the inline ones too) that large to move.
+        Box::pin(self.run(gate, args, ctx, Instant::now())).await
     }
 
     /// Runs a sync tool on this thread, holding `_slot`: the deadline (if
@@ -381,7 +412,7 @@ impl Executor {
         gate: Arc<CallGate>,
         invoke: fn(&ToolContext, &str) -> Result<ToolOutput, ToolError>,
         args: &str,
-        ctx: ToolContext,
+        mut ctx: ToolContext,
         _slot: limits::Slot<'_>,
     ) -> Result<ToolOutput, ToolError> {
         // The clock is read only when the record needs the duration,
@@ -389,7 +420,7 @@ impl Executor {
         let started = (gate.needs_clock() || metrics::sample_latency()).then(Instant::now);
         let span = call_span(gate.tool.name, &ctx);
         let _entered = span.enter();
-        let ctx = ctx.__with_control(Arc::clone(&gate) as _);
+        ctx.__set_control(Arc::clone(&gate) as _);
         let mut result = run_guarded(|| invoke(&ctx, args));
         if let Some(deadline) = gate.deadline()
             && Instant::now() > deadline
@@ -402,7 +433,11 @@ impl Executor {
         if let Err(error) = &result {
             span.record("error.type", error.kind().as_str());
         }
-        gate.finish(result, started)
+        let result = gate.finish(result, started);
+        // The gate serves the next call unless the tool kept its context.
+        drop(ctx);
+        self.shared.spare.keep(gate);
+        result
     }
 
     /// [`Executor::call_blocking`] with arguments already parsed.

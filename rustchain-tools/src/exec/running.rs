@@ -24,8 +24,8 @@ impl Running<'_> {
     pub fn of(ctx: &ToolContext) -> Option<Running<'_>> {
         let gate = ctx.__control()?.as_any().downcast_ref::<CallGate>()?;
         Some(Running {
-            registry: gate.shared.registry,
-            policy: &gate.shared.policy,
+            registry: gate.shared().registry,
+            policy: &gate.shared().policy,
         })
     }
 }

@@ -241,11 +241,11 @@ impl Compiler<'_> {
             (Verdict::Allow, &tools.allow, "tools.allow"),
         ] {
             for value in globs {
-                rules.push(ToolRule {
+                rules.push(ToolRule::new(
                     verdict,
-                    glob: self.glob(value)?,
-                    rule: self.rule(table, value),
-                });
+                    self.glob(value)?,
+                    self.rule(table, value),
+                ));
             }
         }
         Ok(rules)

@@ -118,7 +118,31 @@ pub struct PolicyExample {
 struct ToolRule {
     verdict: Verdict,
     glob: GlobMatcher,
+    /// The glob's text when it has no metacharacter: it then matches that
+    /// one name, and a string comparison says so without the glob engine.
+    exact: Option<Box<str>>,
     rule: Rule,
+}
+
+impl ToolRule {
+    fn new(verdict: Verdict, glob: GlobMatcher, rule: Rule) -> ToolRule {
+        let text = glob.glob().glob();
+        // globset's syntax: `*`, `?`, `[..]`, `{..}` and the `\\` escape.
+        let literal = !text.contains(['*', '?', '[', ']', '{', '}', '\\']);
+        ToolRule {
+            verdict,
+            exact: literal.then(|| text.into()),
+            glob,
+            rule,
+        }
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match &self.exact {
+            Some(exact) => **exact == *name,
+            None => self.glob.is_match(name),
+        }
+    }
 }
 
 /// Which rule of a [`Policy`] decides whether a tool may run, and its
@@ -333,7 +357,7 @@ impl Policy {
             if let Some(index) = self
                 .tool_rules
                 .iter()
-                .position(|rule| rule.verdict == verdict && rule.glob.is_match(tool.name))
+                .position(|rule| rule.verdict == verdict && rule.matches(tool.name))
             {
                 return ToolRuling {
                     verdict,
@@ -612,4 +636,51 @@ fn program_summary(program: &ProgramGrant) -> String {
         text.push_str(" (accepts weaker confinement)");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(name: &str) -> ToolFacts<'_> {
+        ToolFacts {
+            name,
+            declares_permissions: false,
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn a_rule_without_metacharacters_matches_its_name_only() {
+        let policy = Policy::from_toml(
+            "default = \"deny\"\n[tools]\nallow = [\"add\", \"text_*\", \"a-b.c\"]\n",
+            "<test>",
+            Path::new("."),
+        )
+        .expect("a valid policy");
+        let exact: Vec<bool> = policy
+            .tool_rules
+            .iter()
+            .map(|r| r.exact.is_some())
+            .collect();
+        assert_eq!(exact, [true, false, true], "only the glob goes to globset");
+        for (name, allowed) in [
+            ("add", true),
+            ("addx", false),
+            ("ad", false),
+            ("Add", false),
+            ("a-b.c", true),
+            ("a-b_c", false),
+            ("text_stats", true),
+        ] {
+            let verdict = policy.decide_tool(facts(name)).verdict;
+            assert_eq!(verdict == Verdict::Allow, allowed, "{name}");
+            // The string comparison says what the glob says.
+            let by_glob = policy
+                .tool_rules
+                .iter()
+                .any(|rule| rule.glob.is_match(name));
+            assert_eq!(by_glob, allowed, "{name}");
+        }
+    }
 }
