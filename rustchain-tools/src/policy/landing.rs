@@ -40,7 +40,7 @@ fn landed(joined: &Path) -> Option<PathBuf> {
     land(joined.to_path_buf()).ok()
 }
 
-/// [`landed`], taking the path: `Ok` with where the kernel would open it
+/// Where the kernel would open `joined`: `Ok` with that path
 /// (`joined` itself, not a copy, when it is already in normal form and
 /// lands where it is written: the common case, no allocation), or `Err`
 /// giving `joined` back when only the walk can say.
