@@ -373,3 +373,13 @@ fn tail_follow_prints_records_as_calls_append_them() {
         "{result}"
     );
 }
+
+#[path = "../../tests/support/elf.rs"]
+mod elf;
+
+/// The stock binary is linked with the layout of the code `mcp serve`
+/// runs.
+#[test]
+fn the_code_mcp_serve_runs_is_laid_out_together() {
+    elf::assert_hot_text_layout(&stock_binary());
+}

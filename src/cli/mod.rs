@@ -25,6 +25,7 @@
 
 mod agent;
 mod audit;
+mod deferred;
 mod executor;
 mod input;
 mod lock;
@@ -46,6 +47,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use audit::AuditCommand;
+use deferred::Deferred;
 use executor::{Governance, GovernanceArgs};
 use input::Input;
 use policy::PolicyCommand;
@@ -191,19 +193,19 @@ struct Cli {
 enum Command {
     /// List, inspect, search and call the linked tools.
     #[command(subcommand, arg_required_else_help = true, after_help = tools::AFTER_HELP)]
-    Tools(ToolsCommand),
+    Tools(Deferred<ToolsCommand>),
     /// Check the policy file, and explain its decision for a call.
     #[command(subcommand, arg_required_else_help = true, after_help = policy::AFTER_HELP)]
-    Policy(PolicyCommand),
+    Policy(Deferred<PolicyCommand>),
     /// Verify the audit trail, report usage from it, make a signing key.
     #[command(subcommand, arg_required_else_help = true, after_help = audit::AFTER_HELP)]
-    Audit(AuditCommand),
+    Audit(Deferred<AuditCommand>),
     /// Validate and run missions: multi-step tool plans in YAML.
     #[command(subcommand, arg_required_else_help = true, after_help = mission::AFTER_HELP)]
-    Mission(mission::MissionCommand),
+    Mission(Deferred<mission::MissionCommand>),
     /// The marketplace: signing keys, yanks, comparing versions (`tools publish` adds to it).
     #[command(subcommand, arg_required_else_help = true, after_help = market::AFTER_HELP)]
-    Market(market::MarketCommand),
+    Market(Deferred<market::MarketCommand>),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = COMPLETIONS_AFTER_HELP)]
     Completions {
@@ -213,7 +215,7 @@ enum Command {
     /// Serve the linked tools to MCP clients.
     #[cfg(feature = "mcp")]
     #[command(subcommand, arg_required_else_help = true, after_help = mcp::AFTER_HELP)]
-    Mcp(mcp::McpCommand),
+    Mcp(Deferred<mcp::McpCommand>),
 }
 
 /// Runs the CLI on this process's arguments and standard streams.
@@ -441,14 +443,14 @@ fn serve(
         offline: cli.offline || agent::switched_on(std::env::var_os(agent::OFFLINE_VARIABLE)),
     };
     let exit = match cli.command {
-        Command::Tools(command) => tools::run(command, &mut session),
-        Command::Policy(command) => policy::run(command, &mut session),
-        Command::Audit(command) => audit::run(command, &mut session),
-        Command::Mission(command) => mission::run(command, &mut session),
-        Command::Market(command) => market::run(command, &mut session),
+        Command::Tools(Deferred(command)) => tools::run(command, &mut session),
+        Command::Policy(Deferred(command)) => policy::run(command, &mut session),
+        Command::Audit(Deferred(command)) => audit::run(command, &mut session),
+        Command::Mission(Deferred(command)) => mission::run(command, &mut session),
+        Command::Market(Deferred(command)) => market::run(command, &mut session),
         Command::Completions { shell } => completions(shell, &mut session),
         #[cfg(feature = "mcp")]
-        Command::Mcp(command) => mcp::run(command, &mut session),
+        Command::Mcp(Deferred(command)) => mcp::run(command, &mut session),
     };
     finish(exit, &session.out, &session.err, stdout, stderr)
 }
