@@ -249,7 +249,8 @@ struct Unfit;
 #[test]
 #[allow(
     clippy::needless_borrow,
-    reason = "the borrow is the dispatch under test, written as #[tool] writes it"
+    unused_imports,
+    reason = "the borrow and the imports are the dispatch under test, written as #[tool] writes them (a tuple of flat types decodes through an inherent method, not `DecodeParams`)"
 )]
 fn the_fallbacks_behind_one_error_per_mistake_run_no_tool_body() {
     use rustchain::__private::{
@@ -543,4 +544,74 @@ fn a_context_kept_past_its_call_stays_that_calls_and_is_not_reused() {
     assert_eq!(late.kind(), ErrorKind::Cancelled);
     let deadlines: std::collections::BTreeSet<_> = kept.iter().map(|ctx| ctx.deadline()).collect();
     assert_eq!(deadlines.len(), 4, "each call had its own gate");
+}
+
+#[test]
+fn the_last_clone_of_an_executor_lets_go_of_its_session_and_spare_gate() {
+    // The audit sink is held by the session only: its count says whether
+    // the session (which the spare gate holds too) was dropped.
+    let audit = std::sync::Arc::new(rustchain::exec::MemoryAudit::new());
+    let executor = Executor::builder(Registry::global())
+        .audit(audit.clone())
+        .build()
+        .expect("no policy to check");
+    let clone = executor.clone();
+    for executor in [&executor, &clone] {
+        executor
+            .call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new())
+            .expect("add runs");
+    }
+    assert_eq!(
+        std::sync::Arc::strong_count(&audit),
+        2,
+        "the session holds it"
+    );
+    drop(executor);
+    clone
+        .call_blocking("add", r#"{"a": 3, "b": 4}"#, ToolContext::new())
+        .expect("a clone still runs calls");
+    assert_eq!(
+        std::sync::Arc::strong_count(&audit),
+        2,
+        "a clone keeps the session"
+    );
+    drop(clone);
+    assert_eq!(
+        std::sync::Arc::strong_count(&audit),
+        1,
+        "the spare gate kept the session alive"
+    );
+}
+
+/// Keeps a clone of its context, and has no timeout and no guards: its
+/// call goes from open to allowed in one step.
+#[tool]
+fn keeps_a_plain_context(
+    ctx: &ToolContext,
+    /// What to return.
+    n: u32,
+) -> u32 {
+    *KEPT_PLAIN.lock().unwrap() = Some(ctx.clone());
+    n
+}
+
+static KEPT_PLAIN: std::sync::Mutex<Option<ToolContext>> = std::sync::Mutex::new(None);
+
+#[test]
+fn a_context_kept_past_its_call_cannot_check_and_proceed_again() {
+    let executor = Executor::new(Registry::global());
+    executor
+        .call_blocking("keeps_a_plain_context", r#"{"n": 7}"#, ToolContext::new())
+        .expect("the call runs");
+    let kept = KEPT_PLAIN
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the tool kept its context");
+    let late = kept.__check_and_proceed(&[]).unwrap_err();
+    assert_eq!(late.kind(), ErrorKind::Cancelled, "{late}");
+    // The executor's next call gets a gate of its own, and runs.
+    executor
+        .call_blocking("keeps_a_plain_context", r#"{"n": 8}"#, ToolContext::new())
+        .expect("the next call runs");
 }

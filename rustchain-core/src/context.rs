@@ -55,6 +55,12 @@ pub trait CallControl: Send + Sync {
     fn asks(&self) -> bool;
     /// Approval, limits and the decision record, waited for on this thread.
     fn proceed(&self) -> Result<(), ToolError>;
+    /// [`CallControl::check`], then [`CallControl::proceed`]: what a sync
+    /// tool's generated code asks before its body, in one call.
+    fn check_and_proceed(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
+        self.check(guarded)?;
+        self.proceed()
+    }
     /// [`CallControl::proceed`] for async tools, awaiting the approver.
     fn proceed_async(&self) -> Pin<Box<dyn Future<Output = Result<(), ToolError>> + Send + '_>>;
     /// When the body must finish, once the call is allowed.
@@ -63,6 +69,9 @@ pub trait CallControl: Send + Sync {
     fn files(&self) -> &dyn FileAccess;
     /// The executor's own type, for the runtime's accessors (the grants).
     fn as_any(&self) -> &dyn std::any::Any;
+    /// The executor's own type, owned: how the executor takes back the
+    /// control it lent a context (see [`ToolContext::__take_control`]).
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
     /// Records a refusal the running tool made on the call's behalf (a
     /// connection its child asked for and its proxy refused): a deny
     /// decision record of the call, between its allow and its result.
@@ -344,8 +353,17 @@ impl ToolContext {
 
     /// [`ToolContext::__with_control`] in place, without moving the context.
     #[doc(hidden)]
+    #[inline]
     pub fn __set_control(&mut self, control: Arc<dyn CallControl>) {
         self.control = Some(control);
+    }
+
+    /// Takes back what [`ToolContext::__set_control`] lent: the executor
+    /// hands its reference over and back rather than counting a clone.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __take_control(&mut self) -> Option<Arc<dyn CallControl>> {
+        self.control.take()
     }
 
     /// Records, in the call's audit trail, a refusal the tool made while it
@@ -371,6 +389,7 @@ impl ToolContext {
     /// before the body. Outside an executor a declared value is refused:
     /// fail closed.
     #[doc(hidden)]
+    #[inline]
     pub fn __check(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
         match &self.control {
             Some(control) => control.check(guarded),
@@ -396,10 +415,22 @@ impl ToolContext {
 
     /// Generated code asks this before a sync tool's body: approval, limits, the decision record.
     #[doc(hidden)]
+    #[inline]
     pub fn __proceed(&self) -> Result<(), ToolError> {
         match &self.control {
             Some(control) => control.proceed(),
             None => Ok(()),
+        }
+    }
+
+    /// [`ToolContext::__check`], then [`ToolContext::__proceed`], in one
+    /// call to the executor: what generated code asks before a sync tool's body.
+    #[doc(hidden)]
+    #[inline]
+    pub fn __check_and_proceed(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
+        match &self.control {
+            Some(control) => control.check_and_proceed(guarded),
+            None => self.__check(guarded),
         }
     }
 

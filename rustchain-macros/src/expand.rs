@@ -122,8 +122,8 @@ pub fn expand(tool: &Tool) -> TokenStream {
     // Decoded once; the guards and the body see the same values.
     let decode = quote! {
         let (#(#bindings,)*) = #params_of.decode(__args, &__RUSTCHAIN_PARAMS)?;
-        __ctx.__check(&[#(#guard_values),*])?;
     };
+    let guard_list = quote!(&[#(#guard_values),*]);
     let invoke = if tool.is_async() {
         quote! {
             #[allow(unused_variables)]
@@ -132,6 +132,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             {
                 #free_check
                 #decode
+                __ctx.__check(#guard_list)?;
                 #rt::Ok(#rt::Box::pin(async move {
                     __ctx.__proceed_async().await?;
                     #finish_async
@@ -146,7 +147,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             {
                 #free_check
                 #decode
-                __ctx.__proceed()?;
+                __ctx.__check_and_proceed(#guard_list)?;
                 #finish_sync
             }
         }
@@ -414,6 +415,32 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_sync_tool_checks_and_proceeds_in_one_call_and_an_async_tool_in_two() {
+        let (sync, _) = expanded(
+            quote!(),
+            quote! {
+                /// Adds.
+                fn add(/** One. */ a: i64, /** Two. */ b: i64) -> i64 { a + b }
+            },
+        );
+        assert!(
+            sync.contains("__ctx . __check_and_proceed (& [])"),
+            "{sync}"
+        );
+        assert!(!sync.contains("__proceed ()"), "{sync}");
+        let (not_sync, _) = expanded(
+            quote!(),
+            quote! {
+                /// Waits.
+                async fn wait(/** How long. */ ms: u64) -> u64 { ms }
+            },
+        );
+        assert!(not_sync.contains("__ctx . __check (& [])"), "{not_sync}");
+        assert!(not_sync.contains("__proceed_async ()"), "{not_sync}");
+        assert!(!not_sync.contains("__check_and_proceed"), "{not_sync}");
     }
 
     #[test]

@@ -37,7 +37,8 @@ enum Phase {
     /// Guards passed; waiting for approval and limits.
     Checked,
     /// The decision record is being written: the call's end waits for it,
-    /// so a call's records are always in order.
+    /// so a call's records are always in order. A call with no audit trail
+    /// goes from `Checked` to `Allowed` directly.
     Admitting,
     /// Decision recorded: the body may run.
     Allowed,
@@ -67,11 +68,13 @@ impl AtomicPhase {
         AtomicPhase(AtomicU8::new(phase as u8))
     }
 
+    #[inline]
     fn get(&self) -> Phase {
         Phase::ALL[usize::from(self.0.load(Ordering::Acquire))]
     }
 
     /// Moves from `from` to `to`; `false` if the call was elsewhere.
+    #[inline]
     fn advance(&self, from: Phase, to: Phase) -> bool {
         self.0
             .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
@@ -80,9 +83,9 @@ impl AtomicPhase {
 }
 
 pub(crate) struct CallGate {
-    /// The executor's session; `None` only while the gate is kept spare
-    /// (see [`SpareGate`]), so a spare gate keeps no executor alive.
-    session: Option<Arc<Shared>>,
+    /// The executor's session: kept while the gate is spare too (see
+    /// [`SpareGate`]), since a spare gate only ever serves that session.
+    session: Arc<Shared>,
     pub(crate) tool: &'static ToolDescriptor,
     /// The tool's executor, when it was registered at run time.
     pub(crate) registered: Option<&'static RegisteredTool>,
@@ -139,7 +142,7 @@ pub(crate) fn denied(decision: &Decision) -> ToolError {
 /// What a call's gate is made of, all known before the call's arguments
 /// are decoded.
 pub(crate) struct Fresh<'a> {
-    pub(crate) shared: Arc<Shared>,
+    pub(crate) shared: &'a Arc<Shared>,
     pub(crate) tool: &'static ToolDescriptor,
     pub(crate) registered: Option<&'static RegisteredTool>,
     pub(crate) slot: Option<usize>,
@@ -151,38 +154,30 @@ pub(crate) struct Fresh<'a> {
 }
 
 impl CallGate {
+    /// A new gate: a blank one, then [`CallGate::reset`] as for a spare
+    /// gate, so what a call sets is written in one place.
     pub(crate) fn new(fresh: Fresh<'_>) -> CallGate {
-        let Fresh {
-            shared,
-            tool,
-            registered,
-            slot,
-            ctx,
-            args,
-            tool_ruling,
-            limits,
-            mode,
-        } = fresh;
-        let recorded = shared.audit.is_some() || tool_ruling.verdict == Verdict::Ask;
-        CallGate {
-            limits,
-            args: recorded.then(|| Arc::from(args)),
-            args_len: args.len(),
-            session: Some(shared),
-            tool,
-            registered,
-            call_id: recorded.then(|| ctx.__shared_call_id()),
-            slot,
-            caller: ctx.__shared_caller(),
-            tool_ruling,
-            mode,
+        let mut gate = CallGate {
+            session: Arc::clone(fresh.shared),
+            tool: fresh.tool,
+            registered: None,
+            call_id: None,
+            slot: None,
+            caller: None,
+            args: None,
+            args_len: 0,
+            tool_ruling: fresh.tool_ruling,
+            limits: fresh.limits,
+            mode: fresh.mode,
             phase: AtomicPhase::new(Phase::Open),
             decision_waits: AtomicBool::new(false),
             deadline: OnceLock::new(),
             decisions: Mutex::new(Vec::new()),
             allowed: tokio::sync::Notify::new(),
             held: Mutex::new(None),
-        }
+        };
+        gate.reset(fresh);
+        gate
     }
 
     fn call_id(&self) -> &str {
@@ -190,15 +185,14 @@ impl CallGate {
     }
 
     /// The executor's session this call runs in.
+    #[inline]
     pub(super) fn shared(&self) -> &Shared {
-        self.session
-            .as_deref()
-            .expect("only a spare gate has no session, and no call holds one")
+        &self.session
     }
 
-    /// Makes a spare gate (see [`SpareGate`]) the gate of a new call, as
-    /// [`CallGate::new`] would build it, writing only what differs: what
-    /// a spare gate holds besides is as new, `release` saw to that.
+    /// Makes a blank or spare gate (see [`SpareGate`]) the gate of a new
+    /// call, writing only what differs from call to call: what a spare gate
+    /// holds besides is as new, `release` saw to that.
     fn reset(&mut self, fresh: Fresh<'_>) {
         let Fresh {
             shared,
@@ -214,7 +208,9 @@ impl CallGate {
         let recorded = shared.audit.is_some() || tool_ruling.verdict == Verdict::Ask;
         self.args = recorded.then(|| Arc::from(args));
         self.args_len = args.len();
-        self.session = Some(shared);
+        // A spare gate is its own session's (the executor keeps it), so
+        // its session needs no new reference.
+        debug_assert!(Arc::ptr_eq(&self.session, shared));
         self.tool = tool;
         self.registered = registered;
         self.call_id = recorded.then(|| ctx.__shared_call_id());
@@ -244,7 +240,6 @@ impl CallGate {
         }
         // The deadline is set once per call: a new one for the next call.
         self.deadline = OnceLock::new();
-        self.session = None;
         self.call_id = None;
         self.caller = None;
         self.args = None;
@@ -262,6 +257,7 @@ impl CallGate {
     }
 
     /// Whether the policy asks a person before this call runs.
+    #[inline]
     pub(crate) fn asks(&self) -> bool {
         self.tool_ruling.verdict == Verdict::Ask
     }
@@ -417,7 +413,7 @@ impl CallGate {
         self.ready()?;
         match self.asks() {
             true => super::block_on(self.admit_approved()),
-            false => self.admit(None),
+            false => self.admit(None, Phase::Checked),
         }
     }
 
@@ -426,7 +422,7 @@ impl CallGate {
         self.ready()?;
         match self.asks() {
             true => self.admit_approved().await,
-            false => self.admit(None),
+            false => self.admit(None, Phase::Checked),
         }
     }
 
@@ -447,7 +443,7 @@ impl CallGate {
             };
             *self.held_slot() = Some(slot);
         }
-        let admitted = self.admit(Some(approval));
+        let admitted = self.admit(Some(approval), Phase::Checked);
         if admitted.is_err() {
             // Refused, or ended meanwhile (its `finish` may have come before
             // the slot was kept): nothing will run in this slot.
@@ -477,6 +473,7 @@ impl CallGate {
     }
 
     /// Refuses to go on unless the guards passed and this is a real run.
+    #[inline]
     fn ready(&self) -> Result<(), ToolError> {
         if self.phase.get() != Phase::Checked {
             return Err(ToolError::new(
@@ -493,9 +490,26 @@ impl CallGate {
         Ok(())
     }
 
+    /// [`CallGate::check`], then [`CallGate::proceed`]: a call with nothing
+    /// to judge and nobody to ask goes from `Open` to `Allowed` at once.
+    pub(crate) fn check_and_proceed(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
+        if !guarded.is_empty() || self.asks() || self.mode == Mode::DryRun {
+            self.check(guarded)?;
+            return self.proceed();
+        }
+        if self.phase.get() != Phase::Open {
+            return Err(ToolError::new(
+                ErrorKind::Cancelled,
+                "this call is already decided",
+            ));
+        }
+        self.admit(None, Phase::Open)
+    }
+
     /// The rest of proceeding once the approver (if any) answered: limits,
-    /// then the decision record.
-    fn admit(&self, approval: Option<Outcome>) -> Result<(), ToolError> {
+    /// then the decision record. The call moves on from phase `from`:
+    /// `Checked`, or `Open` when there was nothing to check.
+    fn admit(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
         let (kind, answer) = match approval {
             Some(Outcome::Approved(answer)) => (Recorded::AskApproved, Some(answer)),
             Some(Outcome::Refused(why)) => {
@@ -523,18 +537,29 @@ impl CallGate {
             };
             return self.refuse(Recorded::Deny, &decision, answer.as_deref());
         }
-        if !self.phase.advance(Phase::Checked, Phase::Admitting) {
+        let ended = || {
             // The executor finished the call (a timeout) while approval waited.
-            return Err(ToolError::new(
+            ToolError::new(
                 ErrorKind::Cancelled,
                 "the call ended before it was approved",
-            ));
+            )
+        };
+        if self.shared().audit.is_none() {
+            // No decision record to write, so nothing for `finish` to wait
+            // for: straight to `Allowed`, one compare-and-swap.
+            self.start_deadline();
+            if !self.phase.advance(from, Phase::Allowed) {
+                return Err(ended());
+            }
+            self.wake_waiter();
+            return Ok(());
+        }
+        if !self.phase.advance(from, Phase::Admitting) {
+            return Err(ended());
         }
         // Only `finish` waits on `Admitting`, and it waits for one of these stores.
         // Only a recorded decision needs its words.
-        let recorded = if self.shared().audit.is_none() {
-            Ok(())
-        } else if kind == Recorded::Allow && self.tool.annotations.read_only == Some(true) {
+        let recorded = if kind == Recorded::Allow && self.tool.annotations.read_only == Some(true) {
             // Written with the result (or a refusal the tool records), once
             // the call ends: see `finish` and D-47.
             self.decision_waits.store(true, Ordering::Release);
@@ -546,15 +571,24 @@ impl CallGate {
             self.phase.advance(Phase::Admitting, Phase::Denied);
             return Err(error);
         }
+        self.start_deadline();
+        self.phase.advance(Phase::Admitting, Phase::Allowed);
+        self.wake_waiter();
+        Ok(())
+    }
+
+    /// The tool's timeout counts from now, once the call is allowed.
+    fn start_deadline(&self) {
         if let Some(limit) = self.limits.timeout {
             let _ = self.deadline.set(Instant::now() + limit);
         }
-        self.phase.advance(Phase::Admitting, Phase::Allowed);
+    }
+
+    /// Wakes `until_allowed`: only a call with a timeout has a waiter.
+    fn wake_waiter(&self) {
         if self.limits.timeout.is_some() {
-            // Only a call with a timeout has a waiter (`until_allowed`).
             self.allowed.notify_waiters();
         }
-        Ok(())
     }
 
     /// Resolves once the call is allowed to run; never, if it is refused
@@ -573,6 +607,7 @@ impl CallGate {
     }
 
     /// When the body must finish, once the call is allowed.
+    #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
         self.deadline.get().copied()
     }
@@ -828,15 +863,21 @@ impl SpareGate {
             drop(unsafe { Arc::from_raw(before) });
         }
     }
+
+    /// Drops the spare gate, if any: it holds its session, so the executor
+    /// lets go of it when its last clone goes (see `exec::Session`).
+    pub(crate) fn clear(&self) {
+        let spare = self.0.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if !spare.is_null() {
+            // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by the swap.
+            drop(unsafe { Arc::from_raw(spare) });
+        }
+    }
 }
 
 impl Drop for SpareGate {
     fn drop(&mut self) {
-        let spare = *self.0.get_mut();
-        if !spare.is_null() {
-            // SAFETY: as in `fill`; `&mut self` means no one else can swap.
-            drop(unsafe { Arc::from_raw(spare) });
-        }
+        self.clear();
     }
 }
 
@@ -853,6 +894,10 @@ impl CallControl for CallGate {
         CallGate::proceed(self)
     }
 
+    fn check_and_proceed(&self, guarded: &[Guarded<'_>]) -> Result<(), ToolError> {
+        CallGate::check_and_proceed(self, guarded)
+    }
+
     fn proceed_async(&self) -> Pin<Box<dyn Future<Output = Result<(), ToolError>> + Send + '_>> {
         Box::pin(CallGate::proceed_async(self))
     }
@@ -866,6 +911,10 @@ impl CallControl for CallGate {
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
         self
     }
 

@@ -29,6 +29,7 @@ impl Limiter {
     /// refuses it. Every limit is checked before any is counted, under one
     /// lock: a refused call spends nothing, and concurrent calls cannot all
     /// slip under a limit.
+    #[inline]
     pub(crate) fn admit(
         &self,
         tool: &'static str,
@@ -40,6 +41,17 @@ impl Limiter {
             // Nothing to count against: the common call takes no lock.
             return Ok(());
         }
+        self.count(tool, rate, budget, args_bytes)
+    }
+
+    /// [`Limiter::admit`] of a call there is something to count for.
+    fn count(
+        &self,
+        tool: &'static str,
+        rate: Option<Rate>,
+        budget: Budget,
+        args_bytes: u64,
+    ) -> Result<(), Refusal> {
         let now = Instant::now();
         let mut usage = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(rate) = rate {
@@ -85,6 +97,7 @@ impl Limiter {
     }
 
     /// Counts a call's output against the byte budget.
+    #[inline]
     pub(crate) fn add_output(&self, budget: Budget, bytes: u64) {
         if budget.bytes.is_none() {
             return;
@@ -127,6 +140,7 @@ impl Slots {
     }
 
     /// A slot now, or `None` if `max` calls are running.
+    #[inline]
     pub(crate) fn try_take(&self) -> Option<Slot<'_>> {
         self.running
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |running| {

@@ -64,9 +64,11 @@ const KINDS: [ErrorKind; 6] = [
     ErrorKind::Denied,
 ];
 
+/// One call adds to `ok` or to one kind in `by_kind`, and to one latency
+/// bucket when timed; the number of calls is their sum, not a counter of
+/// its own (one atomic add less per call).
 #[derive(Default)]
 struct Counters {
-    calls: AtomicU64,
     ok: AtomicU64,
     by_kind: [AtomicU64; KINDS.len()],
     latency: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
@@ -147,7 +149,7 @@ impl Metrics {
                     .iter()
                     .map(|(name, counters)| (*name, &**counters)),
             )
-            .filter(|(_, counters)| counters.calls.load(Ordering::Relaxed) > 0)
+            .filter(|(_, counters)| counters.calls() > 0)
             .map(|(name, counters)| (name.to_owned(), counters.snapshot()))
             .collect()
     }
@@ -155,7 +157,6 @@ impl Metrics {
 
 impl Counters {
     fn add(&self, error: Option<ErrorKind>, duration: Option<Duration>) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
         match error {
             None => self.ok.fetch_add(1, Ordering::Relaxed),
             Some(kind) => {
@@ -175,20 +176,53 @@ impl Counters {
         self.latency[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Every call counted so far: those that returned and those that did not.
+    fn calls(&self) -> u64 {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        self.by_kind.iter().map(load).sum::<u64>() + load(&self.ok)
+    }
+
     fn snapshot(&self) -> ToolMetrics {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        // Each counter read once, so `calls` is the sum of what is shown.
+        let ok = load(&self.ok);
+        let by_kind = self.by_kind.each_ref().map(load);
         let mut errors = BTreeMap::new();
-        for (kind, counter) in KINDS.iter().zip(&self.by_kind) {
-            if *kind != ErrorKind::Denied && load(counter) > 0 {
-                errors.insert(kind.as_str(), load(counter));
+        for (kind, &count) in KINDS.iter().zip(&by_kind) {
+            if *kind != ErrorKind::Denied && count > 0 {
+                errors.insert(kind.as_str(), count);
             }
         }
         ToolMetrics {
-            calls: load(&self.calls),
-            ok: load(&self.ok),
-            denied: load(&self.by_kind[KINDS.len() - 1]),
+            calls: ok + by_kind.iter().sum::<u64>(),
+            ok,
+            denied: by_kind[KINDS.len() - 1],
             errors,
             latency_histogram: self.latency.iter().map(load).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_the_sum_of_what_the_calls_came_to() {
+        let metrics = Metrics::new(Registry::global());
+        let outcomes = [
+            None,
+            None,
+            Some(ErrorKind::Denied),
+            Some(ErrorKind::Failed),
+            Some(ErrorKind::Timeout),
+        ];
+        for error in outcomes {
+            metrics.observe("no_such_tool", error, Duration::from_micros(20));
+        }
+        let seen = &metrics.snapshot()[UNKNOWN_TOOL];
+        assert_eq!((seen.calls, seen.ok, seen.denied), (5, 2, 1));
+        assert_eq!(seen.errors, BTreeMap::from([("failed", 1), ("timeout", 1)]));
+        assert_eq!(seen.latency_histogram.iter().sum::<u64>(), 5);
     }
 }
