@@ -4,9 +4,13 @@
 //! (24 bytes per pointer) to kilobytes, so start-up reads and keeps far
 //! fewer pages of the file (D-45). Such a program needs glibc 2.36 or later
 //! to run; set `RUSTCHAIN_NO_RELR=1` when building for an older one.
+//!
+//! The MCP fixture server (`tests/fixtures/mcp-server`) builds with this
+//! file too, so it names no file of its own package: Cargo reruns a build
+//! script whose source changed anyway, and the `rerun-if-env-changed` line
+//! alone keeps it from rerunning whenever any file of the package changes.
 
 fn main() {
-    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=RUSTCHAIN_NO_RELR");
     let target = |key: &str| std::env::var(key).unwrap_or_default();
     let linux_gnu =
