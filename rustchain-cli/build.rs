@@ -17,6 +17,12 @@
 //!   `INSERT`: lld, rustc's default on x86-64 Linux, and GNU ld); set
 //!   `RUSTCHAIN_NO_HOT_TEXT=1` to link without it (mold does not read it).
 //!   `benches/hot-text/run.sh` regenerates it from a profile.
+//!
+//! The MCP fixture builds with this file (`build =` in its manifest), so it
+//! names no file of its own package: Cargo reruns a build script whose
+//! source changed anyway (and `include_str!` makes `hot-text.ld` part of
+//! that source), and the `rerun-if-env-changed` lines alone keep it from
+//! rerunning whenever any file of the package changes.
 
 use std::path::PathBuf;
 
@@ -25,7 +31,6 @@ use std::path::PathBuf;
 const HOT_TEXT: &str = include_str!("hot-text.ld");
 
 fn main() {
-    println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=RUSTCHAIN_NO_RELR");
     println!("cargo:rerun-if-env-changed=RUSTCHAIN_NO_HOT_TEXT");
     let target = |key: &str| std::env::var(key).unwrap_or_default();

@@ -3,37 +3,11 @@
 //! A counting global allocator sees every allocation of this test binary, so
 //! this file holds one test only (tests in one binary run on parallel threads).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use my_tools as _;
 use rustchain::{Executor, Policy, Registry, ToolContext};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations_during(work: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    work();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 #[test]
 fn lookup_allocates_nothing_and_dispatch_only_the_output() {
@@ -47,13 +21,14 @@ fn lookup_allocates_nothing_and_dispatch_only_the_output() {
         "",
         "ad",
     ];
-    let lookups = allocations_during(|| {
+    let lookups = counting_alloc::during(|| {
         for _ in 0..1_000 {
             for name in names {
                 std::hint::black_box(registry.get(std::hint::black_box(name)));
             }
         }
-    });
+    })
+    .allocations;
     assert_eq!(lookups, 0, "registry lookups allocated");
 
     let executor = Executor::new(registry);
@@ -65,11 +40,12 @@ fn lookup_allocates_nothing_and_dispatch_only_the_output() {
             .unwrap();
     }
     let mut out = Vec::with_capacity(64);
-    let dispatch = allocations_during(|| {
+    let dispatch = counting_alloc::during(|| {
         for _ in 0..64 {
             out.push(executor.call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new()));
         }
-    });
+    })
+    .allocations;
     assert!(out.into_iter().all(|r| r.unwrap().as_json() == "3"));
     // Per call: the result text (1), nothing else. The gate the guards
     // report to is the one the previous call gave back (an inline call
@@ -101,11 +77,12 @@ fn lookup_allocates_nothing_and_dispatch_only_the_output() {
             .unwrap();
     }
     let mut out = Vec::with_capacity(64);
-    let allowed = allocations_during(|| {
+    let allowed = counting_alloc::during(|| {
         for _ in 0..64 {
             out.push(allowing.call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new()));
         }
-    });
+    })
+    .allocations;
     assert!(out.into_iter().all(|r| r.unwrap().as_json() == "3"));
     assert_eq!(
         allowed, 64,

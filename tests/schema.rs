@@ -282,11 +282,11 @@ fn an_unknown_field_at_any_depth_is_refused_with_its_path() {
             json!({"contact": {"labels": {"work": {"street": "F", "zip": 1}}}}),
             "contact.labels.work.zip",
         ),
-        // `serde_ignored` names no enum variant in its paths, so the path
-        // inside a struct variant leaves out `Person`.
+        // Inside a struct variant the path names the variant, as a wrong
+        // value's path there does.
         (
             json!({"contact": {"kind": {"Person": {"age": 3, "title": "Dr"}}}}),
-            "contact.kind.title",
+            "contact.kind.Person.title",
         ),
     ] {
         let err = refused(patch.clone());

@@ -228,7 +228,17 @@ pub trait ParamList: Sized {
 /// Unknown arguments, unknown fields at any depth inside an argument,
 /// duplicate keys, wrong types and missing required arguments are errors of
 /// kind [`InvalidArguments`](crate::ErrorKind::InvalidArguments) naming the
-/// argument's JSON path. Text that is not JSON says where it stops being JSON.
+/// argument's JSON path, enum variants included (`shape.Circle.fill`), each
+/// key in it cut to 64 characters. Text that is not JSON says where it stops
+/// being JSON.
+///
+/// One limit (D-51): a value serde reads into a buffer of its own before
+/// decoding it (an internally tagged or untagged enum, a struct with a
+/// `#[serde(flatten)]` field) skips its unknown fields inside that buffer,
+/// out of the decoder's sight, so they are accepted, although the input
+/// schema closes those objects too. Such a type refuses them itself with
+/// `#[serde(deny_unknown_fields)]` (serde does not offer it with `flatten`);
+/// the error then names the argument, not the field's path.
 pub fn decode<P: ParamList>(text: &str, params: &'static [ParamInfo]) -> Result<P, ToolError> {
     decode_as::<P>(text, params, Watch::SkippedFields)
 }
@@ -259,22 +269,54 @@ fn decode_as<P: ParamList>(
         watch,
         ..Failure::default()
     };
-    let err = match decode_with::<P>(text, params, &fast) {
-        Ok(value) => return Ok(value),
-        Err(err) => err,
-    };
+    match decode_with::<P>(text, params, &fast) {
+        Ok(value) => Ok(value),
+        Err(err) => Err(explain_failure::<P>(text, params, fast, &err)),
+    }
+}
+
+/// The error of a failed fast pass, with the failure's JSON path.
+///
+/// Cold and out of line: the error paths add nothing to the success path
+/// (the decode's instruction count is in `BENCHMARKS.md`).
+#[cold]
+#[inline(never)]
+fn explain_failure<P: ParamList>(
+    text: &str,
+    params: &'static [ParamInfo],
+    fast: Failure,
+    err: &serde_json::Error,
+) -> ToolError {
     // The error sits inside an argument and only a tracked pass can say
     // where: decode again, tracking (the same text fails the same way).
-    if fast.param.get().is_some() && fast.nested_path.borrow().is_none() {
+    if fast.param.get().is_some() {
         let tracked = Failure {
             tracking: true,
             ..Failure::default()
         };
-        if let Err(err) = decode_with::<P>(text, params, &tracked) {
-            return Err(tracked.into_error(params, &err));
+        // Only a skipped field leaves a path after the fast pass; the
+        // slower reader that names its variant is for that error alone.
+        // (The other passes read bytes, not `str`: the fast pass's decoder
+        // is then used once and inlined as if nothing else used it.)
+        let result = if fast.nested_path.borrow().is_some() {
+            let reader = UntilSkipped {
+                rest: text.as_bytes(),
+                failure: &tracked,
+            };
+            decode_from::<P, _>(
+                serde_json::Deserializer::from_reader(reader),
+                params,
+                &tracked,
+            )
+        } else {
+            let bytes = serde_json::Deserializer::from_slice(text.as_bytes());
+            decode_from::<P, _>(bytes, params, &tracked)
+        };
+        if let Err(err) = result {
+            return tracked.into_error(params, &err);
         }
     }
-    Err(fast.into_error(params, &err))
+    fast.into_error(params, err)
 }
 
 /// One pass of [`decode`] over `text` (not empty), learning into `failure`.
@@ -283,7 +325,15 @@ fn decode_with<P: ParamList>(
     params: &'static [ParamInfo],
     failure: &Failure,
 ) -> Result<P, serde_json::Error> {
-    let mut json = serde_json::Deserializer::from_str(text);
+    decode_from(serde_json::Deserializer::from_str(text), params, failure)
+}
+
+/// [`decode_with`] from any reader of the text.
+fn decode_from<'de, P: ParamList, R: serde_json::de::Read<'de>>(
+    mut json: serde_json::Deserializer<R>,
+    params: &'static [ParamInfo],
+    failure: &Failure,
+) -> Result<P, serde_json::Error> {
     ArgsSeed::<P> {
         params,
         failure,
@@ -291,6 +341,29 @@ fn decode_with<P: ParamList>(
     }
     .deserialize(&mut json)
     .and_then(|value| json.end().map(|()| value))
+}
+
+/// The argument text for the tracked pass, which stops reading once a field
+/// was skipped.
+///
+/// `serde_ignored` sees a skipped field but names no enum variant in its
+/// path; `serde_path_to_error` names them, but records a path only where an
+/// error passes through it. So the tracked pass fails the read that comes
+/// next, that of the skipped value itself, and the error's path is the
+/// field's (`shape.Circle.fill`). Only the tracked pass of a skipped field
+/// reads so, byte by byte; every other pass reads the text in place.
+struct UntilSkipped<'a> {
+    rest: &'a [u8],
+    failure: &'a Failure,
+}
+
+impl std::io::Read for UntilSkipped<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.failure.skipped.get() {
+            return Err(std::io::Error::other("a field was skipped"));
+        }
+        self.rest.read(buf)
+    }
 }
 
 /// What the decoder learned about a failure that serde's error cannot carry:
@@ -302,6 +375,8 @@ pub struct Failure {
     tracking: bool,
     /// What an untracked pass watches for besides serde's own errors.
     watch: Watch,
+    /// The tracked pass saw a field skipped (see [`UntilSkipped`]).
+    skipped: Cell<bool>,
     param: Cell<Option<usize>>,
     nested_path: RefCell<Option<String>>,
     /// An argument name the tool does not take.
@@ -480,6 +555,8 @@ impl<T: DeserializeOwned> ParamValue<'_, T> {
         let mut on_skipped = |path: serde_ignored::Path<'_>| {
             if skipped.is_none() {
                 skipped = Some(skipped_field(&path));
+                // The next read fails, so `track` gets this field's path.
+                self.failure.skipped.set(true);
             }
         };
         let result = T::deserialize(serde_ignored::Deserializer::new(
@@ -487,22 +564,59 @@ impl<T: DeserializeOwned> ParamValue<'_, T> {
             &mut on_skipped,
         ));
         let nested = match (&result, skipped) {
-            (Err(_), _) => track.path().to_string(),
+            (Err(_), None) => tracked_path(&track.path()),
+            (Err(_), Some((_, field))) => {
+                *self.failure.nested_path.borrow_mut() = Some(tracked_path(&track.path()));
+                return Err(unknown_field(&field));
+            }
+            // Not reached: the skipped value's read fails. Should it not,
+            // `serde_ignored`'s path (no variant names) still says where.
             (Ok(_), Some((path, field))) => {
                 *self.failure.nested_path.borrow_mut() = Some(path);
-                return Err(de::Error::custom(format_args!(
-                    "unknown field `{}`; send only the fields the schema lists",
-                    field.escape_debug()
-                )));
+                return Err(unknown_field(&field));
             }
             (Ok(_), None) => return result,
         };
-        if nested != "." {
+        if !nested.is_empty() {
             *self.failure.nested_path.borrow_mut() = Some(nested);
         }
         result
     }
+}
 
+fn unknown_field<E: de::Error>(field: &str) -> E {
+    E::custom(format_args!(
+        "unknown field `{}`; send only the fields the schema lists",
+        field.escape_debug()
+    ))
+}
+
+/// A tracked error's path inside its argument (`[1].z`, `Circle.fill`; empty
+/// at the argument itself), each key cut short as [`skipped_field`] cuts them.
+fn tracked_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut text = String::new();
+    for segment in path {
+        match segment {
+            Segment::Seq { index } => text.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.extend(key.chars().take(64));
+            }
+            Segment::Unknown => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push('?');
+            }
+        }
+    }
+    text
+}
+
+impl<T: DeserializeOwned> ParamValue<'_, T> {
     /// As `deserialize`, without the JSON path of an error inside the value
     /// (`decode` decodes again, tracking, when there is one).
     fn deserialize_untracked<'de, D: Deserializer<'de>>(
@@ -523,10 +637,7 @@ impl<T: DeserializeOwned> ParamValue<'_, T> {
             None => Ok(value),
             Some((path, field)) => {
                 *self.failure.nested_path.borrow_mut() = Some(path);
-                Err(de::Error::custom(format_args!(
-                    "unknown field `{}`; send only the fields the schema lists",
-                    field.escape_debug()
-                )))
+                Err(unknown_field(&field))
             }
         }
     }

@@ -93,12 +93,13 @@ fn described(schema: Schema, description: &str) -> Value {
 }
 
 /// Keywords whose value is one schema.
-const ONE_SCHEMA: [&str; 9] = [
+const ONE_SCHEMA: [&str; 10] = [
     "items",
     "additionalProperties",
     "unevaluatedProperties",
     "unevaluatedItems",
     "contains",
+    "propertyNames",
     "not",
     "if",
     "then",
@@ -116,35 +117,70 @@ const SCHEMA_MAPS: [&str; 4] = [
     "dependentSchemas",
 ];
 
+/// Where a subschema sits in the schema that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubschemaAt<'a> {
+    /// The value of a keyword that holds one schema (`items`, `not`, ...).
+    Keyword(&'a str),
+    /// An element of a keyword's list of schemas (`anyOf`, index 0).
+    Item(&'a str, usize),
+    /// An entry of a keyword's map of schemas (`properties`, `"name"`).
+    Entry(&'a str, &'a str),
+}
+
+/// Calls `visit` on each direct subschema of `schema`, with where it sits.
+///
+/// Only schema positions are visited (`properties`, `items`, `anyOf`, ...),
+/// never values: a `const`, `default` or `examples` value that happens to
+/// look like a schema is not a subschema. The core closes objects with it;
+/// the runtime's provider transforms walk schemas with it too.
+///
+/// ```
+/// use rustchain_core::schema::{SubschemaAt, each_subschema};
+/// let mut schema = serde_json::json!({
+///     "properties": {"a": {"type": "string"}},
+///     "anyOf": [{"type": "null"}],
+///     "const": {"items": {}}
+/// });
+/// let mut seen = Vec::new();
+/// each_subschema(&mut schema, |at, _| seen.push(format!("{at:?}")));
+/// assert_eq!(seen, [r#"Entry("properties", "a")"#, r#"Item("anyOf", 0)"#]);
+/// ```
+pub fn each_subschema(schema: &mut Value, mut visit: impl FnMut(SubschemaAt<'_>, &mut Value)) {
+    let Value::Object(object) = schema else {
+        return; // `true` / `false`: no subschemas
+    };
+    for (key, value) in object.iter_mut() {
+        let key = key.as_str();
+        if ONE_SCHEMA.contains(&key) {
+            visit(SubschemaAt::Keyword(key), value);
+        } else if SCHEMA_LISTS.contains(&key) {
+            if let Value::Array(list) = value {
+                for (index, item) in list.iter_mut().enumerate() {
+                    visit(SubschemaAt::Item(key, index), item);
+                }
+            }
+        } else if SCHEMA_MAPS.contains(&key)
+            && let Value::Object(map) = value
+        {
+            for (name, item) in map.iter_mut() {
+                visit(SubschemaAt::Entry(key, name), item);
+            }
+        }
+    }
+}
+
 /// Adds `additionalProperties: false` to every object schema within `schema`
 /// (itself included) that does not say what extra keys it takes.
-///
-/// Only schema positions are visited, so a `const`, `default` or `examples`
-/// value that happens to look like a schema is left as written.
 fn close_objects(schema: &mut Value) {
-    let Value::Object(object) = schema else {
-        return; // `true` / `false`: nothing to close
-    };
-    if is_object_schema(object)
+    if let Value::Object(object) = schema
+        && is_object_schema(object)
         && !object.contains_key("additionalProperties")
         && !object.contains_key("unevaluatedProperties")
     {
         object.insert("additionalProperties".into(), false.into());
     }
-    for (key, value) in object.iter_mut() {
-        let key = key.as_str();
-        if ONE_SCHEMA.contains(&key) {
-            close_objects(value);
-        } else if SCHEMA_LISTS.contains(&key) {
-            if let Value::Array(list) = value {
-                list.iter_mut().for_each(close_objects);
-            }
-        } else if SCHEMA_MAPS.contains(&key)
-            && let Value::Object(map) = value
-        {
-            map.values_mut().for_each(close_objects);
-        }
-    }
+    each_subschema(schema, |_, subschema| close_objects(subschema));
 }
 
 /// A schema of objects: `"type": "object"`, alone or among nullable types.

@@ -9,37 +9,11 @@
 // for code that opens what a model names.
 #![allow(clippy::disallowed_methods)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rustchain_tools::policy::{Access, Verdict};
 use rustchain_tools::{PermissionKind, Policy};
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn allocations_during(work: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::SeqCst);
-    work();
-    ALLOCATIONS.load(Ordering::SeqCst) - before
-}
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 #[test]
 fn an_allowed_path_costs_the_check_one_allocation_and_every_verdict_matches_the_decision() {
@@ -105,12 +79,13 @@ fn an_allowed_path_costs_the_check_one_allocation_and_every_verdict_matches_the_
     for _ in 0..8 {
         policy.check_access("read", &access).unwrap();
     }
-    let checked = allocations_during(|| {
+    let checked = counting_alloc::during(|| {
         for _ in 0..64 {
             std::hint::black_box(policy.check_access("read", std::hint::black_box(&access)))
                 .unwrap();
         }
-    });
+    })
+    .allocations;
     // The absolute path, which the kernel's answer reuses: no C string,
     // no copy of the path, no decision text.
     assert_eq!(checked, 64, "allocations for 64 allowed checks");

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use rustchain_tools::audit::{AuditError, Recovery};
 use rustchain_tools::exec::{
-    AuditTarget, DEFAULT_CHECKPOINT_EVERY, OpenedTrail, PolicyLocation, Settings, Setup,
-    SetupError, TerminalApprover,
+    AuditTarget, DEFAULT_CHECKPOINT_EVERY, PolicyLocation, Settings, Setup, SetupError,
+    TerminalApprover,
 };
 use rustchain_tools::{Executor, PolicyError, Registry};
 
@@ -181,10 +181,16 @@ impl Governance {
     }
 }
 
-/// What people are told about the trail a setup opened: where a new one
-/// went, and a torn end it cut.
-pub(super) fn trail_notes(trail: &OpenedTrail) -> String {
+/// What people are told about a setup before its calls: the policy's
+/// warnings, where a new audit trail went, and a torn end it cut.
+pub(super) fn setup_notes(setup: &Setup) -> String {
     let mut notes = String::new();
+    for warning in setup.executor.policy().warnings() {
+        notes.push_str(&format!("warning: {warning}\n"));
+    }
+    let Some(trail) = &setup.trail else {
+        return notes;
+    };
     if trail.created {
         notes.push_str(&format!(
             "note: created the audit trail {}; every call is recorded there\n",

@@ -125,13 +125,7 @@ fn serve(session: &mut Session<'_>, args: &ServeArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    let mut notes = String::new();
-    for warning in setup.executor.policy().warnings() {
-        notes.push_str(&format!("warning: {warning}\n"));
-    }
-    if let Some(trail) = &setup.trail {
-        notes.push_str(&executor::trail_notes(trail));
-    }
+    let notes = executor::setup_notes(&setup);
     let mut server = McpServer::new(setup.executor)
         .named(session.program.clone(), env!("CARGO_PKG_VERSION"))
         .page_size(args.page_size)

@@ -144,12 +144,7 @@ fn execute(session: &mut Session<'_>, args: &ExecuteArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    for warning in setup.executor.policy().warnings() {
-        session.err.push_str(&format!("warning: {warning}\n"));
-    }
-    if let Some(trail) = &setup.trail {
-        session.err.push_str(&executor::trail_notes(trail));
-    }
+    session.err.push_str(&executor::setup_notes(&setup));
     // Progress goes out as it happens on the process's own stderr (a view
     // redrawn in place on a terminal, plain lines when piped), and is kept
     // for the end otherwise (`run_from` collects what it writes).

@@ -412,12 +412,7 @@ fn call(session: &mut Session<'_>, args: &CallArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    for warning in setup.executor.policy().warnings() {
-        session.err.push_str(&format!("warning: {warning}\n"));
-    }
-    if let Some(trail) = &setup.trail {
-        session.err.push_str(&executor::trail_notes(trail));
-    }
+    session.err.push_str(&executor::setup_notes(&setup));
     let executor = setup.executor;
     let limits = executor.policy().arg_limits();
     let text = match session.input.arguments(args.arguments.as_deref(), limits) {

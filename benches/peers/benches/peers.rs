@@ -8,10 +8,8 @@
 //!
 //! `cd benches/peers && cargo bench --bench peers`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -28,50 +26,22 @@ use rustchain_bench_peers::{AddArgs, NAMES, hand_written};
 
 const ARGS: &str = r#"{"a":2,"b":40}"#;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(new_size, Ordering::Relaxed);
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::Counting = counting_alloc::Counting;
 
 /// Allocations and bytes per call of `call`, over 1,000 calls after a warm-up.
 fn allocations_per_call(mut call: impl FnMut()) -> (f64, f64) {
     for _ in 0..100 {
         call();
     }
-    let (calls, bytes) = (
-        ALLOCATIONS.load(Ordering::SeqCst),
-        BYTES.load(Ordering::SeqCst),
-    );
-    for _ in 0..1_000 {
-        call();
-    }
+    let counts = counting_alloc::during(|| {
+        for _ in 0..1_000 {
+            call();
+        }
+    });
     (
-        (ALLOCATIONS.load(Ordering::SeqCst) - calls) as f64 / 1_000.0,
-        (BYTES.load(Ordering::SeqCst) - bytes) as f64 / 1_000.0,
+        counts.allocations as f64 / 1_000.0,
+        counts.bytes as f64 / 1_000.0,
     )
 }
 

@@ -1137,6 +1137,42 @@ mod tests {
         ]
     }
 
+    /// A trail opened with `options` in a fresh temporary directory (kept
+    /// alive by the returned guard), and the path of its file.
+    fn open_trail(options: AuditOptions) -> (tempfile::TempDir, PathBuf, AuditTrail) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("audit.jsonl");
+        let (trail, _) = AuditTrail::open(&path, options).expect("opens");
+        (dir, path, trail)
+    }
+
+    /// Runs `work` on `threads` threads sharing `trail`, and gathers what each returned.
+    fn on_threads<T: Send + 'static>(
+        trail: &Arc<AuditTrail>,
+        threads: usize,
+        work: fn(&AuditTrail) -> T,
+    ) -> Vec<T> {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let trail = Arc::clone(trail);
+                std::thread::spawn(move || work(&trail))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("no panic"))
+            .collect()
+    }
+
+    fn assert_intact(path: &Path) {
+        let report = verify(path, None).expect("verifies");
+        assert_eq!(
+            report.status(),
+            crate::audit::VerifyStatus::Intact,
+            "{report:?}"
+        );
+    }
+
     #[test]
     fn a_line_built_from_a_serialized_body_is_the_line_serialized_whole() {
         let tail = Tail {
@@ -1167,31 +1203,21 @@ mod tests {
 
     #[test]
     fn concurrent_appends_share_batches_and_fsyncs_and_the_chain_stays_whole() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let path = dir.path().join("audit.jsonl");
-        let options = AuditOptions::default().with_fsync(Fsync::EveryRecord);
-        let (trail, _) = AuditTrail::open(&path, options).expect("opens");
+        let (_dir, path, trail) =
+            open_trail(AuditOptions::default().with_fsync(Fsync::EveryRecord));
         let trail = Arc::new(trail);
-        let threads = 16;
-        let per_thread = 50;
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let trail = Arc::clone(&trail);
-                std::thread::spawn(move || {
-                    let mut seqs = Vec::new();
-                    for event in events().iter().cycle().take(per_thread) {
-                        seqs.push(trail.append(event).expect("appends").seq());
-                    }
-                    seqs
-                })
-            })
-            .collect();
-        let mut seqs: Vec<u64> = handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("no panic"))
-            .collect();
+        const THREADS: usize = 16;
+        const PER_THREAD: usize = 50;
+        let mut seqs: Vec<u64> = on_threads(&trail, THREADS, |trail| {
+            let events = events();
+            let appended = events.iter().cycle().take(PER_THREAD);
+            appended
+                .map(|event| trail.append(event).expect("appends").seq())
+                .collect::<Vec<u64>>()
+        })
+        .concat();
         seqs.sort_unstable();
-        let total = (threads * per_thread) as u64;
+        let total = (THREADS * PER_THREAD) as u64;
         assert_eq!(
             seqs,
             (1..=total).collect::<Vec<_>>(),
@@ -1201,12 +1227,7 @@ mod tests {
         assert_eq!(stats.records, total);
         assert!(stats.syncs <= stats.batches, "{stats:?}");
         assert!(stats.syncs >= 1, "{stats:?}");
-        let report = verify(&path, None).expect("verifies");
-        assert_eq!(
-            report.status(),
-            crate::audit::VerifyStatus::Intact,
-            "{report:?}"
-        );
+        assert_intact(&path);
         let text = std::fs::read_to_string(&path).expect("reads");
         assert_eq!(text.lines().count() as u64, total);
     }
@@ -1228,9 +1249,7 @@ mod tests {
 
     #[test]
     fn a_batch_keeps_the_lock_only_while_records_wait_and_another_writer_is_chained_onto_after() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let path = dir.path().join("audit.jsonl");
-        let (trail, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
         let (other, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
         let event = &events()[0];
         for _ in 0..3 {
@@ -1253,19 +1272,12 @@ mod tests {
         assert_eq!(other.append(event).expect("appends").seq(), 4);
         assert_eq!(trail.append(event).expect("appends").seq(), 5);
         assert_eq!(other.append(event).expect("appends").seq(), 6);
-        let report = verify(&path, None).expect("verifies");
-        assert_eq!(
-            report.status(),
-            crate::audit::VerifyStatus::Intact,
-            "{report:?}"
-        );
+        assert_intact(&path);
     }
 
     #[test]
     fn a_burst_gives_the_lock_up_after_its_bound_even_with_records_waiting() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let path = dir.path().join("audit.jsonl");
-        let (trail, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
         let event = &events()[1];
         let total = MAX_HELD_BATCHES + 1;
         for _ in 0..total {
@@ -1279,37 +1291,22 @@ mod tests {
         let batch = [first_waiting(&trail)];
         assert!(trail.write_batch(&batch)[0].1.is_ok());
         assert_eq!(trail.commit_stats().records, u64::from(total));
-        let report = verify(&path, None).expect("verifies");
-        assert_eq!(
-            report.status(),
-            crate::audit::VerifyStatus::Intact,
-            "{report:?}"
-        );
+        assert_intact(&path);
     }
 
     #[test]
     fn append_all_writes_its_records_adjacent_and_in_order() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let path = dir.path().join("audit.jsonl");
-        let (trail, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
         let trail = Arc::new(trail);
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let trail = Arc::clone(&trail);
-                std::thread::spawn(move || {
-                    let events = events();
-                    for _ in 0..20 {
-                        let ids = trail
-                            .append_all(&[&events[0], &events[1]])
-                            .expect("appends");
-                        assert_eq!(ids[1].seq(), ids[0].seq() + 1);
-                    }
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().expect("no panic");
-        }
+        on_threads(&trail, 8, |trail| {
+            let events = events();
+            for _ in 0..20 {
+                let ids = trail
+                    .append_all(&[&events[0], &events[1]])
+                    .expect("appends");
+                assert_eq!(ids[1].seq(), ids[0].seq() + 1);
+            }
+        });
         let stats = trail.commit_stats();
         assert_eq!(stats.records, 8 * 20 * 2);
         let text = std::fs::read_to_string(&path).expect("reads");
@@ -1317,35 +1314,19 @@ mod tests {
             assert!(pair[0].contains("\"kind\":\"decision\""), "{}", pair[0]);
             assert!(pair[1].contains("\"kind\":\"result\""), "{}", pair[1]);
         }
-        let report = verify(&path, None).expect("verifies");
-        assert_eq!(
-            report.status(),
-            crate::audit::VerifyStatus::Intact,
-            "{report:?}"
-        );
+        assert_intact(&path);
     }
 
     #[test]
     fn a_checkpoint_inside_a_batch_follows_the_record_it_signs() {
-        let dir = tempfile::tempdir().expect("a temp dir");
-        let path = dir.path().join("audit.jsonl");
         let key = SigningKey::from_bytes(&[7; 32]);
-        let options = AuditOptions::default().with_checkpoints(3, key);
-        let (trail, _) = AuditTrail::open(&path, options).expect("opens");
+        let (_dir, path, trail) = open_trail(AuditOptions::default().with_checkpoints(3, key));
         let trail = Arc::new(trail);
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let trail = Arc::clone(&trail);
-                std::thread::spawn(move || {
-                    for event in events() {
-                        trail.append(&event).expect("appends");
-                    }
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.join().expect("no panic");
-        }
+        on_threads(&trail, 8, |trail| {
+            for event in events() {
+                trail.append(&event).expect("appends");
+            }
+        });
         let text = std::fs::read_to_string(&path).expect("reads");
         for (n, line) in text.lines().enumerate() {
             let is_checkpoint = line.contains("\"kind\":\"checkpoint\"");
@@ -1362,11 +1343,6 @@ mod tests {
             .expect("the threads are done")
             .close()
             .expect("closes");
-        let report = verify(&path, None).expect("verifies");
-        assert_eq!(
-            report.status(),
-            crate::audit::VerifyStatus::Intact,
-            "{report:?}"
-        );
+        assert_intact(&path);
     }
 }

@@ -5,32 +5,8 @@
 //! never values: a `const`, `default` or `enum` that happens to look like a
 //! schema is left as written.
 
+use rustchain_core::schema::{SubschemaAt, each_subschema};
 use serde_json::{Map, Value};
-
-/// Keywords whose value is one schema.
-const ONE_SCHEMA: [&str; 10] = [
-    "items",
-    "additionalProperties",
-    "unevaluatedProperties",
-    "unevaluatedItems",
-    "contains",
-    "propertyNames",
-    "not",
-    "if",
-    "then",
-    "else",
-];
-
-/// Keywords whose value is a list of schemas.
-const SCHEMA_LISTS: [&str; 4] = ["prefixItems", "allOf", "anyOf", "oneOf"];
-
-/// Keywords whose value maps names to schemas.
-const SCHEMA_MAPS: [&str; 4] = [
-    "properties",
-    "patternProperties",
-    "$defs",
-    "dependentSchemas",
-];
 
 /// The keywords that say what type a value has: a schema with none of them
 /// accepts any JSON value (`{}`, or one with only a description).
@@ -54,32 +30,17 @@ pub(crate) const ANNOTATIONS: [&str; 8] = [
 /// (children before parents), with each one's JSON Pointer from the root.
 ///
 /// A parent therefore sees its children already rewritten, and `visit` may
-/// replace a node whole (a `true` schema by an object, say).
+/// replace a node whole (a `true` schema by an object, say). Which keys hold
+/// subschemas is the core's [`each_subschema`]'s to say.
 pub(crate) fn post_order(schema: &mut Value, path: &str, visit: &mut impl FnMut(&mut Value, &str)) {
-    if let Value::Object(object) = schema {
-        for (key, value) in object.iter_mut() {
-            let key = key.as_str();
-            if ONE_SCHEMA.contains(&key) {
-                post_order(value, &format!("{path}/{key}"), visit);
-            } else if SCHEMA_LISTS.contains(&key) {
-                if let Value::Array(list) = value {
-                    for (index, item) in list.iter_mut().enumerate() {
-                        post_order(item, &format!("{path}/{key}/{index}"), visit);
-                    }
-                }
-            } else if SCHEMA_MAPS.contains(&key)
-                && let Value::Object(map) = value
-            {
-                for (name, item) in map.iter_mut() {
-                    post_order(
-                        item,
-                        &format!("{path}/{key}/{}", pointer_escape(name)),
-                        visit,
-                    );
-                }
-            }
-        }
-    }
+    each_subschema(schema, |at, subschema| {
+        let path = match at {
+            SubschemaAt::Keyword(key) => format!("{path}/{key}"),
+            SubschemaAt::Item(key, index) => format!("{path}/{key}/{index}"),
+            SubschemaAt::Entry(key, name) => format!("{path}/{key}/{}", pointer_escape(name)),
+        };
+        post_order(subschema, &path, visit);
+    });
     visit(schema, path);
 }
 
