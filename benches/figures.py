@@ -119,7 +119,8 @@ def read_meta(out):
 
 
 def criterion_runs(folder):
-    """{id: (group, function, median ns, elements or None)} of one bench run."""
+    """{id: benchmark} of one bench's run: its group, function, median (ns)
+    and the elements per iteration its throughput declares, if any."""
     found = {}
     for described in sorted(folder.glob("**/new/benchmark.json")):
         benchmark = json.loads(described.read_text())
@@ -129,7 +130,9 @@ def criterion_runs(folder):
             part for part in (benchmark.get("function_id"), benchmark.get("value_str")) if part
         )
         throughput = benchmark.get("throughput") or {}
-        elements = throughput.get("Elements") if isinstance(throughput, dict) else None
+        elements = throughput.get("Elements") or throughput.get("ElementsAndBytes", {}).get(
+            "elements"
+        )
         found[f"{group}/{function}"] = {
             "group": group,
             "function": function,
@@ -326,7 +329,7 @@ def render_block(bench, rows, missing, meta):
         quick = " (criterion's `--quick`: a fast pass, wider spread)"
     lines += [
         f"`{meta.get('command', 'benches/run.sh')}` on {meta.get('date', '?')}, HEAD "
-        f"{meta.get('head', '?')}, {runs} runs of `{command}`{quick}. "
+        f"{meta.get('head', '?')}, {runs} run{'' if runs == '1' else 's'} of `{command}`{quick}. "
         f"{meta.get('machine', '')}; load average (1, 5, 15 min) {meta.get('load_before', '?')} "
         f"before, {meta.get('load_after', '?')} after.",
         "",
@@ -335,7 +338,7 @@ def render_block(bench, rows, missing, meta):
     baselines = [b for b in ["floor", *PEERS] if b in present]
     per_element = any(row["elements"] for row in rows)
     with_allocations = any("allocations" in row for row in rows)
-    header = ["benchmark", f"median of {runs} runs", "spread (min–max)"]
+    header = ["benchmark", f"median of {runs} run{'' if runs == '1' else 's'}", "spread (min–max)"]
     if per_element:
         header.append("per element")
     header += [f"vs {'the floor' if b == 'floor' else PEERS[b]}" for b in baselines]
