@@ -311,12 +311,14 @@ def fmt_ratio(ratio):
     return f"{ratio:.2f}x"
 
 
-def against_peer(ratio, unit):
-    """Words for a cost ratio against a peer; bold where the peer wins."""
+def against_peer(ratio, unit, ours):
+    """Words for a cost ratio against a peer; bold where the peer beats ours."""
     better, worse = ("less", "more") if unit == "MiB" else ("faster", "slower")
-    if ratio <= 1.0:
+    if abs(ratio - 1.0) < 0.005:
+        return "even"
+    if ratio < 1.0:
         return f"{fmt_ratio(1 / ratio)} {better}"
-    return f"**{fmt_ratio(ratio)} {worse}**"
+    return f"**{fmt_ratio(ratio)} {worse}**" if ours else f"{fmt_ratio(ratio)} {worse}"
 
 
 def render_block(bench, rows, missing, meta):
@@ -349,6 +351,7 @@ def render_block(bench, rows, missing, meta):
     wins = []
     for row in rows:
         unit = row["unit"]
+        ours = row["function"] != FLOOR and row["function"] not in PEERS
         name = f"`{row['id']}`"
         if row["missing_from_runs"]:
             name += f" (missing from run {', '.join(map(str, row['missing_from_runs']))})"
@@ -367,8 +370,8 @@ def render_block(bench, rows, missing, meta):
             elif baseline == "floor":
                 cells.append(fmt_ratio(ratio))
             else:
-                cells.append(against_peer(ratio, unit))
-                if ratio > 1.0 and row["function"] != FLOOR and row["function"] not in PEERS:
+                cells.append(against_peer(ratio, unit, ours))
+                if ours and ratio >= 1.005:
                     wins.append(f"{PEERS[baseline]} beats `{row['id']}` ({fmt_ratio(ratio)})")
         if with_allocations:
             if "allocations" in row:
