@@ -15,6 +15,7 @@ OUT is the folder run.sh filled:
     OUT/run-K/NAME.log                the bench's output (the peers bench prints
                                       its allocations per call there)
     OUT/run-K/wire.json               the wire bench's figures (`--json PATH`)
+    OUT/run-K/instructions.json       benches/peers/instructions.sh's counts (`--json PATH`)
 
 For every benchmark the generated table gives the median of the run
 medians, their spread (min-max), and its ratio against the floor and each
@@ -55,6 +56,8 @@ BENCHES = {
     "against hashbrown + foldhash and std's `HashMap`",
     "peers": "`add(a, b)` among 32 tools: this framework, rmcp's `ToolRouter`, "
     "rig's tools, the floor",
+    "instructions": "instructions per call of `add(a, b)` among 32, counted by "
+    "callgrind (load-independent): the floor and the executor's paths",
     "wire": "MCP `tools/call` over stdio: `mcp serve` against rmcp and FastMCP",
 }
 
@@ -80,6 +83,7 @@ EXPECTED = {
         "lookup_miss/*": ["hashbrown_foldhash", "std_hashmap"],
     },
     "peers": {"add_among_32": [FLOOR, "rmcp_tool_router", "rig_dynamic_tools"]},
+    "instructions": {"instructions_per_call": [FLOOR]},
     "wire": {
         group: ["rmcp_stdio", "rmcp_stdio_pipes", "fastmcp"]
         for group in ("sequential", "16_in_flight", "peak_rss", "first_reply")
@@ -87,7 +91,14 @@ EXPECTED = {
 }
 
 # Units, and whether lower is better.
-LOWER_IS_BETTER = {"ns": True, "ms": True, "MiB": True, "calls/s": False}
+LOWER_IS_BETTER = {
+    "ns": True,
+    "ms": True,
+    "MiB": True,
+    "calls/s": False,
+    "instructions": True,
+    "atomics": True,
+}
 
 # The wire bench's figures: (group, unit, its JSON key, scale).
 WIRE_FIGURES = [
@@ -161,6 +172,34 @@ def wire_run(path):
     return found
 
 
+def instructions_run(path):
+    """The instruction counts of one run, as benchmarks: instructions per
+    call (the floor under its group's floor id) and, apart from them, the
+    atomic read-modify-write instructions per call of the executor's paths
+    (the floor has none, so no ratio is taken there)."""
+    figures = json.loads(path.read_text())
+    found = {}
+    for counted in figures["paths"]:
+        function = FLOOR if counted["id"] == "floor" else counted["id"]
+        found[f"instructions_per_call/{function}"] = {
+            "group": "instructions_per_call",
+            "function": function,
+            "unit": "instructions",
+            "value": float(counted["instructions_per_call"]),
+            "elements": None,
+        }
+        atomics = counted.get("atomics_per_call")
+        if function != FLOOR and atomics is not None:
+            found[f"atomics_per_call/{function}"] = {
+                "group": "atomics_per_call",
+                "function": function,
+                "unit": "atomics",
+                "value": float(atomics),
+                "elements": None,
+            }
+    return found
+
+
 def allocations_of(log):
     """{function: (allocations, bytes) per call} from the peers bench's output."""
     try:
@@ -179,11 +218,11 @@ def collect(out, bench, runs):
     per_run, allocations = [], []
     for run in range(1, runs + 1):
         folder = out / f"run-{run}"
-        if bench == "wire":
-            path = folder / "wire.json"
+        if bench in ("wire", "instructions"):
+            path = folder / f"{bench}.json"
             if not path.exists():
-                raise Failure(f"wire: run {run} left no {path}")
-            per_run.append(wire_run(path))
+                raise Failure(f"{bench}: run {run} left no {path}")
+            per_run.append(wire_run(path) if bench == "wire" else instructions_run(path))
         else:
             home = folder / bench / "criterion"
             found = criterion_runs(home)
@@ -268,7 +307,10 @@ def summarise_one(benchmark, first, per_run, allocations):
         ratios = [
             cost(run[benchmark]["value"], unit) / cost(run[other]["value"], unit)
             for run in per_run
-            if benchmark in run and other in run and baseline != first["function"]
+            if benchmark in run
+            and other in run
+            and baseline != first["function"]
+            and run[other]["value"] > 0
         ]
         if ratios:
             row["ratios"]["floor" if baseline == FLOOR else baseline] = statistics.median(ratios)
@@ -287,6 +329,8 @@ def group_matches(pattern, group):
 
 def fmt_number(value):
     """Four significant digits, thousands separated."""
+    if value == 0:
+        return "0"
     if value >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{3 - int(math.floor(math.log10(value))) if value >= 1 else 3}f}"
@@ -300,6 +344,10 @@ def fmt_value(value, unit):
         return f"{fmt_number(value)} ns"
     if unit == "calls/s":
         return f"{value:,.0f}"
+    if unit == "instructions":
+        return f"{value:,.0f}"
+    if unit == "atomics":
+        return f"{value:.1f}"
     return f"{fmt_number(value)} {unit}"
 
 
@@ -367,6 +415,10 @@ def render_block(bench, rows, missing, meta):
             ratio = row["ratios"].get(baseline)
             if ratio is None:
                 cells.append("")
+            elif baseline == "floor" and unit == "instructions":
+                # Exact counts: the second decimal is real (and the targets
+                # are 2x and 2.5x the floor).
+                cells.append(f"{ratio:.2f}x")
             elif baseline == "floor":
                 cells.append(fmt_ratio(ratio))
             else:

@@ -20,6 +20,9 @@
 #   audit      one append per fsync setting; 16 threads sharing batches
 #   lookup     lookup by name at 10 to 100,000 tools against hashbrown and std
 #   peers      add(a, b) among 32: this framework, rmcp's ToolRouter, rig, the floor
+#   instructions  the same call's instructions per call under callgrind, the
+#              floor and the executor's paths (benches/peers/instructions.sh;
+#              needs valgrind); counts that do not move with the load
 #   wire       MCP over stdio against rmcp and FastMCP; needs RUSTCHAIN_PYTHON (a
 #              Python with .ci/requirements.txt; .ci/run makes .ci/venv)
 #
@@ -32,9 +35,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-all=(dispatch executor audit lookup peers wire)
+all=(dispatch executor audit lookup peers instructions wire)
 
-usage() { sed -n '7,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '7,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 runs=3 quick=0 only="" json=0 write=1
 while [[ $# -gt 0 ]]; do
@@ -80,6 +83,7 @@ command_of() {
     [[ $quick == 1 ]] && extra=" -- --quick"
     case "$1" in
         peers) echo "cd benches/peers && cargo bench --bench peers$extra" ;;
+        instructions) echo "benches/peers/instructions.sh$([[ $quick == 1 ]] && echo ' --calls 2000')" ;;
         wire)
             [[ $quick == 1 ]] && extra=" -- 2000 --rounds 1"
             echo "RUSTCHAIN_PYTHON=$RUSTCHAIN_PYTHON cargo bench -p mcp-fixture-server --bench wire$extra"
@@ -95,6 +99,14 @@ cargo_bench() {
     shift 2
     case "$bench" in
         peers) (cd benches/peers && cargo bench $mode --bench peers "$@") ;;
+        instructions)
+            if [[ $mode == --no-run ]]; then
+                benches/peers/instructions.sh --build-only
+            else
+                shift # the `--` before the bench's own arguments
+                benches/peers/instructions.sh "$@"
+            fi
+            ;;
         wire) cargo bench $mode -p mcp-fixture-server --bench wire "$@" ;;
         *) cargo bench $mode --bench "$bench" "$@" ;;
     esac
@@ -133,6 +145,10 @@ for run in $(seq 1 "$runs"); do
             wire)
                 [[ $quick == 1 ]] && args=(2000 --rounds 1)
                 args+=(--json "$out/run-$run/wire.json")
+                ;;
+            instructions)
+                [[ $quick == 1 ]] && args=(--calls 2000)
+                args+=(--json "$out/run-$run/instructions.json")
                 ;;
             *) [[ $quick == 1 ]] && args=(--quick) ;;
         esac

@@ -282,6 +282,33 @@ class Figures(unittest.TestCase):
         self.assertEqual(row(text, "peak_rss/mcp_serve_no_audit")[1:], ["10.00 MiB", "10.00 MiB – 10.00 MiB", "**2.0x more**"])
         self.assertIn("rmcp stdio_pipes() beats `first_reply/mcp_serve_no_audit` (1.8x)", text)
 
+    def test_the_instruction_counts_against_the_floor(self):
+        self.run = Run(["instructions"], runs=2)
+        for k in (1, 2):
+            (self.run.out / f"run-{k}").mkdir()
+            paths = [
+                {"id": "floor", "instructions_per_call": 1062.0, "atomics_per_call": 0.0},
+                {"id": "call_blocking", "instructions_per_call": 2302.0 + k, "atomics_per_call": 9.0},
+                {"id": "call_async", "instructions_per_call": 3477.0, "atomics_per_call": None},
+            ]
+            (self.run.out / f"run-{k}" / "instructions.json").write_text(
+                json.dumps({"calls": 20000, "valgrind": "valgrind-3.19.0", "paths": paths})
+            )
+        status, _, stderr = self.run.rewrite()
+        self.assertEqual(status, 0, stderr)
+        text = self.run.markdown.read_text()
+        self.assertIn("### instructions: instructions per call", text)
+        self.assertEqual(
+            row(text, "instructions_per_call/call_blocking")[1:],
+            ["2,304", "2,303 – 2,304", "2.17x"],
+        )
+        self.assertEqual(row(text, "instructions_per_call/hand_written_match")[1:3], ["1,062", "1,062 – 1,062"])
+        # Atomics are a group of their own with no floor to divide by;
+        # a path counted without them has no row there.
+        self.assertEqual(row(text, "atomics_per_call/call_blocking")[1:], ["9.0", "9.0 – 9.0", ""])
+        self.assertNotIn("atomics_per_call/call_async", text)
+        self.assertNotIn("atomics_per_call/hand_written_match", text)
+
 
 # A stand-in for cargo on the PATH of benches/run.sh: builds succeed; a run
 # writes one criterion benchmark into $CRITERION_HOME, or fails where

@@ -22,7 +22,7 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, JsonObject, NumberOrString, Tool};
 use rmcp::service::{Peer, RequestContext, RoleServer};
 use rustchain::{Executor, Registry, ToolContext};
-use rustchain_bench_peers::{AddArgs, NAMES, hand_written};
+use rustchain_bench_peers::{ALLOW_ADD, AddArgs, NAMES, executor_with_policy, hand_written};
 
 const ARGS: &str = r#"{"a":2,"b":40}"#;
 
@@ -137,6 +137,7 @@ fn rig_call(
 
 fn peers(c: &mut Criterion) {
     let executor = Executor::new(Registry::global());
+    let allowing = executor_with_policy(ALLOW_ADD);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -167,6 +168,9 @@ fn peers(c: &mut Criterion) {
     group.bench_function("rustchain_call_blocking", |b| {
         b.iter(|| executor.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
     });
+    group.bench_function("rustchain_call_blocking_allowed", |b| {
+        b.iter(|| allowing.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
+    });
     group.bench_function("rustchain_call_async", |b| {
         b.iter(|| {
             runtime.block_on(executor.call(black_box("add"), black_box(ARGS), ToolContext::new()))
@@ -191,6 +195,12 @@ fn peers(c: &mut Criterion) {
             "rustchain_call_blocking",
             allocations_per_call(|| {
                 black_box(executor.call_blocking("add", ARGS, ToolContext::new())).ok();
+            }),
+        ),
+        (
+            "rustchain_call_blocking_allowed",
+            allocations_per_call(|| {
+                black_box(allowing.call_blocking("add", ARGS, ToolContext::new())).ok();
             }),
         ),
         (

@@ -8,8 +8,8 @@
 
 use std::hint::black_box;
 
-use rustchain::{Executor, Policy, Registry, ToolContext};
-use rustchain_bench_peers::hand_written;
+use rustchain::{Executor, Registry, ToolContext};
+use rustchain_bench_peers::{ALLOW_ADD, executor_with_policy, hand_written};
 
 const ARGS: &str = r#"{"a":2,"b":40}"#;
 
@@ -18,28 +18,8 @@ fn main() {
     let path = argv.next().unwrap_or_else(|| "call_blocking".to_owned());
     let n: u64 = argv.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let plain = Executor::new(Registry::global());
-    let timed = Executor::builder(Registry::global())
-        .policy(
-            Policy::from_toml(
-                "[limits]\ntimeout = \"30s\"\n",
-                "<profile>",
-                std::path::Path::new("."),
-            )
-            .expect("a valid policy"),
-        )
-        .build()
-        .expect("the policy fits the tools");
-    let allowing = Executor::builder(Registry::global())
-        .policy(
-            Policy::from_toml(
-                "[tools]\nallow = [\"add\"]\n",
-                "<profile>",
-                std::path::Path::new("."),
-            )
-            .expect("a valid policy"),
-        )
-        .build()
-        .expect("the policy fits the tools");
+    let timed = executor_with_policy("[limits]\ntimeout = \"30s\"\n");
+    let allowing = executor_with_policy(ALLOW_ADD);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -3,7 +3,7 @@
 //! The framework's own are `#[tool]` functions here; the peers' are built
 //! from [`NAMES`] in the bench.
 
-use rustchain::tool;
+use rustchain::{Executor, Policy, Registry, tool};
 
 /// The names of the 32 tools, `add` first.
 pub const NAMES: [&str; 32] = [
@@ -12,6 +12,20 @@ pub const NAMES: [&str; 32] = [
     "op_20", "op_21", "op_22", "op_23", "op_24", "op_25", "op_26", "op_27", "op_28", "op_29",
     "op_30", "op_31",
 ];
+
+/// An executor over the linked tools under the policy `toml` (a
+/// `rustchain.toml`'s text), as the benches and the profile build theirs.
+pub fn executor_with_policy(toml: &str) -> Executor {
+    let policy =
+        Policy::from_toml(toml, "<bench>", std::path::Path::new(".")).expect("a valid policy");
+    Executor::builder(Registry::global())
+        .policy(policy)
+        .build()
+        .expect("the policy fits the tools")
+}
+
+/// The policy that allows `add` by name and nothing else.
+pub const ALLOW_ADD: &str = "[tools]\nallow = [\"add\"]\n";
 
 /// The arguments every tool takes.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
