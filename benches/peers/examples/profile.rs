@@ -1,6 +1,7 @@
 //! Runs one path N times, for instruction counts under callgrind:
 //! `valgrind --tool=callgrind target/release/examples/profile PATH N`, once
 //! with N and once with 0; the difference over N is the cost of one call.
+//! `benches/peers/instructions.sh` does this for every path.
 //!
 //! PATH: `floor`, `call_blocking`, `call_blocking_timeout`,
 //! `call_blocking_allowed` (a policy whose `[tools] allow` names the tool),
