@@ -3,11 +3,12 @@
 //! approval, rate limits and budgets, and writes the decision record.
 //! The executor finishes the call through it, writing the result record.
 
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::Shared;
@@ -110,7 +111,12 @@ pub(crate) struct CallGate {
     /// read-only tool's decision is written with its result (D-47).
     decision_waits: AtomicBool,
     /// When the body must finish: set once the call is allowed.
-    deadline: OnceLock<Instant>,
+    deadline: Deadline,
+    /// Whether the executor awaits `until_allowed` for this call (only
+    /// `run` does, for a call with a timeout): otherwise nobody is woken,
+    /// and allowing the call costs no atomic read-modify-write. Set before
+    /// the tool starts, so the tool's `proceed` sees it.
+    awaited: AtomicBool,
     /// Every decision made, for dry runs (explain, policy examples) only.
     decisions: Mutex<Vec<Decision>>,
     /// Woken when the call is allowed: the tool's timeout counts from then,
@@ -171,7 +177,8 @@ impl CallGate {
             mode: fresh.mode,
             phase: AtomicPhase::new(Phase::Open),
             decision_waits: AtomicBool::new(false),
-            deadline: OnceLock::new(),
+            deadline: Deadline::default(),
+            awaited: AtomicBool::new(false),
             decisions: Mutex::new(Vec::new()),
             allowed: tokio::sync::Notify::new(),
             held: Mutex::new(None),
@@ -239,7 +246,8 @@ impl CallGate {
             return None;
         }
         // The deadline is set once per call: a new one for the next call.
-        self.deadline = OnceLock::new();
+        self.deadline = Deadline::default();
+        *self.awaited.get_mut() = false;
         self.call_id = None;
         self.caller = None;
         self.args = None;
@@ -547,10 +555,11 @@ impl CallGate {
         if self.shared().audit.is_none() {
             // No decision record to write, so nothing for `finish` to wait
             // for: straight to `Allowed`, one compare-and-swap.
-            self.start_deadline();
             if !self.phase.advance(from, Phase::Allowed) {
                 return Err(ended());
             }
+            // Only the thread whose compare-and-swap won sets the deadline.
+            self.start_deadline();
             self.wake_waiter();
             return Ok(());
         }
@@ -577,18 +586,30 @@ impl CallGate {
         Ok(())
     }
 
-    /// The tool's timeout counts from now, once the call is allowed.
+    /// The tool's timeout counts from now, once the call is allowed: called
+    /// by the one thread that moved the call to `Allowed` (or `Admitting`).
     fn start_deadline(&self) {
         if let Some(limit) = self.limits.timeout {
-            let _ = self.deadline.set(Instant::now() + limit);
+            // A deadline past what an `Instant` holds is no deadline.
+            if let Some(deadline) = Instant::now().checked_add(limit) {
+                // SAFETY: the caller moved the phase on by compare-and-swap,
+                // which one thread per call can do (see `Deadline::set`).
+                unsafe { self.deadline.set(deadline) };
+            }
         }
     }
 
-    /// Wakes `until_allowed`: only a call with a timeout has a waiter.
+    /// Wakes `until_allowed`, if the executor waits in it.
     fn wake_waiter(&self) {
-        if self.limits.timeout.is_some() {
+        if self.limits.timeout.is_some() && self.awaited.load(Ordering::Relaxed) {
             self.allowed.notify_waiters();
         }
+    }
+
+    /// Says the executor will await [`CallGate::until_allowed`]: called
+    /// before the tool starts (so before anything can allow the call).
+    pub(crate) fn will_await_allowed(&self) {
+        self.awaited.store(true, Ordering::Relaxed);
     }
 
     /// Resolves once the call is allowed to run; never, if it is refused
@@ -609,7 +630,7 @@ impl CallGate {
     /// When the body must finish, once the call is allowed.
     #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.deadline.get().copied()
+        self.deadline.get()
     }
 
     fn refuse(
@@ -716,11 +737,12 @@ impl CallGate {
     }
 
     /// Ends the call: caps the output, writes the result record (or the one
-    /// record of a call refused before any decision), counts it.
+    /// record of a call refused before any decision), counts it. `duration`
+    /// is `None` for a call that was not timed.
     pub(crate) fn finish(
         &self,
         result: Result<ToolOutput, ToolError>,
-        started: Option<Instant>,
+        duration: Option<Duration>,
     ) -> Result<ToolOutput, ToolError> {
         let prior = self.end();
         if self.asks() {
@@ -741,7 +763,6 @@ impl CallGate {
         });
         // An error's message goes to the model too: the same cap applies.
         let result = result.map_err(|error| error.capped(max_output));
-        let duration = started.map(|started| started.elapsed());
         let mut withheld = None;
         if prior != Phase::Denied {
             let output = result.as_ref().ok().map(ToolOutput::as_json);
@@ -814,6 +835,46 @@ impl CallGate {
 
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.limits.timeout
+    }
+}
+
+/// A call's deadline, written once per call and read from any thread that
+/// holds the call's context: a plain write published by one flag, where a
+/// `OnceLock` took two atomic read-modify-writes per call (D-53).
+#[derive(Default)]
+struct Deadline {
+    /// Published: `at` is written and will not change until the gate is
+    /// reset (which takes `&mut`).
+    set: AtomicBool,
+    at: UnsafeCell<Option<Instant>>,
+}
+
+// SAFETY: `at` is written only by `set`, whose callers are one thread per
+// call (see there), before `set` publishes it with a release store; it is
+// read only after an acquire load saw it published, and changed again only
+// through `&mut` (a gate's reset), so no read overlaps a write.
+unsafe impl Sync for Deadline {}
+
+impl Deadline {
+    /// Sets the deadline and publishes it.
+    ///
+    /// # Safety
+    ///
+    /// At most one thread calls this for one call (between resets): the one
+    /// that moved the call's phase on to `Allowed` or `Admitting`.
+    unsafe fn set(&self, at: Instant) {
+        // SAFETY: nobody else writes (the caller's promise), and nobody
+        // reads before `set` is published below.
+        unsafe { *self.at.get() = Some(at) };
+        self.set.store(true, Ordering::Release);
+    }
+
+    fn get(&self) -> Option<Instant> {
+        if !self.set.load(Ordering::Acquire) {
+            return None;
+        }
+        // SAFETY: published, so written and no longer written (see `Sync`).
+        unsafe { *self.at.get() }
     }
 }
 

@@ -449,18 +449,27 @@ impl Executor {
             .__take_control()
             .and_then(|control| control.into_any().downcast::<CallGate>().ok())
             .expect("a tool gets its context by reference, so the gate lent to it is still there");
-        if let Some(deadline) = gate.deadline()
-            && Instant::now() > deadline
-        {
-            result = Err(timed_out(
-                gate.tool.name,
-                gate.timeout().unwrap_or_default(),
-            ));
+        let mut ended = None;
+        if let Some(deadline) = gate.deadline() {
+            let now = Instant::now();
+            if now > deadline {
+                result = Err(timed_out(
+                    gate.tool.name,
+                    gate.timeout().unwrap_or_default(),
+                ));
+            }
+            ended = Some(now);
         }
+        // A timed call's end is the clock read its deadline took, if any.
+        let duration = started.map(|started| {
+            ended
+                .unwrap_or_else(Instant::now)
+                .saturating_duration_since(started)
+        });
         if let Err(error) = &result {
             span.record("error.type", error.kind().as_str());
         }
-        let result = gate.finish(result, started);
+        let result = gate.finish(result, duration);
         // The gate serves the next call unless the tool kept a clone of its context.
         self.shared.spare.keep(gate);
         result
@@ -519,6 +528,10 @@ impl Executor {
                 }
             };
             let timeout = gate.timeout();
+            if timeout.is_some() {
+                // Before the tool starts, so its `proceed` wakes `until_allowed` below.
+                gate.will_await_allowed();
+            }
             // The tool watches a child token, so a timeout can cancel the tool
             // without cancelling the caller's own token.
             let own = caller.child_token();
@@ -578,7 +591,7 @@ impl Executor {
             span.record("error.type", error.kind().as_str());
         }
         unfinished.gate = None;
-        gate.finish(result, Some(started))
+        gate.finish(result, Some(started.elapsed()))
     }
 }
 
@@ -635,7 +648,7 @@ impl Drop for FinishOnDrop {
                 ErrorKind::Cancelled,
                 "the caller stopped waiting for the call",
             );
-            let _ = gate.finish(Err(stopped), Some(self.started));
+            let _ = gate.finish(Err(stopped), Some(self.started.elapsed()));
         }
     }
 }
