@@ -11,15 +11,15 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::Shared;
 use super::approval::{self, ApprovalRequest, Outcome};
 use super::limits::HeldSlot;
 use super::record::{CallEvent, CallEventKind};
+use super::{Ruled, Shared};
 use crate::CallControl;
 use crate::audit::Decision as Recorded;
 use crate::fs::{Confined, DirEntry, FileAccess};
 use crate::guard::Guarded;
-use crate::policy::{Access, Decision, Grants, ToolLimits, ToolRuling, Verdict};
+use crate::policy::{Access, Decision, Grants, Verdict};
 use crate::registered::RegisteredTool;
 use crate::{ErrorKind, PermissionKind, ToolDescriptor, ToolError, ToolOutput};
 
@@ -99,12 +99,12 @@ pub(crate) struct CallGate {
     /// The argument text, kept only when an audit trail or an approver needs it.
     args: Option<Arc<str>>,
     args_len: usize,
-    /// Which rule lets the tool run (or ask); its [`Decision`] is built from
-    /// it only when recorded or shown (`tool_decision`), so an allowed call
-    /// that nobody records allocates nothing for it.
-    tool_ruling: ToolRuling,
-    /// This tool's limits under the policy, looked up once.
-    limits: ToolLimits,
+    /// The tool's standing under the policy, worked out once per tool:
+    /// which rule lets it run (or ask), whose [`Decision`] is built only
+    /// when recorded or shown (`tool_decision`), so an allowed call that
+    /// nobody records allocates nothing for it; its limits; whether its
+    /// calls are plain (see [`Ruled::plain`]).
+    ruled: Ruled,
     mode: Mode,
     phase: AtomicPhase,
     /// The call was allowed but its decision record not written yet: a
@@ -154,8 +154,7 @@ pub(crate) struct Fresh<'a> {
     pub(crate) slot: Option<usize>,
     pub(crate) ctx: &'a crate::ToolContext,
     pub(crate) args: &'a str,
-    pub(crate) tool_ruling: ToolRuling,
-    pub(crate) limits: ToolLimits,
+    pub(crate) ruled: &'a Ruled,
     pub(crate) mode: Mode,
 }
 
@@ -172,8 +171,7 @@ impl CallGate {
             caller: None,
             args: None,
             args_len: 0,
-            tool_ruling: fresh.tool_ruling,
-            limits: fresh.limits,
+            ruled: *fresh.ruled,
             mode: fresh.mode,
             phase: AtomicPhase::new(Phase::Open),
             decision_waits: AtomicBool::new(false),
@@ -200,6 +198,7 @@ impl CallGate {
     /// Makes a blank or spare gate (see [`SpareGate`]) the gate of a new
     /// call, writing only what differs from call to call: what a spare gate
     /// holds besides is as new, `release` saw to that.
+    #[inline]
     fn reset(&mut self, fresh: Fresh<'_>) {
         let Fresh {
             shared,
@@ -208,23 +207,30 @@ impl CallGate {
             slot,
             ctx,
             args,
-            tool_ruling,
-            limits,
+            ruled,
             mode,
         } = fresh;
-        let recorded = shared.audit.is_some() || tool_ruling.verdict == Verdict::Ask;
+        let recorded = shared.audit.is_some() || ruled.ruling.verdict == Verdict::Ask;
         self.args = recorded.then(|| Arc::from(args));
         self.args_len = args.len();
         // A spare gate is its own session's (the executor keeps it), so
         // its session needs no new reference.
         debug_assert!(Arc::ptr_eq(&self.session, shared));
-        self.tool = tool;
-        self.registered = registered;
+        // A gate that last served the same linked tool holds its standing
+        // already: one session's standing of a tool never changes.
+        if slot.is_none() || self.slot != slot {
+            self.tool = tool;
+            self.registered = registered;
+            self.slot = slot;
+            self.ruled = *ruled;
+        }
+        // Who asked is kept for the records only.
         self.call_id = recorded.then(|| ctx.__shared_call_id());
-        self.slot = slot;
-        self.caller = ctx.__shared_caller();
-        self.tool_ruling = tool_ruling;
-        self.limits = limits;
+        self.caller = if recorded {
+            ctx.__shared_caller()
+        } else {
+            None
+        };
         self.mode = mode;
         self.phase = AtomicPhase::new(Phase::Open);
         self.decision_waits = AtomicBool::new(false);
@@ -267,14 +273,14 @@ impl CallGate {
     /// Whether the policy asks a person before this call runs.
     #[inline]
     pub(crate) fn asks(&self) -> bool {
-        self.tool_ruling.verdict == Verdict::Ask
+        self.ruled.ruling.verdict == Verdict::Ask
     }
 
     /// The tool's own decision, in words.
     fn tool_decision(&self) -> Decision {
         self.shared()
             .policy
-            .explain_tool(self.tool_ruling, self.tool.name)
+            .explain_tool(self.ruled.ruling, self.tool.name)
     }
 
     pub(crate) fn grants(&self) -> &Grants {
@@ -518,6 +524,17 @@ impl CallGate {
     /// then the decision record. The call moves on from phase `from`:
     /// `Checked`, or `Open` when there was nothing to check.
     fn admit(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
+        let ended = || {
+            // The executor finished the call (a timeout) while approval waited.
+            ToolError::new(
+                ErrorKind::Cancelled,
+                "the call ended before it was approved",
+            )
+        };
+        if self.ruled.plain {
+            // Nobody to ask, nothing to count or record.
+            return self.allow(from).ok_or_else(ended);
+        }
         let (kind, answer) = match approval {
             Some(Outcome::Approved(answer)) => (Recorded::AskApproved, Some(answer)),
             Some(Outcome::Refused(why)) => {
@@ -531,7 +548,7 @@ impl CallGate {
             None => (Recorded::Allow, None),
         };
         let policy = &self.shared().policy;
-        let limits = self.limits;
+        let limits = self.ruled.limits;
         if let Err((rule, reason)) = self.shared().limiter.admit(
             self.tool.name,
             limits.rate,
@@ -545,23 +562,8 @@ impl CallGate {
             };
             return self.refuse(Recorded::Deny, &decision, answer.as_deref());
         }
-        let ended = || {
-            // The executor finished the call (a timeout) while approval waited.
-            ToolError::new(
-                ErrorKind::Cancelled,
-                "the call ended before it was approved",
-            )
-        };
         if self.shared().audit.is_none() {
-            // No decision record to write, so nothing for `finish` to wait
-            // for: straight to `Allowed`, one compare-and-swap.
-            if !self.phase.advance(from, Phase::Allowed) {
-                return Err(ended());
-            }
-            // Only the thread whose compare-and-swap won sets the deadline.
-            self.start_deadline();
-            self.wake_waiter();
-            return Ok(());
+            return self.allow(from).ok_or_else(ended);
         }
         if !self.phase.advance(from, Phase::Admitting) {
             return Err(ended());
@@ -586,10 +588,24 @@ impl CallGate {
         Ok(())
     }
 
+    /// Moves the call from `from` straight to `Allowed` (with no decision
+    /// record to write, nothing for `finish` to wait for): one
+    /// compare-and-swap, then the deadline. `None` if the call was elsewhere.
+    #[inline]
+    fn allow(&self, from: Phase) -> Option<()> {
+        if !self.phase.advance(from, Phase::Allowed) {
+            return None;
+        }
+        // Only the thread whose compare-and-swap won sets the deadline.
+        self.start_deadline();
+        self.wake_waiter();
+        Some(())
+    }
+
     /// The tool's timeout counts from now, once the call is allowed: called
     /// by the one thread that moved the call to `Allowed` (or `Admitting`).
     fn start_deadline(&self) {
-        if let Some(limit) = self.limits.timeout {
+        if let Some(limit) = self.ruled.limits.timeout {
             // A deadline past what an `Instant` holds is no deadline.
             if let Some(deadline) = Instant::now().checked_add(limit) {
                 // SAFETY: the caller moved the phase on by compare-and-swap,
@@ -601,7 +617,7 @@ impl CallGate {
 
     /// Wakes `until_allowed`, if the executor waits in it.
     fn wake_waiter(&self) {
-        if self.limits.timeout.is_some() && self.awaited.load(Ordering::Relaxed) {
+        if self.ruled.limits.timeout.is_some() && self.awaited.load(Ordering::Relaxed) {
             self.allowed.notify_waiters();
         }
     }
@@ -745,60 +761,36 @@ impl CallGate {
         duration: Option<Duration>,
     ) -> Result<ToolOutput, ToolError> {
         let prior = self.end();
-        if self.asks() {
-            // The slot is free for the next call, and a wait for it ends.
-            self.held_slot().take();
-            self.allowed.notify_waiters();
-        }
-        let max_output = self.limits.max_output_bytes;
-        let result = result.and_then(|output| {
-            if output.as_json().len() > max_output {
-                Err(ToolError::new(
-                    ErrorKind::Failed,
-                    format!("the result is {} bytes, over the limit of {max_output} bytes; ask for less (a narrower range, a filter)", output.as_json().len()),
-                ))
-            } else {
-                Ok(output)
-            }
-        });
-        // An error's message goes to the model too: the same cap applies.
-        let result = result.map_err(|error| error.capped(max_output));
-        let mut withheld = None;
-        if prior != Phase::Denied {
-            let output = result.as_ref().ok().map(ToolOutput::as_json);
-            self.shared().limiter.add_output(
-                self.shared().policy.budget(),
-                output.map_or(0, |o| o.len() as u64),
-            );
-        }
-        if prior != Phase::Denied && self.shared().audit.is_some() {
-            let output = result.as_ref().ok().map(ToolOutput::as_json);
-            let event = CallEvent {
-                tool: self.tool.name,
-                call_id: self.call_id(),
-                caller: self.caller.as_deref(),
-                kind: CallEventKind::Result {
-                    error: result.as_ref().err().map(ToolError::kind),
-                    duration: duration.unwrap_or_default(),
-                    output,
-                    args: (prior != Phase::Allowed).then_some(self.args_text()),
-                },
-            };
-            if self.decision_waits.load(Ordering::Acquire) {
-                // Nothing of this call is on record yet: its result goes
-                // back only once both its records are written.
-                withheld = self.record_after_decision(&event).err();
-            } else if let Err(err) = self.shared().record(&event) {
-                tracing::error!(
-                    tool = self.tool.name,
-                    "the audit trail could not record a result: {}",
-                    err.message()
-                );
-            }
-        }
-        let result = match withheld {
-            Some(error) => Err(error),
-            None => result,
+        self.wrap_up(prior, result, duration)
+    }
+
+    /// [`CallGate::finish`] of a gate nobody else holds (the tool kept no
+    /// clone of its context), so nobody can be deciding the call meanwhile:
+    /// its phase moves by a plain write, not a compare-and-swap.
+    fn finish_alone(
+        &mut self,
+        result: Result<ToolOutput, ToolError>,
+        duration: Option<Duration>,
+    ) -> Result<ToolOutput, ToolError> {
+        let prior = std::mem::replace(self.phase.0.get_mut(), Phase::Finished as u8);
+        self.wrap_up(Phase::ALL[usize::from(prior)], result, duration)
+    }
+
+    /// The rest of [`CallGate::finish`], once the call moved from `prior`
+    /// to `Finished`.
+    #[inline]
+    fn wrap_up(
+        &self,
+        prior: Phase,
+        result: Result<ToolOutput, ToolError>,
+        duration: Option<Duration>,
+    ) -> Result<ToolOutput, ToolError> {
+        let result = self.capped(result);
+        // A plain call asked nobody, and has no budget to count its output
+        // against and no trail to record it in.
+        let result = match self.ruled.plain {
+            true => result,
+            false => self.account(prior, result, duration),
         };
         self.shared().metrics.observe_at(
             self.slot,
@@ -806,6 +798,76 @@ impl CallGate {
             result.as_ref().err().map(ToolError::kind),
             duration,
         );
+        result
+    }
+
+    /// The output over the tool's limit is an error; an error's message
+    /// goes to the model too, so the same cap applies to it.
+    #[inline]
+    fn capped(&self, result: Result<ToolOutput, ToolError>) -> Result<ToolOutput, ToolError> {
+        let max_output = self.ruled.limits.max_output_bytes;
+        match result {
+            Ok(output) if output.as_json().len() <= max_output => Ok(output),
+            Ok(output) => Err(ToolError::new(
+                ErrorKind::Failed,
+                format!(
+                    "the result is {} bytes, over the limit of {max_output} bytes; ask for less (a narrower range, a filter)",
+                    output.as_json().len()
+                ),
+            )),
+            Err(error) => Err(error.capped(max_output)),
+        }
+    }
+
+    /// What ending a call that is not plain takes besides: the slot of a
+    /// call that asked, the output's bytes against the budget, the result
+    /// record. A result whose record (with the decision it waited for)
+    /// cannot be written is withheld.
+    #[inline(never)]
+    fn account(
+        &self,
+        prior: Phase,
+        result: Result<ToolOutput, ToolError>,
+        duration: Option<Duration>,
+    ) -> Result<ToolOutput, ToolError> {
+        if self.asks() {
+            // The slot is free for the next call, and a wait for it ends.
+            self.held_slot().take();
+            self.allowed.notify_waiters();
+        }
+        if prior == Phase::Denied {
+            return result;
+        }
+        let output = result.as_ref().ok().map(ToolOutput::as_json);
+        self.shared().limiter.add_output(
+            self.shared().policy.budget(),
+            output.map_or(0, |o| o.len() as u64),
+        );
+        if self.shared().audit.is_none() {
+            return result;
+        }
+        let event = CallEvent {
+            tool: self.tool.name,
+            call_id: self.call_id(),
+            caller: self.caller.as_deref(),
+            kind: CallEventKind::Result {
+                error: result.as_ref().err().map(ToolError::kind),
+                duration: duration.unwrap_or_default(),
+                output,
+                args: (prior != Phase::Allowed).then_some(self.args_text()),
+            },
+        };
+        if self.decision_waits.load(Ordering::Acquire) {
+            // Nothing of this call is on record yet: its result goes
+            // back only once both its records are written.
+            self.record_after_decision(&event)?;
+        } else if let Err(err) = self.shared().record(&event) {
+            tracing::error!(
+                tool = self.tool.name,
+                "the audit trail could not record a result: {}",
+                err.message()
+            );
+        }
         result
     }
 
@@ -834,7 +896,7 @@ impl CallGate {
     }
 
     pub(crate) fn timeout(&self) -> Option<Duration> {
-        self.limits.timeout
+        self.ruled.limits.timeout
     }
 }
 
@@ -890,31 +952,37 @@ impl SpareGate {
     }
 
     /// A gate for the call `fresh` describes: the spare one reset, or a new one.
+    #[inline]
     pub(crate) fn fill(&self, fresh: Fresh<'_>) -> Arc<CallGate> {
         let spare = self.0.swap(std::ptr::null_mut(), Ordering::Acquire);
         if spare.is_null() {
             return Arc::new(CallGate::new(fresh));
         }
         // SAFETY: a non-null pointer here came from `Arc::into_raw` in
-        // `keep`, and the swap took it out, so this is its only owner.
-        let mut spare = unsafe { Arc::from_raw(spare) };
-        match Arc::get_mut(&mut spare) {
-            Some(place) => {
-                place.reset(fresh);
-                spare
-            }
-            None => Arc::new(CallGate::new(fresh)),
-        }
+        // `finish_and_keep`, of a gate nobody else held (`Arc::get_mut`
+        // said so, and no `Weak` of a gate is ever made), and the swap took
+        // it out: this is its only owner, so it may be changed in place
+        // without asking `Arc::get_mut` again (an atomic read-modify-write).
+        unsafe { (*spare).reset(fresh) };
+        // SAFETY: as above: from `Arc::into_raw`, and owned only here.
+        unsafe { Arc::from_raw(spare) }
     }
 
-    /// Keeps `gate` for the next call if nothing else holds it (a tool that
+    /// Finishes the call of `gate` (see [`CallGate::finish`]), and keeps
+    /// the gate for the next call if nothing else holds it (a tool that
     /// kept its context keeps the gate alive, and it is simply dropped then).
-    pub(crate) fn keep(&self, mut gate: Arc<CallGate>) {
-        let Some(spent) = Arc::get_mut(&mut gate) else {
-            return;
+    pub(crate) fn finish_and_keep(
+        &self,
+        mut gate: Arc<CallGate>,
+        result: Result<ToolOutput, ToolError>,
+        duration: Option<Duration>,
+    ) -> Result<ToolOutput, ToolError> {
+        let Some(alone) = Arc::get_mut(&mut gate) else {
+            return gate.finish(result, duration);
         };
-        if spent.release().is_none() {
-            return;
+        let result = alone.finish_alone(result, duration);
+        if alone.release().is_none() {
+            return result;
         }
         let before = self
             .0
@@ -923,6 +991,7 @@ impl SpareGate {
             // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by the swap.
             drop(unsafe { Arc::from_raw(before) });
         }
+        result
     }
 
     /// Drops the spare gate, if any: it holds its session, so the executor

@@ -105,6 +105,7 @@ impl Metrics {
     /// Counts a call of a tool already found: at its linked position
     /// `slot`, or by `tool`'s name if it was registered at run time.
     /// `duration` is `None` for a call that was not timed.
+    #[inline]
     pub(crate) fn observe_at(
         &self,
         slot: Option<usize>,
@@ -112,22 +113,26 @@ impl Metrics {
         error: Option<ErrorKind>,
         duration: Option<Duration>,
     ) {
-        match slot {
-            Some(slot) => self.slots[slot].add(error, duration),
-            None => {
-                let Some(found) = self.registry.get(tool) else {
-                    return self.slots[self.slots.len() - 1].add(error, duration);
-                };
-                let counters = Arc::clone(
-                    self.registered
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .entry(found.name())
-                        .or_default(),
-                );
-                counters.add(error, duration);
-            }
+        match slot.and_then(|slot| self.slots.get(slot)) {
+            Some(counters) => counters.add(error, duration),
+            None => self.observe_unlinked(tool, error, duration),
         }
+    }
+
+    /// [`Metrics::observe_at`] of a tool with no linked position.
+    #[cold]
+    fn observe_unlinked(&self, tool: &str, error: Option<ErrorKind>, duration: Option<Duration>) {
+        let Some(found) = self.registry.get(tool) else {
+            return self.slots[self.slots.len() - 1].add(error, duration);
+        };
+        let counters = Arc::clone(
+            self.registered
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(found.name())
+                .or_default(),
+        );
+        counters.add(error, duration);
     }
 
     /// Every tool that was called at least once, by name.
@@ -156,6 +161,7 @@ impl Metrics {
 }
 
 impl Counters {
+    #[inline]
     fn add(&self, error: Option<ErrorKind>, duration: Option<Duration>) {
         match error {
             None => self.ok.fetch_add(1, Ordering::Relaxed),

@@ -44,7 +44,7 @@ use gate::{Fresh, Mode, SpareGate, denied};
 pub use running::Running;
 
 use crate::audit::Decision as Recorded;
-use crate::policy::{Policy, PolicyError, ToolLimits, ToolRuling, Verdict};
+use crate::policy::{Budget, Policy, PolicyError, ToolLimits, ToolRuling, Verdict};
 use crate::registered;
 use crate::{ErrorKind, Invoke, Registry, ToolContext, ToolError, ToolOutput};
 
@@ -57,31 +57,45 @@ pub(crate) struct Shared {
     limiter: limits::Limiter,
     metrics: metrics::Metrics,
     concurrency: Arc<limits::Slots>,
-    /// Each linked tool's ruling and limits under `policy`, by its linked
-    /// position, worked out on its first call: the policy and the linked
-    /// tools never change, so later calls match no glob and look up no name.
-    rulings: Box<[OnceLock<(ToolRuling, ToolLimits)>]>,
+    /// Each linked tool's standing under `policy`, by its linked position,
+    /// worked out on its first call: the policy and the linked tools never
+    /// change, so later calls match no glob and look up no name.
+    rulings: Box<[OnceLock<Ruled>]>,
     /// A gate a finished inline call gave back, for the next call.
     spare: SpareGate,
 }
 
 impl Shared {
-    /// The ruling and limits of `tool` (at linked position `slot`, if linked).
+    /// The standing of `tool` (at linked position `slot`, if linked): a
+    /// linked tool's is kept, another's is worked out into `owned`.
     #[inline]
-    fn ruling(
-        &self,
+    fn ruled<'a>(
+        &'a self,
         tool: &'static crate::ToolDescriptor,
         slot: Option<usize>,
-    ) -> (ToolRuling, ToolLimits) {
-        let work_out = || {
-            (
-                self.policy.rule_tool(tool.into()),
-                self.policy.limits_for(tool),
-            )
-        };
+        owned: &'a mut Option<Ruled>,
+    ) -> &'a Ruled {
         match slot.and_then(|slot| self.rulings.get(slot)) {
-            Some(known) => *known.get_or_init(work_out),
-            None => work_out(),
+            Some(known) => match known.get() {
+                Some(ruled) => ruled,
+                None => known.get_or_init(|| self.work_out(tool)),
+            },
+            None => owned.insert(self.work_out(tool)),
+        }
+    }
+
+    /// The standing of `tool` under the policy: once per linked tool.
+    #[cold]
+    fn work_out(&self, tool: &'static crate::ToolDescriptor) -> Ruled {
+        let ruling = self.policy.rule_tool(tool.into());
+        let limits = self.policy.limits_for(tool);
+        Ruled {
+            ruling,
+            limits,
+            plain: ruling.verdict == Verdict::Allow
+                && limits.rate.is_none()
+                && self.policy.budget() == Budget::default()
+                && self.audit.is_none(),
         }
     }
 
@@ -119,6 +133,21 @@ impl Shared {
             }),
         }
     }
+}
+
+/// A tool's standing under an executor's policy: what its every call starts from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ruled {
+    /// Which rule lets the tool run (or ask, or refuses it).
+    pub(crate) ruling: ToolRuling,
+    /// Its limits under the policy.
+    pub(crate) limits: ToolLimits,
+    /// Allowed outright, with nothing of a call to count or record: no
+    /// approval, rate limit, session budget or audit trail. Such a call's
+    /// gate only judges its guards, moves its phase and keeps its deadline
+    /// (if it has a timeout), so admitting and finishing it skip the rest
+    /// without asking piece by piece (D-54).
+    pub(crate) plain: bool,
 }
 
 /// Runs tool calls under a policy, with approval, limits, timeouts and an audit trail.
@@ -283,33 +312,7 @@ impl Executor {
         mode: Mode,
     ) -> Result<Arc<CallGate>, ToolError> {
         let shared = &self.shared;
-        let refuse_early = |error: ToolError| {
-            if mode == Mode::Run {
-                let tool: String = name.chars().take(64).collect();
-                let event = CallEvent {
-                    tool: &tool,
-                    call_id: ctx.call_id(),
-                    caller: ctx.caller(),
-                    kind: CallEventKind::Result {
-                        error: Some(error.kind()),
-                        duration: Duration::ZERO,
-                        output: None,
-                        args: Some(args),
-                    },
-                };
-                shared.record(&event)?;
-                // Unknown names share one key: a model must not grow the metrics.
-                let key = if error.kind() == ErrorKind::NotFound {
-                    "<unknown>"
-                } else {
-                    tool.as_str()
-                };
-                shared
-                    .metrics
-                    .observe(key, Some(error.kind()), Duration::ZERO);
-            }
-            Err(error)
-        };
+        let refuse_early = |error: ToolError| self.refuse_early(name, args, ctx, mode, error);
         let Some(tool) = shared.registry.get(name) else {
             return refuse_early(ToolError::new(
                 ErrorKind::NotFound,
@@ -318,7 +321,9 @@ impl Executor {
         };
         let descriptor = tool.descriptor();
         // The ruling only: the decision's words are built when recorded or shown.
-        let (ruling, limits) = shared.ruling(descriptor, tool.linked_index());
+        let mut owned = None;
+        let ruled = shared.ruled(descriptor, tool.linked_index(), &mut owned);
+        let ruling = ruled.ruling;
         if ruling.verdict == Verdict::Deny {
             let decision = shared.policy.explain_tool(ruling, descriptor.name);
             if mode == Mode::Run {
@@ -353,10 +358,48 @@ impl Executor {
             slot: tool.linked_index(),
             ctx,
             args,
-            tool_ruling: ruling,
-            limits,
+            ruled,
             mode,
         }))
+    }
+
+    /// Refuses a call before it has a gate (an unknown name, arguments over
+    /// the limits): its one record, and its count.
+    #[cold]
+    fn refuse_early(
+        &self,
+        name: &str,
+        args: &str,
+        ctx: &ToolContext,
+        mode: Mode,
+        error: ToolError,
+    ) -> Result<Arc<CallGate>, ToolError> {
+        let shared = &self.shared;
+        if mode == Mode::Run {
+            let tool: String = name.chars().take(64).collect();
+            let event = CallEvent {
+                tool: &tool,
+                call_id: ctx.call_id(),
+                caller: ctx.caller(),
+                kind: CallEventKind::Result {
+                    error: Some(error.kind()),
+                    duration: Duration::ZERO,
+                    output: None,
+                    args: Some(args),
+                },
+            };
+            shared.record(&event)?;
+            // Unknown names share one key: a model must not grow the metrics.
+            let key = if error.kind() == ErrorKind::NotFound {
+                "<unknown>"
+            } else {
+                tool.as_str()
+            };
+            shared
+                .metrics
+                .observe(key, Some(error.kind()), Duration::ZERO);
+        }
+        Err(error)
     }
 
     /// Calls `name` with `args` (JSON object text) and waits for the result.
@@ -469,10 +512,8 @@ impl Executor {
         if let Err(error) = &result {
             span.record("error.type", error.kind().as_str());
         }
-        let result = gate.finish(result, duration);
         // The gate serves the next call unless the tool kept a clone of its context.
-        self.shared.spare.keep(gate);
-        result
+        self.shared.spare.finish_and_keep(gate, result, duration)
     }
 
     /// [`Executor::call_blocking`] with arguments already parsed.
