@@ -615,3 +615,113 @@ fn a_context_kept_past_its_call_cannot_check_and_proceed_again() {
         .call_blocking("keeps_a_plain_context", r#"{"n": 8}"#, ToolContext::new())
         .expect("the next call runs");
 }
+
+/// One executor, one spare gate, calls of tools with different standings in
+/// turn: each call is judged by its own tool's guards and limits, never by
+/// those of the tool the reused gate served last (D-54).
+#[test]
+fn calls_of_different_tools_in_turn_each_get_their_own_tools_standing() {
+    let executor = Executor::new(Registry::global());
+    for _ in 0..3 {
+        let sum = executor
+            .call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new())
+            .expect("a plain call runs");
+        assert_eq!(sum.as_json(), "3");
+        // Under no policy a declared path is refused, whichever gate checks it.
+        let refused = executor
+            .call_blocking("read_note", r#"{"path": "Cargo.toml"}"#, ToolContext::new())
+            .expect_err("no policy grants a path");
+        assert_eq!(refused.kind(), ErrorKind::Denied, "{refused}");
+        // The 40ms timeout is this tool's own, and fires on the caller's thread.
+        let late = executor
+            .call_blocking(
+                "patient_sleeper",
+                r#"{"ms": 80, "cooperative": false}"#,
+                ToolContext::new(),
+            )
+            .expect_err("past its timeout");
+        assert_eq!(late.kind(), ErrorKind::Timeout, "{late}");
+        let quick = executor
+            .call_blocking(
+                "patient_sleeper",
+                r#"{"ms": 1, "cooperative": false}"#,
+                ToolContext::new(),
+            )
+            .expect("within its timeout");
+        let here = format!("{:?}", std::thread::current().id());
+        assert_eq!(quick.as_json(), serde_json::to_string(&here).unwrap());
+    }
+    let metrics = executor.metrics();
+    assert_eq!((metrics["add"].calls, metrics["add"].ok), (3, 3));
+    assert_eq!(
+        (metrics["read_note"].calls, metrics["read_note"].denied),
+        (3, 3)
+    );
+    let sleeper = &metrics["patient_sleeper"];
+    assert_eq!((sleeper.calls, sleeper.ok), (6, 3));
+    assert_eq!(sleeper.errors.get("timeout"), Some(&3));
+}
+
+/// A plain call (no approval, limits or trail) is still counted, from any
+/// thread, once per call: the metrics are public, and no path skips them.
+#[test]
+fn plain_calls_are_counted_from_every_thread() {
+    let executor = Executor::new(Registry::global());
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                for _ in 0..50 {
+                    executor
+                        .call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new())
+                        .expect("a plain call runs");
+                }
+            });
+        }
+    });
+    let add = &executor.metrics()["add"];
+    assert_eq!((add.calls, add.ok), (200, 200));
+}
+
+/// Keeps its context past the call, under a timeout (its own list: the
+/// tests run in parallel).
+#[tool(timeout = "30s")]
+fn keeps_a_timed_context(ctx: &ToolContext) -> u32 {
+    KEPT_TIMED.lock().unwrap().push(ctx.clone());
+    1
+}
+
+/// Keeps its context past the call, with no timeout.
+#[tool]
+fn keeps_an_untimed_context(ctx: &ToolContext) -> u32 {
+    KEPT_TIMED.lock().unwrap().push(ctx.clone());
+    2
+}
+
+static KEPT_TIMED: std::sync::Mutex<Vec<ToolContext>> = std::sync::Mutex::new(Vec::new());
+
+/// A sync tool's deadline, set as its call is allowed, is seen by the tool
+/// (through its context, from another thread too) and belongs to that call:
+/// a later call of a tool without a timeout has none.
+#[test]
+fn a_deadline_is_the_calls_own_and_seen_from_another_thread() {
+    let executor = Executor::new(Registry::global());
+    for name in ["keeps_a_timed_context", "keeps_an_untimed_context"] {
+        executor
+            .call_blocking(name, "{}", ToolContext::new())
+            .expect("the call runs");
+    }
+    let kept = std::mem::take(&mut *KEPT_TIMED.lock().unwrap());
+    let [timed, untimed] = <[ToolContext; 2]>::try_from(kept).expect("two contexts");
+    let seen = std::thread::scope(|scope| scope.spawn(|| timed.deadline()).join().unwrap());
+    assert!(seen.is_some(), "the 30s timeout set a deadline");
+    assert_eq!(seen, timed.deadline());
+    assert!(
+        seen.unwrap() > std::time::Instant::now(),
+        "30s from the call"
+    );
+    assert_eq!(
+        untimed.deadline(),
+        None,
+        "a tool without a timeout has no deadline"
+    );
+}
