@@ -14,14 +14,16 @@
 #
 # Paths: floor, call_blocking (no policy), call_blocking_allowed (a policy
 # allowing `add` by name), call_blocking_timeout ([limits] timeout = "30s"),
-# call_async (`call(..).await` on a current-thread runtime).
+# call_async (`call(..).await` on a current-thread runtime, each call in a
+# `block_on` of its own), call_async_in_runtime (the calls awaited inside
+# one `block_on`: `.await` without entering the runtime each time).
 #
 # Needs valgrind (its callgrind tool). The atomic read-modify-write
 # instructions per call are counted too: callgrind's per-instruction counts
 # summed over the addresses where `objdump -d` shows a `lock` prefix or an
 # `xchg` in the profile program (libc's are not counted).
 set -euo pipefail
-all=(floor call_blocking call_blocking_allowed call_blocking_timeout call_async)
+all=(floor call_blocking call_blocking_allowed call_blocking_timeout call_async call_async_in_runtime)
 
 calls=20000 json="" build_only=0 paths=()
 while [[ $# -gt 0 ]]; do
@@ -37,7 +39,7 @@ while [[ $# -gt 0 ]]; do
             shift 2
             ;;
         --build-only) build_only=1; shift ;;
-        -h | --help) sed -n '7,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '7,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "instructions.sh: unknown argument $1" >&2; exit 1 ;;
         *)
             [[ " ${all[*]} " == *" $1 "* ]] || { echo "instructions.sh: no path $1; the paths: ${all[*]}" >&2; exit 1; }

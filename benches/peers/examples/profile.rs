@@ -5,7 +5,10 @@
 //!
 //! PATH: `floor`, `call_blocking`, `call_blocking_timeout`,
 //! `call_blocking_allowed` (a policy whose `[tools] allow` names the tool),
-//! `call_async`.
+//! `call_async` (each call in a `block_on` of its own),
+//! `call_async_in_runtime` (the N calls awaited inside one `block_on`, as
+//! an async caller awaits them: the cost of `.await` without entering the
+//! runtime each time).
 
 use std::hint::black_box;
 
@@ -35,6 +38,21 @@ fn main() {
     allowing
         .call_blocking("add", ARGS, ToolContext::new())
         .expect("add runs");
+    if path == "call_async_in_runtime" {
+        // One `block_on` for the N calls (and one for none): the difference
+        // over N leaves entering the runtime out.
+        runtime.block_on(async {
+            for _ in 0..n {
+                black_box(
+                    plain
+                        .call(black_box("add"), black_box(ARGS), ToolContext::new())
+                        .await,
+                )
+                .ok();
+            }
+        });
+        return;
+    }
     for _ in 0..n {
         match path.as_str() {
             "floor" => {
