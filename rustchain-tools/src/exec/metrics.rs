@@ -16,8 +16,8 @@ pub const LATENCY_BUCKETS_US: [u64; 12] = [
     10, 50, 100, 500, 1_000, 5_000, 10_000, 50_000, 100_000, 500_000, 1_000_000, 10_000_000,
 ];
 
-/// A plain synchronous call (no audit trail, no timeout) is timed for the
-/// latency histogram once in this many calls on each thread.
+/// A synchronous call run on the caller's thread with no audit trail is
+/// timed for the latency histogram once in this many calls on each thread.
 pub const LATENCY_SAMPLE_EVERY: u32 = 16;
 
 /// Whether this thread's next untimed call is the one in
@@ -48,8 +48,8 @@ pub struct ToolMetrics {
     /// Calls that ended in another error, by kind.
     pub errors: BTreeMap<&'static str, u64>,
     /// Call counts per latency bucket ([`LATENCY_BUCKETS_US`], plus one
-    /// overflow bucket). Every call that is audited, has a timeout or runs
-    /// on tokio is timed; a plain synchronous call is timed one time in
+    /// overflow bucket). Every call that is audited or runs on tokio is
+    /// timed; a synchronous call run on the caller's thread is timed one time in
     /// [`LATENCY_SAMPLE_EVERY`] (two clock reads cost as much as the rest of a
     /// small call), so the buckets are a sample and may sum to less than `calls`.
     pub latency_histogram: Vec<u64>,
