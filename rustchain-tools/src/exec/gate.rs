@@ -523,18 +523,20 @@ impl CallGate {
     /// The rest of proceeding once the approver (if any) answered: limits,
     /// then the decision record. The call moves on from phase `from`:
     /// `Checked`, or `Open` when there was nothing to check.
+    #[inline]
     fn admit(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
-        let ended = || {
-            // The executor finished the call (a timeout) while approval waited.
-            ToolError::new(
-                ErrorKind::Cancelled,
-                "the call ended before it was approved",
-            )
-        };
         if self.ruled.plain {
             // Nobody to ask, nothing to count or record.
-            return self.allow(from).ok_or_else(ended);
+            return self.allow(from).ok_or_else(ended_before_approval);
         }
+        self.admit_counted(approval, from)
+    }
+
+    /// [`CallGate::admit`] of a call that is not plain: the approver's
+    /// answer, rate limits and budgets, then the decision record.
+    #[inline(never)]
+    fn admit_counted(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
+        let ended = ended_before_approval;
         let (kind, answer) = match approval {
             Some(Outcome::Approved(answer)) => (Recorded::AskApproved, Some(answer)),
             Some(Outcome::Refused(why)) => {
@@ -898,6 +900,14 @@ impl CallGate {
     pub(crate) fn timeout(&self) -> Option<Duration> {
         self.ruled.limits.timeout
     }
+}
+
+/// The executor finished the call (a timeout) while approval waited.
+fn ended_before_approval() -> ToolError {
+    ToolError::new(
+        ErrorKind::Cancelled,
+        "the call ended before it was approved",
+    )
 }
 
 /// A call's deadline, written once per call and read from any thread that
