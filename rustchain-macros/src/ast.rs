@@ -26,10 +26,6 @@ pub struct Tool {
     pub problems: Vec<syn::Error>,
 }
 
-#[allow(
-    clippy::large_enum_variant,
-    reason = "a handful per tool, built once at compile time"
-)]
 /// A function as `#[tool]` reads it: its attributes, visibility and
 /// signature parsed, its body kept as the tokens written.
 ///
@@ -72,6 +68,10 @@ impl ToTokens for Function {
     }
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a handful per tool, built once at compile time"
+)]
 pub enum Param {
     /// A value the model supplies.
     Arg(Arg),
