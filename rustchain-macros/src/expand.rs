@@ -14,7 +14,11 @@ use crate::attr::parse_duration_ms;
 
 pub fn expand(tool: &Tool) -> TokenStream {
     let item = &tool.item;
-    let rt = runtime_path(tool);
+    let rt_path = runtime_path(tool);
+    // The runtime by a one-segment alias (a `use` in the hidden block): per
+    // tool it is named some 30 times, and each full path is eight tokens to
+    // generate, parse and resolve.
+    let rt = quote!(__rustchain_rt);
     let function = &item.sig.ident;
     // A named const, not `const _`, so that the block also parses as an
     // associated item when the function sits in an `impl` block; there the
@@ -121,7 +125,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
     let params_of = quote!((&#rt::ParamsOf::<(#(#arg_types,)*)>::NEW));
     // Decoded once; the guards and the body see the same values.
     let decode = quote! {
-        let (#(#bindings,)*) = #params_of.decode(__args, &__RUSTCHAIN_PARAMS)?;
+        let (#(#bindings,)*) = #params_of.decode(__args, __RUSTCHAIN_DESCRIPTOR.params)?;
     };
     let guard_list = quote!(&[#(#guard_values),*]);
     let invoke = if tool.is_async() {
@@ -198,15 +202,15 @@ pub fn expand(tool: &Tool) -> TokenStream {
             // function is in an `impl` block, where `assert_free_function`
             // then refuses the stand-in with advice, and nothing else fails.
             #[allow(non_upper_case_globals, dead_code)]
-            const #hidden: #rt::NotAFreeFunction = #rt::NotAFreeFunction;
+            const #hidden: #rt_path::NotAFreeFunction = #rt_path::NotAFreeFunction;
             #stand_in
             {
             #[allow(unused_imports)]
             use self::*;
+            use #rt_path as __rustchain_rt;
             #[allow(unused_imports)]
             use #rt::{DecodeParams as _, GuardCheck as _, GuardRefused as _, RefuseParams as _};
 
-            static __RUSTCHAIN_PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
             // The type checks, as statements of this block (already a
             // constant's body): no item of their own. Each call keeps its
             // type's span, so an error lands on that type.
@@ -234,7 +238,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 tags: &[#(#tags),*],
                 permissions: &[#(#permissions),*],
                 timeout: #timeout,
-                params: &__RUSTCHAIN_PARAMS,
+                params: &[#(#param_infos),*],
                 source: #rt::SourceLocation {
                     crate_name: ::core::env!("CARGO_PKG_NAME"),
                     crate_version: ::core::env!("CARGO_PKG_VERSION"),
