@@ -123,11 +123,26 @@ pub fn expand(tool: &Tool) -> TokenStream {
     // Through `ParamsOf`, so a parameter type that fails `assert_param` is
     // reported once, on that type, and not again at each use of the tuple.
     let params_of = quote!((&#rt::ParamsOf::<(#(#arg_types,)*)>::NEW));
+    // What `?` does, as a `match`: no `Try` and `FromResidual` to resolve
+    // and call per tool, which in a dev build are two calls per `?`.
+    let early = |result: TokenStream| {
+        quote! {
+            match #result {
+                #rt::Ok(__value) => __value,
+                #rt::Err(__error) => return #rt::Err(__error),
+            }
+        }
+    };
     // Decoded once; the guards and the body see the same values.
+    let decoded = early(quote!(#params_of.decode(__args, __RUSTCHAIN_DESCRIPTOR.params)));
     let decode = quote! {
-        let (#(#bindings,)*) = #params_of.decode(__args, __RUSTCHAIN_DESCRIPTOR.params)?;
+        let (#(#bindings,)*) = #decoded;
     };
     let guard_list = quote!(&[#(#guard_values),*]);
+    let (check, check_and_proceed) = (
+        early(quote!(__ctx.__check(#guard_list))),
+        early(quote!(__ctx.__check_and_proceed(#guard_list))),
+    );
     let invoke = if tool.is_async() {
         quote! {
             #[allow(unused_variables)]
@@ -136,7 +151,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             {
                 #free_check
                 #decode
-                __ctx.__check(#guard_list)?;
+                #check;
                 #rt::Ok(#rt::Box::pin(async move {
                     __ctx.__proceed_async().await?;
                     #finish_async
@@ -151,7 +166,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             {
                 #free_check
                 #decode
-                __ctx.__check_and_proceed(#guard_list)?;
+                #check_and_proceed;
                 #finish_sync
             }
         }
