@@ -416,6 +416,20 @@ mod tests {
     }
 
     #[test]
+    fn the_body_is_passed_through_as_written_not_parsed() {
+        // Tokens no statement parser accepts: the macro leaves them to
+        // rustc, which reports them as it would without `#[tool]`.
+        let (text, _) = expanded(
+            quote!(),
+            quote! {
+                /// Adds.
+                fn add(/** One. */ a: i64) -> i64 { a + + ; let }
+            },
+        );
+        assert!(text.contains("-> i64 { a + + ; let }"), "{text}");
+    }
+
+    #[test]
     fn the_stand_in_is_neither_a_coroutine_nor_a_panic() {
         let (text, tokens) = expanded(
             quote!(),
