@@ -204,6 +204,10 @@ pub fn expand(tool: &Tool) -> TokenStream {
     };
 
     let descriptor_placement = descriptor_placement(&rt);
+    let (crate_name, crate_version) = (
+        package_var("CARGO_PKG_NAME"),
+        package_var("CARGO_PKG_VERSION"),
+    );
 
     quote! {
         #item
@@ -255,8 +259,8 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 timeout: #timeout,
                 params: &[#(#param_infos),*],
                 source: #rt::SourceLocation {
-                    crate_name: ::core::env!("CARGO_PKG_NAME"),
-                    crate_version: ::core::env!("CARGO_PKG_VERSION"),
+                    crate_name: #crate_name,
+                    crate_version: #crate_version,
                     module_path: ::core::module_path!(),
                     file: ::core::file!(),
                     line: #line,
@@ -338,6 +342,17 @@ fn defining_crate() -> Option<String> {
     };
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_.+@".contains(c);
     krate.chars().all(plain).then_some(krate)
+}
+
+/// Cargo's `var` for the package being compiled, as a literal: the macro
+/// runs inside the rustc that compiles it, with the same environment that
+/// `env!` would read, and a literal spares rustc a macro call per tool.
+/// Outside Cargo, `env!` itself, which then reports the variable missing.
+fn package_var(var: &str) -> TokenStream {
+    match std::env::var(var) {
+        Ok(value) => quote!(#value),
+        Err(_) => quote!(::core::env!(#var)),
+    }
 }
 
 /// Where the runtime is: `::rustchain::__private`, or under `crate = "..."`.
