@@ -297,7 +297,7 @@ fn explain_failure<P: ParamList>(
         // One reader for every tracked pass, the one a skipped field needs
         // (it stops once a field was skipped; until then it reads the text
         // as it is): a second reader type would compile the whole decoder
-        // once more for every distinct parameter list (D-56). It reads
+        // once more for every distinct parameter list (D-57). It reads
         // bytes, not `str`, so the fast pass's decoder is used once and
         // inlined as if nothing else used it.
         let reader = UntilSkipped {
