@@ -294,24 +294,21 @@ fn explain_failure<P: ParamList>(
             tracking: true,
             ..Failure::default()
         };
-        // Only a skipped field leaves a path after the fast pass; the
-        // slower reader that names its variant is for that error alone.
-        // (The other passes read bytes, not `str`: the fast pass's decoder
-        // is then used once and inlined as if nothing else used it.)
-        let result = if fast.nested_path.borrow().is_some() {
-            let reader = UntilSkipped {
-                rest: text.as_bytes(),
-                failure: &tracked,
-            };
-            decode_from::<P, _>(
-                serde_json::Deserializer::from_reader(reader),
-                params,
-                &tracked,
-            )
-        } else {
-            let bytes = serde_json::Deserializer::from_slice(text.as_bytes());
-            decode_from::<P, _>(bytes, params, &tracked)
+        // One reader for every tracked pass, the one a skipped field needs
+        // (it stops once a field was skipped; until then it reads the text
+        // as it is): a second reader type would compile the whole decoder
+        // once more for every distinct parameter list (D-57). It reads
+        // bytes, not `str`, so the fast pass's decoder is used once and
+        // inlined as if nothing else used it.
+        let reader = UntilSkipped {
+            rest: text.as_bytes(),
+            failure: &tracked,
         };
+        let result = decode_from::<P, _>(
+            serde_json::Deserializer::from_reader(reader),
+            params,
+            &tracked,
+        );
         if let Err(err) = result {
             return tracked.into_error(params, &err);
         }
@@ -350,8 +347,9 @@ fn decode_from<'de, P: ParamList, R: serde_json::de::Read<'de>>(
 /// path; `serde_path_to_error` names them, but records a path only where an
 /// error passes through it. So the tracked pass fails the read that comes
 /// next, that of the skipped value itself, and the error's path is the
-/// field's (`shape.Circle.fill`). Only the tracked pass of a skipped field
-/// reads so, byte by byte; every other pass reads the text in place.
+/// field's (`shape.Circle.fill`). Every tracked pass reads through it,
+/// byte by byte (a failed call's second pass, off the success path); the
+/// fast pass reads the text in place.
 struct UntilSkipped<'a> {
     rest: &'a [u8],
     failure: &'a Failure,

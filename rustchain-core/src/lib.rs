@@ -58,7 +58,7 @@ pub mod __private {
     pub use ::schemars::Schema;
     pub use ::std::boxed::Box;
     pub use ::std::option::Option::{None, Some};
-    pub use ::std::result::Result::{self, Ok};
+    pub use ::std::result::Result::{self, Err, Ok};
     pub use ::std::time::Duration;
 
     /// Compile-time proof that a parameter type can be decoded and described.

@@ -1,9 +1,14 @@
 //! The function under `#[tool]`, as the macro's own typed model.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Group, Span, TokenStream};
+use quote::{ToTokens, TokenStreamExt};
 use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
 
-use syn::{FnArg, GenericArgument, Ident, ItemFn, Pat, PathArguments, ReturnType, Type};
+use syn::{
+    Attribute, FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType, Signature, Type,
+    Visibility,
+};
 
 use crate::attr::{Guard, ToolArgs, doc_text, guard, is_guard};
 
@@ -11,7 +16,7 @@ use crate::attr::{Guard, ToolArgs, doc_text, guard, is_guard};
 pub struct Tool {
     /// The function, with the `///` comments on its parameters removed
     /// (rustc rejects doc comments there).
-    pub item: ItemFn,
+    pub item: Function,
     pub args: ToolArgs,
     /// The function's own doc comment, and where it starts.
     pub doc: (String, Option<Span>),
@@ -19,6 +24,48 @@ pub struct Tool {
     pub output: Output,
     /// Problems found while reading the function, reported with the rest by `valid`.
     pub problems: Vec<syn::Error>,
+}
+
+/// A function as `#[tool]` reads it: its attributes, visibility and
+/// signature parsed, its body kept as the tokens written.
+///
+/// Nothing reads the body, so it is not parsed into statements and printed
+/// back (what `syn::ItemFn` does): per tool that work grows with the body,
+/// and a proc macro runs unoptimized in a dev build. rustc parses the body
+/// once, and reports a syntax error in it as it would without `#[tool]`.
+pub struct Function {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub sig: Signature,
+    /// The `{ ... }` group.
+    pub body: Group,
+}
+
+impl Parse for Function {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let body: Group = input.parse()?;
+        if body.delimiter() != Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected a function body"));
+        }
+        Ok(Function {
+            attrs,
+            vis,
+            sig,
+            body,
+        })
+    }
+}
+
+impl ToTokens for Function {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.append_all(&self.attrs);
+        self.vis.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.body.to_tokens(tokens);
+    }
 }
 
 #[allow(
@@ -56,7 +103,7 @@ pub enum Output {
 impl Tool {
     pub fn parse(args: TokenStream, item: TokenStream) -> syn::Result<Tool> {
         let args = ToolArgs::parse(args)?;
-        let mut item: ItemFn = syn::parse2(item).map_err(|err| {
+        let mut item: Function = syn::parse2(item).map_err(|err| {
             syn::Error::new(
                 err.span(),
                 "#[tool] goes on a free function, like `fn get_weather(city: String) -> String`",

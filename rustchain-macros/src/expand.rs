@@ -14,7 +14,11 @@ use crate::attr::parse_duration_ms;
 
 pub fn expand(tool: &Tool) -> TokenStream {
     let item = &tool.item;
-    let rt = runtime_path(tool);
+    let rt_path = runtime_path(tool);
+    // The runtime by a one-segment alias (a `use` in the hidden block): per
+    // tool it is named some 30 times, and each full path is eight tokens to
+    // generate, parse and resolve.
+    let rt = quote!(__rustchain_rt);
     let function = &item.sig.ident;
     // A named const, not `const _`, so that the block also parses as an
     // associated item when the function sits in an `impl` block; there the
@@ -119,11 +123,26 @@ pub fn expand(tool: &Tool) -> TokenStream {
     // Through `ParamsOf`, so a parameter type that fails `assert_param` is
     // reported once, on that type, and not again at each use of the tuple.
     let params_of = quote!((&#rt::ParamsOf::<(#(#arg_types,)*)>::NEW));
+    // What `?` does, as a `match`: no `Try` and `FromResidual` to resolve
+    // and call per tool, which in a dev build are two calls per `?`.
+    let early = |result: TokenStream| {
+        quote! {
+            match #result {
+                #rt::Ok(__value) => __value,
+                #rt::Err(__error) => return #rt::Err(__error),
+            }
+        }
+    };
     // Decoded once; the guards and the body see the same values.
+    let decoded = early(quote!(#params_of.decode(__args, __RUSTCHAIN_DESCRIPTOR.params)));
     let decode = quote! {
-        let (#(#bindings,)*) = #params_of.decode(__args, &__RUSTCHAIN_PARAMS)?;
+        let (#(#bindings,)*) = #decoded;
     };
     let guard_list = quote!(&[#(#guard_values),*]);
+    let (check, check_and_proceed) = (
+        early(quote!(__ctx.__check(#guard_list))),
+        early(quote!(__ctx.__check_and_proceed(#guard_list))),
+    );
     let invoke = if tool.is_async() {
         quote! {
             #[allow(unused_variables)]
@@ -132,7 +151,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             {
                 #free_check
                 #decode
-                __ctx.__check(#guard_list)?;
+                #check;
                 #rt::Ok(#rt::Box::pin(async move {
                     __ctx.__proceed_async().await?;
                     #finish_async
@@ -147,7 +166,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
             {
                 #free_check
                 #decode
-                __ctx.__check_and_proceed(#guard_list)?;
+                #check_and_proceed;
                 #finish_sync
             }
         }
@@ -185,6 +204,10 @@ pub fn expand(tool: &Tool) -> TokenStream {
     };
 
     let descriptor_placement = descriptor_placement(&rt);
+    let (crate_name, crate_version) = (
+        package_var("CARGO_PKG_NAME"),
+        package_var("CARGO_PKG_VERSION"),
+    );
 
     quote! {
         #item
@@ -198,15 +221,15 @@ pub fn expand(tool: &Tool) -> TokenStream {
             // function is in an `impl` block, where `assert_free_function`
             // then refuses the stand-in with advice, and nothing else fails.
             #[allow(non_upper_case_globals, dead_code)]
-            const #hidden: #rt::NotAFreeFunction = #rt::NotAFreeFunction;
+            const #hidden: #rt_path::NotAFreeFunction = #rt_path::NotAFreeFunction;
             #stand_in
             {
             #[allow(unused_imports)]
             use self::*;
+            use #rt_path as __rustchain_rt;
             #[allow(unused_imports)]
             use #rt::{DecodeParams as _, GuardCheck as _, GuardRefused as _, RefuseParams as _};
 
-            static __RUSTCHAIN_PARAMS: [#rt::ParamInfo; #arg_count] = [#(#param_infos),*];
             // The type checks, as statements of this block (already a
             // constant's body): no item of their own. Each call keeps its
             // type's span, so an error lands on that type.
@@ -234,10 +257,10 @@ pub fn expand(tool: &Tool) -> TokenStream {
                 tags: &[#(#tags),*],
                 permissions: &[#(#permissions),*],
                 timeout: #timeout,
-                params: &__RUSTCHAIN_PARAMS,
+                params: &[#(#param_infos),*],
                 source: #rt::SourceLocation {
-                    crate_name: ::core::env!("CARGO_PKG_NAME"),
-                    crate_version: ::core::env!("CARGO_PKG_VERSION"),
+                    crate_name: #crate_name,
+                    crate_version: #crate_version,
                     module_path: ::core::module_path!(),
                     file: ::core::file!(),
                     line: #line,
@@ -321,6 +344,17 @@ fn defining_crate() -> Option<String> {
     krate.chars().all(plain).then_some(krate)
 }
 
+/// Cargo's `var` for the package being compiled, as a literal: the macro
+/// runs inside the rustc that compiles it, with the same environment that
+/// `env!` would read, and a literal spares rustc a macro call per tool.
+/// Outside Cargo, `env!` itself, which then reports the variable missing.
+fn package_var(var: &str) -> TokenStream {
+    match std::env::var(var) {
+        Ok(value) => quote!(#value),
+        Err(_) => quote!(::core::env!(#var)),
+    }
+}
+
 /// Where the runtime is: `::rustchain::__private`, or under `crate = "..."`.
 fn runtime_path(tool: &Tool) -> TokenStream {
     match &tool.args.krate {
@@ -394,6 +428,20 @@ mod tests {
         let tool = Tool::parse(args, item).expect("a valid tool");
         let tokens = expand(&tool);
         (tokens.to_string(), count(tokens))
+    }
+
+    #[test]
+    fn the_body_is_passed_through_as_written_not_parsed() {
+        // Tokens no statement parser accepts: the macro leaves them to
+        // rustc, which reports them as it would without `#[tool]`.
+        let (text, _) = expanded(
+            quote!(),
+            quote! {
+                /// Adds.
+                fn add(/** One. */ a: i64) -> i64 { a + + ; let }
+            },
+        );
+        assert!(text.contains("-> i64 { a + + ; let }"), "{text}");
     }
 
     #[test]
