@@ -22,7 +22,9 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolRequestParams, JsonObject, NumberOrString, Tool};
 use rmcp::service::{Peer, RequestContext, RoleServer};
 use rustchain::{Executor, Registry, ToolContext};
-use rustchain_bench_peers::{ALLOW_ADD, AddArgs, NAMES, executor_with_policy, hand_written};
+use rustchain_bench_peers::{
+    ALLOW_ADD, AddArgs, NAMES, TIMEOUT_30S, executor_with_policy, hand_written,
+};
 
 const ARGS: &str = r#"{"a":2,"b":40}"#;
 
@@ -38,6 +40,31 @@ fn allocations_per_call(mut call: impl FnMut()) -> (f64, f64) {
         for _ in 0..1_000 {
             call();
         }
+    });
+    (
+        counts.allocations as f64 / 1_000.0,
+        counts.bytes as f64 / 1_000.0,
+    )
+}
+
+/// Allocations and bytes per call of `call`, awaited 1,000 times inside one
+/// `block_on` after a warm-up (the one entry into the runtime is counted
+/// too, spread over the 1,000 calls).
+fn awaited_allocations_per_call<F: Future<Output = ()>>(
+    runtime: &tokio::runtime::Runtime,
+    mut call: impl FnMut() -> F,
+) -> (f64, f64) {
+    runtime.block_on(async {
+        for _ in 0..100 {
+            call().await;
+        }
+    });
+    let counts = counting_alloc::during(|| {
+        runtime.block_on(async {
+            for _ in 0..1_000 {
+                call().await;
+            }
+        })
     });
     (
         counts.allocations as f64 / 1_000.0,
@@ -138,6 +165,7 @@ fn rig_call(
 fn peers(c: &mut Criterion) {
     let executor = Executor::new(Registry::global());
     let allowing = executor_with_policy(ALLOW_ADD);
+    let timed = executor_with_policy(TIMEOUT_30S);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -170,6 +198,10 @@ fn peers(c: &mut Criterion) {
     });
     group.bench_function("rustchain_call_blocking_allowed", |b| {
         b.iter(|| allowing.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
+    });
+    // Under `[limits] timeout`: the call keeps a deadline, on the caller's thread.
+    group.bench_function("rustchain_call_blocking_timeout", |b| {
+        b.iter(|| timed.call_blocking(black_box("add"), black_box(ARGS), ToolContext::new()))
     });
     // Each call enters the runtime (`block_on`) and awaits there: what a
     // synchronous caller pays for `call`.
@@ -212,9 +244,21 @@ fn peers(c: &mut Criterion) {
             }),
         ),
         (
+            "rustchain_call_blocking_timeout",
+            allocations_per_call(|| {
+                black_box(timed.call_blocking("add", ARGS, ToolContext::new())).ok();
+            }),
+        ),
+        (
             "rustchain_call_async",
             allocations_per_call(|| {
                 black_box(runtime.block_on(executor.call("add", ARGS, ToolContext::new()))).ok();
+            }),
+        ),
+        (
+            "rustchain_call_async_in_runtime",
+            awaited_allocations_per_call(&runtime, || async {
+                black_box(executor.call("add", ARGS, ToolContext::new()).await).ok();
             }),
         ),
         (

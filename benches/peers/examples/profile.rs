@@ -13,7 +13,7 @@
 use std::hint::black_box;
 
 use rustchain::{Executor, Registry, ToolContext};
-use rustchain_bench_peers::{ALLOW_ADD, executor_with_policy, hand_written};
+use rustchain_bench_peers::{ALLOW_ADD, TIMEOUT_30S, executor_with_policy, hand_written};
 
 const ARGS: &str = r#"{"a":2,"b":40}"#;
 
@@ -22,7 +22,7 @@ fn main() {
     let path = argv.next().unwrap_or_else(|| "call_blocking".to_owned());
     let n: u64 = argv.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let plain = Executor::new(Registry::global());
-    let timed = executor_with_policy("[limits]\ntimeout = \"30s\"\n");
+    let timed = executor_with_policy(TIMEOUT_30S);
     let allowing = executor_with_policy(ALLOW_ADD);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -27,6 +27,9 @@ pub fn executor_with_policy(toml: &str) -> Executor {
 /// The policy that allows `add` by name and nothing else.
 pub const ALLOW_ADD: &str = "[tools]\nallow = [\"add\"]\n";
 
+/// A policy that only sets a default timeout: every call gets a deadline.
+pub const TIMEOUT_30S: &str = "[limits]\ntimeout = \"30s\"\n";
+
 /// The arguments every tool takes.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
