@@ -40,6 +40,18 @@ pub(crate) fn format_hash(hash: &Hash) -> String {
     out
 }
 
+/// Appends `hash` as the trail writes it (`sha256:<hex>`) to `out`.
+pub(crate) fn push_hash(out: &mut Vec<u8>, hash: &Hash) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0; 64];
+    for (pair, &byte) in hex.chunks_exact_mut(2).zip(hash) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    out.extend_from_slice(PREFIX.as_bytes());
+    out.extend_from_slice(&hex);
+}
+
 pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
     let hex = text.strip_prefix(PREFIX)?;
     decode_hex(hex)?.try_into().ok()
@@ -83,6 +95,14 @@ pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_hash_writes_what_format_hash_does() {
+        let hash = sha256(b"abc");
+        let mut out = b"x".to_vec();
+        push_hash(&mut out, &hash);
+        assert_eq!(out, [b"x", format_hash(&hash).as_bytes()].concat());
+    }
 
     #[test]
     fn hashes_round_trip_through_their_text_form() {
