@@ -1478,6 +1478,54 @@ mod tests {
         assert_intact(&path);
     }
 
+    #[test]
+    fn a_failed_batch_fails_every_caller_in_it_and_the_next_batch_writes_again() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let trail = Arc::new(trail);
+        assert_eq!(trail.append(&events()[0]).expect("appends").seq(), 1);
+        // A read-only handle in place of the trail's file: every `write` fails.
+        let stalled = {
+            let mut inner = trail.inner();
+            let read_only = File::open(&path).expect("opens");
+            let writable = std::mem::replace(&mut inner.file, read_only);
+            (inner, writable)
+        };
+        let (inner, writable) = stalled;
+        let first = {
+            let trail = Arc::clone(&trail);
+            std::thread::spawn(move || trail.append(&events()[0]).map(|id| id.seq()))
+        };
+        until(|| trail.queue().writing);
+        let queued: Vec<_> = (0..7)
+            .map(|_| {
+                let trail = Arc::clone(&trail);
+                std::thread::spawn(move || {
+                    let events = events();
+                    trail
+                        .append_all(&[&events[0], &events[1]])
+                        .map(|ids| ids.len())
+                })
+            })
+            .collect();
+        until(|| trail.queue().waiting.len() == 7);
+        drop(inner);
+        let error = first
+            .join()
+            .expect("no panic")
+            .expect_err("the write failed");
+        assert_eq!(error.kind(), AuditErrorKind::Io, "{error}");
+        for handle in queued {
+            handle
+                .join()
+                .expect("no panic")
+                .expect_err("the write failed");
+        }
+        assert!(!trail.queue().writing, "no batch left under way");
+        trail.inner().file = writable;
+        assert_eq!(trail.append(&events()[1]).expect("appends").seq(), 2);
+        assert_intact(&path);
+    }
+
     /// Whether another open file description could lock the trail now.
     fn lockable(path: &Path) -> bool {
         let other = File::open(path).expect("opens");
