@@ -34,10 +34,9 @@ pub(crate) fn sha256(bytes: &[u8]) -> Hash {
 }
 
 pub(crate) fn format_hash(hash: &Hash) -> String {
-    let mut out = String::with_capacity(PREFIX.len() + 64);
-    out.push_str(PREFIX);
-    push_hex(&mut out, hash);
-    out
+    let mut out = Vec::with_capacity(PREFIX.len() + 64);
+    push_hash(&mut out, hash);
+    String::from_utf8(out).expect("a prefix and hex digits are ASCII")
 }
 
 /// Appends `hash` as the trail writes it (`sha256:<hex>`) to `out`.
@@ -102,6 +101,9 @@ mod tests {
         let mut out = b"x".to_vec();
         push_hash(&mut out, &hash);
         assert_eq!(out, [b"x", format_hash(&hash).as_bytes()].concat());
+        let mut hex = String::from("sha256:");
+        push_hex(&mut hex, &hash);
+        assert_eq!(format_hash(&hash), hex);
     }
 
     #[test]
