@@ -34,10 +34,21 @@ pub(crate) fn sha256(bytes: &[u8]) -> Hash {
 }
 
 pub(crate) fn format_hash(hash: &Hash) -> String {
-    let mut out = String::with_capacity(PREFIX.len() + 64);
-    out.push_str(PREFIX);
-    push_hex(&mut out, hash);
-    out
+    let mut out = Vec::with_capacity(PREFIX.len() + 64);
+    push_hash(&mut out, hash);
+    String::from_utf8(out).expect("a prefix and hex digits are ASCII")
+}
+
+/// Appends `hash` as the trail writes it (`sha256:<hex>`) to `out`.
+pub(crate) fn push_hash(out: &mut Vec<u8>, hash: &Hash) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut hex = [0; 64];
+    for (pair, &byte) in hex.chunks_exact_mut(2).zip(hash) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    out.extend_from_slice(PREFIX.as_bytes());
+    out.extend_from_slice(&hex);
 }
 
 pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
@@ -83,6 +94,17 @@ pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn push_hash_writes_what_format_hash_does() {
+        let hash = sha256(b"abc");
+        let mut out = b"x".to_vec();
+        push_hash(&mut out, &hash);
+        assert_eq!(out, [b"x", format_hash(&hash).as_bytes()].concat());
+        let mut hex = String::from("sha256:");
+        push_hex(&mut hex, &hash);
+        assert_eq!(format_hash(&hash), hex);
+    }
 
     #[test]
     fn hashes_round_trip_through_their_text_form() {

@@ -32,6 +32,7 @@
 //! The file is the authority; tracing spans are only an export.
 
 mod checkpoint;
+mod encode;
 mod error;
 mod hash;
 mod record;

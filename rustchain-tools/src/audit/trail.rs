@@ -5,24 +5,30 @@
 //! no batch under way writes everything waiting (one file lock, one `write`,
 //! at most one fsync, the chain computed in the batch) while the others wait
 //! for it, so every `append` still returns only once its record is written.
+//! Each waiting caller sleeps on its own (no thundering herd): the writer of
+//! a batch wakes exactly the callers whose records it wrote, then hands the
+//! next batch to the caller that has waited longest, who writes everything
+//! that queued meanwhile.
 //! When records already wait as a batch ends, the file lock is kept for
 //! the next batch (a burst, at most 64 batches), which then skips the lock
 //! and the check of the file's length: one system call per batch.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Take, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::Thread;
 use std::time::SystemTime;
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
 use super::checkpoint;
+use super::encode;
 use super::error::{AuditError, AuditErrorKind};
-use super::hash::{GENESIS, Hash, format_hash, sha256};
+use super::hash::{GENESIS, Hash, format_hash, push_hash, sha256};
 use super::record::{
     AuditEvent, Body, CheckpointBody, KIND_CHECKPOINT, KIND_RECOVERY, Line, RecoveryBody,
     StoredRecord,
@@ -283,32 +289,100 @@ pub struct AuditTrail {
     options: AuditOptions,
     /// The file and the chain: held by the writer of a batch.
     inner: Mutex<Inner>,
-    /// Records waiting for a batch, and the outcomes of written ones.
+    /// Records waiting for a batch.
     queue: Mutex<Queue>,
-    /// Signalled when a batch is written.
-    written: Condvar,
 }
 
 /// The group commit's meeting point.
 #[derive(Default)]
 struct Queue {
-    /// Bodies waiting for a batch, in the order they arrived.
+    /// Callers' records waiting for a batch, in the order they arrived.
     waiting: Vec<Pending>,
-    next_ticket: u64,
-    /// Whether a batch is being written now.
+    /// Whether a caller is writing a batch now (or has been told to write
+    /// the next one): then a newcomer queues and sleeps.
     writing: bool,
-    /// Callers waiting for a batch: a batch wakes them only if there are any
-    /// (a wake-up is a system call even when nobody sleeps).
-    sleeping: usize,
-    /// Outcomes of written records not yet collected by their callers.
-    outcomes: HashMap<u64, Result<RecordId, AuditError>>,
 }
 
-/// One record waiting for its batch: the body serialized by its caller,
-/// outside any lock, so only the chain fields are written in the batch.
+/// One caller's records waiting for a batch: their bodies, serialized by the
+/// caller outside any lock (so only the chain fields are written in the
+/// batch), and where the caller sleeps until they are written.
 struct Pending {
-    ticket: u64,
-    body: Vec<u8>,
+    /// The bodies, one JSON object each, one after another.
+    bodies: Vec<u8>,
+    /// Where each body but the last ends in `bodies` (none for one record,
+    /// so a lone record allocates nothing more).
+    ends: Vec<usize>,
+    /// How many bodies.
+    records: usize,
+    waiter: Arc<Waiter>,
+}
+
+impl Pending {
+    fn bodies(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        let ends = self.ends.iter().copied().chain([self.bodies.len()]);
+        starts
+            .zip(ends)
+            .map(|(start, end)| &self.bodies[start..end])
+    }
+}
+
+/// What a written batch gives each of its callers: the ids of its records.
+type Outcome = Result<Vec<RecordId>, AuditError>;
+
+/// A caller waiting for its records: woken once, either with their outcome
+/// or to write the next batch. Only the thread that queued the records parks
+/// on it; `unpark` costs no system call when that thread is not asleep yet.
+struct Waiter {
+    thread: Thread,
+    state: AtomicU8,
+    outcome: Mutex<Option<Outcome>>,
+}
+
+const WAITING: u8 = 0;
+const LEAD: u8 = 1;
+const DONE: u8 = 2;
+
+impl Waiter {
+    fn for_this_thread() -> Arc<Waiter> {
+        Arc::new(Waiter {
+            thread: std::thread::current(),
+            state: AtomicU8::new(WAITING),
+            outcome: Mutex::new(None),
+        })
+    }
+
+    /// Sleeps until woken: `Some` with the records' outcome once they are
+    /// written, `None` when this caller is to write the next batch.
+    fn wait(&self) -> Option<Outcome> {
+        loop {
+            match self.state.load(Ordering::Acquire) {
+                // A park may return without an unpark: look again.
+                WAITING => std::thread::park(),
+                LEAD => return None,
+                _ => {
+                    return self
+                        .outcome
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take();
+                }
+            }
+        }
+    }
+
+    /// Hands the caller its outcome and wakes it.
+    fn finish(&self, outcome: Outcome) {
+        *self.outcome.lock().unwrap_or_else(PoisonError::into_inner) = Some(outcome);
+        self.state.store(DONE, Ordering::Release);
+        self.thread.unpark();
+    }
+
+    /// Wakes the caller to write the next batch.
+    fn lead(&self) {
+        self.state.store(LEAD, Ordering::Release);
+        self.thread.unpark();
+    }
 }
 
 impl fmt::Debug for AuditTrail {
@@ -418,7 +492,6 @@ impl AuditTrail {
                 held_batches: 0,
             }),
             queue: Mutex::new(Queue::default()),
-            written: Condvar::new(),
         };
         let report = trail.locked(|appender| {
             let (tail, recovery) = appender.settle_tail()?;
@@ -439,9 +512,8 @@ impl AuditTrail {
     /// one batch by whichever of them comes first; each returns when the
     /// batch holding its record is written.
     pub fn append(&self, event: &AuditEvent<'_>) -> Result<RecordId, AuditError> {
-        let (first, last) = self.enqueue([serialize(event)]);
-        let mut outcomes = self.wait_for(first, last);
-        outcomes.pop().expect("one outcome per record")
+        let mut ids = self.commit(serialize(event), Vec::new(), 1)?;
+        Ok(ids.pop().expect("one id per record"))
     }
 
     /// Appends `events` in this order, in one batch, so they are adjacent in
@@ -454,60 +526,56 @@ impl AuditTrail {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let (first, last) = self.enqueue(events.iter().map(|event| serialize(event)));
-        self.wait_for(first, last).into_iter().collect()
-    }
-
-    /// Queues serialized bodies with consecutive tickets, under one lock of
-    /// the queue: a batch takes every waiting body, so these share one.
-    fn enqueue(&self, bodies: impl IntoIterator<Item = Vec<u8>>) -> (u64, u64) {
-        let mut queue = self.queue();
-        let first = queue.next_ticket;
-        for body in bodies {
-            let ticket = queue.next_ticket;
-            queue.next_ticket += 1;
-            queue.waiting.push(Pending { ticket, body });
+        let mut bodies = Vec::with_capacity(BODY_CAPACITY * events.len());
+        let mut ends = Vec::with_capacity(events.len() - 1);
+        for (n, event) in events.iter().enumerate() {
+            if n > 0 {
+                ends.push(bodies.len());
+            }
+            serialize_into(&mut bodies, event);
         }
-        (first, queue.next_ticket - 1)
+        self.commit(bodies, ends, events.len())
     }
 
-    /// Waits until tickets `first..=last` (queued together, so written in
-    /// one batch) are written, writing batches meanwhile when no one else is.
-    fn wait_for(&self, first: u64, last: u64) -> Vec<Result<RecordId, AuditError>> {
+    /// Queues one caller's serialized bodies and returns their ids once
+    /// they are written: by this caller, if no batch is under way (then
+    /// with everything that waits by then), or by whoever writes the batch
+    /// that takes them. A caller that wrote a batch wakes each caller whose
+    /// records it wrote, and hands the next batch, if records wait, to the
+    /// one that has waited longest.
+    fn commit(&self, bodies: Vec<u8>, ends: Vec<usize>, records: usize) -> Outcome {
+        let waiter = Waiter::for_this_thread();
         let mut queue = self.queue();
-        loop {
-            if queue.outcomes.contains_key(&last) {
-                return (first..=last)
-                    .map(|ticket| {
-                        queue
-                            .outcomes
-                            .remove(&ticket)
-                            .expect("the records of one enqueue share a batch")
-                    })
-                    .collect();
-            }
-            if queue.writing {
-                queue.sleeping += 1;
-                queue = self
-                    .written
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner);
-                queue.sleeping -= 1;
-                continue;
-            }
-            // No batch under way and this record still waits: write one,
-            // with everything that waits by now.
-            queue.writing = true;
-            let batch = std::mem::take(&mut queue.waiting);
+        queue.waiting.push(Pending {
+            bodies,
+            ends,
+            records,
+            waiter: Arc::clone(&waiter),
+        });
+        if queue.writing {
             drop(queue);
-            let outcomes = self.write_batch(&batch);
-            queue = self.queue();
-            queue.writing = false;
-            queue.outcomes.extend(outcomes);
-            if queue.sleeping > 0 {
-                self.written.notify_all();
+            if let Some(outcome) = waiter.wait() {
+                return outcome;
             }
+            // Told to write the next batch: `writing` stayed set for it.
+            queue = self.queue();
+        } else {
+            queue.writing = true;
         }
+        let batch = std::mem::take(&mut queue.waiting);
+        drop(queue);
+        let written = self.write_batch(&batch);
+        let mine = deliver(batch, written, &waiter);
+        let mut queue = self.queue();
+        let next = queue.waiting.first().map(|next| Arc::clone(&next.waiter));
+        if next.is_none() {
+            queue.writing = false;
+        }
+        drop(queue);
+        if let Some(next) = next {
+            next.lead();
+        }
+        mine
     }
 
     /// What this handle has written so far: records, batches, fsyncs.
@@ -567,10 +635,10 @@ impl AuditTrail {
     }
 
     /// Writes `batch` after the file's last record: one lock, one `write`
-    /// (split only around a checkpoint), one fsync if one is due. Every
-    /// record of a batch that fails gets the failure. The lock is kept for
-    /// the next batch when records already wait for one (see [`Inner::held`]).
-    fn write_batch(&self, batch: &[Pending]) -> Vec<(u64, Result<RecordId, AuditError>)> {
+    /// (split only around a checkpoint), one fsync if one is due; the ids
+    /// of its records in order. The lock is kept for the next batch when
+    /// records already wait for one (see [`Inner::held`]).
+    fn write_batch(&self, batch: &[Pending]) -> Result<Vec<RecordId>, AuditError> {
         let mut inner = self.inner();
         let written = self.under_lock(&mut inner, |appender| {
             let (tail, _recovery) = appender.settle_tail()?;
@@ -585,21 +653,7 @@ impl AuditTrail {
         if !burst {
             release(&mut inner);
         }
-        drop(inner);
-        match written {
-            Ok(ids) => batch
-                .iter()
-                .zip(ids)
-                .map(|(pending, id)| (pending.ticket, Ok(id)))
-                .collect(),
-            Err(error) => batch
-                .iter()
-                .map(|pending| {
-                    let copy = AuditError::new(error.kind(), error.path(), error.message());
-                    (pending.ticket, Err(copy))
-                })
-                .collect(),
-        }
+        written
     }
 
     /// The trail's path.
@@ -871,11 +925,12 @@ impl Appender<'_> {
         batch: &[Pending],
     ) -> Result<Vec<RecordId>, AuditError> {
         let ts = format_rfc3339_millis(SystemTime::now());
-        let mut ids = Vec::with_capacity(batch.len());
+        let records: usize = batch.iter().map(|pending| pending.records).sum();
+        let mut ids = Vec::with_capacity(records);
         self.state.buf.clear();
         let mut lines = 0;
-        for pending in batch {
-            tail = push_line(&mut self.state.buf, tail, &ts, &pending.body);
+        for body in batch.iter().flat_map(Pending::bodies) {
+            tail = push_line(&mut self.state.buf, tail, &ts, body);
             lines += 1;
             ids.push(RecordId {
                 seq: tail.seq,
@@ -893,7 +948,7 @@ impl Appender<'_> {
             self.flush(tail, lines)?;
             self.state.unsigned = true;
         }
-        self.state.stats.records += batch.len() as u64;
+        self.state.stats.records += records as u64;
         self.state.stats.batches += 1;
         Ok(ids)
     }
@@ -1040,10 +1095,38 @@ impl Appender<'_> {
     }
 }
 
+/// Gives each caller of a written batch its records' outcome, waking all
+/// but `own` (the writer's), whose outcome is returned. A failed batch
+/// fails every record in it.
+fn deliver(batch: Vec<Pending>, written: Outcome, own: &Arc<Waiter>) -> Outcome {
+    let mut ids = written.map(Vec::into_iter);
+    let mut mine = None;
+    for pending in batch {
+        let outcome = match &mut ids {
+            Ok(ids) => Ok(ids.by_ref().take(pending.records).collect()),
+            Err(error) => Err(AuditError::new(error.kind(), error.path(), error.message())),
+        };
+        if Arc::ptr_eq(&pending.waiter, own) {
+            mine = Some(outcome);
+        } else {
+            pending.waiter.finish(outcome);
+        }
+    }
+    mine.expect("the writer of a batch queued its own records in it")
+}
+
+/// Room for a typical record's body, so serializing one does not grow the buffer.
+const BODY_CAPACITY: usize = 320;
+
 /// An event's body, serialized by its caller outside any lock.
 fn serialize(event: &AuditEvent<'_>) -> Vec<u8> {
-    serde_json::to_vec(&Body::Event(event))
-        .expect("records hold strings, integers and JSON values, which always serialize")
+    let mut body = Vec::with_capacity(BODY_CAPACITY);
+    serialize_into(&mut body, event);
+    body
+}
+
+fn serialize_into(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
+    encode::write_event(out, event);
 }
 
 /// Appends the line of the record after `tail` to `buf`: the chain fields,
@@ -1054,10 +1137,11 @@ fn push_line(buf: &mut Vec<u8>, tail: Tail, ts: &str, body: &[u8]) -> Tail {
     let start = buf.len();
     buf.extend_from_slice(b"{\"seq\":");
     serde_json::to_writer(&mut *buf, &seq).expect("an integer serializes");
-    buf.extend_from_slice(b",\"ts\":");
-    serde_json::to_writer(&mut *buf, ts).expect("a string serializes");
-    buf.extend_from_slice(b",\"prev\":\"");
-    buf.extend_from_slice(format_hash(&tail.hash).as_bytes());
+    // A timestamp and a hash hold nothing JSON escapes: copied as they are.
+    buf.extend_from_slice(b",\"ts\":\"");
+    buf.extend_from_slice(ts.as_bytes());
+    buf.extend_from_slice(b"\",\"prev\":\"");
+    push_hash(buf, &tail.hash);
     buf.push(b'"');
     match body.strip_prefix(b"{") {
         // A body with fields: they follow the chain fields.
@@ -1096,7 +1180,7 @@ impl Write for HashWriter<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
+    use std::collections::HashMap;
 
     use super::*;
     use crate::Caller;
@@ -1232,6 +1316,216 @@ mod tests {
         assert_eq!(text.lines().count() as u64, total);
     }
 
+    /// The call id of each record in the trail at `path`, by sequence number.
+    fn call_ids(path: &Path) -> HashMap<u64, String> {
+        let text = std::fs::read_to_string(path).expect("reads");
+        text.lines()
+            .map(|line| {
+                let record: serde_json::Value = serde_json::from_str(line).expect("a record");
+                let seq = record["seq"].as_u64().expect("a seq");
+                let id = record["gen_ai.tool.call.id"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned();
+                (seq, id)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_concurrent_caller_gets_the_ids_of_its_own_records() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let trail = Arc::new(trail);
+        const THREADS: usize = 16;
+        const PER_THREAD: usize = 40;
+        let handles: Vec<_> = (0..THREADS)
+            .map(|thread| {
+                let trail = Arc::clone(&trail);
+                std::thread::spawn(move || {
+                    let mut mine = Vec::new();
+                    for n in 0..PER_THREAD {
+                        let call_id = format!("t{thread}-{n}");
+                        let [decision, result] = events_for(&call_id);
+                        if n % 2 == 0 {
+                            let id = trail.append(&decision).expect("appends");
+                            mine.push((id.seq(), call_id));
+                        } else {
+                            let ids = trail.append_all(&[&decision, &result]).expect("appends");
+                            assert_eq!(ids.len(), 2);
+                            assert_eq!(ids[1].seq(), ids[0].seq() + 1, "adjacent");
+                            mine.extend(ids.iter().map(|id| (id.seq(), call_id.clone())));
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        let returned: Vec<(u64, String)> = handles
+            .into_iter()
+            .flat_map(|handle| handle.join().expect("no panic"))
+            .collect();
+        let total = THREADS * (PER_THREAD / 2 + PER_THREAD / 2 * 2);
+        assert_eq!(returned.len(), total);
+        let on_file = call_ids(&path);
+        assert_eq!(on_file.len(), total, "every record written once");
+        for (seq, call_id) in &returned {
+            assert_eq!(
+                on_file.get(seq),
+                Some(call_id),
+                "record {seq} is its caller's"
+            );
+        }
+        assert_eq!(trail.commit_stats().records, total as u64);
+        assert_intact(&path);
+    }
+
+    /// A decision and a result for `call_id`, as the executor writes them.
+    fn events_for(call_id: &str) -> [AuditEvent<'_>; 2] {
+        let [decision, result] = <[AuditEvent<'static>; 2]>::try_from(events()).expect("two");
+        let AuditEvent::Decision {
+            tool,
+            caller,
+            decision,
+            rule,
+            reason,
+            approver,
+            args_digest,
+            args,
+            ..
+        } = decision
+        else {
+            unreachable!("the first is a decision")
+        };
+        let AuditEvent::Result {
+            outcome,
+            error_type,
+            duration,
+            output_bytes,
+            output_digest,
+            ..
+        } = result
+        else {
+            unreachable!("the second is a result")
+        };
+        [
+            AuditEvent::Decision {
+                tool,
+                call_id,
+                caller,
+                decision,
+                rule,
+                reason,
+                approver,
+                args_digest,
+                args,
+            },
+            AuditEvent::Result {
+                tool,
+                call_id,
+                caller: None,
+                outcome,
+                error_type,
+                duration,
+                output_bytes,
+                output_digest,
+                args_digest: Some(args_digest),
+            },
+        ]
+    }
+
+    /// Polls `done` until it holds (a test's threads reaching a point).
+    fn until(done: impl Fn() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "timed out");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn callers_queued_behind_a_batch_are_all_written_by_the_next_one_and_all_woken() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let trail = Arc::new(trail);
+        // Holding the handle's writer mutex stops the first batch midway.
+        let stalled = trail.inner();
+        let first = {
+            let trail = Arc::clone(&trail);
+            std::thread::spawn(move || trail.append(&events()[0]).expect("appends").seq())
+        };
+        until(|| trail.queue().writing);
+        const QUEUED: usize = 15;
+        let queued: Vec<_> = (0..QUEUED)
+            .map(|_| {
+                let trail = Arc::clone(&trail);
+                std::thread::spawn(move || trail.append(&events()[1]).expect("appends").seq())
+            })
+            .collect();
+        until(|| trail.queue().waiting.len() == QUEUED);
+        drop(stalled);
+        assert_eq!(first.join().expect("no panic"), 1);
+        let mut seqs: Vec<u64> = queued
+            .into_iter()
+            .map(|handle| handle.join().expect("no panic"))
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (2..=16).collect::<Vec<u64>>());
+        let stats = trail.commit_stats();
+        assert_eq!(
+            stats.batches, 2,
+            "everything queued behind the first batch went in one: {stats:?}"
+        );
+        assert!(!trail.queue().writing, "no batch left under way");
+        assert_intact(&path);
+    }
+
+    #[test]
+    fn a_failed_batch_fails_every_caller_in_it_and_the_next_batch_writes_again() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let trail = Arc::new(trail);
+        assert_eq!(trail.append(&events()[0]).expect("appends").seq(), 1);
+        // A read-only handle in place of the trail's file: every `write` fails.
+        let stalled = {
+            let mut inner = trail.inner();
+            let read_only = File::open(&path).expect("opens");
+            let writable = std::mem::replace(&mut inner.file, read_only);
+            (inner, writable)
+        };
+        let (inner, writable) = stalled;
+        let first = {
+            let trail = Arc::clone(&trail);
+            std::thread::spawn(move || trail.append(&events()[0]).map(|id| id.seq()))
+        };
+        until(|| trail.queue().writing);
+        let queued: Vec<_> = (0..7)
+            .map(|_| {
+                let trail = Arc::clone(&trail);
+                std::thread::spawn(move || {
+                    let events = events();
+                    trail
+                        .append_all(&[&events[0], &events[1]])
+                        .map(|ids| ids.len())
+                })
+            })
+            .collect();
+        until(|| trail.queue().waiting.len() == 7);
+        drop(inner);
+        let error = first
+            .join()
+            .expect("no panic")
+            .expect_err("the write failed");
+        assert_eq!(error.kind(), AuditErrorKind::Io, "{error}");
+        for handle in queued {
+            handle
+                .join()
+                .expect("no panic")
+                .expect_err("the write failed");
+        }
+        assert!(!trail.queue().writing, "no batch left under way");
+        trail.inner().file = writable;
+        assert_eq!(trail.append(&events()[1]).expect("appends").seq(), 2);
+        assert_intact(&path);
+    }
+
     /// Whether another open file description could lock the trail now.
     fn lockable(path: &Path) -> bool {
         let other = File::open(path).expect("opens");
@@ -1240,6 +1534,16 @@ mod tests {
             other.unlock().expect("unlocks");
         }
         free
+    }
+
+    /// Queues a record as a caller would, without waiting for it.
+    fn enqueue(trail: &AuditTrail, body: Vec<u8>) {
+        trail.queue().waiting.push(Pending {
+            bodies: body,
+            ends: Vec::new(),
+            records: 1,
+            waiter: Waiter::for_this_thread(),
+        });
     }
 
     /// Takes the first waiting record off the queue, as a batch of its own.
@@ -1253,19 +1557,19 @@ mod tests {
         let (other, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
         let event = &events()[0];
         for _ in 0..3 {
-            trail.enqueue([serialize(event)]);
+            enqueue(&trail, serialize(event));
         }
         // Records wait after this batch: the lock is kept for theirs.
         let batch = [first_waiting(&trail)];
-        assert!(trail.write_batch(&batch)[0].1.is_ok());
+        assert!(trail.write_batch(&batch).is_ok());
         assert!(!lockable(&path), "held between the batches of a burst");
         let batch = [first_waiting(&trail)];
-        assert!(trail.write_batch(&batch)[0].1.is_ok());
+        assert!(trail.write_batch(&batch).is_ok());
         assert!(!lockable(&path));
         // The last waiting record: its batch gives the lock up.
         let batch = [first_waiting(&trail)];
         let last = trail.write_batch(&batch);
-        assert_eq!(last[0].1.as_ref().expect("written").seq(), 3);
+        assert_eq!(last.expect("written")[0].seq(), 3);
         assert!(lockable(&path), "given up once nothing waits");
         // Another writer (as another process would) appends between two
         // batches of this handle; the next batch chains onto its record.
@@ -1281,15 +1585,15 @@ mod tests {
         let event = &events()[1];
         let total = MAX_HELD_BATCHES + 1;
         for _ in 0..total {
-            trail.enqueue([serialize(event)]);
+            enqueue(&trail, serialize(event));
         }
         for n in 1..=MAX_HELD_BATCHES {
             let batch = [first_waiting(&trail)];
-            assert!(trail.write_batch(&batch)[0].1.is_ok());
+            assert!(trail.write_batch(&batch).is_ok());
             assert_eq!(lockable(&path), n == MAX_HELD_BATCHES, "after batch {n}");
         }
         let batch = [first_waiting(&trail)];
-        assert!(trail.write_batch(&batch)[0].1.is_ok());
+        assert!(trail.write_batch(&batch).is_ok());
         assert_eq!(trail.commit_stats().records, u64::from(total));
         assert_intact(&path);
     }
