@@ -528,7 +528,7 @@ impl CallGate {
     fn admit(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
         if self.ruled.plain {
             // Nobody to ask, nothing to count or record.
-            return self.allow(from).ok_or_else(ended_before_approval);
+            return self.allow_plain(from).ok_or_else(ended_before_approval);
         }
         self.admit_counted(approval, from)
     }
@@ -605,9 +605,28 @@ impl CallGate {
         Some(())
     }
 
+    /// [`CallGate::allow`] of a plain call (see [`Ruled::plain`]): a load
+    /// and a store where `allow` takes a compare-and-swap (D-64). Allowing a plain call decides nothing another thread could
+    /// contradict: nothing is asked, counted or recorded, the guards were
+    /// judged by whoever reported them, and the deadline is one atomic
+    /// word; so two threads admitting the same call at once (a tool's own
+    /// code sharing its context, never the generated code, which admits
+    /// once before the body) may both go on, as either alone would.
+    #[inline]
+    fn allow_plain(&self, from: Phase) -> Option<()> {
+        if self.phase.get() != from {
+            return None;
+        }
+        self.phase.0.store(Phase::Allowed as u8, Ordering::Release);
+        self.start_deadline();
+        self.wake_waiter();
+        Some(())
+    }
+
     /// The tool's timeout counts from now, once the call is allowed: called
-    /// by the one thread that moved the call to `Allowed` (or `Admitting`),
-    /// so the deadline is written once per call. It is read on the tool's
+    /// by the thread that moved the call to `Allowed` (or `Admitting`): one
+    /// per call, but for two admitting a plain call at once (see
+    /// `allow_plain`), whose deadlines differ by the time between. It is read on the tool's
     /// clock (see [`clock::Clock`]): coarsely for a timeout far longer than a tick.
     #[inline]
     fn start_deadline(&self) {
