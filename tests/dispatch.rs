@@ -488,8 +488,9 @@ fn a_sync_tool_that_overruns_its_timeout_gets_a_timeout_error_and_sees_the_deadl
 }
 
 /// Keeps a clone of its context past the call, as a tool that hands its
-/// context to a background thread does.
-#[tool(timeout = "30s")]
+/// context to a background thread does. Its timeout is short enough to be
+/// kept on the precise clock (D-63), so each call's deadline is its own.
+#[tool(timeout = "50ms")]
 fn keeps_its_context(
     ctx: &ToolContext,
     /// What to return.
@@ -724,4 +725,110 @@ fn a_deadline_is_the_calls_own_and_seen_from_another_thread() {
         None,
         "a tool without a timeout has no deadline"
     );
+}
+
+/// An executor whose policy gives `patient_sleeper` a timeout of `timeout`.
+fn sleeper_timed(timeout: &str) -> Executor {
+    let policy = Policy::from_toml(
+        &format!("[limits.tool.patient_sleeper]\ntimeout = \"{timeout}\"\n"),
+        "<test>",
+        Path::new("."),
+    )
+    .unwrap();
+    Executor::builder(Registry::global())
+        .policy(policy)
+        .build()
+        .unwrap()
+}
+
+/// A timeout far longer than the coarse clock's tick is kept on that
+/// clock (D-63): its deadline counts from the call's admission within a
+/// tick, and a sync tool that overruns it is still reported as timed out,
+/// whether it looks at its context or not.
+#[test]
+fn a_long_timeout_kept_on_the_coarse_clock_still_times_a_sync_call_out() {
+    // One tick is at most 10 ms (HZ = 100): 1.5 s is coarse on any kernel.
+    let executor = sleeper_timed("1500ms");
+    let started = std::time::Instant::now();
+    let err = executor
+        .call_blocking(
+            "patient_sleeper",
+            r#"{"ms": 5000, "cooperative": true}"#,
+            ToolContext::new(),
+        )
+        .expect_err("past its deadline");
+    let took = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.message().contains("1.5s"), "{err}");
+    // Stopped at the deadline, within a tick and a step of the sleeper.
+    assert!(took >= std::time::Duration::from_millis(1480), "{took:?}");
+    assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+    let err = executor
+        .call_blocking(
+            "patient_sleeper",
+            r#"{"ms": 1600, "cooperative": false}"#,
+            ToolContext::new(),
+        )
+        .expect_err("past its deadline");
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    // In time: its result stands.
+    executor
+        .call_blocking(
+            "patient_sleeper",
+            r#"{"ms": 1, "cooperative": false}"#,
+            ToolContext::new(),
+        )
+        .expect("well within its deadline");
+}
+
+/// Keeps its context past the call, under a timeout (its own list).
+#[tool(timeout = "30s")]
+fn keeps_its_30s_context(ctx: &ToolContext) -> u32 {
+    KEPT_30S.lock().unwrap().push(ctx.clone());
+    1
+}
+
+static KEPT_30S: std::sync::Mutex<Vec<ToolContext>> = std::sync::Mutex::new(Vec::new());
+
+/// The deadline a tool sees under a coarse-clock timeout is its admission
+/// plus the timeout, within the clock's tick (10 ms at most).
+#[test]
+fn a_coarse_deadline_is_within_a_tick_of_admission_plus_the_timeout() {
+    let before = std::time::Instant::now();
+    Executor::new(Registry::global())
+        .call_blocking("keeps_its_30s_context", "{}", ToolContext::new())
+        .expect("the call runs");
+    let after = std::time::Instant::now();
+    let kept = KEPT_30S.lock().unwrap().pop().expect("the kept context");
+    let deadline = kept.deadline().expect("30s");
+    let tick = std::time::Duration::from_millis(11);
+    let timeout = std::time::Duration::from_secs(30);
+    assert!(
+        deadline + tick >= before + timeout,
+        "{deadline:?} {before:?}"
+    );
+    assert!(deadline <= after + timeout + tick, "{deadline:?} {after:?}");
+}
+
+/// Calls from several threads at once are each counted once: the calls
+/// that hold the executor's spare gate count on a counter of their own,
+/// written by one of them at a time (D-62), the rest on the shared one.
+#[test]
+fn calls_from_many_threads_at_once_are_each_counted_once() {
+    let executor = Executor::new(Registry::global());
+    let (threads, calls) = (4, 2_000);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                for _ in 0..calls {
+                    let out = executor
+                        .call_blocking("add", r#"{"a":2,"b":40}"#, ToolContext::new())
+                        .expect("add runs");
+                    assert_eq!(out.as_json(), "42");
+                }
+            });
+        }
+    });
+    let seen = &executor.metrics()["add"];
+    assert_eq!((seen.calls, seen.ok), (threads * calls, threads * calls));
 }

@@ -65,6 +65,13 @@ pub trait CallControl: Send + Sync {
     fn proceed_async(&self) -> Pin<Box<dyn Future<Output = Result<(), ToolError>> + Send + '_>>;
     /// When the body must finish, once the call is allowed.
     fn deadline(&self) -> Option<Instant>;
+    /// Whether the call has a deadline and it has passed, read on the
+    /// clock the executor keeps it on: the executor's own verdict on a sync
+    /// tool's result agrees with what the tool saw.
+    fn deadline_passed(&self) -> bool {
+        self.deadline()
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
     /// The call's file access, confined to its grants and declarations.
     fn files(&self) -> &dyn FileAccess;
     /// The executor's own type, for the runtime's accessors (the grants).
@@ -277,8 +284,9 @@ impl ToolContext {
         // token: its deadline is its watchdog, read when the tool looks.
         cancelled
             || self
-                .deadline()
-                .is_some_and(|deadline| Instant::now() >= deadline)
+                .control
+                .as_ref()
+                .is_some_and(|control| control.deadline_passed())
     }
 
     /// Reports progress: `done` of `total` (when known), with a short message.
@@ -360,9 +368,15 @@ impl ToolContext {
 
     /// Takes back what [`ToolContext::__set_control`] lent: the executor
     /// hands its reference over and back rather than counting a clone.
+    ///
+    /// # Safety
+    ///
+    /// The caller must make no `Weak` of what it gets back (the executor
+    /// tells by the strong count alone whether it holds the only
+    /// reference to a call's gate, and then changes the gate in place).
     #[doc(hidden)]
     #[inline]
-    pub fn __take_control(&mut self) -> Option<Arc<dyn CallControl>> {
+    pub unsafe fn __take_control(&mut self) -> Option<Arc<dyn CallControl>> {
         self.control.take()
     }
 

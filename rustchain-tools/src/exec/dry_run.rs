@@ -54,8 +54,8 @@ impl Executor {
     /// What the policy decides for this call, without running it or recording anything.
     pub fn explain(&self, name: &str, args: &str) -> Explanation {
         let ctx = ToolContext::new();
-        let gate = match self.begin(name, args, &ctx, Mode::DryRun) {
-            Ok(gate) => gate,
+        let gate = match self.begin(name, args, &ctx, Mode::DryRun, super::Inline::Never) {
+            Ok((gate, _)) => gate,
             Err(error) if error.kind() == ErrorKind::Denied => {
                 let tool = self.shared.registry.get(name).map(|t| t.descriptor());
                 let decisions = tool

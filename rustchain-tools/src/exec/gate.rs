@@ -7,11 +7,12 @@ use std::cell::UnsafeCell;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::approval::{self, ApprovalRequest, Outcome};
+use super::clock;
 use super::limits::HeldSlot;
 use super::record::{CallEvent, CallEventKind};
 use super::{Ruled, Shared};
@@ -527,7 +528,7 @@ impl CallGate {
     fn admit(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
         if self.ruled.plain {
             // Nobody to ask, nothing to count or record.
-            return self.allow(from).ok_or_else(ended_before_approval);
+            return self.allow_plain(from).ok_or_else(ended_before_approval);
         }
         self.admit_counted(approval, from)
     }
@@ -604,15 +605,36 @@ impl CallGate {
         Some(())
     }
 
+    /// [`CallGate::allow`] of a plain call (see [`Ruled::plain`]): a load
+    /// and a store where `allow` takes a compare-and-swap (D-64). Allowing a plain call decides nothing another thread could
+    /// contradict: nothing is asked, counted or recorded, the guards were
+    /// judged by whoever reported them, and the deadline is one atomic
+    /// word; so two threads admitting the same call at once (a tool's own
+    /// code sharing its context, never the generated code, which admits
+    /// once before the body) may both go on, as either alone would.
+    #[inline]
+    fn allow_plain(&self, from: Phase) -> Option<()> {
+        if self.phase.get() != from {
+            return None;
+        }
+        self.phase.0.store(Phase::Allowed as u8, Ordering::Release);
+        self.start_deadline();
+        self.wake_waiter();
+        Some(())
+    }
+
     /// The tool's timeout counts from now, once the call is allowed: called
-    /// by the one thread that moved the call to `Allowed` (or `Admitting`).
+    /// by the thread that moved the call to `Allowed` (or `Admitting`): one
+    /// per call, but for two admitting a plain call at once (see
+    /// `allow_plain`), whose deadlines differ by the time between. It is read on the tool's
+    /// clock (see [`clock::Clock`]): coarsely for a timeout far longer than a tick.
+    #[inline]
     fn start_deadline(&self) {
         if let Some(limit) = self.ruled.limits.timeout {
-            // A deadline past what an `Instant` holds is no deadline.
-            if let Some(deadline) = Instant::now().checked_add(limit) {
-                // SAFETY: the caller moved the phase on by compare-and-swap,
-                // which one thread per call can do (see `Deadline::set`).
-                unsafe { self.deadline.set(deadline) };
+            let limit = u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX);
+            // A deadline past what the clock counts is no deadline.
+            if let Some(deadline) = self.ruled.clock.now().checked_add(limit) {
+                self.deadline.set(deadline);
             }
         }
     }
@@ -646,9 +668,19 @@ impl CallGate {
     }
 
     /// When the body must finish, once the call is allowed.
-    #[inline]
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.deadline.get()
+        self.deadline.get().map(clock::instant_of)
+    }
+
+    /// Whether the call was allowed with a deadline that has passed: read
+    /// on the tool's clock, as the deadline was set, both by the tool
+    /// (`ToolContext::is_cancelled`) and by the executor as the tool
+    /// returns, so they agree.
+    #[inline]
+    pub(crate) fn overran(&self) -> bool {
+        self.deadline
+            .get()
+            .is_some_and(|deadline| self.ruled.clock.now() >= deadline)
     }
 
     fn refuse(
@@ -763,19 +795,34 @@ impl CallGate {
         duration: Option<Duration>,
     ) -> Result<ToolOutput, ToolError> {
         let prior = self.end();
-        self.wrap_up(prior, result, duration)
+        self.wrap_up(prior, result, duration, false)
+    }
+
+    /// [`CallGate::finish`] of a call that holds the executor's spare
+    /// gate's place (see [`SpareGate`]), which makes it the one writer of
+    /// the counters kept for such calls.
+    fn finish_held(
+        &self,
+        result: Result<ToolOutput, ToolError>,
+        duration: Option<Duration>,
+    ) -> Result<ToolOutput, ToolError> {
+        let prior = self.end();
+        self.wrap_up(prior, result, duration, true)
     }
 
     /// [`CallGate::finish`] of a gate nobody else holds (the tool kept no
     /// clone of its context), so nobody can be deciding the call meanwhile:
     /// its phase moves by a plain write, not a compare-and-swap.
+    /// `held`: the call holds the spare gate's place (see
+    /// [`CallGate::finish_held`]).
     fn finish_alone(
         &mut self,
         result: Result<ToolOutput, ToolError>,
         duration: Option<Duration>,
+        held: bool,
     ) -> Result<ToolOutput, ToolError> {
         let prior = std::mem::replace(self.phase.0.get_mut(), Phase::Finished as u8);
-        self.wrap_up(Phase::ALL[usize::from(prior)], result, duration)
+        self.wrap_up(Phase::ALL[usize::from(prior)], result, duration, held)
     }
 
     /// The rest of [`CallGate::finish`], once the call moved from `prior`
@@ -786,6 +833,7 @@ impl CallGate {
         prior: Phase,
         result: Result<ToolOutput, ToolError>,
         duration: Option<Duration>,
+        held: bool,
     ) -> Result<ToolOutput, ToolError> {
         let result = self.capped(result);
         // A plain call asked nobody, and has no budget to count its output
@@ -799,6 +847,7 @@ impl CallGate {
             self.tool.name,
             result.as_ref().err().map(ToolError::kind),
             duration,
+            held,
         );
         result
     }
@@ -911,105 +960,154 @@ fn ended_before_approval() -> ToolError {
 }
 
 /// A call's deadline, written once per call and read from any thread that
-/// holds the call's context: a plain write published by one flag, where a
-/// `OnceLock` took two atomic read-modify-writes per call (D-53).
+/// holds the call's context: nanoseconds of the tool's [`clock::Clock`] in one
+/// atomic word, 0 until it is set, written by a release store and read by
+/// an acquire load; neither is a read-modify-write (D-53, D-63).
 #[derive(Default)]
-struct Deadline {
-    /// Published: `at` is written and will not change until the gate is
-    /// reset (which takes `&mut`).
-    set: AtomicBool,
-    at: UnsafeCell<Option<Instant>>,
-}
-
-// SAFETY: `at` is written only by `set`, whose callers are one thread per
-// call (see there), before `set` publishes it with a release store; it is
-// read only after an acquire load saw it published, and changed again only
-// through `&mut` (a gate's reset), so no read overlaps a write.
-unsafe impl Sync for Deadline {}
+struct Deadline(AtomicU64);
 
 impl Deadline {
-    /// Sets the deadline and publishes it.
-    ///
-    /// # Safety
-    ///
-    /// At most one thread calls this for one call (between resets): the one
-    /// that moved the call's phase on to `Allowed` or `Admitting`.
-    unsafe fn set(&self, at: Instant) {
-        // SAFETY: nobody else writes (the caller's promise), and nobody
-        // reads before `set` is published below.
-        unsafe { *self.at.get() = Some(at) };
-        self.set.store(true, Ordering::Release);
+    /// Sets the deadline and publishes it: by the one thread that allowed
+    /// the call (a reset, through `&mut`, sets it back to none).
+    #[inline]
+    fn set(&self, at: u64) {
+        self.0.store(at, Ordering::Release);
     }
 
-    fn get(&self) -> Option<Instant> {
-        if !self.set.load(Ordering::Acquire) {
-            return None;
+    #[inline]
+    fn get(&self) -> Option<u64> {
+        match self.0.load(Ordering::Acquire) {
+            0 => None,
+            at => Some(at),
         }
-        // SAFETY: published, so written and no longer written (see `Sync`).
-        unsafe { *self.at.get() }
     }
 }
 
-/// One gate kept for reuse by an executor: a call that runs inline and
-/// whose context nobody kept gives its gate back, and the next call takes
-/// it instead of allocating one. One atomic swap each way; a call that finds
-/// the place empty (another thread's call has the gate) allocates as before.
-pub(crate) struct SpareGate(AtomicPtr<CallGate>);
+/// One gate kept for reuse by an executor: a call that may run inline
+/// takes it, and if its context is not kept it gives the gate back for the
+/// next call instead of allocating one.
+///
+/// The place is held by one call at a time (`held`, taken by one atomic
+/// swap); the holder alone reads and writes `gate`, and lets go with a
+/// plain release store, so a call that takes and gives back the spare gate
+/// makes one atomic read-modify-write for it (D-62). A call that finds the
+/// place held (another thread's call has it) allocates a gate as before.
+pub(crate) struct SpareGate {
+    held: AtomicBool,
+    /// Null, or a gate from `Arc::into_raw` that nobody else holds.
+    gate: UnsafeCell<*const CallGate>,
+}
+
+// SAFETY: `gate` is read and written only by the thread that took `held`
+// (a swap from `false` with acquire ordering) until it lets go (a release
+// store of `false`), so its accesses never overlap, and each holder sees
+// what the last one wrote; the gate it points to is owned by the place.
+unsafe impl Sync for SpareGate {}
+// SAFETY: the pointer is an owned `Arc<CallGate>`, which is `Send`.
+unsafe impl Send for SpareGate {}
+
+/// The spare gate's place, held by one call (see [`SpareGate`]); lets go
+/// when dropped, with whatever gate was given back in it.
+pub(crate) struct SpareHold<'a>(&'a SpareGate);
+
+impl Drop for SpareHold<'_> {
+    fn drop(&mut self) {
+        self.0.held.store(false, Ordering::Release);
+    }
+}
 
 impl SpareGate {
     pub(crate) fn new() -> SpareGate {
-        SpareGate(AtomicPtr::new(std::ptr::null_mut()))
+        SpareGate {
+            held: AtomicBool::new(false),
+            gate: UnsafeCell::new(std::ptr::null()),
+        }
     }
 
-    /// A gate for the call `fresh` describes: the spare one reset, or a new one.
+    /// A gate for the call `fresh` describes. With `keep`, for a call that
+    /// may run inline, the spare one (reset) with the place held, if nobody
+    /// holds it; otherwise a new gate.
     #[inline]
-    pub(crate) fn fill(&self, fresh: Fresh<'_>) -> Arc<CallGate> {
-        let spare = self.0.swap(std::ptr::null_mut(), Ordering::Acquire);
+    pub(crate) fn fill(
+        &self,
+        fresh: Fresh<'_>,
+        keep: bool,
+    ) -> (Arc<CallGate>, Option<SpareHold<'_>>) {
+        if !keep || self.held.swap(true, Ordering::Acquire) {
+            return (Arc::new(CallGate::new(fresh)), None);
+        }
+        let hold = SpareHold(self);
+        // SAFETY: the swap above took `held`, so only this thread touches
+        // `gate` until `hold` lets go (see `Sync`).
+        let spare = unsafe { std::mem::replace(&mut *self.gate.get(), std::ptr::null()) };
         if spare.is_null() {
-            return Arc::new(CallGate::new(fresh));
+            return (Arc::new(CallGate::new(fresh)), Some(hold));
         }
         // SAFETY: a non-null pointer here came from `Arc::into_raw` in
-        // `finish_and_keep`, of a gate nobody else held (`Arc::get_mut`
-        // said so, and no `Weak` of a gate is ever made), and the swap took
-        // it out: this is its only owner, so it may be changed in place
-        // without asking `Arc::get_mut` again (an atomic read-modify-write).
-        unsafe { (*spare).reset(fresh) };
+        // `finish_and_keep`, of a gate nobody else held (`alone` said so),
+        // and was taken out of the place by its holder: this is its only
+        // owner, so it may be changed in place.
+        unsafe { (*spare.cast_mut()).reset(fresh) };
         // SAFETY: as above: from `Arc::into_raw`, and owned only here.
-        unsafe { Arc::from_raw(spare) }
+        (unsafe { Arc::from_raw(spare) }, Some(hold))
     }
 
     /// Finishes the call of `gate` (see [`CallGate::finish`]), and keeps
     /// the gate for the next call if nothing else holds it (a tool that
     /// kept its context keeps the gate alive, and it is simply dropped then).
-    pub(crate) fn finish_and_keep(
-        &self,
-        mut gate: Arc<CallGate>,
+    fn finish_and_keep(
+        hold: SpareHold<'_>,
+        gate: Arc<CallGate>,
         result: Result<ToolOutput, ToolError>,
         duration: Option<Duration>,
     ) -> Result<ToolOutput, ToolError> {
-        let Some(alone) = Arc::get_mut(&mut gate) else {
-            return gate.finish(result, duration);
+        let mut gate = gate;
+        let Some(alone) = alone(&mut gate) else {
+            return gate.finish_held(result, duration);
         };
-        let result = alone.finish_alone(result, duration);
-        if alone.release().is_none() {
-            return result;
+        let result = alone.finish_alone(result, duration, true);
+        if alone.release().is_some() {
+            // SAFETY: `hold` holds the place (see `Sync`); it was emptied
+            // when taken, and the gate is nobody else's (`alone`).
+            unsafe { *hold.0.gate.get() = Arc::into_raw(gate) };
         }
-        let before = self
-            .0
-            .swap(Arc::into_raw(gate).cast_mut(), Ordering::AcqRel);
-        if !before.is_null() {
-            // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by the swap.
-            drop(unsafe { Arc::from_raw(before) });
-        }
+        drop(hold);
         result
+    }
+
+    /// Finishes an inline call: through [`SpareGate::finish_and_keep`] if
+    /// it holds the spare gate's place, else by a plain write if nobody
+    /// else holds its gate.
+    #[inline]
+    pub(crate) fn finish_inline(
+        hold: Option<SpareHold<'_>>,
+        gate: Arc<CallGate>,
+        result: Result<ToolOutput, ToolError>,
+        duration: Option<Duration>,
+    ) -> Result<ToolOutput, ToolError> {
+        let Some(hold) = hold else {
+            let mut gate = gate;
+            return match alone(&mut gate) {
+                Some(alone) => alone.finish_alone(result, duration, false),
+                None => gate.finish(result, duration),
+            };
+        };
+        SpareGate::finish_and_keep(hold, gate, result, duration)
     }
 
     /// Drops the spare gate, if any: it holds its session, so the executor
     /// lets go of it when its last clone goes (see `exec::Session`).
     pub(crate) fn clear(&self) {
-        let spare = self.0.swap(std::ptr::null_mut(), Ordering::Acquire);
+        if self.held.swap(true, Ordering::Acquire) {
+            // A call holds the place: it cannot, as the session ends.
+            return;
+        }
+        let hold = SpareHold(self);
+        // SAFETY: held, see `Sync`.
+        let spare = unsafe { std::mem::replace(&mut *self.gate.get(), std::ptr::null()) };
+        drop(hold);
         if !spare.is_null() {
-            // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by the swap.
+            // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by its holder.
             drop(unsafe { Arc::from_raw(spare) });
         }
     }
@@ -1019,6 +1117,29 @@ impl Drop for SpareGate {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// The gate as `&mut`, if `gate` is its only reference: what `Arc::get_mut`
+/// answers, without its atomic read-modify-write (it locks the weak count
+/// with a compare-and-swap, against a `Weak` being upgraded meanwhile).
+///
+/// Takes `&mut` (though it changes nothing) so that the borrow it returns
+/// is the only way to the gate while it lasts.
+#[inline]
+fn alone(gate: &mut Arc<CallGate>) -> Option<&mut CallGate> {
+    if Arc::strong_count(gate) != 1 {
+        return None;
+    }
+    // Every other reference was dropped with a release decrement: this
+    // fence orders this thread's use of the gate after theirs.
+    std::sync::atomic::fence(Ordering::Acquire);
+    // SAFETY: one strong reference, this one, and no `Weak`: a gate's
+    // `Arc` is only ever cloned (the context lent to the tool), never
+    // downgraded, and the one way to get it out of a context is the
+    // unsafe `ToolContext::__take_control`, whose callers promise to make
+    // no `Weak` of it. So no other thread holds, or can come to hold, a
+    // reference to the gate while `gate` is borrowed here.
+    Some(unsafe { &mut *Arc::as_ptr(gate).cast_mut() })
 }
 
 impl CallControl for CallGate {
@@ -1044,6 +1165,10 @@ impl CallControl for CallGate {
 
     fn deadline(&self) -> Option<Instant> {
         CallGate::deadline(self)
+    }
+
+    fn deadline_passed(&self) -> bool {
+        self.overran()
     }
 
     fn files(&self) -> &dyn FileAccess {

@@ -70,6 +70,11 @@ const KINDS: [ErrorKind; 6] = [
 #[derive(Default)]
 struct Counters {
     ok: AtomicU64,
+    /// Calls that returned a result and held the executor's spare gate
+    /// (`exec::gate::SpareGate`) as they ended: one call holds it at a
+    /// time, so this counter has one writer at a time and is added to by
+    /// a plain load and store, where `ok` takes an atomic add (D-62).
+    held_ok: AtomicU64,
     by_kind: [AtomicU64; KINDS.len()],
     latency: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
 }
@@ -99,12 +104,19 @@ impl Metrics {
         let Some(found) = self.registry.get(tool) else {
             return unknown.add(error, Some(duration));
         };
-        self.observe_at(found.linked_index(), found.name(), error, Some(duration));
+        self.observe_at(
+            found.linked_index(),
+            found.name(),
+            error,
+            Some(duration),
+            false,
+        );
     }
 
     /// Counts a call of a tool already found: at its linked position
     /// `slot`, or by `tool`'s name if it was registered at run time.
-    /// `duration` is `None` for a call that was not timed.
+    /// `duration` is `None` for a call that was not timed; `held` says
+    /// the call holds the executor's spare gate (see `Counters::held_ok`).
     #[inline]
     pub(crate) fn observe_at(
         &self,
@@ -112,8 +124,10 @@ impl Metrics {
         tool: &str,
         error: Option<ErrorKind>,
         duration: Option<Duration>,
+        held: bool,
     ) {
         match slot.and_then(|slot| self.slots.get(slot)) {
+            Some(counters) if held && error.is_none() => counters.add_held_ok(duration),
             Some(counters) => counters.add(error, duration),
             None => self.observe_unlinked(tool, error, duration),
         }
@@ -161,6 +175,18 @@ impl Metrics {
 }
 
 impl Counters {
+    /// Counts a call that returned a result, by its one writer at a time:
+    /// the holder of the spare gate, whose taking it (an acquire swap)
+    /// follows the last holder's letting go (a release store).
+    #[inline]
+    fn add_held_ok(&self, duration: Option<Duration>) {
+        let held = self.held_ok.load(Ordering::Relaxed);
+        self.held_ok.store(held + 1, Ordering::Relaxed);
+        if let Some(duration) = duration {
+            self.add_latency(duration);
+        }
+    }
+
     #[inline]
     fn add(&self, error: Option<ErrorKind>, duration: Option<Duration>) {
         match error {
@@ -173,7 +199,12 @@ impl Counters {
                 self.by_kind[at].fetch_add(1, Ordering::Relaxed)
             }
         };
-        let Some(duration) = duration else { return };
+        if let Some(duration) = duration {
+            self.add_latency(duration);
+        }
+    }
+
+    fn add_latency(&self, duration: Duration) {
         let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
         let bucket = LATENCY_BUCKETS_US
             .iter()
@@ -185,13 +216,13 @@ impl Counters {
     /// Every call counted so far: those that returned and those that did not.
     fn calls(&self) -> u64 {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        self.by_kind.iter().map(load).sum::<u64>() + load(&self.ok)
+        self.by_kind.iter().map(load).sum::<u64>() + load(&self.ok) + load(&self.held_ok)
     }
 
     fn snapshot(&self) -> ToolMetrics {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         // Each counter read once, so `calls` is the sum of what is shown.
-        let ok = load(&self.ok);
+        let ok = load(&self.ok) + load(&self.held_ok);
         let by_kind = self.by_kind.each_ref().map(load);
         let mut errors = BTreeMap::new();
         for (kind, &count) in KINDS.iter().zip(&by_kind) {

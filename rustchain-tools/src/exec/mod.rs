@@ -7,6 +7,7 @@
 //! audit record says so.
 
 mod approval;
+mod clock;
 mod dry_run;
 mod gate;
 mod limits;
@@ -40,7 +41,7 @@ pub use settings::{
 };
 
 pub(crate) use gate::CallGate;
-use gate::{Fresh, Mode, SpareGate, denied};
+use gate::{Fresh, Mode, SpareGate, SpareHold, denied};
 pub use running::Running;
 
 use crate::audit::Decision as Recorded;
@@ -92,6 +93,9 @@ impl Shared {
         Ruled {
             ruling,
             limits,
+            clock: limits
+                .timeout
+                .map_or(clock::Clock::Precise, clock::Clock::for_timeout),
             plain: ruling.verdict == Verdict::Allow
                 && limits.rate.is_none()
                 && self.policy.budget() == Budget::default()
@@ -135,6 +139,16 @@ impl Shared {
     }
 }
 
+/// Whether a call may run inline on the caller's thread, and so take the
+/// executor's spare gate: never (a dry run), under `call_blocking`, or
+/// under `call` (which runs a sync tool with a timeout on tokio).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inline {
+    Never,
+    Blocking,
+    Async,
+}
+
 /// A tool's standing under an executor's policy: what its every call starts from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ruled {
@@ -142,6 +156,9 @@ pub(crate) struct Ruled {
     pub(crate) ruling: ToolRuling,
     /// Its limits under the policy.
     pub(crate) limits: ToolLimits,
+    /// The clock its deadline is kept on, if it has a timeout: the coarse
+    /// one for a timeout far longer than its resolution (D-63).
+    pub(crate) clock: clock::Clock,
     /// Allowed outright, with nothing of a call to count or record: no
     /// approval, rate limit, session budget or audit trail. Such a call's
     /// gate only judges its guards, moves its phase and keeps its deadline
@@ -303,14 +320,17 @@ impl Executor {
     }
 
     /// Everything before the tool's own code: lookup, argument limits, the
-    /// tool rule. `Ok` carries the gate the generated guards will report to.
+    /// tool rule. `Ok` carries the gate the generated guards will report to,
+    /// and for a call that may run inline (`inline`) the spare gate's place
+    /// if it got it (see [`SpareGate`]).
     fn begin(
         &self,
         name: &str,
         args: &str,
         ctx: &ToolContext,
         mode: Mode,
-    ) -> Result<Arc<CallGate>, ToolError> {
+        inline: Inline,
+    ) -> Result<(Arc<CallGate>, Option<SpareHold<'_>>), ToolError> {
         let shared = &self.shared;
         let refuse_early = |error: ToolError| self.refuse_early(name, args, ctx, mode, error);
         let Some(tool) = shared.registry.get(name) else {
@@ -351,16 +371,27 @@ impl Executor {
         if let Err(error) = shared.policy.arg_limits().check(args) {
             return refuse_early(error);
         }
-        Ok(shared.spare.fill(Fresh {
-            shared: &shared.0,
-            tool: descriptor,
-            registered: tool.registered(),
-            slot: tool.linked_index(),
-            ctx,
-            args,
-            ruled,
-            mode,
-        }))
+        // Only a sync tool that asks nobody can run inline, and so give
+        // the spare gate back; `call` runs one with a timeout on tokio.
+        let keep = match inline {
+            Inline::Never => false,
+            Inline::Blocking => true,
+            Inline::Async => ruled.limits.timeout.is_none(),
+        } && matches!(descriptor.invoke, Invoke::Sync(_))
+            && ruling.verdict != Verdict::Ask;
+        Ok(shared.spare.fill(
+            Fresh {
+                shared: &shared.0,
+                tool: descriptor,
+                registered: tool.registered(),
+                slot: tool.linked_index(),
+                ctx,
+                args,
+                ruled,
+                mode,
+            },
+            keep,
+        ))
     }
 
     /// Refuses a call before it has a gate (an unknown name, arguments over
@@ -373,7 +404,7 @@ impl Executor {
         ctx: &ToolContext,
         mode: Mode,
         error: ToolError,
-    ) -> Result<Arc<CallGate>, ToolError> {
+    ) -> Result<(Arc<CallGate>, Option<SpareHold<'_>>), ToolError> {
         let shared = &self.shared;
         if mode == Mode::Run {
             let tool: String = name.chars().take(64).collect();
@@ -412,6 +443,11 @@ impl Executor {
     /// moment the call is allowed, [`ToolContext::is_cancelled`] turns true
     /// once the deadline passes ([`ToolContext::deadline`] says when), and a
     /// result that comes after the deadline is replaced by a `timeout` error.
+    /// A timeout at least 100 ticks of the kernel's coarse monotonic clock
+    /// long (from 0.1 to 1 s, by the kernel's tick) is kept on that clock,
+    /// which is cheaper to read: its deadline counts from the call's
+    /// admission within one tick, and a tool may overrun it by less than a
+    /// tick unreported.
     /// A synchronous tool that neither returns nor looks at its context keeps
     /// this thread until it does return, whatever its timeout; call it through
     /// [`Executor::call`], which runs such a tool on tokio's blocking pool and
@@ -422,7 +458,7 @@ impl Executor {
         args: &str,
         ctx: ToolContext,
     ) -> Result<ToolOutput, ToolError> {
-        let gate = self.begin(name, args, &ctx, Mode::Run)?;
+        let (gate, hold) = self.begin(name, args, &ctx, Mode::Run, Inline::Blocking)?;
         // A call that waits for approval goes through `run`, which keeps the
         // wait off the caller's runtime thread.
         let inline = match gate.tool.invoke {
@@ -434,8 +470,9 @@ impl Executor {
         if let Some(invoke) = inline
             && let Some(slot) = self.shared.concurrency.try_take()
         {
-            return self.run_inline(gate, invoke, args, ctx, slot);
+            return self.run_inline(gate, hold, invoke, args, ctx, slot);
         }
+        drop(hold);
         block_on(self.run(gate, args, ctx, Instant::now()))
     }
 
@@ -452,7 +489,7 @@ impl Executor {
         args: &str,
         ctx: ToolContext,
     ) -> Result<ToolOutput, ToolError> {
-        let gate = self.begin(name, args, &ctx, Mode::Run)?;
+        let (gate, hold) = self.begin(name, args, &ctx, Mode::Run, Inline::Async)?;
         // A sync tool with nothing to wait for runs inline, as `run` would
         // run it, without the machinery for waiting.
         if let Invoke::Sync(invoke) = gate.tool.invoke
@@ -461,8 +498,9 @@ impl Executor {
             && !ctx.is_cancelled()
             && let Some(slot) = self.shared.concurrency.try_take()
         {
-            return self.run_inline(gate, invoke, args, ctx, slot);
+            return self.run_inline(gate, hold, invoke, args, ctx, slot);
         }
+        drop(hold);
         // Boxed: the machinery for waiting is large, and held inline it would
         // make every call's future (the inline ones too) that large to move.
         Box::pin(self.run(gate, args, ctx, Instant::now())).await
@@ -473,13 +511,14 @@ impl Executor {
     fn run_inline(
         &self,
         gate: Arc<CallGate>,
+        hold: Option<SpareHold<'_>>,
         invoke: fn(&ToolContext, &str) -> Result<ToolOutput, ToolError>,
         args: &str,
         mut ctx: ToolContext,
         _slot: limits::Slot<'_>,
     ) -> Result<ToolOutput, ToolError> {
-        // The clock is read only when the record needs the duration,
-        // for the metrics' sample, and (twice) for a deadline.
+        // The clock is read only when the record needs the duration, and
+        // for the metrics' sample; a deadline reads its own (see `clock`).
         let started = (gate.needs_clock() || metrics::sample_latency()).then(Instant::now);
         let span = call_span(gate.tool.name, &ctx);
         let _entered = span.enter();
@@ -488,32 +527,23 @@ impl Executor {
         // still shares the gate (and it is not kept spare then).
         ctx.__set_control(gate);
         let mut result = run_guarded(|| invoke(&ctx, args));
-        let gate = ctx
-            .__take_control()
+        // SAFETY: the gate's `Arc` is taken back to be finished or kept
+        // spare, and no `Weak` of it is made (see `gate::alone`).
+        let gate = unsafe { ctx.__take_control() }
             .and_then(|control| control.into_any().downcast::<CallGate>().ok())
             .expect("a tool gets its context by reference, so the gate lent to it is still there");
-        let mut ended = None;
-        if let Some(deadline) = gate.deadline() {
-            let now = Instant::now();
-            if now > deadline {
-                result = Err(timed_out(
-                    gate.tool.name,
-                    gate.timeout().unwrap_or_default(),
-                ));
-            }
-            ended = Some(now);
+        if gate.overran() {
+            result = Err(timed_out(
+                gate.tool.name,
+                gate.timeout().unwrap_or_default(),
+            ));
         }
-        // A timed call's end is the clock read its deadline took, if any.
-        let duration = started.map(|started| {
-            ended
-                .unwrap_or_else(Instant::now)
-                .saturating_duration_since(started)
-        });
+        let duration = started.map(|started| started.elapsed());
         if let Err(error) = &result {
             span.record("error.type", error.kind().as_str());
         }
         // The gate serves the next call unless the tool kept a clone of its context.
-        self.shared.spare.finish_and_keep(gate, result, duration)
+        SpareGate::finish_inline(hold, gate, result, duration)
     }
 
     /// [`Executor::call_blocking`] with arguments already parsed.
