@@ -1,11 +1,14 @@
 //! Decoding a tool's argument text, once, straight into its typed parameters.
 //!
 //! The `#[tool]` macro does not derive a struct per tool: it names the tuple of
-//! its parameter types, `(String, u32, Option<bool>)`, and calls [`decode`]. The
-//! tuple's [`ParamList`] impl is generic, so the decoder is compiled once per
-//! distinct signature rather than once per tool, which keeps large tool crates
-//! quick to build. Values go from the JSON text into the typed parameters with
-//! no intermediate `serde_json::Value` tree.
+//! its parameter types, `(String, u32, Option<bool>)`, and calls [`decode`].
+//! One driver, the same for every tool, reads the JSON object and hands each
+//! value to the tuple's [`Slots`], whose code for a value is compiled once per
+//! parameter *type*: a thousand tools taking a `String`, a `u32` and a `bool`
+//! share one reader of each, and per tuple only a table of slots remains
+//! (D-65), which keeps large tool crates quick to build. Values go from the
+//! JSON text into the typed parameters with no intermediate
+//! `serde_json::Value` tree.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -13,6 +16,7 @@ use std::marker::PhantomData;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::de::{IoRead, StrRead};
 
 use crate::{ErrorKind, ParamInfo, ToolError};
 
@@ -209,17 +213,61 @@ impl<P> RefuseParams<P> for &ParamsOf<P> {
 /// A tuple of parameter types, decoded together from one JSON object.
 ///
 /// Implemented for tuples of up to 16 [`Param`]s; the `#[tool]` macro uses it.
+/// What is generic per tuple is small: where each value goes ([`Slots`]),
+/// and taking the values out. Reading the object is one driver shared by
+/// every tuple, and reading a value is instantiated once per parameter
+/// type, so tools whose parameters have the same types share it (D-65).
 pub trait ParamList: Sized {
-    /// Reads the JSON object's entries into the tuple, in any order.
+    /// The tuple's values while its object is read, an `Option` each.
     #[doc(hidden)]
-    fn visit_map<'de, M: MapAccess<'de>>(
-        map: M,
-        params: &'static [ParamInfo],
-        failure: &Failure,
-    ) -> Result<Self, M::Error>;
+    type Slots: Slots;
+
+    /// The tuple, once the object was read and [`Slots::check_missing`]
+    /// passed: `None` only if a slot is still empty, which it cannot be then.
+    #[doc(hidden)]
+    fn take(slots: Self::Slots) -> Option<Self>;
 
     /// The schema of each parameter type, in order.
     fn schemas(generator: &mut SchemaGenerator) -> Vec<Schema>;
+}
+
+/// Where the values of one tool's arguments go while their object is read:
+/// the non-generic driver hands each value's reader to the slot it names.
+///
+/// Implemented by `ParamList`'s tuples of `Option`s; not a public API.
+#[doc(hidden)]
+pub trait Slots {
+    /// Reads the value of argument `index` in the fast pass.
+    fn fill_fast(
+        &mut self,
+        index: usize,
+        json: &mut serde_json::Deserializer<StrRead<'_>>,
+        failure: &Failure,
+    ) -> Result<(), serde_json::Error>;
+
+    /// Reads the value of argument `index` in the tracked pass.
+    fn fill_tracked(
+        &mut self,
+        index: usize,
+        json: &mut serde_json::Deserializer<IoRead<UntilSkipped<'_>>>,
+        failure: &Failure,
+    ) -> Result<(), serde_json::Error>;
+
+    /// At the end of the object: fills each absent optional argument with
+    /// `None`, or fails on the first absent required one.
+    fn check_missing(
+        &mut self,
+        params: &'static [ParamInfo],
+        failure: &Failure,
+    ) -> Result<(), serde_json::Error>;
+
+    /// Empties every slot, for another pass.
+    fn clear(&mut self);
+
+    /// Slots with nothing in them (tuples of more than 12 are no `Default`).
+    fn empty() -> Self
+    where
+        Self: Sized;
 }
 
 /// Decodes `text` (a JSON object, or empty for no arguments) into the
@@ -253,12 +301,35 @@ enum Watch {
     Nothing,
 }
 
-/// [`decode`], its first pass watching for what `watch` says.
+/// [`decode`], its first pass watching for what `watch` says: the slots
+/// of `P`, read by the shared [`read_args`], then taken out.
+#[inline]
 fn decode_as<P: ParamList>(
     text: &str,
     params: &'static [ParamInfo],
     watch: Watch,
 ) -> Result<P, ToolError> {
+    let mut slots = P::Slots::empty();
+    read_args(text, params, watch, &mut slots)?;
+    match P::take(slots) {
+        Some(values) => Ok(values),
+        None => Err(ToolError::new(
+            ErrorKind::InvalidArguments,
+            support::mismatch::<serde_json::Error>().to_string(),
+        )),
+    }
+}
+
+/// Reads `text` into `slots`: the part of [`decode`] that no parameter
+/// type changes, compiled once for every tool (D-65). `#[inline]`, so that
+/// an optimized build still sees through to the slots' own code.
+#[inline]
+fn read_args(
+    text: &str,
+    params: &'static [ParamInfo],
+    watch: Watch,
+    slots: &mut dyn Slots,
+) -> Result<(), ToolError> {
     let text = if text.trim_ascii().is_empty() {
         "{}"
     } else {
@@ -269,9 +340,10 @@ fn decode_as<P: ParamList>(
         watch,
         ..Failure::default()
     };
-    match decode_with::<P>(text, params, &fast) {
-        Ok(value) => Ok(value),
-        Err(err) => Err(explain_failure::<P>(text, params, fast, &err)),
+    let mut json = serde_json::Deserializer::from_str(text);
+    match read_object::<Fast>(&mut json, params, &fast, slots) {
+        Ok(()) => Ok(()),
+        Err(err) => Err(explain_failure(text, params, fast, &err, slots)),
     }
 }
 
@@ -281,63 +353,101 @@ fn decode_as<P: ParamList>(
 /// (the decode's instruction count is in `BENCHMARKS.md`).
 #[cold]
 #[inline(never)]
-fn explain_failure<P: ParamList>(
+fn explain_failure(
     text: &str,
     params: &'static [ParamInfo],
     fast: Failure,
     err: &serde_json::Error,
+    slots: &mut dyn Slots,
 ) -> ToolError {
     // The error sits inside an argument and only a tracked pass can say
     // where: decode again, tracking (the same text fails the same way).
     if fast.param.get().is_some() {
-        let tracked = Failure {
-            tracking: true,
-            ..Failure::default()
-        };
+        // The pass's type says it tracks (`Tracked`, `fill_tracked`).
+        let tracked = Failure::default();
         // One reader for every tracked pass, the one a skipped field needs
         // (it stops once a field was skipped; until then it reads the text
-        // as it is): a second reader type would compile the whole decoder
-        // once more for every distinct parameter list (D-57). It reads
-        // bytes, not `str`, so the fast pass's decoder is used once and
-        // inlined as if nothing else used it.
+        // as it is): a second reader type would compile every parameter
+        // type's decoder once more (D-57).
         let reader = UntilSkipped {
             rest: text.as_bytes(),
             failure: &tracked,
         };
-        let result = decode_from::<P, _>(
-            serde_json::Deserializer::from_reader(reader),
-            params,
-            &tracked,
-        );
-        if let Err(err) = result {
+        slots.clear();
+        let mut json = serde_json::Deserializer::from_reader(reader);
+        if let Err(err) = read_object::<Tracked<'_>>(&mut json, params, &tracked, slots) {
             return tracked.into_error(params, &err);
         }
     }
     fast.into_error(params, err)
 }
 
-/// One pass of [`decode`] over `text` (not empty), learning into `failure`.
-fn decode_with<P: ParamList>(
-    text: &str,
+/// One pass over the JSON text: the object's entries into `slots`, then
+/// nothing but whitespace.
+#[inline]
+fn read_object<'de, K: Pass<'de>>(
+    json: &mut serde_json::Deserializer<K::Read>,
     params: &'static [ParamInfo],
     failure: &Failure,
-) -> Result<P, serde_json::Error> {
-    decode_from(serde_json::Deserializer::from_str(text), params, failure)
+    slots: &mut dyn Slots,
+) -> Result<(), serde_json::Error> {
+    de::Deserializer::deserialize_any(
+        &mut *json,
+        Args::<K> {
+            params,
+            failure,
+            slots,
+            pass: PhantomData,
+        },
+    )?;
+    json.end()
 }
 
-/// [`decode_with`] from any reader of the text.
-fn decode_from<'de, P: ParamList, R: serde_json::de::Read<'de>>(
-    mut json: serde_json::Deserializer<R>,
-    params: &'static [ParamInfo],
-    failure: &Failure,
-) -> Result<P, serde_json::Error> {
-    ArgsSeed::<P> {
-        params,
-        failure,
-        marker: PhantomData,
+/// A pass over the text: its reader, and the [`Slots`] method it fills with.
+trait Pass<'de> {
+    /// How this pass reads the text.
+    type Read: serde_json::de::Read<'de>;
+
+    /// [`Slots::fill_fast`] or [`Slots::fill_tracked`].
+    fn fill(
+        slots: &mut dyn Slots,
+        index: usize,
+        json: &mut serde_json::Deserializer<Self::Read>,
+        failure: &Failure,
+    ) -> Result<(), serde_json::Error>;
+}
+
+/// The first pass: the text read in place.
+struct Fast;
+
+impl<'de> Pass<'de> for Fast {
+    type Read = StrRead<'de>;
+
+    #[inline]
+    fn fill(
+        slots: &mut dyn Slots,
+        index: usize,
+        json: &mut serde_json::Deserializer<StrRead<'de>>,
+        failure: &Failure,
+    ) -> Result<(), serde_json::Error> {
+        slots.fill_fast(index, json, failure)
     }
-    .deserialize(&mut json)
-    .and_then(|value| json.end().map(|()| value))
+}
+
+/// The pass after a failed one, tracking paths, through [`UntilSkipped`].
+struct Tracked<'t>(PhantomData<&'t ()>);
+
+impl<'de, 't> Pass<'de> for Tracked<'t> {
+    type Read = IoRead<UntilSkipped<'t>>;
+
+    fn fill(
+        slots: &mut dyn Slots,
+        index: usize,
+        json: &mut serde_json::Deserializer<IoRead<UntilSkipped<'t>>>,
+        failure: &Failure,
+    ) -> Result<(), serde_json::Error> {
+        slots.fill_tracked(index, json, failure)
+    }
 }
 
 /// The argument text for the tracked pass, which stops reading once a field
@@ -350,7 +460,8 @@ fn decode_from<'de, P: ParamList, R: serde_json::de::Read<'de>>(
 /// field's (`shape.Circle.fill`). Every tracked pass reads through it,
 /// byte by byte (a failed call's second pass, off the success path); the
 /// fast pass reads the text in place.
-struct UntilSkipped<'a> {
+#[doc(hidden)]
+pub struct UntilSkipped<'a> {
     rest: &'a [u8],
     failure: &'a Failure,
 }
@@ -369,8 +480,6 @@ impl std::io::Read for UntilSkipped<'_> {
 #[doc(hidden)]
 #[derive(Default)]
 pub struct Failure {
-    /// Track each value's JSON path (the pass after a failed one).
-    tracking: bool,
     /// What an untracked pass watches for besides serde's own errors.
     watch: Watch,
     /// The tracked pass saw a field skipped (see [`UntilSkipped`]).
@@ -421,40 +530,139 @@ fn without_position(err: &serde_json::Error) -> String {
     }
 }
 
-struct ArgsSeed<'f, P> {
+/// The visitor of the arguments' object, the same for every tool: it
+/// resolves each key to its parameter and hands the value's reader to that
+/// parameter's slot.
+struct Args<'a, K> {
     params: &'static [ParamInfo],
-    failure: &'f Failure,
-    marker: PhantomData<P>,
+    failure: &'a Failure,
+    slots: &'a mut dyn Slots,
+    pass: PhantomData<K>,
 }
 
-impl<'de, P: ParamList> DeserializeSeed<'de> for ArgsSeed<'_, P> {
-    type Value = P;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<P, D::Error> {
-        // `any`, not `map`: serde_json only offers `null` to visit_unit through it.
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de, P: ParamList> Visitor<'de> for ArgsSeed<'_, P> {
-    type Value = P;
+impl<'de, K: Pass<'de>> Visitor<'de> for Args<'_, K> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object holding the tool's arguments")
     }
 
-    fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<P, M::Error> {
-        P::visit_map(map, self.params, self.failure)
+    #[inline]
+    fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let Args {
+            params,
+            failure,
+            slots,
+            ..
+        } = self;
+        // The arguments seen so far, a bit each (at most MAX_PARAMS).
+        let mut seen = 0u32;
+        while let Some(index) = support::next_param(&mut map, params, failure)? {
+            failure.param.set(Some(index));
+            let Some(bit) = u32::try_from(index).ok().and_then(|i| 1u32.checked_shl(i)) else {
+                return Err(support::mismatch());
+            };
+            if seen & bit != 0 {
+                return Err(support::given_twice(params[index].name));
+            }
+            seen |= bit;
+            map.next_value_seed(Slot::<K> {
+                index,
+                slots: &mut *slots,
+                failure,
+                pass: PhantomData,
+            })?;
+            failure.param.set(None);
+        }
+        json_error(slots.check_missing(params, failure))
     }
 
     /// `null` stands for "no arguments", as some clients send it.
-    fn visit_unit<E: de::Error>(self) -> Result<P, E> {
-        P::visit_map(
-            de::value::MapDeserializer::<'_, std::iter::Empty<((), ())>, E>::new(std::iter::empty()),
-            self.params,
-            self.failure,
-        )
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        json_error(self.slots.check_missing(self.params, self.failure))
     }
+}
+
+/// The value of one argument, read by its slot with the reader of the pass.
+struct Slot<'a, K> {
+    index: usize,
+    slots: &'a mut dyn Slots,
+    failure: &'a Failure,
+    pass: PhantomData<K>,
+}
+
+impl<'de, K: Pass<'de>> DeserializeSeed<'de> for Slot<'_, K> {
+    type Value = ();
+
+    #[inline]
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // serde_json's map hands a value's seed the deserializer the pass
+        // reads with, `&mut serde_json::Deserializer<K::Read>`: seen as that
+        // type, the value is read by the slot's own code, compiled once per
+        // parameter type, not once per tuple and reader (D-65).
+        match same_type::<D, &mut serde_json::Deserializer<K::Read>>(deserializer) {
+            Ok(json) => json_error(K::fill(self.slots, self.index, json, self.failure)),
+            Err(_) => Err(support::mismatch()),
+        }
+    }
+}
+
+/// A `serde_json::Error` as the error type `E` of the deserializer that
+/// reads the arguments, which is `serde_json::Error`: kept as it is, its
+/// category and position included (`into_error` reads them).
+#[inline]
+fn json_error<E: de::Error>(result: Result<(), serde_json::Error>) -> Result<(), E> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(err) => Err(same_type::<serde_json::Error, E>(err).unwrap_or_else(E::custom)),
+    }
+}
+
+/// `value` as a `B`, if `A` and `B` are one type (up to lifetimes);
+/// otherwise `value` back.
+///
+/// Only for the two places above, where the types can differ in lifetimes
+/// only as far as the borrow of the deserializer goes (its reader's
+/// lifetime is `'de` on both sides: serde_json implements `Deserializer<'de>`
+/// for `&mut Deserializer<R>` only where `R: Read<'de>`, and `StrRead<'a>`
+/// is `Read<'a>` alone), and the result is used within that borrow.
+#[inline]
+fn same_type<A, B>(value: A) -> Result<B, A> {
+    if type_id::<A>() != type_id::<B>() {
+        return Err(value);
+    }
+    let value = std::mem::ManuallyDrop::new(value);
+    // SAFETY: `A` and `B` are the same type but for lifetimes (above), so
+    // they have one layout and one meaning; `value` is not dropped, so the
+    // one value is moved, not duplicated.
+    Ok(unsafe { std::mem::transmute_copy::<A, B>(&value) })
+}
+
+/// `TypeId::of::<T>()` for a `T` that need not be `'static` (lifetimes
+/// erased), as the `typeid` crate computes it: `TypeId::of` through a
+/// method that asks for `'static` of a `PhantomData<T>`, which is called
+/// on one whose lifetime bound was widened: the method reads no data and
+/// the id does not depend on lifetimes.
+fn type_id<T>() -> std::any::TypeId {
+    trait NonStatic {
+        fn id(&self) -> std::any::TypeId
+        where
+            Self: 'static;
+    }
+    impl<T> NonStatic for PhantomData<T> {
+        fn id(&self) -> std::any::TypeId
+        where
+            Self: 'static,
+        {
+            std::any::TypeId::of::<T>()
+        }
+    }
+    let phantom = PhantomData::<T>;
+    let phantom: &dyn NonStatic = &phantom;
+    // SAFETY: only the trait object's lifetime bound changes; `id` reads
+    // nothing of `phantom` (a zero-sized `PhantomData`).
+    let phantom: &(dyn NonStatic + 'static) = unsafe { std::mem::transmute(phantom) };
+    phantom.id()
 }
 
 /// Resolves an argument name to its parameter's position.
@@ -513,31 +721,16 @@ fn unknown_argument(key: &str, params: &[ParamInfo]) -> String {
 }
 
 /// Decodes one argument's value, recording where inside it any error sits.
+///
+/// A derived `Deserialize` without `#[serde(deny_unknown_fields)]` hands
+/// a field it does not know to `deserialize_ignored_any`; `serde_ignored`
+/// sees exactly those calls, in the same pass, so a nested struct refuses
+/// what the top level refuses without a second parse or a `Value` tree.
+/// Maps and `serde_json::Value` keep every key and never reach it, which
+/// is what their open schemas say too.
 struct ParamValue<'f, T> {
     failure: &'f Failure,
     marker: PhantomData<T>,
-}
-
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for ParamValue<'_, T> {
-    type Value = T;
-
-    /// Decodes the value and refuses any object field the type skipped.
-    ///
-    /// A derived `Deserialize` without `#[serde(deny_unknown_fields)]` hands
-    /// a field it does not know to `deserialize_ignored_any`; `serde_ignored`
-    /// sees exactly those calls, in the same pass, so a nested struct refuses
-    /// what the top level refuses without a second parse or a `Value` tree.
-    /// Maps and `serde_json::Value` keep every key and never reach it, which
-    /// is what their open schemas say too.
-    #[inline]
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
-        match (self.failure.tracking, self.failure.watch) {
-            // The tuple is `Flat`: nothing inside can be skipped.
-            (false, Watch::Nothing) => T::deserialize(deserializer),
-            (false, Watch::SkippedFields) => self.deserialize_untracked(deserializer),
-            (true, _) => self.deserialize_tracked(deserializer),
-        }
-    }
 }
 
 impl<T: DeserializeOwned> ParamValue<'_, T> {
@@ -738,67 +931,72 @@ pub mod support {
         map.next_key_seed(ParamName { params, failure })
     }
 
-    /// Decodes the value of argument `index` into `slot`, refusing a second value.
+    /// Reads an argument's value into `slot` in the fast pass: compiled
+    /// once per parameter type, whatever tuples it is in.
     #[inline]
-    pub fn fill<'de, T: DeserializeOwned, M: MapAccess<'de>>(
-        map: &mut M,
+    pub fn fill_fast<T: DeserializeOwned>(
         slot: &mut Option<T>,
-        index: usize,
-        params: &'static [ParamInfo],
+        json: &mut serde_json::Deserializer<StrRead<'_>>,
         failure: &Failure,
-    ) -> Result<(), M::Error> {
-        failure.param.set(Some(index));
-        if slot.is_some() {
-            return Err(given_twice(params[index].name));
-        }
-        *slot = Some(map.next_value_seed(ParamValue {
+    ) -> Result<(), serde_json::Error> {
+        let value = match failure.watch {
+            // The tuple is `Flat`: nothing inside can be skipped.
+            Watch::Nothing => T::deserialize(json)?,
+            Watch::SkippedFields => ParamValue::<T> {
+                failure,
+                marker: PhantomData,
+            }
+            .deserialize_untracked(json)?,
+        };
+        *slot = Some(value);
+        Ok(())
+    }
+
+    /// Reads an argument's value into `slot` in the tracked pass.
+    #[cold]
+    pub fn fill_tracked<T: DeserializeOwned>(
+        slot: &mut Option<T>,
+        json: &mut serde_json::Deserializer<IoRead<UntilSkipped<'_>>>,
+        failure: &Failure,
+    ) -> Result<(), serde_json::Error> {
+        let value = ParamValue::<T> {
             failure,
             marker: PhantomData,
-        })?);
-        failure.param.set(None);
+        }
+        .deserialize_tracked(json)?;
+        *slot = Some(value);
         Ok(())
     }
 
     #[cold]
-    fn given_twice<E: de::Error>(name: &str) -> E {
+    pub(super) fn given_twice<E: de::Error>(name: &str) -> E {
         E::custom(format_args!(
             "given more than once; send each argument once (`{name}`)"
         ))
     }
 
-    /// The value of argument `index` once the object is read: what was sent,
-    /// `None` for an absent optional argument, or an error for a missing one.
-    #[inline]
-    pub fn finish<T: DeserializeOwned, E: de::Error>(
-        slot: Option<T>,
-        index: usize,
-        params: &'static [ParamInfo],
-        failure: &Failure,
-    ) -> Result<T, E> {
-        match slot {
-            Some(value) => Ok(value),
-            None => absent(index, params, failure),
-        }
-    }
-
-    /// [`finish`] of an argument that was not sent.
+    /// The value of argument `index`, not sent: `None` for an optional
+    /// argument, an error for a required one.
     #[cold]
-    fn absent<T: DeserializeOwned, E: de::Error>(
+    pub fn absent<T: DeserializeOwned>(
+        slot: &mut Option<T>,
         index: usize,
         params: &'static [ParamInfo],
         failure: &Failure,
-    ) -> Result<T, E> {
+    ) -> Result<(), serde_json::Error> {
         let Some(param) = params.get(index) else {
             return Err(mismatch());
         };
         if !param.required {
             // An absent optional argument decodes as JSON null would: `None`.
-            if let Ok(value) = T::deserialize(de::value::UnitDeserializer::<E>::new()) {
-                return Ok(value);
+            let unit = de::value::UnitDeserializer::<serde_json::Error>::new();
+            if let Ok(value) = T::deserialize(unit) {
+                *slot = Some(value);
+                return Ok(());
             }
         }
         failure.param.set(Some(index));
-        Err(E::custom(format_args!(
+        Err(de::Error::custom(format_args!(
             "missing required argument `{}` ({})",
             param.name, param.description
         )))
@@ -811,24 +1009,76 @@ pub mod support {
 }
 
 macro_rules! param_list {
-    ($( $index:tt $T:ident $slot:ident ),*) => {
+    ($( $index:tt $T:ident ),*) => {
         impl<$($T: Flat),*> FlatList for ($($T,)*) {}
 
-        impl<$($T: Param),*> ParamList for ($($T,)*) {
-            #[allow(unused_mut, unused_variables)]
-            fn visit_map<'de, M: MapAccess<'de>>(
-                mut map: M,
+        impl<$($T: Param),*> Slots for ($(Option<$T>,)*) {
+            #[allow(unused_variables)]
+            #[inline]
+            fn fill_fast(
+                &mut self,
+                index: usize,
+                json: &mut serde_json::Deserializer<StrRead<'_>>,
+                failure: &Failure,
+            ) -> Result<(), serde_json::Error> {
+                match index {
+                    $( $index => support::fill_fast(&mut self.$index, json, failure), )*
+                    _ => Err(support::mismatch()),
+                }
+            }
+
+            #[allow(unused_variables)]
+            fn fill_tracked(
+                &mut self,
+                index: usize,
+                json: &mut serde_json::Deserializer<IoRead<UntilSkipped<'_>>>,
+                failure: &Failure,
+            ) -> Result<(), serde_json::Error> {
+                match index {
+                    $( $index => support::fill_tracked(&mut self.$index, json, failure), )*
+                    _ => Err(support::mismatch()),
+                }
+            }
+
+            #[allow(unused_variables, clippy::question_mark, reason = "no `Try` per tuple")]
+            fn check_missing(
+                &mut self,
                 params: &'static [ParamInfo],
                 failure: &Failure,
-            ) -> Result<Self, M::Error> {
-                $( let mut $slot: Option<$T> = None; )*
-                while let Some(index) = support::next_param(&mut map, params, failure)? {
-                    match index {
-                        $( $index => support::fill(&mut map, &mut $slot, index, params, failure)?, )*
-                        _ => return Err(support::mismatch()),
+            ) -> Result<(), serde_json::Error> {
+                // `match`, not `?`: no `Try` to instantiate per tuple.
+                $(
+                    if self.$index.is_none() {
+                        if let Err(err) = support::absent(&mut self.$index, $index, params, failure) {
+                            return Err(err);
+                        }
                     }
-                }
-                Ok(($( support::finish::<$T, M::Error>($slot, $index, params, failure)?, )*))
+                )*
+                Ok(())
+            }
+
+            fn clear(&mut self) {
+                $( self.$index = None; )*
+            }
+
+            #[inline]
+            #[allow(clippy::unused_unit, reason = "the empty tuple's slots are `()` too")]
+            fn empty() -> Self {
+                ($( None::<$T>, )*)
+            }
+        }
+
+        impl<$($T: Param),*> ParamList for ($($T,)*) {
+            type Slots = ($(Option<$T>,)*);
+
+            #[allow(non_snake_case, irrefutable_let_patterns)]
+            #[inline]
+            fn take(slots: Self::Slots) -> Option<Self> {
+                // A pattern, not `?` per value: no `Try` per tuple.
+                let ($( Some($T), )*) = slots else {
+                    return None;
+                };
+                Some(($( $T, )*))
             }
 
             #[allow(unused_variables)]
@@ -840,22 +1090,22 @@ macro_rules! param_list {
 }
 
 param_list!();
-param_list!(0 A a);
-param_list!(0 A a, 1 B b);
-param_list!(0 A a, 1 B b, 2 C c);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 N n);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 N n, 13 O o);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 N n, 13 O o, 14 P p);
-param_list!(0 A a, 1 B b, 2 C c, 3 D d, 4 E e, 5 F f, 6 G g, 7 H h, 8 I i, 9 J j, 10 K k, 11 L l, 12 N n, 13 O o, 14 P p, 15 Q q);
+param_list!(0 A);
+param_list!(0 A, 1 B);
+param_list!(0 A, 1 B, 2 C);
+param_list!(0 A, 1 B, 2 C, 3 D);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 N);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 N, 13 O);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 N, 13 O, 14 P);
+param_list!(0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I, 9 J, 10 K, 11 L, 12 N, 13 O, 14 P, 15 Q);
 
 /// The most parameters one tool may have (the largest [`ParamList`] tuple);
 /// `rustchain-macros` refuses more with the same number.
@@ -966,6 +1216,83 @@ mod tests {
         assert_eq!(err.kind(), ErrorKind::InvalidArguments);
         assert_eq!(err.path(), Some("city.y"));
         assert!(err.message().contains("unknown field `y`"), "{err}");
+    }
+
+    #[test]
+    fn the_largest_tuple_decodes_through_the_shared_driver() {
+        // Past 12 a tuple is no `Default`: its slots are made by `empty`.
+        static SIXTEEN: [ParamInfo; MAX_PARAMS] = {
+            const NAMES: [&str; MAX_PARAMS] = [
+                "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p",
+            ];
+            let mut params = [ParamInfo {
+                name: "",
+                description: "one",
+                required: true,
+            }; MAX_PARAMS];
+            let mut i = 0;
+            while i < MAX_PARAMS {
+                params[i].name = NAMES[i];
+                i += 1;
+            }
+            params[MAX_PARAMS - 1].required = false;
+            params
+        };
+        type Sixteen = (
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            u8,
+            String,
+            Option<u8>,
+        );
+        let text = r#"{"p": 7, "a": 1, "b": 2, "c": 3, "d": 4, "e": 5, "f": 6, "g": 7,
+            "h": 8, "i": 9, "j": 10, "k": 11, "l": 12, "m": 13, "n": 14, "o": "x"}"#;
+        let values: Sixteen = decode(text, &SIXTEEN).expect("valid arguments");
+        assert_eq!((values.0, values.13, values.14.as_str()), (1, 14, "x"));
+        assert_eq!(values.15, Some(7));
+        let without_p = text.replacen(r#""p": 7,"#, "", 1);
+        let values: Sixteen = decode(&without_p, &SIXTEEN).expect("`p` is optional");
+        assert_eq!(values.15, None);
+        let Err(err) = decode::<Sixteen>(&text.replacen(r#""o": "x""#, r#""o": 1"#, 1), &SIXTEEN)
+        else {
+            panic!("a number where a string goes");
+        };
+        assert_eq!(err.path(), Some("o"));
+        let Err(err) = decode::<Sixteen>(r#"{"a": 1}"#, &SIXTEEN) else {
+            panic!("most are missing");
+        };
+        assert_eq!(err.path(), Some("b"));
+        assert!(
+            err.message()
+                .starts_with("argument `b`: missing required argument `b` (one)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn type_ids_ignore_lifetimes_and_tell_types_apart() {
+        fn id_of_borrow(text: &str) -> std::any::TypeId {
+            fn of<T>(_: &T) -> std::any::TypeId {
+                type_id::<T>()
+            }
+            of(&text)
+        }
+        let local = String::from("x");
+        assert_eq!(id_of_borrow(&local), type_id::<&'static str>());
+        assert_ne!(type_id::<&str>(), type_id::<&String>());
+        assert_eq!(same_type::<u8, u8>(1), Ok(1));
+        assert_eq!(same_type::<u8, i8>(1), Err(1));
     }
 
     #[test]

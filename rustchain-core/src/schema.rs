@@ -39,6 +39,16 @@ fn generator() -> SchemaGenerator {
 pub fn input_schema<P: ParamList>(params: &'static [ParamInfo]) -> Schema {
     let mut generator = generator();
     let types = P::schemas(&mut generator);
+    input_schema_from(params, types, generator)
+}
+
+/// [`input_schema`] from the parameter types' schemas, made by `generator`:
+/// the part that does not depend on the types, compiled once (D-66).
+fn input_schema_from(
+    params: &'static [ParamInfo],
+    types: Vec<Schema>,
+    mut generator: SchemaGenerator,
+) -> Schema {
     let mut properties = Map::with_capacity(params.len());
     for (param, schema) in params.iter().zip(types) {
         let mut property = described(schema, param.description);

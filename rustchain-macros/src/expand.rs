@@ -1,8 +1,9 @@
 //! Code generation for `#[tool]`, checks done: the function as written, and
 //! beside it a hidden block with the tool's descriptor, schema builders and
 //! invoke function. Per tool this is small on purpose: decoding and schema
-//! building are generic runtime functions instantiated once per distinct
-//! parameter-type list, so thousands of tools still build quickly.
+//! building are runtime functions shared by every tool, reading each value
+//! with code compiled once per parameter type (D-65), so thousands of tools
+//! still build quickly.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
