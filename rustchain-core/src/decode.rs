@@ -628,7 +628,9 @@ fn json_error<E: de::Error>(result: Result<(), serde_json::Error>) -> Result<(),
 /// is `Read<'a>` alone), and the result is used within that borrow.
 #[inline]
 fn same_type<A, B>(value: A) -> Result<B, A> {
-    if type_id::<A>() != type_id::<B>() {
+    // `typeid::of` is `TypeId::of` for types that need not be `'static`
+    // (lifetimes erased).
+    if typeid::of::<A>() != typeid::of::<B>() {
         return Err(value);
     }
     let value = std::mem::ManuallyDrop::new(value);
@@ -636,33 +638,6 @@ fn same_type<A, B>(value: A) -> Result<B, A> {
     // they have one layout and one meaning; `value` is not dropped, so the
     // one value is moved, not duplicated.
     Ok(unsafe { std::mem::transmute_copy::<A, B>(&value) })
-}
-
-/// `TypeId::of::<T>()` for a `T` that need not be `'static` (lifetimes
-/// erased), as the `typeid` crate computes it: `TypeId::of` through a
-/// method that asks for `'static` of a `PhantomData<T>`, which is called
-/// on one whose lifetime bound was widened: the method reads no data and
-/// the id does not depend on lifetimes.
-fn type_id<T>() -> std::any::TypeId {
-    trait NonStatic {
-        fn id(&self) -> std::any::TypeId
-        where
-            Self: 'static;
-    }
-    impl<T> NonStatic for PhantomData<T> {
-        fn id(&self) -> std::any::TypeId
-        where
-            Self: 'static,
-        {
-            std::any::TypeId::of::<T>()
-        }
-    }
-    let phantom = PhantomData::<T>;
-    let phantom: &dyn NonStatic = &phantom;
-    // SAFETY: only the trait object's lifetime bound changes; `id` reads
-    // nothing of `phantom` (a zero-sized `PhantomData`).
-    let phantom: &(dyn NonStatic + 'static) = unsafe { std::mem::transmute(phantom) };
-    phantom.id()
 }
 
 /// Resolves an argument name to its parameter's position.
@@ -1284,13 +1259,13 @@ mod tests {
     fn type_ids_ignore_lifetimes_and_tell_types_apart() {
         fn id_of_borrow(text: &str) -> std::any::TypeId {
             fn of<T>(_: &T) -> std::any::TypeId {
-                type_id::<T>()
+                typeid::of::<T>()
             }
             of(&text)
         }
         let local = String::from("x");
-        assert_eq!(id_of_borrow(&local), type_id::<&'static str>());
-        assert_ne!(type_id::<&str>(), type_id::<&String>());
+        assert_eq!(id_of_borrow(&local), typeid::of::<&'static str>());
+        assert_ne!(typeid::of::<&str>(), typeid::of::<&String>());
         assert_eq!(same_type::<u8, u8>(1), Ok(1));
         assert_eq!(same_type::<u8, i8>(1), Err(1));
     }
