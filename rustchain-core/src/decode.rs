@@ -18,7 +18,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::de::{IoRead, StrRead};
 
-use crate::{ErrorKind, ParamInfo, ToolError};
+use crate::invoke::{Call, Finish, GuardFn, call_sync};
+use crate::{ErrorKind, ParamInfo, ToolContext, ToolError, ToolOutput};
 
 /// Bounds on argument text, checked before any parsing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,11 +165,34 @@ pub trait DecodeParams<P> {
     fn decode(&self, text: &str, params: &'static [ParamInfo]) -> Result<P, ToolError>;
     /// [`input_schema`](crate::schema::input_schema) of `P`.
     fn input_schema(&self, params: &'static [ParamInfo]) -> Schema;
+    /// [`call_sync`] with [`decode`] into `P`.
+    fn call_sync<C: Call<P>, T>(
+        &self,
+        ctx: &ToolContext,
+        text: &str,
+        params: &'static [ParamInfo],
+        guard: Option<GuardFn<P>>,
+        call: C,
+        finish: Finish<C::Output, T>,
+    ) -> Result<ToolOutput, ToolError>;
 }
 
 impl<P: ParamList> DecodeParams<P> for ParamsOf<P> {
     fn decode(&self, text: &str, params: &'static [ParamInfo]) -> Result<P, ToolError> {
         decode::<P>(text, params)
+    }
+
+    #[inline]
+    fn call_sync<C: Call<P>, T>(
+        &self,
+        ctx: &ToolContext,
+        text: &str,
+        params: &'static [ParamInfo],
+        guard: Option<GuardFn<P>>,
+        call: C,
+        finish: Finish<C::Output, T>,
+    ) -> Result<ToolOutput, ToolError> {
+        call_sync(ctx, text, params, decode::<P>, guard, call, finish)
     }
 
     fn input_schema(&self, params: &'static [ParamInfo]) -> Schema {
@@ -184,8 +208,29 @@ impl<P: ParamList + FlatList> ParamsOf<P> {
     /// of a [`Flat`] type has any.
     #[inline]
     pub fn decode(&self, text: &str, params: &'static [ParamInfo]) -> Result<P, ToolError> {
-        decode_as::<P>(text, params, Watch::Nothing)
+        decode_flat::<P>(text, params)
     }
+
+    /// [`call_sync`] with [`ParamsOf::decode`] into `P`.
+    #[inline]
+    pub fn call_sync<C: Call<P>, T>(
+        &self,
+        ctx: &ToolContext,
+        text: &str,
+        params: &'static [ParamInfo],
+        guard: Option<GuardFn<P>>,
+        call: C,
+        finish: Finish<C::Output, T>,
+    ) -> Result<ToolOutput, ToolError> {
+        call_sync(ctx, text, params, decode_flat::<P>, guard, call, finish)
+    }
+}
+
+/// [`decode`] of a [`FlatList`], without watching for skipped fields: no
+/// value of a [`Flat`] type has any.
+#[inline]
+fn decode_flat<P: ParamList>(text: &str, params: &'static [ParamInfo]) -> Result<P, ToolError> {
+    decode_as::<P>(text, params, Watch::Nothing)
 }
 
 /// The fallback for a tuple that is no [`ParamList`]: refuses everything; see [`ParamsOf`].
@@ -195,19 +240,37 @@ pub trait RefuseParams<P> {
     fn decode(&self, text: &str, params: &'static [ParamInfo]) -> Result<P, ToolError>;
     /// The `false` schema: no arguments are valid.
     fn input_schema(&self, params: &'static [ParamInfo]) -> Schema;
+    /// Always an error, as [`RefuseParams::decode`]: the tool is not called.
+    fn call_sync<C: Call<P>, T>(
+        &self,
+        ctx: &ToolContext,
+        text: &str,
+        params: &'static [ParamInfo],
+        guard: Option<GuardFn<P>>,
+        call: C,
+        finish: Finish<C::Output, T>,
+    ) -> Result<ToolOutput, ToolError> {
+        let _ = (ctx, text, params, guard, call, finish);
+        Err(no_decoder())
+    }
 }
 
 impl<P> RefuseParams<P> for &ParamsOf<P> {
     fn decode(&self, _: &str, _: &'static [ParamInfo]) -> Result<P, ToolError> {
-        Err(ToolError::new(
-            ErrorKind::Failed,
-            "internal error: a parameter of this tool cannot be decoded; it was built without its type checks",
-        ))
+        Err(no_decoder())
     }
 
     fn input_schema(&self, _: &'static [ParamInfo]) -> Schema {
         Schema::from(false)
     }
+}
+
+/// What the fallback of [`ParamsOf`] answers every call with.
+fn no_decoder() -> ToolError {
+    ToolError::new(
+        ErrorKind::Failed,
+        "internal error: a parameter of this tool cannot be decoded; it was built without its type checks",
+    )
 }
 
 /// A tuple of parameter types, decoded together from one JSON object.

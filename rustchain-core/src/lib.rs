@@ -17,6 +17,7 @@ mod discover;
 mod error;
 pub mod files;
 pub mod guard;
+mod invoke;
 // The perfect-hash index is public for its benchmark only.
 #[doc(hidden)]
 pub mod index;
@@ -48,6 +49,7 @@ pub use tokio_util::sync::CancellationToken;
 pub mod __private {
     pub use crate::decode::{DecodeParams, Param, ParamsOf, RefuseParams, decode};
     pub use crate::guard::{GuardCheck, GuardProbe, GuardRefused, GuardValue, Guarded};
+    pub use crate::invoke::{Call, Finish, GuardFn, WithContext};
     pub use crate::output::{ResultType, finish, result_type};
     pub use crate::schema::{input_schema, output_schema};
     pub use crate::{

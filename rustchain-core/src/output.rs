@@ -101,6 +101,14 @@ fn encode_value<T: Serialize>(value: T) -> Result<ToolOutput, ToolError> {
 pub mod finish {
     use super::*;
 
+    /// For a tool returning `T` itself: encoded.
+    pub fn value<T>(
+        value: T,
+        encode: fn(T) -> Result<ToolOutput, ToolError>,
+    ) -> Result<ToolOutput, ToolError> {
+        encode(value)
+    }
+
     /// For a tool returning `Result<T, E>`: `Err(e)` becomes a `failed` error
     /// carrying `e`'s message.
     pub fn result<T, E: fmt::Display>(

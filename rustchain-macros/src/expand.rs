@@ -90,16 +90,20 @@ pub fn expand(tool: &Tool) -> TokenStream {
     });
     // Through `GuardProbe`, so a type no guard can check is reported once,
     // by `assert_guardable`, and not again here (see the runtime's `GuardProbe`).
-    let guard_values = guarded.iter().map(|(arg, binding, guard)| {
-        let (kind, name) = (format_ident!("{}", guard.kind.variant()), &arg.name);
-        quote! {
-            #rt::Guarded {
-                kind: #rt::PermissionKind::#kind,
-                param: #name,
-                value: (&#rt::GuardProbe(&#binding)).guard_value(),
+    // `borrow`: how a binding becomes the reference `GuardProbe` holds.
+    let guard_values = |borrow: TokenStream| {
+        let values = guarded.iter().map(|(arg, binding, guard)| {
+            let (kind, name) = (format_ident!("{}", guard.kind.variant()), &arg.name);
+            quote! {
+                #rt::Guarded {
+                    kind: #rt::PermissionKind::#kind,
+                    param: #name,
+                    value: (&#rt::GuardProbe(#borrow #binding)).guard_value(),
+                }
             }
-        }
-    });
+        });
+        quote!(&[#(#values),*])
+    };
     // Every use of the result type goes through `__RUSTCHAIN_RESULT`, so a
     // type that cannot be a result is reported once, on that type.
     let (ok_type, finish) = match &tool.output {
@@ -116,11 +120,12 @@ pub fn expand(tool: &Tool) -> TokenStream {
     let result_type = quote_spanned! {ok_type.span()=>
         const __RUSTCHAIN_RESULT: #rt::ResultType<#ok_type> = #rt::result_type::<#ok_type>();
     };
+    let finish_fn = finish.clone();
     let finish = |returned: TokenStream| match &finish {
         None => quote!((__RUSTCHAIN_RESULT.encode)(#returned)),
         Some(finish) => quote!(#finish(#returned, __RUSTCHAIN_RESULT.encode)),
     };
-    let (finish_async, finish_sync) = (finish(quote!(#call.await)), finish(quote!(#call)));
+    let finish_async = finish(quote!(#call.await));
     // Through `ParamsOf`, so a parameter type that fails `assert_param` is
     // reported once, on that type, and not again at each use of the tuple.
     let params_of = quote!((&#rt::ParamsOf::<(#(#arg_types,)*)>::NEW));
@@ -139,12 +144,9 @@ pub fn expand(tool: &Tool) -> TokenStream {
     let decode = quote! {
         let (#(#bindings,)*) = #decoded;
     };
-    let guard_list = quote!(&[#(#guard_values),*]);
-    let (check, check_and_proceed) = (
-        early(quote!(__ctx.__check(#guard_list))),
-        early(quote!(__ctx.__check_and_proceed(#guard_list))),
-    );
     let invoke = if tool.is_async() {
+        let guard_list = guard_values(quote!(&));
+        let check = early(quote!(__ctx.__check(#guard_list)));
         quote! {
             #[allow(unused_variables)]
             fn __rustchain_invoke<'a>(__ctx: &'a #rt::ToolContext, __args: &'a str)
@@ -160,17 +162,15 @@ pub fn expand(tool: &Tool) -> TokenStream {
             }
         }
     } else {
-        quote! {
-            #[allow(unused_variables)]
-            fn __rustchain_invoke(__ctx: &#rt::ToolContext, __args: &str)
-                -> #rt::Result<#rt::ToolOutput, #rt::ToolError>
-            {
-                #free_check
-                #decode
-                #check_and_proceed;
-                #finish_sync
-            }
-        }
+        let guard_list = (!guarded.is_empty()).then(|| guard_values(quote!()));
+        let finish = finish_fn.unwrap_or_else(|| quote!(#rt::finish::value));
+        let driven = Driven {
+            rt: &rt,
+            arg_types: &arg_types,
+            bindings: &bindings,
+            call: &call,
+        };
+        driven.sync_invoke(tool, &free_check, &params_of, guard_list, &finish)
     };
     let invoke_kind = if tool.is_async() {
         quote!(#rt::Invoke::Async(__rustchain_invoke))
@@ -274,6 +274,88 @@ pub fn expand(tool: &Tool) -> TokenStream {
             #unique_marker
             }
         };
+    }
+}
+
+/// What the per-tool function of a sync tool hands the shared driver
+/// (`__private::call_sync`, D-74) besides the argument text.
+struct Driven<'a> {
+    rt: &'a TokenStream,
+    arg_types: &'a [&'a syn::Type],
+    bindings: &'a [syn::Ident],
+    /// The tool function called with the bindings (and `__ctx`).
+    call: &'a TokenStream,
+}
+
+impl Driven<'_> {
+    /// A sync tool's `__rustchain_invoke`: one call of the shared driver,
+    /// handed the tool's function as a `fn` pointer, so that decoding, the
+    /// guard check, encoding and their drop and unwind paths are compiled
+    /// once per signature, not once per tool. Only a tool that takes the
+    /// context or guards a parameter gets a function more, `__rustchain_call`
+    /// or `__rustchain_guard`, which takes the decoded tuple apart.
+    fn sync_invoke(
+        &self,
+        tool: &Tool,
+        free_check: &TokenStream,
+        params_of: &TokenStream,
+        guard_list: Option<TokenStream>,
+        finish: &TokenStream,
+    ) -> TokenStream {
+        let Driven {
+            rt,
+            arg_types,
+            bindings,
+            call,
+        } = self;
+        let function = &tool.item.sig.ident;
+        let tuple = quote!((#(#arg_types,)*));
+        let pattern = quote!((#(#bindings,)*));
+        let takes_context = tool.params.iter().any(|p| matches!(p, Param::Context));
+        let (call_fn, callee) = if takes_context {
+            let output = &tool.item.sig.output;
+            let call_fn = quote! {
+                fn __rustchain_call(__ctx: &#rt::ToolContext, #pattern: #tuple) #output {
+                    #call
+                }
+            };
+            (call_fn, quote!(#rt::WithContext(__rustchain_call)))
+        } else {
+            // The tool itself as a `fn` pointer: `Call` spreads the tuple.
+            let holes = arg_types.iter().map(|_| quote!(_));
+            (quote!(), quote!(#function as fn(#(#holes),*) -> _))
+        };
+        let (guard_fn, guard) = match guard_list {
+            Some(list) => (
+                quote! {
+                    #[allow(unused_variables)]
+                    fn __rustchain_guard(__ctx: &#rt::ToolContext, #pattern: &#tuple)
+                        -> #rt::Result<(), #rt::ToolError>
+                    {
+                        __ctx.__check_and_proceed(#list)
+                    }
+                },
+                quote!(#rt::Some(__rustchain_guard)),
+            ),
+            None => (quote!(), quote!(#rt::None)),
+        };
+        quote! {
+            #call_fn
+            #guard_fn
+            fn __rustchain_invoke(__ctx: &#rt::ToolContext, __args: &str)
+                -> #rt::Result<#rt::ToolOutput, #rt::ToolError>
+            {
+                #free_check
+                #params_of.call_sync(
+                    __ctx,
+                    __args,
+                    __RUSTCHAIN_DESCRIPTOR.params,
+                    #guard,
+                    #callee,
+                    #rt::Finish { finish: #finish, encode: __RUSTCHAIN_RESULT.encode },
+                )
+            }
+        }
     }
 }
 
@@ -467,7 +549,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sync_tool_checks_and_proceeds_in_one_call_and_an_async_tool_in_two() {
+    fn a_sync_tool_is_one_call_of_the_shared_driver_and_an_async_tool_checks_then_proceeds() {
         let (sync, _) = expanded(
             quote!(),
             quote! {
@@ -475,10 +557,14 @@ mod tests {
                 fn add(/** One. */ a: i64, /** Two. */ b: i64) -> i64 { a + b }
             },
         );
-        assert!(
-            sync.contains("__ctx . __check_and_proceed (& [])"),
-            "{sync}"
-        );
+        // The tool as a `fn` pointer, no guard: the driver checks and
+        // proceeds in one call; no code of its own takes the tuple apart.
+        assert!(sync.contains(". call_sync ("), "{sync}");
+        assert!(sync.contains("add as fn (_ , _) -> _"), "{sync}");
+        assert!(sync.contains("__rustchain_rt :: None ,"), "{sync}");
+        assert!(!sync.contains("fn __rustchain_call"), "{sync}");
+        assert!(!sync.contains("fn __rustchain_guard"), "{sync}");
+        assert!(!sync.contains("__check"), "{sync}");
         assert!(!sync.contains("__proceed ()"), "{sync}");
         let (not_sync, _) = expanded(
             quote!(),
@@ -490,6 +576,37 @@ mod tests {
         assert!(not_sync.contains("__ctx . __check (& [])"), "{not_sync}");
         assert!(not_sync.contains("__proceed_async ()"), "{not_sync}");
         assert!(!not_sync.contains("__check_and_proceed"), "{not_sync}");
+    }
+
+    #[test]
+    fn a_sync_tool_with_a_context_or_a_guard_gets_a_function_that_takes_the_tuple_apart() {
+        let (text, _) = expanded(
+            quote!(),
+            quote! {
+                /// Reads.
+                fn read(/** Which. */ #[fs(read)] path: String, ctx: &ToolContext, /** How many. */ n: u32) -> u32 { n }
+            },
+        );
+        assert!(
+            text.contains("fn __rustchain_call (__ctx : & __rustchain_rt :: ToolContext , (__arg0 , __arg1 ,) : (String , u32 ,)) -> u32 { read (__arg0 , __ctx , __arg1) }"),
+            "{text}"
+        );
+        assert!(
+            text.contains("__rustchain_rt :: WithContext (__rustchain_call)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fn __rustchain_guard (__ctx : & __rustchain_rt :: ToolContext , (__arg0 , __arg1 ,) : & (String , u32 ,))"),
+            "{text}"
+        );
+        assert!(
+            text.contains("__rustchain_rt :: GuardProbe (__arg0)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("__rustchain_rt :: Some (__rustchain_guard)"),
+            "{text}"
+        );
     }
 
     #[test]
