@@ -254,10 +254,13 @@ struct Unfit;
 )]
 fn the_fallbacks_behind_one_error_per_mistake_run_no_tool_body() {
     use rustchain::__private::{
-        DecodeParams as _, GuardCheck as _, GuardProbe, GuardRefused as _, ParamsOf,
-        RefuseParams as _,
+        DecodeParams as _, Finish, GuardCheck as _, GuardProbe, GuardRefused as _, ParamsOf,
+        RefuseParams as _, finish,
     };
-    use rustchain::ParamInfo;
+    use rustchain::{ParamInfo, ToolOutput};
+    fn encode_u32(value: u32) -> Result<ToolOutput, ToolError> {
+        ToolOutput::encode(&value)
+    }
     static PARAMS: [ParamInfo; 1] = [ParamInfo {
         name: "x",
         description: "A value.",
@@ -275,6 +278,37 @@ fn the_fallbacks_behind_one_error_per_mistake_run_no_tool_body() {
         .decode(r#"{"x": 7}"#, &PARAMS)
         .unwrap();
     assert_eq!(x, 7);
+    // The same for a whole sync call through the shared driver: the
+    // fallback calls nothing, the real one decodes and calls.
+    fn never(_: Unfit) -> u32 {
+        panic!("a tool body ran through the fallback")
+    }
+    let finish = |encode| Finish {
+        finish: finish::value,
+        encode,
+    };
+    let ctx = ToolContext::new();
+    let (unfit_call, unfit_encode) = (never as fn(_) -> _, encode_u32 as fn(u32) -> _);
+    let refused = (&unfit).call_sync(
+        &ctx,
+        r#"{"x": 1}"#,
+        &PARAMS,
+        None,
+        unfit_call,
+        finish(unfit_encode),
+    );
+    assert!(refused.unwrap_err().message().contains("internal error"));
+    let doubled = (&ParamsOf::<(u32,)>::NEW)
+        .call_sync(
+            &ctx,
+            r#"{"x": 7}"#,
+            &PARAMS,
+            None,
+            (|x| x * 2) as fn(u32) -> u32,
+            finish(encode_u32),
+        )
+        .unwrap();
+    assert_eq!(doubled.as_json(), "14");
 
     // A value no guard can check: denied, whatever it holds.
     let value = Unfit;
@@ -831,4 +865,35 @@ fn calls_from_many_threads_at_once_are_each_counted_once() {
     });
     let seen = &executor.metrics()["add"];
     assert_eq!((seen.calls, seen.ok), (threads * calls, threads * calls));
+}
+
+/// Joins its words around the call's id: the context between two
+/// arguments that own heap memory.
+#[tool]
+fn join_around_the_call(
+    /// Words before.
+    before: Vec<String>,
+    ctx: &ToolContext,
+    /// Words after.
+    after: Option<String>,
+) -> String {
+    let mut words = before;
+    words.push(ctx.call_id().to_owned());
+    words.extend(after);
+    words.join(" ")
+}
+
+#[test]
+fn a_tool_with_the_context_between_its_arguments_gets_each_in_its_place() {
+    let out = Executor::new(Registry::global())
+        .call_blocking(
+            "join_around_the_call",
+            r#"{"after": "z", "before": ["a", "b"]}"#,
+            ToolContext::new().with_call_id("c1"),
+        )
+        .unwrap();
+    assert_eq!(out.to_value(), "a b c1 z");
+    let out = call("join_around_the_call", r#"{"before": []}"#).unwrap();
+    assert_eq!(out.as_str().map(str::len), Some(36), "only the id: {out}");
+    invalid("join_around_the_call", r#"{"before": [1]}"#);
 }
