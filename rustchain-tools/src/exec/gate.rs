@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::approval::{self, ApprovalRequest, Outcome};
 use super::clock;
-use super::limits::HeldSlot;
+use super::limits::{HeldSlot, Slots};
 use super::record::{CallEvent, CallEventKind};
 use super::{Ruled, Shared};
 use crate::CallControl;
@@ -987,58 +987,68 @@ impl Deadline {
 /// takes it, and if its context is not kept it gives the gate back for the
 /// next call instead of allocating one.
 ///
-/// The place is held by one call at a time (`held`, taken by one atomic
-/// swap); the holder alone reads and writes `gate`, and lets go with a
-/// plain release store, so a call that takes and gives back the spare gate
-/// makes one atomic read-modify-write for it (D-62). A call that finds the
-/// place held (another thread's call has it) allocates a gate as before.
+/// The place is held by one call at a time, with a concurrency slot: both
+/// are taken by one compare-and-swap of the executor's [`Slots`] word (its
+/// top bit is the place's flag) and given back by one subtraction, so a
+/// call that runs inline makes two atomic read-modify-writes for its slot
+/// and the spare gate together (D-62, D-71). The holder alone reads and
+/// writes `gate`. A call that finds the place held (another thread's call
+/// has it), or no slot free, allocates a gate as before.
 pub(crate) struct SpareGate {
-    held: AtomicBool,
+    /// The executor's concurrency slots, whose word holds the place's flag.
+    slots: Arc<Slots>,
     /// Null, or a gate from `Arc::into_raw` that nobody else holds.
     gate: UnsafeCell<*const CallGate>,
 }
 
-// SAFETY: `gate` is read and written only by the thread that took `held`
-// (a swap from `false` with acquire ordering) until it lets go (a release
-// store of `false`), so its accesses never overlap, and each holder sees
-// what the last one wrote; the gate it points to is owned by the place.
+// SAFETY: `gate` is read and written only by the thread that took the
+// place (`Slots::try_take_place` or `lock_place`, atomic read-modify-writes
+// with acquire ordering that set the place's bit only when it was clear)
+// until it lets go (`give_back_place` or `unlock_place`, read-modify-writes
+// with release ordering that clear it), so its accesses never overlap, and
+// each holder sees what the last one wrote: the next taking reads from the
+// letting go, or from a later read-modify-write of the same word, which
+// continues the letting go's release sequence. The gate it points to is
+// owned by the place.
 unsafe impl Sync for SpareGate {}
 // SAFETY: the pointer is an owned `Arc<CallGate>`, which is `Send`.
 unsafe impl Send for SpareGate {}
 
-/// The spare gate's place, held by one call (see [`SpareGate`]); lets go
-/// when dropped, with whatever gate was given back in it.
+/// The spare gate's place and a concurrency slot, held by one call (see
+/// [`SpareGate`]); gives both back when dropped, with whatever gate was
+/// given back in the place.
 pub(crate) struct SpareHold<'a>(&'a SpareGate);
 
 impl Drop for SpareHold<'_> {
     fn drop(&mut self) {
-        self.0.held.store(false, Ordering::Release);
+        self.0.slots.give_back_place();
     }
 }
 
 impl SpareGate {
-    pub(crate) fn new() -> SpareGate {
+    pub(crate) fn new(slots: Arc<Slots>) -> SpareGate {
         SpareGate {
-            held: AtomicBool::new(false),
+            slots,
             gate: UnsafeCell::new(std::ptr::null()),
         }
     }
 
     /// A gate for the call `fresh` describes. With `keep`, for a call that
-    /// may run inline, the spare one (reset) with the place held, if nobody
-    /// holds it; otherwise a new gate.
+    /// may run inline, the spare one (reset) with the place and a slot
+    /// held, if nobody holds the place and a slot is free; otherwise a new
+    /// gate.
     #[inline]
     pub(crate) fn fill(
         &self,
         fresh: Fresh<'_>,
         keep: bool,
     ) -> (Arc<CallGate>, Option<SpareHold<'_>>) {
-        if !keep || self.held.swap(true, Ordering::Acquire) {
+        if !keep || !self.slots.try_take_place() {
             return (Arc::new(CallGate::new(fresh)), None);
         }
         let hold = SpareHold(self);
-        // SAFETY: the swap above took `held`, so only this thread touches
-        // `gate` until `hold` lets go (see `Sync`).
+        // SAFETY: `try_take_place` took the place, so only this thread
+        // touches `gate` until `hold` lets go (see `Sync`).
         let spare = unsafe { std::mem::replace(&mut *self.gate.get(), std::ptr::null()) };
         if spare.is_null() {
             return (Arc::new(CallGate::new(fresh)), Some(hold));
@@ -1098,14 +1108,13 @@ impl SpareGate {
     /// Drops the spare gate, if any: it holds its session, so the executor
     /// lets go of it when its last clone goes (see `exec::Session`).
     pub(crate) fn clear(&self) {
-        if self.held.swap(true, Ordering::Acquire) {
+        if !self.slots.lock_place() {
             // A call holds the place: it cannot, as the session ends.
             return;
         }
-        let hold = SpareHold(self);
-        // SAFETY: held, see `Sync`.
+        // SAFETY: `lock_place` took the place, see `Sync`.
         let spare = unsafe { std::mem::replace(&mut *self.gate.get(), std::ptr::null()) };
-        drop(hold);
+        self.slots.unlock_place();
         if !spare.is_null() {
             // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by its holder.
             drop(unsafe { Arc::from_raw(spare) });
