@@ -1128,6 +1128,31 @@ impl Drop for SpareGate {
     }
 }
 
+/// The gate lent to a context as its control (`ToolContext::__set_control`),
+/// taken back: `control` as the `Arc<CallGate>` it was made from, if it
+/// points to `lent`, the gate lent. Told by its address, where a downcast
+/// through `Any` asks the type's id by two calls through the vtable.
+#[inline]
+pub(crate) fn lent_back(
+    control: Arc<dyn CallControl>,
+    lent: *const CallGate,
+) -> Option<Arc<CallGate>> {
+    if !std::ptr::addr_eq(Arc::as_ptr(&control), lent) {
+        return None;
+    }
+    // SAFETY: the executor lent an `Arc<CallGate>` (coerced to `Arc<dyn
+    // CallControl>`) to a context it owns and took it back out of it; the
+    // tool had the context by shared reference only, so could not replace
+    // it, and the gate stayed alive in it meanwhile, so no other object can
+    // have come to sit at its address. `control` pointing there is that
+    // `Arc`, made from an `Arc<CallGate>` by an unsized coercion: what
+    // `Arc::from_raw` asks of a pointer it turns into an `Arc<CallGate>`
+    // (the data pointer's size and alignment are `CallGate`'s). Its one
+    // strong reference passes to the result; the address check is the
+    // guard should that ever change (a mismatch is `None`, not a cast).
+    Some(unsafe { Arc::from_raw(Arc::into_raw(control).cast::<CallGate>()) })
+}
+
 /// The gate as `&mut`, if `gate` is its only reference: what `Arc::get_mut`
 /// answers, without its atomic read-modify-write (it locks the weak count
 /// with a compare-and-swap, against a `Weak` being upgraded meanwhile).

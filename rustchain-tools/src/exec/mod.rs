@@ -559,12 +559,14 @@ impl Executor {
         // Lent to the context and taken back, not cloned: two atomic
         // reference counts less per call. A tool that clones its context
         // still shares the gate (and it is not kept spare then).
+        let lent = Arc::as_ptr(&gate);
         ctx.__set_control(gate);
         let mut result = run_guarded(|| invoke(&ctx, args));
         // SAFETY: the gate's `Arc` is taken back to be finished or kept
         // spare, and no `Weak` of it is made (see `gate::alone`).
-        let gate = unsafe { ctx.__take_control() }
-            .and_then(|control| control.into_any().downcast::<CallGate>().ok())
+        let control = unsafe { ctx.__take_control() };
+        let gate = control
+            .and_then(|control| gate::lent_back(control, lent))
             .expect("a tool gets its context by reference, so the gate lent to it is still there");
         if gate.overran() {
             result = Err(timed_out(
