@@ -211,8 +211,6 @@ impl CallGate {
             ruled,
             mode,
         } = fresh;
-        let recorded = shared.audit.is_some() || ruled.ruling.verdict == Verdict::Ask;
-        self.args = recorded.then(|| Arc::from(args));
         self.args_len = args.len();
         // A spare gate is its own session's (the executor keeps it), so
         // its session needs no new reference.
@@ -225,13 +223,14 @@ impl CallGate {
             self.slot = slot;
             self.ruled = *ruled;
         }
-        // Who asked is kept for the records only.
-        self.call_id = recorded.then(|| ctx.__shared_call_id());
-        self.caller = if recorded {
-            ctx.__shared_caller()
-        } else {
-            None
-        };
+        // The text and who asked are kept for the records only; a new gate
+        // has none, and `release` let go of the last call's.
+        debug_assert!(self.args.is_none() && self.call_id.is_none() && self.caller.is_none());
+        if shared.audit.is_some() || ruled.ruling.verdict == Verdict::Ask {
+            self.args = Some(Arc::from(args));
+            self.call_id = Some(ctx.__shared_call_id());
+            self.caller = ctx.__shared_caller();
+        }
         self.mode = mode;
         self.phase = AtomicPhase::new(Phase::Open);
         self.decision_waits = AtomicBool::new(false);
