@@ -523,7 +523,9 @@ impl CallGate {
     /// The rest of proceeding once the approver (if any) answered: limits,
     /// then the decision record. The call moves on from phase `from`:
     /// `Checked`, or `Open` when there was nothing to check.
-    #[inline]
+    /// Always inlined: a plain call's admission is a few instructions,
+    /// less than a call to it (the rest is `admit_counted`, out of line).
+    #[inline(always)]
     fn admit(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
         if self.ruled.plain {
             // Nobody to ask, nothing to count or record.
@@ -611,7 +613,7 @@ impl CallGate {
     /// word; so two threads admitting the same call at once (a tool's own
     /// code sharing its context, never the generated code, which admits
     /// once before the body) may both go on, as either alone would.
-    #[inline]
+    #[inline(always)]
     fn allow_plain(&self, from: Phase) -> Option<()> {
         if self.phase.get() != from {
             return None;
