@@ -523,9 +523,7 @@ impl CallGate {
     /// The rest of proceeding once the approver (if any) answered: limits,
     /// then the decision record. The call moves on from phase `from`:
     /// `Checked`, or `Open` when there was nothing to check.
-    /// Always inlined: a plain call's admission is a few instructions,
-    /// less than a call to it (the rest is `admit_counted`, out of line).
-    #[inline(always)]
+    #[inline]
     fn admit(&self, approval: Option<Outcome>, from: Phase) -> Result<(), ToolError> {
         if self.ruled.plain {
             // Nobody to ask, nothing to count or record.
@@ -613,7 +611,7 @@ impl CallGate {
     /// word; so two threads admitting the same call at once (a tool's own
     /// code sharing its context, never the generated code, which admits
     /// once before the body) may both go on, as either alone would.
-    #[inline(always)]
+    #[inline]
     fn allow_plain(&self, from: Phase) -> Option<()> {
         if self.phase.get() != from {
             return None;
