@@ -727,10 +727,16 @@ impl Visitor<'_> for ParamName<'_> {
 
     #[inline]
     fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
-        // The first byte first: most names that differ differ there, and
-        // comparing the rest is a call to `memcmp`.
-        let first = key.as_bytes().first();
-        let named = |p: &ParamInfo| p.name.as_bytes().first() == first && p.name == key;
+        // The length and the first byte first: most names that differ
+        // differ there. The rest byte by byte: parameter names are short,
+        // and a call to `memcmp` costs more than comparing a few bytes.
+        let bytes = key.as_bytes();
+        let named = |p: &ParamInfo| {
+            let name = p.name.as_bytes();
+            name.len() == bytes.len()
+                && name.first() == bytes.first()
+                && name.iter().zip(bytes).all(|(a, b)| a == b)
+        };
         if let Some(index) = self.params.iter().position(named) {
             return Ok(index);
         }

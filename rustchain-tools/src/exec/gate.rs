@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::approval::{self, ApprovalRequest, Outcome};
 use super::clock;
-use super::limits::HeldSlot;
+use super::limits::{HeldSlot, Slots};
 use super::record::{CallEvent, CallEventKind};
 use super::{Ruled, Shared};
 use crate::CallControl;
@@ -211,8 +211,6 @@ impl CallGate {
             ruled,
             mode,
         } = fresh;
-        let recorded = shared.audit.is_some() || ruled.ruling.verdict == Verdict::Ask;
-        self.args = recorded.then(|| Arc::from(args));
         self.args_len = args.len();
         // A spare gate is its own session's (the executor keeps it), so
         // its session needs no new reference.
@@ -225,13 +223,14 @@ impl CallGate {
             self.slot = slot;
             self.ruled = *ruled;
         }
-        // Who asked is kept for the records only.
-        self.call_id = recorded.then(|| ctx.__shared_call_id());
-        self.caller = if recorded {
-            ctx.__shared_caller()
-        } else {
-            None
-        };
+        // The text and who asked are kept for the records only; a new gate
+        // has none, and `release` let go of the last call's.
+        debug_assert!(self.args.is_none() && self.call_id.is_none() && self.caller.is_none());
+        if shared.audit.is_some() || ruled.ruling.verdict == Verdict::Ask {
+            self.args = Some(Arc::from(args));
+            self.call_id = Some(ctx.__shared_call_id());
+            self.caller = ctx.__shared_caller();
+        }
         self.mode = mode;
         self.phase = AtomicPhase::new(Phase::Open);
         self.decision_waits = AtomicBool::new(false);
@@ -987,58 +986,68 @@ impl Deadline {
 /// takes it, and if its context is not kept it gives the gate back for the
 /// next call instead of allocating one.
 ///
-/// The place is held by one call at a time (`held`, taken by one atomic
-/// swap); the holder alone reads and writes `gate`, and lets go with a
-/// plain release store, so a call that takes and gives back the spare gate
-/// makes one atomic read-modify-write for it (D-62). A call that finds the
-/// place held (another thread's call has it) allocates a gate as before.
+/// The place is held by one call at a time, with a concurrency slot: both
+/// are taken by one compare-and-swap of the executor's [`Slots`] word (its
+/// top bit is the place's flag) and given back by one subtraction, so a
+/// call that runs inline makes two atomic read-modify-writes for its slot
+/// and the spare gate together (D-62, D-71). The holder alone reads and
+/// writes `gate`. A call that finds the place held (another thread's call
+/// has it), or no slot free, allocates a gate as before.
 pub(crate) struct SpareGate {
-    held: AtomicBool,
+    /// The executor's concurrency slots, whose word holds the place's flag.
+    slots: Arc<Slots>,
     /// Null, or a gate from `Arc::into_raw` that nobody else holds.
     gate: UnsafeCell<*const CallGate>,
 }
 
-// SAFETY: `gate` is read and written only by the thread that took `held`
-// (a swap from `false` with acquire ordering) until it lets go (a release
-// store of `false`), so its accesses never overlap, and each holder sees
-// what the last one wrote; the gate it points to is owned by the place.
+// SAFETY: `gate` is read and written only by the thread that took the
+// place (`Slots::try_take_place` or `lock_place`, atomic read-modify-writes
+// with acquire ordering that set the place's bit only when it was clear)
+// until it lets go (`give_back_place` or `unlock_place`, read-modify-writes
+// with release ordering that clear it), so its accesses never overlap, and
+// each holder sees what the last one wrote: the next taking reads from the
+// letting go, or from a later read-modify-write of the same word, which
+// continues the letting go's release sequence. The gate it points to is
+// owned by the place.
 unsafe impl Sync for SpareGate {}
 // SAFETY: the pointer is an owned `Arc<CallGate>`, which is `Send`.
 unsafe impl Send for SpareGate {}
 
-/// The spare gate's place, held by one call (see [`SpareGate`]); lets go
-/// when dropped, with whatever gate was given back in it.
+/// The spare gate's place and a concurrency slot, held by one call (see
+/// [`SpareGate`]); gives both back when dropped, with whatever gate was
+/// given back in the place.
 pub(crate) struct SpareHold<'a>(&'a SpareGate);
 
 impl Drop for SpareHold<'_> {
     fn drop(&mut self) {
-        self.0.held.store(false, Ordering::Release);
+        self.0.slots.give_back_place();
     }
 }
 
 impl SpareGate {
-    pub(crate) fn new() -> SpareGate {
+    pub(crate) fn new(slots: Arc<Slots>) -> SpareGate {
         SpareGate {
-            held: AtomicBool::new(false),
+            slots,
             gate: UnsafeCell::new(std::ptr::null()),
         }
     }
 
     /// A gate for the call `fresh` describes. With `keep`, for a call that
-    /// may run inline, the spare one (reset) with the place held, if nobody
-    /// holds it; otherwise a new gate.
+    /// may run inline, the spare one (reset) with the place and a slot
+    /// held, if nobody holds the place and a slot is free; otherwise a new
+    /// gate.
     #[inline]
     pub(crate) fn fill(
         &self,
         fresh: Fresh<'_>,
         keep: bool,
     ) -> (Arc<CallGate>, Option<SpareHold<'_>>) {
-        if !keep || self.held.swap(true, Ordering::Acquire) {
+        if !keep || !self.slots.try_take_place() {
             return (Arc::new(CallGate::new(fresh)), None);
         }
         let hold = SpareHold(self);
-        // SAFETY: the swap above took `held`, so only this thread touches
-        // `gate` until `hold` lets go (see `Sync`).
+        // SAFETY: `try_take_place` took the place, so only this thread
+        // touches `gate` until `hold` lets go (see `Sync`).
         let spare = unsafe { std::mem::replace(&mut *self.gate.get(), std::ptr::null()) };
         if spare.is_null() {
             return (Arc::new(CallGate::new(fresh)), Some(hold));
@@ -1098,14 +1107,13 @@ impl SpareGate {
     /// Drops the spare gate, if any: it holds its session, so the executor
     /// lets go of it when its last clone goes (see `exec::Session`).
     pub(crate) fn clear(&self) {
-        if self.held.swap(true, Ordering::Acquire) {
+        if !self.slots.lock_place() {
             // A call holds the place: it cannot, as the session ends.
             return;
         }
-        let hold = SpareHold(self);
-        // SAFETY: held, see `Sync`.
+        // SAFETY: `lock_place` took the place, see `Sync`.
         let spare = unsafe { std::mem::replace(&mut *self.gate.get(), std::ptr::null()) };
-        drop(hold);
+        self.slots.unlock_place();
         if !spare.is_null() {
             // SAFETY: as in `fill`: from `Arc::into_raw`, taken out by its holder.
             drop(unsafe { Arc::from_raw(spare) });
@@ -1117,6 +1125,31 @@ impl Drop for SpareGate {
     fn drop(&mut self) {
         self.clear();
     }
+}
+
+/// The gate lent to a context as its control (`ToolContext::__set_control`),
+/// taken back: `control` as the `Arc<CallGate>` it was made from, if it
+/// points to `lent`, the gate lent. Told by its address, where a downcast
+/// through `Any` asks the type's id by two calls through the vtable.
+#[inline]
+pub(crate) fn lent_back(
+    control: Arc<dyn CallControl>,
+    lent: *const CallGate,
+) -> Option<Arc<CallGate>> {
+    if !std::ptr::addr_eq(Arc::as_ptr(&control), lent) {
+        return None;
+    }
+    // SAFETY: the executor lent an `Arc<CallGate>` (coerced to `Arc<dyn
+    // CallControl>`) to a context it owns and took it back out of it; the
+    // tool had the context by shared reference only, so could not replace
+    // it, and the gate stayed alive in it meanwhile, so no other object can
+    // have come to sit at its address. `control` pointing there is that
+    // `Arc`, made from an `Arc<CallGate>` by an unsized coercion: what
+    // `Arc::from_raw` asks of a pointer it turns into an `Arc<CallGate>`
+    // (the data pointer's size and alignment are `CallGate`'s). Its one
+    // strong reference passes to the result; the address check is the
+    // guard should that ever change (a mismatch is `None`, not a cast).
+    Some(unsafe { Arc::from_raw(Arc::into_raw(control).cast::<CallGate>()) })
 }
 
 /// The gate as `&mut`, if `gate` is its only reference: what `Arc::get_mut`

@@ -111,14 +111,25 @@ impl Limiter {
 /// calls running, so taking and giving back a slot is one atomic operation
 /// each and no lock. Calls that wait for a slot (on tokio) are woken when
 /// one is given back.
+///
+/// The same word holds the flag of the executor's spare gate's place
+/// (`exec::gate::SpareGate`, the word's top bit): a call that may run
+/// inline takes the place and a slot by one compare-and-swap, and gives
+/// both back by one subtraction (D-71).
 #[derive(Debug)]
 pub(crate) struct Slots {
+    /// Calls running (the slots taken), plus [`PLACE`] while the spare
+    /// gate's place is held.
     running: AtomicUsize,
     max: usize,
     /// How many calls wait for a slot: giving one back wakes them only then.
     waiting: AtomicUsize,
     freed: tokio::sync::Notify,
 }
+
+/// The spare gate's place in [`Slots::running`]: its top bit, far above any
+/// count (`max_concurrent` is at most 2^20).
+const PLACE: usize = 1 << (usize::BITS - 1);
 
 /// One running call's slot, given back when dropped.
 #[derive(Debug)]
@@ -131,6 +142,10 @@ pub(crate) struct HeldSlot(Arc<Slots>);
 
 impl Slots {
     pub(crate) fn new(max: usize) -> Slots {
+        debug_assert!(
+            max < PLACE,
+            "max_concurrent is bounded far below the place's bit"
+        );
         Slots {
             running: AtomicUsize::new(0),
             max,
@@ -144,10 +159,43 @@ impl Slots {
     pub(crate) fn try_take(&self) -> Option<Slot<'_>> {
         self.running
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |running| {
-                (running < self.max).then_some(running + 1)
+                (running & !PLACE < self.max).then_some(running + 1)
             })
             .ok()
             .map(|_| Slot(self))
+    }
+
+    /// Takes the spare gate's place and a slot with it, by one
+    /// compare-and-swap: `false` if the place is held or `max` calls are
+    /// running. Acquire (and more): the holder then sees what the last
+    /// holder wrote in the place before [`Slots::give_back_place`].
+    #[inline]
+    pub(crate) fn try_take_place(&self) -> bool {
+        // `running < max` says the place is free too: its bit is above any `max`.
+        self.running
+            .fetch_update(Ordering::SeqCst, Ordering::Relaxed, |running| {
+                (running < self.max).then(|| running + 1 + PLACE)
+            })
+            .is_ok()
+    }
+
+    /// Gives back the spare gate's place and its slot, by one subtraction:
+    /// release (and more), so the next holder sees what this one wrote.
+    #[inline]
+    pub(crate) fn give_back_place(&self) {
+        self.running.fetch_sub(1 + PLACE, Ordering::SeqCst);
+        self.wake_waiting();
+    }
+
+    /// Takes the spare gate's place without a slot (to empty it as the
+    /// session ends): `false` if a call holds it.
+    pub(crate) fn lock_place(&self) -> bool {
+        self.running.fetch_or(PLACE, Ordering::Acquire) & PLACE == 0
+    }
+
+    /// Lets go of a place taken by [`Slots::lock_place`].
+    pub(crate) fn unlock_place(&self) {
+        self.running.fetch_and(!PLACE, Ordering::Release);
     }
 
     /// A slot, once one is free.
@@ -179,9 +227,15 @@ impl Slots {
     }
 
     fn give_back(&self) {
-        // Sequentially consistent with the waiter's count and retry, so
-        // either this sees the waiter or the waiter sees this slot free.
         self.running.fetch_sub(1, Ordering::SeqCst);
+        self.wake_waiting();
+    }
+
+    /// After a slot was given back (a sequentially consistent subtraction):
+    /// sequentially consistent with the waiter's count and retry, so either
+    /// this sees the waiter or the waiter sees this slot free.
+    #[inline]
+    fn wake_waiting(&self) {
         if self.waiting.load(Ordering::SeqCst) > 0 {
             self.freed.notify_waiters();
         }
@@ -221,6 +275,95 @@ mod tests {
         assert!(slots.try_take().is_none(), "two of two are taken");
         drop(first);
         assert!(slots.try_take().is_some(), "the given-back slot is free");
+    }
+
+    #[test]
+    fn the_spare_gates_place_comes_with_a_slot_and_goes_back_with_it() {
+        let slots = Slots::new(2);
+        assert!(slots.try_take_place(), "the place and a slot are free");
+        assert!(!slots.try_take_place(), "the place is held");
+        let other = slots.try_take().expect("one slot is left");
+        assert!(slots.try_take().is_none(), "the place's slot counts");
+        slots.give_back_place();
+        assert!(slots.try_take().is_some(), "the place's slot is free again");
+        drop(other);
+        assert!(slots.try_take_place(), "the place is free again");
+        slots.give_back_place();
+        assert_eq!(slots.running.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn the_place_is_not_taken_without_a_free_slot_and_locking_it_takes_none() {
+        let slots = Slots::new(1);
+        let only = slots.try_take().expect("a free slot");
+        assert!(!slots.try_take_place(), "no slot for the place");
+        drop(only);
+        assert!(slots.lock_place(), "locking the place needs no slot");
+        assert!(!slots.try_take_place(), "the place is locked");
+        assert!(slots.try_take().is_some(), "and its slot is free");
+        assert!(!slots.lock_place(), "locked already");
+        slots.unlock_place();
+        assert_eq!(slots.running.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn no_more_than_max_calls_run_however_they_take_their_slots() {
+        const MAX: usize = 3;
+        let slots = Slots::new(MAX);
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        let places = AtomicUsize::new(0);
+        let run = || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            std::hint::spin_loop();
+            running.fetch_sub(1, Ordering::SeqCst);
+        };
+        std::thread::scope(|scope| {
+            for thread in 0..6 {
+                let (slots, run, places) = (&slots, &run, &places);
+                scope.spawn(move || {
+                    for i in 0..2_000 {
+                        if (i + thread) % 2 == 0 && slots.try_take_place() {
+                            assert_eq!(places.fetch_add(1, Ordering::SeqCst), 0, "one holder");
+                            run();
+                            places.fetch_sub(1, Ordering::SeqCst);
+                            slots.give_back_place();
+                        } else if let Some(_slot) = slots.try_take() {
+                            run();
+                        }
+                    }
+                });
+            }
+        });
+        assert!(most.load(Ordering::SeqCst) <= MAX);
+        assert_eq!(slots.running.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_waiting_call_gets_the_slot_given_back_with_the_place() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let slots = std::sync::Arc::new(Slots::new(1));
+        assert!(slots.try_take_place(), "the place and the only slot");
+        let waiter = {
+            let slots = std::sync::Arc::clone(&slots);
+            runtime.spawn(async move {
+                let _slot = slots.take().await;
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert!(!waiter.is_finished(), "no slot is free yet");
+        slots.give_back_place();
+        runtime
+            .block_on(async {
+                tokio::time::timeout(std::time::Duration::from_secs(5), waiter).await
+            })
+            .expect("woken in time")
+            .expect("the waiter ends");
     }
 
     #[test]

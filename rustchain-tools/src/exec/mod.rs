@@ -149,6 +149,13 @@ enum Inline {
     Async,
 }
 
+/// The concurrency slot of a call that runs inline: taken with the spare
+/// gate's place (one compare-and-swap for both, D-71), or on its own.
+enum InlineSlot<'a> {
+    Held(SpareHold<'a>),
+    Counted(limits::Slot<'a>),
+}
+
 /// A tool's standing under an executor's policy: what its every call starts from.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ruled {
@@ -269,10 +276,12 @@ impl ExecutorBuilder {
     }
 
     pub(crate) fn build_unchecked(self) -> Executor {
+        let concurrency = Arc::new(limits::Slots::new(self.policy.max_concurrent()));
         Executor {
             shared: Arc::new(Session(Arc::new(Shared {
                 registry: self.registry,
-                concurrency: Arc::new(limits::Slots::new(self.policy.max_concurrent())),
+                spare: SpareGate::new(Arc::clone(&concurrency)),
+                concurrency,
                 policy: self.policy,
                 audit: self.audit,
                 approver: self.approver,
@@ -281,7 +290,6 @@ impl ExecutorBuilder {
                 rulings: (0..self.registry.linked().len())
                     .map(|_| OnceLock::new())
                     .collect(),
-                spare: SpareGate::new(),
             }))),
         }
     }
@@ -467,12 +475,11 @@ impl Executor {
         };
         // A slot is tried only for a call that runs inline: one held across
         // `run` would leave `run` waiting for it under `max_concurrent = 1`.
-        if let Some(invoke) = inline
-            && let Some(slot) = self.shared.concurrency.try_take()
+        if let Some(slot) = self.inline_slot(hold, inline.is_some())
+            && let Some(invoke) = inline
         {
-            return self.run_inline(gate, hold, invoke, args, ctx, slot);
+            return self.run_inline(gate, slot, invoke, args, ctx);
         }
-        drop(hold);
         block_on(self.run(gate, args, ctx, Instant::now()))
     }
 
@@ -492,31 +499,58 @@ impl Executor {
         let (gate, hold) = self.begin(name, args, &ctx, Mode::Run, Inline::Async)?;
         // A sync tool with nothing to wait for runs inline, as `run` would
         // run it, without the machinery for waiting.
-        if let Invoke::Sync(invoke) = gate.tool.invoke
-            && gate.timeout().is_none()
-            && !gate.asks()
-            && !ctx.is_cancelled()
-            && let Some(slot) = self.shared.concurrency.try_take()
+        let inline = match gate.tool.invoke {
+            Invoke::Sync(invoke)
+                if gate.timeout().is_none() && !gate.asks() && !ctx.is_cancelled() =>
+            {
+                Some(invoke)
+            }
+            _ => None,
+        };
+        if let Some(slot) = self.inline_slot(hold, inline.is_some())
+            && let Some(invoke) = inline
         {
-            return self.run_inline(gate, hold, invoke, args, ctx, slot);
+            return self.run_inline(gate, slot, invoke, args, ctx);
         }
-        drop(hold);
         // Boxed: the machinery for waiting is large, and held inline it would
         // make every call's future (the inline ones too) that large to move.
         Box::pin(self.run(gate, args, ctx, Instant::now())).await
     }
 
-    /// Runs a sync tool on this thread, holding `_slot`: the deadline (if
+    /// The slot of a call that runs inline (`inline`): the one taken with
+    /// the spare gate's place (`hold`), or else one taken now; `None` if
+    /// none is free. A call that does not run inline lets go of `hold`
+    /// here, before it waits for a slot in `run` (which, held, would wait
+    /// forever under `max_concurrent = 1`).
+    #[inline]
+    fn inline_slot<'a>(
+        &'a self,
+        hold: Option<SpareHold<'a>>,
+        inline: bool,
+    ) -> Option<InlineSlot<'a>> {
+        match hold {
+            Some(hold) if inline => Some(InlineSlot::Held(hold)),
+            Some(_) => None,
+            None if inline => self.shared.concurrency.try_take().map(InlineSlot::Counted),
+            None => None,
+        }
+    }
+
+    /// Runs a sync tool on this thread, holding `slot`: the deadline (if
     /// any) is checked when it returns, see [`Executor::call_blocking`].
     fn run_inline(
         &self,
         gate: Arc<CallGate>,
-        hold: Option<SpareHold<'_>>,
+        slot: InlineSlot<'_>,
         invoke: fn(&ToolContext, &str) -> Result<ToolOutput, ToolError>,
         args: &str,
         mut ctx: ToolContext,
-        _slot: limits::Slot<'_>,
     ) -> Result<ToolOutput, ToolError> {
+        // Given back at the end of this function, after the call finished.
+        let (hold, _slot) = match slot {
+            InlineSlot::Held(hold) => (Some(hold), None),
+            InlineSlot::Counted(slot) => (None, Some(slot)),
+        };
         // The clock is read only when the record needs the duration, and
         // for the metrics' sample; a deadline reads its own (see `clock`).
         let started = (gate.needs_clock() || metrics::sample_latency()).then(Instant::now);
@@ -525,12 +559,14 @@ impl Executor {
         // Lent to the context and taken back, not cloned: two atomic
         // reference counts less per call. A tool that clones its context
         // still shares the gate (and it is not kept spare then).
+        let lent = Arc::as_ptr(&gate);
         ctx.__set_control(gate);
         let mut result = run_guarded(|| invoke(&ctx, args));
         // SAFETY: the gate's `Arc` is taken back to be finished or kept
         // spare, and no `Weak` of it is made (see `gate::alone`).
-        let gate = unsafe { ctx.__take_control() }
-            .and_then(|control| control.into_any().downcast::<CallGate>().ok())
+        let control = unsafe { ctx.__take_control() };
+        let gate = control
+            .and_then(|control| gate::lent_back(control, lent))
             .expect("a tool gets its context by reference, so the gate lent to it is still there");
         if gate.overran() {
             result = Err(timed_out(
