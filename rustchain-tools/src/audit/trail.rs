@@ -301,6 +301,9 @@ pub struct AuditTrail {
     inner: Arc<Mutex<Inner>>,
     /// Records waiting for a batch.
     queue: Mutex<Queue>,
+    /// Test hook: the next batch panics midway, with the file locked.
+    #[cfg(test)]
+    panic_in_batch: std::sync::atomic::AtomicBool,
 }
 
 /// The group commit's meeting point.
@@ -525,6 +528,8 @@ impl AuditTrail {
                 closing: false,
             })),
             queue: Mutex::new(Queue::default()),
+            #[cfg(test)]
+            panic_in_batch: std::sync::atomic::AtomicBool::new(false),
         };
         let report = trail.locked(|appender| {
             let (tail, recovery) = appender.settle_tail()?;
@@ -597,7 +602,7 @@ impl AuditTrail {
         }
         let batch = std::mem::take(&mut queue.waiting);
         drop(queue);
-        let written = self.write_batch(&batch);
+        let written = self.write_batch_or_fail(&batch);
         let mine = deliver(batch, written, &waiter);
         let mut queue = self.queue();
         let next = queue.waiting.first().map(|next| Arc::clone(&next.waiter));
@@ -667,6 +672,28 @@ impl AuditTrail {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// [`write_batch`](Self::write_batch), failing the batch if it panics:
+    /// the panic must not leave `writing` set (every later caller would wait
+    /// for a batch nobody writes) nor the lock held, and what the batch left
+    /// in the file is read afresh by the next.
+    fn write_batch_or_fail(&self, batch: &[Pending]) -> Outcome {
+        // Unwind-safe enough: after a panic the state the batch may have
+        // left half-updated (the tail and length it knew) is discarded below.
+        let unwound =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write_batch(batch)));
+        unwound.unwrap_or_else(|_| {
+            let mut inner = self.inner();
+            inner.state.last_write = None;
+            release(&mut inner);
+            Err(AuditError::new(
+                AuditErrorKind::Panicked,
+                &self.path,
+                "writing the batch holding this record panicked; the record may or may not \
+                 be in the trail, which the next append reads afresh",
+            ))
+        })
+    }
+
     /// Writes `batch` after the file's last record: one `write` (split only
     /// around a checkpoint), one fsync if one is due; the ids of its records
     /// in order. The file lock lingers after the batch (see [`Inner::held`]):
@@ -676,6 +703,10 @@ impl AuditTrail {
         let mut inner = self.inner();
         let written = self.under_lock(&mut inner, |appender| {
             let (tail, _recovery) = appender.settle_tail()?;
+            #[cfg(test)]
+            if self.panic_in_batch.swap(false, Ordering::Relaxed) {
+                panic!("a panic inside a batch (test hook)");
+            }
             let ids = appender.write_bodies(tail, batch)?;
             appender.sync_if_due()?;
             Ok(ids)
@@ -1636,6 +1667,47 @@ mod tests {
         assert!(!trail.queue().writing, "no batch left under way");
         trail.inner().file = writable;
         assert_eq!(trail.append(&events()[1]).expect("appends").seq(), 2);
+        assert_intact(&path);
+    }
+
+    #[test]
+    fn a_batch_that_panics_fails_its_callers_and_the_next_append_still_works() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let trail = Arc::new(trail);
+        assert_eq!(trail.append(&events()[0]).expect("appends").seq(), 1);
+        // Callers queue behind the batch that will panic.
+        let stalled = trail.inner();
+        trail.panic_in_batch.store(true, Ordering::Relaxed);
+        let first = {
+            let trail = Arc::clone(&trail);
+            std::thread::spawn(move || trail.append(&events()[0]).map(|id| id.seq()))
+        };
+        until(|| trail.queue().writing);
+        let queued: Vec<_> = (0..3)
+            .map(|_| {
+                let trail = Arc::clone(&trail);
+                std::thread::spawn(move || trail.append(&events()[1]).map(|id| id.seq()))
+            })
+            .collect();
+        until(|| trail.queue().waiting.len() == 3);
+        drop(stalled);
+        let error = first
+            .join()
+            .expect("the panic is caught")
+            .expect_err("panicked");
+        assert_eq!(error.kind(), AuditErrorKind::Panicked, "{error}");
+        // The queued callers went either into the failed batch or the next.
+        for handle in queued {
+            match handle.join().expect("no panic") {
+                Ok(seq) => assert!(seq >= 2),
+                Err(error) => assert_eq!(error.kind(), AuditErrorKind::Panicked),
+            }
+        }
+        assert!(!trail.queue().writing, "no batch left under way");
+        let next = trail.append(&events()[1]).expect("appends after a panic");
+        assert!(next.seq() >= 2);
+        drop(Arc::into_inner(trail).expect("the threads are done"));
+        assert!(lockable(&path), "the lock was given up");
         assert_intact(&path);
     }
 
