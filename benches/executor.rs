@@ -25,6 +25,19 @@ fn path_length(
     path.len()
 }
 
+/// Adds two numbers: a small tool with no guard and no read-only hint, so an
+/// audited call writes its decision before the body and its result after
+/// (two batches).
+#[tool]
+fn add_numbers(
+    /// The first number.
+    a: i64,
+    /// The second number.
+    b: i64,
+) -> i64 {
+    a.wrapping_add(b)
+}
+
 fn policy(root: &Path) -> Policy {
     let text = format!("[fs]\nread = [{:?}]\n", root.display().to_string());
     Policy::from_toml(&text, "<bench>", root).expect("the bench policy is valid")
@@ -114,6 +127,27 @@ fn executor_benches(c: &mut Criterion) {
     });
     group.bench_function("guarded_policy_audit", |b| {
         b.iter(|| governed_audit.call_blocking("path_length", black_box(&args), ToolContext::new()))
+    });
+    // Issue 13's case: a small tool, an allowing policy, the file trail
+    // without fsync. `text_stats` is read-only (one batch, D-47),
+    // `add_numbers` is not (two batches).
+    group.bench_function("text_stats_policy_audit", |b| {
+        b.iter(|| {
+            governed_audit.call_blocking(
+                "text_stats",
+                black_box(r#"{"text": "a b"}"#),
+                ToolContext::new(),
+            )
+        })
+    });
+    group.bench_function("add_policy_audit", |b| {
+        b.iter(|| {
+            governed_audit.call_blocking(
+                "add_numbers",
+                black_box(r#"{"a": 1, "b": 2}"#),
+                ToolContext::new(),
+            )
+        })
     });
     group.bench_function("guarded_policy_audit_fsync", |b| {
         b.iter(|| {

@@ -869,9 +869,15 @@ fn a_torn_write_by_another_writer_is_recovered_on_the_next_append() {
     let path = dir.trail();
     let (trail, _) = AuditTrail::open(&path, AuditOptions::default()).expect("open");
     fill(&trail, 2);
-    let mut bytes = fs::read(&path).expect("read");
-    bytes.extend_from_slice(br#"{"seq":3,"ts""#);
-    fs::write(&path, bytes).expect("write");
+    // The other writer takes the lock as every writer does (waiting for the
+    // handle to give up the lock it keeps, D-68), and dies mid-line.
+    let other = fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("open");
+    other.lock().expect("lock");
+    (&other).write_all(br#"{"seq":3,"ts""#).expect("write");
+    drop(other);
     let id = trail
         .append(&decision("text_stats", "call_9", Decision::Deny))
         .expect("append");

@@ -24,6 +24,9 @@ pub enum AuditErrorKind {
     /// An [`AuditSink`](crate::exec::AuditSink) other than the file trail
     /// could not take a record (its own destination failed).
     Sink,
+    /// Writing a batch of records panicked: none of its records is
+    /// reported written (the next batch reads the file's end afresh).
+    Panicked,
 }
 
 impl AuditErrorKind {
@@ -37,6 +40,7 @@ impl AuditErrorKind {
             AuditErrorKind::InvalidOptions => "invalid_options",
             AuditErrorKind::Randomness => "randomness",
             AuditErrorKind::Sink => "sink",
+            AuditErrorKind::Panicked => "panicked",
         }
     }
 }

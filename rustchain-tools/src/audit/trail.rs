@@ -2,25 +2,32 @@
 //! the file, whichever process wrote it, written in batches (group commit).
 //!
 //! Callers that append at the same time share one batch: the first to find
-//! no batch under way writes everything waiting (one file lock, one `write`,
-//! at most one fsync, the chain computed in the batch) while the others wait
-//! for it, so every `append` still returns only once its record is written.
+//! no batch under way writes everything waiting (one `write`, at most one
+//! fsync, the chain computed in the batch) while the others wait for it, so
+//! every `append` still returns only once its record is written.
 //! Each waiting caller sleeps on its own (no thundering herd): the writer of
 //! a batch wakes exactly the callers whose records it wrote, then hands the
 //! next batch to the caller that has waited longest, who writes everything
 //! that queued meanwhile.
-//! When records already wait as a batch ends, the file lock is kept for
-//! the next batch (a burst, at most 64 batches), which then skips the lock
-//! and the check of the file's length: one system call per batch.
+//!
+//! The file's exclusive lock lingers after a batch (D-68): a keeper thread,
+//! one per handle, started by the first batch, gives it up once no batch
+//! used it for a millisecond, and after about 10 ms (or 1,024 batches)
+//! whatever the load, so other processes, `audit verify` and `audit report`
+//! wait at most that long. While the lock is held no other writer can have
+//! appended, so a batch needs neither the lock nor the file's length: a
+//! caller appending back to back makes one `write` per batch. A batch that
+//! takes the lock afresh reads the file's end as before and chains onto
+//! whatever another process appended meanwhile.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Take, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::Thread;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::{JoinHandle, Thread};
+use std::time::{Duration, SystemTime};
 
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
@@ -42,17 +49,18 @@ use super::time::format_rfc3339_millis;
 /// process loses no record it acknowledged. The settings differ in what a
 /// power failure or a kernel crash loses, and in what a record costs:
 ///
-/// | setting | a power failure loses | cost per record |
-/// |---|---|---|
-/// | [`Fsync::EveryRecord`] | nothing acknowledged | one fsync per batch of concurrent appends (a third of a millisecond alone, shared by every record in the batch) |
-/// | [`Fsync::EveryN`] | up to N - 1 records written since the last fsync | one fsync per N records |
-/// | [`Fsync::Never`] (the default) | what the kernel had not written back yet, typically the last 5 to 30 seconds | microseconds: one `write` per batch, plus a file lock, a length check and an unlock for a batch that does not follow another (4 system calls for a lone caller, fewer per record under load) |
+/// | setting | a kill of the process loses | a power failure loses | cost per record |
+/// |---|---|---|---|
+/// | [`Fsync::EveryRecord`] | nothing acknowledged | nothing acknowledged | one fsync per batch of concurrent appends (a third of a millisecond alone, shared by every record in the batch) |
+/// | [`Fsync::EveryN`] | nothing acknowledged | up to N - 1 records written since the last fsync | one fsync per N records |
+/// | [`Fsync::Never`] (the default) | nothing acknowledged | what the kernel had not written back yet, typically the last 5 to 30 seconds | one `write` per batch while the handle keeps the file lock (back to back, or under load); a batch after an idle millisecond also takes the lock and asks the file's length (3 more system calls) |
 ///
 /// Batches: appends made at the same time share one (one `write`, at most
-/// one fsync). A batch after which records already wait keeps the file lock
-/// for the next one (at most 64 in a row), which then needs no lock and no
-/// length check, since no other writer can have appended
-/// ([`CommitStats::locks`]).
+/// one fsync). The file lock lingers after a batch and is given up once the
+/// handle has been idle for about a millisecond, or after about 10 ms
+/// (1,024 batches) of constant use; a batch under the lingering lock needs
+/// no lock and no length check, since no other writer can have appended
+/// ([`CommitStats::locks`]; D-68).
 ///
 /// What the executor's records of one call lose on a kill: a call's decision
 /// record is written before its tool runs, and its result before the result
@@ -91,9 +99,10 @@ pub struct CommitStats {
     pub batches: u64,
     /// fsyncs made (per [`Fsync`], plus those of checkpoints and recoveries).
     pub syncs: u64,
-    /// Exclusive file locks taken. Batches that follow one another while
-    /// records wait share one (at most 64 in a row), and need not ask the
-    /// file's length: no other writer can have appended meanwhile.
+    /// Exclusive file locks taken. The lock lingers after a batch until the
+    /// handle has been idle for about a millisecond (at most about 10 ms or
+    /// 1,024 batches), and the batches under it need not ask the file's
+    /// length: no other writer can have appended meanwhile.
     pub locks: u64,
 }
 
@@ -287,10 +296,14 @@ pub struct OpenReport {
 pub struct AuditTrail {
     path: PathBuf,
     options: AuditOptions,
-    /// The file and the chain: held by the writer of a batch.
-    inner: Mutex<Inner>,
+    /// The file and the chain: held by the writer of a batch, and shared
+    /// (weakly) with the keeper thread that gives up a lingering file lock.
+    inner: Arc<Mutex<Inner>>,
     /// Records waiting for a batch.
     queue: Mutex<Queue>,
+    /// Test hook: the next batch panics midway, with the file locked.
+    #[cfg(test)]
+    panic_in_batch: std::sync::atomic::AtomicBool,
 }
 
 /// The group commit's meeting point.
@@ -398,17 +411,36 @@ struct Inner {
     file: File,
     state: State,
     /// Whether this handle holds the file's exclusive lock. A batch keeps it
-    /// for the next when records already wait for one (a burst), so that
-    /// batch takes no lock and need not ask the file's length: no other
+    /// for the next (the keeper gives it up once the handle is idle), so
+    /// that batch takes no lock and need not ask the file's length: no other
     /// writer can have appended meanwhile.
     held: bool,
-    /// Batches written since the lock was taken: a burst gives the lock up
+    /// Batches written since the lock was taken: the lock is given up
     /// after [`MAX_HELD_BATCHES`] so other processes get their turn.
     held_batches: u32,
+    /// The keeper's ticks ([`IDLE_TICK`]) since the lock was taken: the
+    /// keeper gives it up after [`MAX_HELD_TICKS`] even under constant load.
+    held_ticks: u32,
+    /// The thread that gives up a lingering lock (started by the first
+    /// batch that keeps the lock).
+    keeper: Option<JoinHandle<()>>,
+    /// Whether the keeper sleeps until woken (no lock to watch): the batch
+    /// that next keeps the lock wakes it.
+    keeper_asleep: bool,
+    /// Set when the handle is dropped: the keeper ends.
+    closing: bool,
 }
 
 /// How many batches in a row one handle writes under one file lock.
-const MAX_HELD_BATCHES: u32 = 64;
+const MAX_HELD_BATCHES: u32 = 1024;
+
+/// How often the keeper looks at a lingering lock: a lock no batch used for
+/// a whole tick is given up, so an idle handle keeps it 1 to 2 ticks.
+const IDLE_TICK: Duration = Duration::from_millis(1);
+
+/// After how many ticks a lock is given up even under constant load: other
+/// processes, `audit verify` and `audit report` wait about this long at most.
+const MAX_HELD_TICKS: u32 = 10;
 
 /// What persists between appends of one handle.
 struct State {
@@ -478,7 +510,7 @@ impl AuditTrail {
         let trail = AuditTrail {
             path: path.to_path_buf(),
             options,
-            inner: Mutex::new(Inner {
+            inner: Arc::new(Mutex::new(Inner {
                 file,
                 state: State {
                     buf: Vec::with_capacity(512),
@@ -490,8 +522,14 @@ impl AuditTrail {
                 },
                 held: false,
                 held_batches: 0,
-            }),
+                held_ticks: 0,
+                keeper: None,
+                keeper_asleep: true,
+                closing: false,
+            })),
             queue: Mutex::new(Queue::default()),
+            #[cfg(test)]
+            panic_in_batch: std::sync::atomic::AtomicBool::new(false),
         };
         let report = trail.locked(|appender| {
             let (tail, recovery) = appender.settle_tail()?;
@@ -564,7 +602,7 @@ impl AuditTrail {
         }
         let batch = std::mem::take(&mut queue.waiting);
         drop(queue);
-        let written = self.write_batch(&batch);
+        let written = self.write_batch_or_fail(&batch);
         let mine = deliver(batch, written, &waiter);
         let mut queue = self.queue();
         let next = queue.waiting.first().map(|next| Arc::clone(&next.waiter));
@@ -634,26 +672,79 @@ impl AuditTrail {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Writes `batch` after the file's last record: one lock, one `write`
-    /// (split only around a checkpoint), one fsync if one is due; the ids
-    /// of its records in order. The lock is kept for the next batch when
-    /// records already wait for one (see [`Inner::held`]).
+    /// [`write_batch`](Self::write_batch), failing the batch if it panics:
+    /// the panic must not leave `writing` set (every later caller would wait
+    /// for a batch nobody writes) nor the lock held, and what the batch left
+    /// in the file is read afresh by the next.
+    fn write_batch_or_fail(&self, batch: &[Pending]) -> Outcome {
+        // Unwind-safe enough: after a panic the state the batch may have
+        // left half-updated (the tail and length it knew) is discarded below.
+        let unwound =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write_batch(batch)));
+        unwound.unwrap_or_else(|_| {
+            let mut inner = self.inner();
+            inner.state.last_write = None;
+            release(&mut inner);
+            Err(AuditError::new(
+                AuditErrorKind::Panicked,
+                &self.path,
+                "writing the batch holding this record panicked; the record may or may not \
+                 be in the trail, which the next append reads afresh",
+            ))
+        })
+    }
+
+    /// Writes `batch` after the file's last record: one `write` (split only
+    /// around a checkpoint), one fsync if one is due; the ids of its records
+    /// in order. The file lock lingers after the batch (see [`Inner::held`]):
+    /// the keeper thread gives it up once the handle is idle, so the next
+    /// batch usually takes no lock and need not ask the file's length.
     fn write_batch(&self, batch: &[Pending]) -> Result<Vec<RecordId>, AuditError> {
         let mut inner = self.inner();
         let written = self.under_lock(&mut inner, |appender| {
             let (tail, _recovery) = appender.settle_tail()?;
+            #[cfg(test)]
+            if self.panic_in_batch.swap(false, Ordering::Relaxed) {
+                panic!("a panic inside a batch (test hook)");
+            }
             let ids = appender.write_bodies(tail, batch)?;
             appender.sync_if_due()?;
             Ok(ids)
         });
         inner.held_batches += 1;
-        let burst = written.is_ok()
-            && inner.held_batches < MAX_HELD_BATCHES
-            && !self.queue().waiting.is_empty();
-        if !burst {
+        let linger =
+            written.is_ok() && inner.held_batches < MAX_HELD_BATCHES && self.watch(&mut inner);
+        if !linger {
             release(&mut inner);
         }
         written
+    }
+
+    /// Makes sure the keeper watches the lock this handle keeps, starting it
+    /// on first use; `false` if it cannot be started (then the lock must be
+    /// given up now).
+    fn watch(&self, inner: &mut Inner) -> bool {
+        if !inner.keeper_asleep {
+            return true;
+        }
+        inner.keeper_asleep = false;
+        match &inner.keeper {
+            Some(keeper) => keeper.thread().unpark(),
+            None => {
+                let watched = Arc::downgrade(&self.inner);
+                let started = std::thread::Builder::new()
+                    .name("rustchain-audit-lock".into())
+                    .spawn(move || keep(&watched));
+                match started {
+                    Ok(keeper) => inner.keeper = Some(keeper),
+                    Err(_) => {
+                        inner.keeper_asleep = true;
+                        return false;
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// The trail's path.
@@ -683,7 +774,7 @@ impl AuditTrail {
     }
 
     /// Runs `work` under the file's exclusive lock, taking it unless this
-    /// handle holds it already (a burst); the caller decides when to give
+    /// handle holds it already (it lingers); the caller decides when to give
     /// it up ([`release`]).
     fn under_lock<T>(
         &self,
@@ -697,6 +788,7 @@ impl AuditTrail {
                 .map_err(|e| AuditError::io(&self.path, "cannot lock the audit trail", e))?;
             inner.held = true;
             inner.held_batches = 0;
+            inner.held_ticks = 0;
             inner.state.stats.locks += 1;
             inner.state.locked_since_write = false;
         }
@@ -725,16 +817,66 @@ fn release(inner: &mut Inner) {
     }
 }
 
+/// The keeper: gives up the lock a handle keeps after its batches once no
+/// batch used it for a whole [`IDLE_TICK`], or after [`MAX_HELD_TICKS`]
+/// whatever the load, and sleeps while the handle holds no lock. Ends when
+/// the handle is dropped.
+fn keep(watched: &Weak<Mutex<Inner>>) {
+    // The handle's batch count at the last tick: unchanged means idle.
+    let mut seen = None;
+    loop {
+        let Some(inner) = watched.upgrade() else {
+            return;
+        };
+        let mut guard = match inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if guard.closing {
+            return;
+        }
+        let batches = guard.state.stats.batches;
+        if guard.held {
+            guard.held_ticks += 1;
+            if seen == Some(batches) || guard.held_ticks >= MAX_HELD_TICKS {
+                release(&mut guard);
+            }
+        }
+        let asleep = !guard.held;
+        guard.keeper_asleep = asleep;
+        seen = Some(batches);
+        drop(guard);
+        drop(inner);
+        if asleep {
+            // Woken by the batch that next keeps the lock (a spurious wake
+            // finds no lock and sleeps again).
+            seen = None;
+            std::thread::park();
+        } else {
+            std::thread::park_timeout(IDLE_TICK);
+        }
+    }
+}
+
 impl Drop for AuditTrail {
     fn drop(&mut self) {
         // Nothing to report to in a destructor: a failure here leaves the
         // tail unsigned, which `verify` reports.
         let _ = self.sign_tail();
-        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let mut inner = self.inner();
         if inner.state.unsynced > 0 && self.options.fsync != Fsync::Never {
             // Nothing to report to in a destructor; the records are written,
             // this only hastens their way to disk.
             let _ = inner.file.sync_data();
+        }
+        release(&mut inner);
+        inner.closing = true;
+        let keeper = inner.keeper.take();
+        drop(inner);
+        if let Some(keeper) = keeper {
+            keeper.thread().unpark();
+            // The keeper only waits for this handle's mutex, now free.
+            let _ = keeper.join();
         }
     }
 }
@@ -1483,6 +1625,8 @@ mod tests {
         let (_dir, path, trail) = open_trail(AuditOptions::default());
         let trail = Arc::new(trail);
         assert_eq!(trail.append(&events()[0]).expect("appends").seq(), 1);
+        // The lingering lock belongs to the file about to be set aside.
+        until(|| lockable(&path));
         // A read-only handle in place of the trail's file: every `write` fails.
         let stalled = {
             let mut inner = trail.inner();
@@ -1526,6 +1670,47 @@ mod tests {
         assert_intact(&path);
     }
 
+    #[test]
+    fn a_batch_that_panics_fails_its_callers_and_the_next_append_still_works() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let trail = Arc::new(trail);
+        assert_eq!(trail.append(&events()[0]).expect("appends").seq(), 1);
+        // Callers queue behind the batch that will panic.
+        let stalled = trail.inner();
+        trail.panic_in_batch.store(true, Ordering::Relaxed);
+        let first = {
+            let trail = Arc::clone(&trail);
+            std::thread::spawn(move || trail.append(&events()[0]).map(|id| id.seq()))
+        };
+        until(|| trail.queue().writing);
+        let queued: Vec<_> = (0..3)
+            .map(|_| {
+                let trail = Arc::clone(&trail);
+                std::thread::spawn(move || trail.append(&events()[1]).map(|id| id.seq()))
+            })
+            .collect();
+        until(|| trail.queue().waiting.len() == 3);
+        drop(stalled);
+        let error = first
+            .join()
+            .expect("the panic is caught")
+            .expect_err("panicked");
+        assert_eq!(error.kind(), AuditErrorKind::Panicked, "{error}");
+        // The queued callers went either into the failed batch or the next.
+        for handle in queued {
+            match handle.join().expect("no panic") {
+                Ok(seq) => assert!(seq >= 2),
+                Err(error) => assert_eq!(error.kind(), AuditErrorKind::Panicked),
+            }
+        }
+        assert!(!trail.queue().writing, "no batch left under way");
+        let next = trail.append(&events()[1]).expect("appends after a panic");
+        assert!(next.seq() >= 2);
+        drop(Arc::into_inner(trail).expect("the threads are done"));
+        assert!(lockable(&path), "the lock was given up");
+        assert_intact(&path);
+    }
+
     /// Whether another open file description could lock the trail now.
     fn lockable(path: &Path) -> bool {
         let other = File::open(path).expect("opens");
@@ -1536,66 +1721,95 @@ mod tests {
         free
     }
 
-    /// Queues a record as a caller would, without waiting for it.
-    fn enqueue(trail: &AuditTrail, body: Vec<u8>) {
-        trail.queue().waiting.push(Pending {
-            bodies: body,
-            ends: Vec::new(),
-            records: 1,
-            waiter: Waiter::for_this_thread(),
-        });
-    }
-
-    /// Takes the first waiting record off the queue, as a batch of its own.
-    fn first_waiting(trail: &AuditTrail) -> Pending {
-        trail.queue().waiting.remove(0)
-    }
-
     #[test]
-    fn a_batch_keeps_the_lock_only_while_records_wait_and_another_writer_is_chained_onto_after() {
+    fn the_lock_lingers_until_the_handle_is_idle_and_another_writer_is_chained_onto_after() {
         let (_dir, path, trail) = open_trail(AuditOptions::default());
         let (other, _) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
         let event = &events()[0];
-        for _ in 0..3 {
-            enqueue(&trail, serialize(event));
-        }
-        // Records wait after this batch: the lock is kept for theirs.
-        let batch = [first_waiting(&trail)];
-        assert!(trail.write_batch(&batch).is_ok());
-        assert!(!lockable(&path), "held between the batches of a burst");
-        let batch = [first_waiting(&trail)];
-        assert!(trail.write_batch(&batch).is_ok());
-        assert!(!lockable(&path));
-        // The last waiting record: its batch gives the lock up.
-        let batch = [first_waiting(&trail)];
-        let last = trail.write_batch(&batch);
-        assert_eq!(last.expect("written")[0].seq(), 3);
-        assert!(lockable(&path), "given up once nothing waits");
+        // The keeper gives the lock up after a tick of idleness, which a
+        // loaded machine may let pass before the test looks: look a few times.
+        let kept = (1..=20).any(|seq| {
+            assert_eq!(trail.append(event).expect("appends").seq(), seq);
+            // Holding the handle's mutex keeps the keeper from giving the lock up.
+            let inner = trail.inner();
+            inner.held && !lockable(&path)
+        });
+        assert!(kept, "the lock is kept after a batch");
+        // The lock is given up once the handle has been idle.
+        until(|| lockable(&path));
+        let head = trail.inner().state.last_write.expect("written").1.seq;
         // Another writer (as another process would) appends between two
         // batches of this handle; the next batch chains onto its record.
-        assert_eq!(other.append(event).expect("appends").seq(), 4);
-        assert_eq!(trail.append(event).expect("appends").seq(), 5);
-        assert_eq!(other.append(event).expect("appends").seq(), 6);
+        assert_eq!(other.append(event).expect("appends").seq(), head + 1);
+        assert_eq!(trail.append(event).expect("appends").seq(), head + 2);
+        assert_eq!(other.append(event).expect("appends").seq(), head + 3);
+        drop(other);
+        until(|| lockable(&path));
         assert_intact(&path);
     }
 
     #[test]
-    fn a_burst_gives_the_lock_up_after_its_bound_even_with_records_waiting() {
+    fn back_to_back_batches_take_the_lock_once_and_ask_no_length() {
         let (_dir, path, trail) = open_trail(AuditOptions::default());
         let event = &events()[1];
-        let total = MAX_HELD_BATCHES + 1;
-        for _ in 0..total {
-            enqueue(&trail, serialize(event));
+        let before = trail.commit_stats().locks;
+        for _ in 0..100 {
+            trail.append(event).expect("appends");
         }
-        for n in 1..=MAX_HELD_BATCHES {
-            let batch = [first_waiting(&trail)];
-            assert!(trail.write_batch(&batch).is_ok());
-            assert_eq!(lockable(&path), n == MAX_HELD_BATCHES, "after batch {n}");
-        }
-        let batch = [first_waiting(&trail)];
-        assert!(trail.write_batch(&batch).is_ok());
-        assert_eq!(trail.commit_stats().records, u64::from(total));
+        let stats = trail.commit_stats();
+        // The keeper may give the lock up if this thread is descheduled for
+        // a tick, so allow a few re-takes on a loaded machine.
+        assert!(stats.locks - before < 20, "{stats:?}");
+        drop(trail);
         assert_intact(&path);
+    }
+
+    #[test]
+    fn under_constant_load_the_lock_is_given_up_within_its_bound() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let trail = Arc::new(trail);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (trail, stop) = (Arc::clone(&trail), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let event = &events()[1];
+                while !stop.load(Ordering::Relaxed) {
+                    trail.append(event).expect("appends");
+                }
+            })
+        };
+        until(|| trail.commit_stats().records > 10);
+        // Another open file description waits for the lock, as another
+        // process would: it gets it while the writer keeps appending.
+        let other = File::open(&path).expect("opens");
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            other.lock_shared().expect("locks");
+            let waited = started.elapsed();
+            other.unlock().expect("unlocks");
+            assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+        }
+        stop.store(true, Ordering::Relaxed);
+        writer.join().expect("no panic");
+        // Batches alone (no keeper) give the lock up after their bound too.
+        let event = &events()[1];
+        let locks = trail.commit_stats().locks;
+        for _ in 0..2 * MAX_HELD_BATCHES + 1 {
+            trail.append(event).expect("appends");
+        }
+        assert!(trail.commit_stats().locks >= locks + 2);
+        drop(Arc::into_inner(trail).expect("the writer is done"));
+        assert_intact(&path);
+    }
+
+    #[test]
+    fn dropping_the_handle_gives_the_lock_up_at_once() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        trail.append(&events()[0]).expect("appends");
+        let held = trail.inner().held;
+        assert!(held || lockable(&path));
+        drop(trail);
+        assert!(lockable(&path), "released by the drop, not by the keeper");
     }
 
     #[test]
