@@ -76,9 +76,6 @@ pub trait CallControl: Send + Sync {
     fn files(&self) -> &dyn FileAccess;
     /// The executor's own type, for the runtime's accessors (the grants).
     fn as_any(&self) -> &dyn std::any::Any;
-    /// The executor's own type, owned: how the executor takes back the
-    /// control it lent a context (see [`ToolContext::__take_control`]).
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync>;
     /// Records a refusal the running tool made on the call's behalf (a
     /// connection its child asked for and its proxy refused): a deny
     /// decision record of the call, between its allow and its result.

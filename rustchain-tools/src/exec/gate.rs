@@ -1212,10 +1212,6 @@ impl CallControl for CallGate {
         self
     }
 
-    fn into_any(self: Arc<Self>) -> Arc<dyn std::any::Any + Send + Sync> {
-        self
-    }
-
     fn record_refusal(&self, rule: &str, reason: &str) -> Result<(), ToolError> {
         CallGate::record_refusal(self, rule, reason)
     }
