@@ -31,7 +31,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
         span = function.span()
     );
     let free_check = quote_spanned!(function.span()=> #rt::assert_free_function(&#hidden););
-    let stand_in = stand_in_function(tool);
+    let stand_in = stand_ins(tool, &hidden, &rt_path);
     let (name, _) = tool.name();
     let description = tool.description();
     let option = |value: Option<TokenStream>| match value {
@@ -204,6 +204,10 @@ pub fn expand(tool: &Tool) -> TokenStream {
         },
     };
 
+    // The guard probe's traits only where a guard reads a value: fewer
+    // traits in scope, fewer candidates for every method call in the block.
+    let guard_traits =
+        (!guarded.is_empty()).then(|| quote!(use #rt::{GuardCheck as _, GuardRefused as _};));
     let descriptor_placement = descriptor_placement(&rt);
     let (crate_name, crate_version) = (
         package_var("CARGO_PKG_NAME"),
@@ -221,15 +225,14 @@ pub fn expand(tool: &Tool) -> TokenStream {
             // import outranks an item of an enclosing block): when the
             // function is in an `impl` block, where `assert_free_function`
             // then refuses the stand-in with advice, and nothing else fails.
-            #[allow(non_upper_case_globals, dead_code)]
-            const #hidden: #rt_path::NotAFreeFunction = #rt_path::NotAFreeFunction;
             #stand_in
             {
             #[allow(unused_imports)]
             use self::*;
             use #rt_path as __rustchain_rt;
             #[allow(unused_imports)]
-            use #rt::{DecodeParams as _, GuardCheck as _, GuardRefused as _, RefuseParams as _};
+            use #rt::{DecodeParams as _, RefuseParams as _};
+            #guard_traits
 
             // The type checks, as statements of this block (already a
             // constant's body): no item of their own. Each call keeps its
@@ -446,17 +449,21 @@ fn runtime_path(tool: &Tool) -> TokenStream {
     }
 }
 
-/// A function with the tool's parameters and result that is never called:
-/// what the tool's name resolves to when the tool sits in an `impl` block, so
-/// that the generated call type-checks and `assert_free_function` is the only
+/// Declarations with the tool's parameters and result, and of the hidden
+/// const's name, that are never used: what the two names resolve to when
+/// the tool sits in an `impl` block, so that the generated call type-checks
+/// and `assert_free_function` (handed a `NotAFreeFunction`) is the only
 /// error.
 ///
-/// Built to cost rustc little, since every tool has one: `loop {}` rather
-/// than `unreachable!` (no panic message to expand and type-check), and for
-/// an `async fn` a plain function returning `core::future::Pending` of the
-/// result, which the generated call can `.await` like the tool's future,
-/// rather than an `async fn` (a coroutine of its own per tool).
-fn stand_in_function(tool: &Tool) -> TokenStream {
+/// Built to cost rustc little, since every tool has them: `safe` items of an
+/// `unsafe extern "Rust"` block, with no body, so there is nothing to
+/// type-check, build MIR for, borrow-check or evaluate (D-85); the
+/// function's `fn` pointer is a plain `fn(..) -> R`, as the tool's is.
+/// Neither is referenced where the tool is a free function, so no symbol is
+/// looked for at link time. For an `async fn` the function returns
+/// `core::future::Pending` of the result, which the generated call can
+/// `.await` like the tool's future.
+fn stand_ins(tool: &Tool, hidden: &syn::Ident, rt_path: &TokenStream) -> TokenStream {
     let sig = &tool.item.sig;
     let function = &sig.ident;
     let inputs = sig.inputs.iter().filter_map(|input| match input {
@@ -466,28 +473,27 @@ fn stand_in_function(tool: &Tool) -> TokenStream {
         }
         syn::FnArg::Receiver(_) => None,
     });
-    let (output, body) = match (&sig.asyncness, &sig.output) {
-        (None, output) => (quote!(#output), quote!(loop {})),
-        (Some(_), syn::ReturnType::Default) => (
-            quote!(-> ::core::future::Pending<()>),
-            quote!(::core::future::pending()),
-        ),
-        (Some(_), syn::ReturnType::Type(_, ty)) => (
-            quote!(-> ::core::future::Pending<#ty>),
-            quote!(::core::future::pending()),
-        ),
+    let output = match (&sig.asyncness, &sig.output) {
+        (None, output) => quote!(#output),
+        (Some(_), syn::ReturnType::Default) => quote!(-> ::core::future::Pending<()>),
+        (Some(_), syn::ReturnType::Type(_, ty)) => quote!(-> ::core::future::Pending<#ty>),
     };
     quote! {
-        // Whatever lints the user's crate turns on, this is not their code.
+        // Whatever lints the user's crate turns on, this is not their code;
+        // two tools of one name in two modules declare it twice, with
+        // different signatures.
         #[allow(
             dead_code,
+            non_upper_case_globals,
+            clashing_extern_declarations,
             clippy::all,
             clippy::pedantic,
             clippy::nursery,
             clippy::restriction
         )]
-        fn #function(#(#inputs),*) #output {
-            #body
+        unsafe extern "Rust" {
+            safe static #hidden: #rt_path::NotAFreeFunction;
+            safe fn #function(#(#inputs),*) #output;
         }
     }
 }
@@ -528,7 +534,7 @@ mod tests {
     }
 
     #[test]
-    fn the_stand_in_is_neither_a_coroutine_nor_a_panic() {
+    fn the_stand_in_is_a_declaration_neither_a_coroutine_nor_a_body() {
         let (text, tokens) = expanded(
             quote!(),
             quote! {
@@ -540,9 +546,10 @@ mod tests {
         assert!(!text.contains("unreachable"), "{text}");
         // The user's function is the only `async fn`.
         assert_eq!(text.matches("async fn").count(), 1, "{text}");
+        // A declaration: no body to check.
         assert!(
             text.contains(
-                "fn wait (_ : u64 , _ : String) -> :: core :: future :: Pending < String >"
+                "safe static __rustchain_tool_wait : :: rustchain :: __private :: NotAFreeFunction ; safe fn wait (_ : u64 , _ : String) -> :: core :: future :: Pending < String > ; }"
             ),
             "{text}"
         );
