@@ -8,6 +8,11 @@
 #
 # Usage: bash benches/compile-time/run.sh [N...]      (default: 1000)
 #
+# COMPILE_TIME_MACRO_OPT=3 writes `[profile.dev.build-override] opt-level = 3`
+# into the generated workspace (the README's recommendation for a crate with
+# hundreds of tools): the macro, syn and quote are then built optimized, once,
+# untimed like every dependency.
+#
 # The crates are generated under target/compile-time/ (a workspace of its own,
 # with its own build directory, target/compile-time/target). Dependencies are
 # built once first and not timed; each timed figure is `cargo build -p CRATE`
@@ -49,9 +54,12 @@ cargo_in_timed() {
     }
 }
 
-echo "rustc: $(rustc --version); $(nproc) cores; workspace: $root" >&2
+gen_args=()
+[ -z "${COMPILE_TIME_MACRO_OPT:-}" ] || gen_args=(--macro-opt "$COMPILE_TIME_MACRO_OPT")
+echo "rustc: $(rustc --version); $(nproc) cores; workspace: $root;" \
+    "build-override opt-level: ${COMPILE_TIME_MACRO_OPT:-not set}" >&2
 echo "building dependencies (not timed)..." >&2
-python3 "$here/gen.py" --root "$root" --repo "$repo" --n 1 >/dev/null
+python3 "$here/gen.py" --root "$root" --repo "$repo" --n 1 "${gen_args[@]}" >/dev/null
 # One crate at a time, as timed below: cargo unifies features over the
 # packages of one command, so `--workspace` could build other variants.
 # COMPILE_TIME_VARIANTS picks columns (default all three): the derive column
@@ -64,7 +72,7 @@ for variant in "${variants[@]}"; do cargo_in build -p "ct-$variant"; done
 
 declare -A seconds
 for n in "${sizes[@]}"; do
-    distinct=$(python3 "$here/gen.py" --root "$root" --repo "$repo" --n "$n")
+    distinct=$(python3 "$here/gen.py" --root "$root" --repo "$repo" --n "$n" "${gen_args[@]}")
     echo "N=$n: $distinct distinct parameter lists" >&2
     for variant in "${variants[@]}"; do
         crate="ct-$variant"
