@@ -573,6 +573,8 @@ mod tests {
         assert!(!sync.contains("fn __rustchain_guard"), "{sync}");
         assert!(!sync.contains("__check"), "{sync}");
         assert!(!sync.contains("__proceed ()"), "{sync}");
+        // No guard, so none of the guard probe's traits in scope (D-85).
+        assert!(!sync.contains("GuardCheck"), "{sync}");
         let (not_sync, _) = expanded(
             quote!(),
             quote! {
@@ -612,6 +614,10 @@ mod tests {
         );
         assert!(
             text.contains("__rustchain_rt :: Some (__rustchain_guard)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("use __rustchain_rt :: { GuardCheck as _ , GuardRefused as _ } ;"),
             "{text}"
         );
     }
