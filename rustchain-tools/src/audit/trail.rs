@@ -1926,6 +1926,34 @@ mod tests {
     }
 
     #[test]
+    fn append_all_of_one_to_four_records_writes_each_body_whole_and_in_order() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let events = events();
+        let mut bodies = Vec::new();
+        for n in 1..=4 {
+            let chosen: Vec<&AuditEvent<'_>> = events.iter().cycle().take(n).collect();
+            let ids = trail.append_all(&chosen).expect("appends");
+            assert_eq!(ids.len(), n);
+            for event in chosen {
+                let mut body = Vec::new();
+                serialize_into(&mut body, event);
+                bodies.push(String::from_utf8(body).expect("UTF-8"));
+            }
+        }
+        let text = std::fs::read_to_string(&path).expect("reads");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), bodies.len());
+        for (line, body) in lines.iter().zip(&bodies) {
+            // The chain fields, then the body's fields.
+            assert!(
+                line.ends_with(&body[1..]),
+                "{line} does not end with {body}"
+            );
+        }
+        assert_intact(&path);
+    }
+
+    #[test]
     fn a_checkpoint_inside_a_batch_follows_the_record_it_signs() {
         let key = SigningKey::from_bytes(&[7; 32]);
         let (_dir, path, trail) = open_trail(AuditOptions::default().with_checkpoints(3, key));
