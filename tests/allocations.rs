@@ -93,9 +93,10 @@ fn lookup_allocates_nothing_and_dispatch_only_the_output() {
     // The same policy, audited to a file trail without fsync: the result
     // text, the vector of ids the trail returns for the call's one batch
     // (`add` is read-only: its decision is written with its result, D-47),
-    // and two the executor makes for an audited call (with a sink that
-    // records nothing the count is 3: the call's id shared as an
-    // `Arc<str>`, and one more not traced yet). The decision's words are
+    // and two the call's gate makes for an audited call to keep for its
+    // records (with a sink that records nothing the count is 3): the
+    // argument text and the call's id, each copied into an `Arc<str>`
+    // (`CallGate::open`). The decision's words are
     // lent from the policy (D-84), the digests and timestamps are on the
     // stack, the trail's body buffer and waiter reused.
     let temp = tempfile::tempdir().expect("a temp dir");
