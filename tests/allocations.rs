@@ -4,6 +4,7 @@
 //! this file holds one test only (tests in one binary run on parallel threads).
 
 use my_tools as _;
+use rustchain::audit::{AuditOptions, AuditTrail};
 use rustchain::{Executor, Policy, Registry, ToolContext};
 
 #[global_allocator]
@@ -87,5 +88,48 @@ fn lookup_allocates_nothing_and_dispatch_only_the_output() {
     assert_eq!(
         allowed, 64,
         "64 dispatches under an allowing policy allocated {allowed} times"
+    );
+
+    // The same policy, audited to a file trail without fsync: the result
+    // text, the vector of ids the trail returns for the call's one batch
+    // (`add` is read-only: its decision is written with its result, D-47),
+    // and two the call's gate makes for an audited call to keep for its
+    // records (with a sink that records nothing the count is 3): the
+    // argument text and the call's id, each copied into an `Arc<str>`
+    // (`CallGate::open`). The decision's words are
+    // lent from the policy (D-84), the digests and timestamps are on the
+    // stack, the trail's body buffer and waiter reused.
+    let temp = tempfile::tempdir().expect("a temp dir");
+    let (trail, _) = AuditTrail::open(&temp.path().join("audit.jsonl"), AuditOptions::default())
+        .expect("the trail opens");
+    let audited = Executor::builder(registry)
+        .policy(
+            Policy::from_toml(
+                "default = \"deny\"\n[tools]\nallow = [\"add\"]\n",
+                "allocations.toml",
+                std::path::Path::new("."),
+            )
+            .expect("a valid policy"),
+        )
+        .audit(std::sync::Arc::new(trail))
+        .build()
+        .expect("the policy fits the linked tools");
+    for _ in 0..64 {
+        audited
+            .call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new())
+            .unwrap();
+    }
+    let mut out = Vec::with_capacity(64);
+    let recorded = counting_alloc::during(|| {
+        for _ in 0..64 {
+            out.push(audited.call_blocking("add", r#"{"a": 1, "b": 2}"#, ToolContext::new()));
+        }
+    })
+    .allocations;
+    assert!(out.into_iter().all(|r| r.unwrap().as_json() == "3"));
+    assert_eq!(
+        recorded,
+        64 * 4,
+        "64 audited dispatches allocated {recorded} times"
     );
 }

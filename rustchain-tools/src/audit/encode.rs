@@ -5,7 +5,15 @@
 //!
 //! Events that carry a caller or their arguments go through serde.
 
-use super::record::{AuditEvent, Body};
+use super::record::{AuditEvent, Body, Decision, Outcome};
+
+/// `,"name":` as one literal: each key is copied with the punctuation
+/// around it in one go.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(",\"", $name, "\":").as_bytes()
+    };
+}
 
 /// Appends the body of `event` (one JSON object) to `out`.
 pub(crate) fn write_event(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
@@ -21,14 +29,19 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
             args_digest,
             args: None,
         } => {
-            out.extend_from_slice(b"{\"kind\":\"decision\"");
-            field(out, "gen_ai.tool.name", tool);
-            field(out, "gen_ai.tool.call.id", call_id);
-            field(out, "decision", decision.as_str());
-            optional(out, "decision.rule", rule);
-            optional(out, "decision.reason", reason);
-            optional(out, "decision.approver", approver);
-            field(out, "args.digest", args_digest);
+            out.extend_from_slice(br#"{"kind":"decision","gen_ai.tool.name":"#);
+            string(out, tool);
+            field(out, key!("gen_ai.tool.call.id"), call_id);
+            out.extend_from_slice(match decision {
+                Decision::Allow => br#","decision":"allow""#,
+                Decision::Deny => br#","decision":"deny""#,
+                Decision::AskApproved => br#","decision":"ask_approved""#,
+                Decision::AskDenied => br#","decision":"ask_denied""#,
+            });
+            optional(out, key!("decision.rule"), rule);
+            optional(out, key!("decision.reason"), reason);
+            optional(out, key!("decision.approver"), approver);
+            field(out, key!("args.digest"), args_digest);
             out.push(b'}');
         }
         AuditEvent::Result {
@@ -42,19 +55,19 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
             output_digest,
             args_digest,
         } => {
-            out.extend_from_slice(b"{\"kind\":\"result\"");
-            field(out, "gen_ai.tool.name", tool);
-            field(out, "gen_ai.tool.call.id", call_id);
-            field(out, "outcome", outcome.as_str());
-            optional(out, "error.type", error_type);
-            number(
-                out,
-                "duration_us",
-                u64::try_from(duration.as_micros()).unwrap_or(u64::MAX),
-            );
-            number(out, "output.bytes", output_bytes);
-            optional(out, "output.digest", output_digest);
-            optional(out, "args.digest", args_digest);
+            out.extend_from_slice(br#"{"kind":"result","gen_ai.tool.name":"#);
+            string(out, tool);
+            field(out, key!("gen_ai.tool.call.id"), call_id);
+            out.extend_from_slice(match outcome {
+                Outcome::Ok => br#","outcome":"ok""#,
+                Outcome::Error => br#","outcome":"error""#,
+            });
+            optional(out, key!("error.type"), error_type);
+            let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
+            number(out, key!("duration_us"), micros);
+            number(out, key!("output.bytes"), output_bytes);
+            optional(out, key!("output.digest"), output_digest);
+            optional(out, key!("args.digest"), args_digest);
             out.push(b'}');
         }
         _ => serde_json::to_writer(out, &Body::Event(event))
@@ -62,45 +75,88 @@ pub(crate) fn write_event(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
     }
 }
 
-/// `,"key":"value"`; `key` is one of ours and needs no escaping.
-fn field(out: &mut Vec<u8>, key: &str, value: &str) {
-    key_of(out, key);
+/// `key` (`,"name":`, from [`key!`]) and `value` as a JSON string.
+fn field(out: &mut Vec<u8>, key: &[u8], value: &str) {
+    out.extend_from_slice(key);
     string(out, value);
 }
 
-fn optional(out: &mut Vec<u8>, key: &str, value: Option<&str>) {
+fn optional(out: &mut Vec<u8>, key: &[u8], value: Option<&str>) {
     if let Some(value) = value {
         field(out, key, value);
     }
 }
 
-fn number(out: &mut Vec<u8>, key: &str, value: u64) {
-    key_of(out, key);
-    serde_json::to_writer(out, &value).expect("an integer serializes");
+fn number(out: &mut Vec<u8>, key: &[u8], value: u64) {
+    out.extend_from_slice(key);
+    push_u64(out, value);
 }
 
-fn key_of(out: &mut Vec<u8>, key: &str) {
-    out.extend_from_slice(b",\"");
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
-/// `text` as a JSON string: copied whole when nothing in it needs escaping,
-/// else escaped by serde.
-fn string(out: &mut Vec<u8>, text: &str) {
-    if needs_escape(text.as_bytes()) {
-        serde_json::to_writer(out, text).expect("a string serializes");
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'"');
+/// `value` in decimal, as serde_json writes an integer.
+pub(crate) fn push_u64(out: &mut Vec<u8>, value: u64) {
+    let mut digits = [0; 20];
+    let mut at = digits.len();
+    let mut rest = value;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
     }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `text` as a JSON string, as serde_json writes it: copied whole when
+/// nothing in it needs escaping, else escaped here run by run.
+pub(crate) fn string(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.push(b'"');
+    if needs_escape(bytes) {
+        escape(out, bytes);
+    } else {
+        out.extend_from_slice(bytes);
+    }
+    out.push(b'"');
+}
+
+/// `bytes` with what JSON escapes escaped exactly as serde_json does: `\"`,
+/// `\\`, the short forms `\b \t \n \f \r`, and `\u00xx` (lowercase hex)
+/// for the other control characters; everything else (DEL, non-ASCII,
+/// U+2028) as it is.
+fn escape(out: &mut Vec<u8>, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut run = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let short = match byte {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            b'\t' => b't',
+            b'\n' => b'n',
+            0x0c => b'f',
+            b'\r' => b'r',
+            0..=0x1f => b'u',
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..at]);
+        run = at + 1;
+        if short == b'u' {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(byte >> 4)]);
+            out.push(HEX[usize::from(byte & 0x0f)]);
+        } else {
+            out.extend_from_slice(&[b'\\', short]);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 /// Whether JSON must escape any of `bytes`: a control character, a quote or
 /// a backslash (what serde_json escapes; nothing else). No early exit, so
-/// the loop is vectorized.
-fn needs_escape(bytes: &[u8]) -> bool {
+/// the loop is vectorized (a word-at-a-time scan took more instructions).
+pub(crate) fn needs_escape(bytes: &[u8]) -> bool {
     bytes.iter().fold(false, |any, &b| {
         any | (b < 0x20) | (b == b'"') | (b == b'\\')
     })
@@ -112,7 +168,6 @@ mod tests {
 
     use super::*;
     use crate::Caller;
-    use crate::audit::{Decision, Outcome};
 
     fn serde_bytes(event: &AuditEvent<'_>) -> String {
         serde_json::to_string(&Body::Event(event)).expect("serializes")
@@ -134,6 +189,136 @@ mod tests {
         "a long one that is longer than a vector register holds, 0123456789abcdef",
         "</script>",
     ];
+
+    /// Strings that exercise the escaping path: every control character,
+    /// quotes and backslashes at word edges, DEL, U+2028/U+2029, multi-byte
+    /// characters whose bytes straddle an 8-byte word, and lengths around
+    /// the word size.
+    fn hostile() -> Vec<String> {
+        let mut texts: Vec<String> = (0u8..0x20).map(|c| char::from(c).to_string()).collect();
+        texts.extend(
+            [
+                "\"",
+                "\\",
+                "\\\"",
+                "\u{7f}",
+                "\u{2028}",
+                "\u{2029}",
+                "\u{fffd}",
+                "\u{10ffff}",
+                "abcdefg\"",
+                "abcdefgh\"",
+                "abcdefg\\h",
+                "1234567\u{1f}",
+                "\u{e9}\u{e9}\u{e9}\u{e9}\"",
+                "\u{1f980}\u{1f980}\n\u{1f980}",
+                "\u{800}\u{800}\u{800}\\",
+                "a\u{0}b\u{8}c\u{b}d\u{c}e\u{e}f\u{1b}g",
+                "\u{2028}\"\u{2029}\\\u{7f}\u{80}\u{9f}",
+                "</script><!--",
+                "\r\n\t\u{8}\u{c}",
+                "all clean, long enough to take several words: 0123456789",
+            ]
+            .map(str::to_owned),
+        );
+        // A byte that needs escaping at every position of a 24-byte string.
+        for at in 0..24 {
+            for bad in ['"', '\\', '\n', '\u{1}'] {
+                let mut text = "x".repeat(24);
+                text.replace_range(at..=at, &bad.to_string());
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_escapes_them() {
+        for text in hostile() {
+            let mut ours = Vec::new();
+            string(&mut ours, &text);
+            let theirs = serde_json::to_vec(&text).expect("serializes");
+            assert_eq!(
+                String::from_utf8(ours).expect("UTF-8"),
+                String::from_utf8(theirs).expect("UTF-8"),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_scan_finds_exactly_the_bytes_serde_escapes() {
+        let slow = |bytes: &[u8]| bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        for text in hostile() {
+            assert_eq!(
+                needs_escape(text.as_bytes()),
+                slow(text.as_bytes()),
+                "{text:?}"
+            );
+        }
+        // Every byte value, alone and at every place of a word, among
+        // neighbours that sit just beside the escaped ranges.
+        for byte in 0..=u8::MAX {
+            for at in 0..16 {
+                let mut bytes = [0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff].repeat(2);
+                bytes[at] = byte;
+                assert_eq!(needs_escape(&bytes), slow(&bytes), "{byte:#x} at {at}");
+                assert_eq!(needs_escape(&bytes[at..]), slow(&bytes[at..]));
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_are_written_as_serde_writes_them() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12_345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut ours = Vec::new();
+            number(&mut ours, key!("n"), n);
+            assert_eq!(ours, format!(",\"n\":{n}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn hostile_strings_in_every_field_are_written_as_serde_writes_them() {
+        let texts = hostile();
+        for (n, text) in texts.iter().enumerate() {
+            let other = &texts[(n * 7 + 3) % texts.len()];
+            let decision = AuditEvent::Decision {
+                tool: text,
+                call_id: other,
+                caller: None,
+                decision: Decision::AskDenied,
+                rule: Some(other),
+                reason: Some(text),
+                approver: Some(text),
+                args_digest: other,
+                args: None,
+            };
+            assert_eq!(ours(&decision), serde_bytes(&decision));
+            let result = AuditEvent::Result {
+                tool: other,
+                call_id: text,
+                caller: None,
+                outcome: Outcome::Error,
+                error_type: Some(text),
+                duration: Duration::from_micros(n as u64),
+                output_bytes: n as u64,
+                output_digest: Some(other),
+                args_digest: Some(text),
+            };
+            assert_eq!(ours(&result), serde_bytes(&result));
+        }
+    }
 
     #[test]
     fn decisions_are_written_as_serde_writes_them() {

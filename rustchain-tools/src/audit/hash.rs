@@ -26,7 +26,30 @@ const PREFIX: &str = "sha256:";
 /// );
 /// ```
 pub fn digest(bytes: &[u8]) -> String {
-    format_hash(&sha256(bytes))
+    DigestText::of(bytes).as_str().to_owned()
+}
+
+/// [`digest`] of some bytes, held on the stack: what the executor records
+/// for every call's arguments and output, without allocating.
+#[derive(Clone, Copy)]
+pub(crate) struct DigestText([u8; PREFIX.len() + 64]);
+
+impl DigestText {
+    /// The digest of `bytes`.
+    pub(crate) fn of(bytes: &[u8]) -> Self {
+        Self::from_hash(&sha256(bytes))
+    }
+
+    pub(crate) fn from_hash(hash: &Hash) -> Self {
+        let mut text = [0; PREFIX.len() + 64];
+        text[..PREFIX.len()].copy_from_slice(PREFIX.as_bytes());
+        text[PREFIX.len()..].copy_from_slice(&hex64(hash));
+        DigestText(text)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("a prefix and hex digits are ASCII")
+    }
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> Hash {
@@ -34,21 +57,34 @@ pub(crate) fn sha256(bytes: &[u8]) -> Hash {
 }
 
 pub(crate) fn format_hash(hash: &Hash) -> String {
-    let mut out = Vec::with_capacity(PREFIX.len() + 64);
-    push_hash(&mut out, hash);
-    String::from_utf8(out).expect("a prefix and hex digits are ASCII")
+    DigestText::from_hash(hash).as_str().to_owned()
 }
 
 /// Appends `hash` as the trail writes it (`sha256:<hex>`) to `out`.
 pub(crate) fn push_hash(out: &mut Vec<u8>, hash: &Hash) {
+    out.extend_from_slice(&DigestText::from_hash(hash).0);
+}
+
+/// The two lowercase hex digits of every byte, so a hash is written a byte
+/// (not a nibble) at a time.
+const HEX_PAIRS: [[u8; 2]; 256] = {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0x0f]];
+        byte += 1;
+    }
+    pairs
+};
+
+/// `hash` in lowercase hex.
+fn hex64(hash: &Hash) -> [u8; 64] {
     let mut hex = [0; 64];
     for (pair, &byte) in hex.chunks_exact_mut(2).zip(hash) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
-    out.extend_from_slice(PREFIX.as_bytes());
-    out.extend_from_slice(&hex);
+    hex
 }
 
 pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
@@ -57,11 +93,11 @@ pub(crate) fn parse_hash(text: &str) -> Option<Hash> {
 }
 
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out.reserve(bytes.len() * 2);
     for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        let [high, low] = HEX_PAIRS[usize::from(byte)];
+        out.push(char::from(high));
+        out.push(char::from(low));
     }
 }
 
@@ -104,6 +140,18 @@ mod tests {
         let mut hex = String::from("sha256:");
         push_hex(&mut hex, &hash);
         assert_eq!(format_hash(&hash), hex);
+    }
+
+    #[test]
+    fn digest_text_is_the_digest_of_the_bytes() {
+        for bytes in [&b""[..], b"abc", &[0, 0x0f, 0xf0, 0xff, 0x7a]] {
+            let mut hex = String::from("sha256:");
+            for byte in Sha256::digest(bytes) {
+                hex.push_str(&format!("{byte:02x}"));
+            }
+            assert_eq!(DigestText::of(bytes).as_str(), hex);
+            assert_eq!(digest(bytes), hex);
+        }
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub use checkpoint::{
 };
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use error::{AuditError, AuditErrorKind};
+pub(crate) use hash::DigestText;
 pub use hash::digest;
 pub use record::{AuditEvent, Decision, Outcome};
 pub use redact::{REDACTED, redact};

@@ -40,7 +40,7 @@ use super::record::{
     AuditEvent, Body, CheckpointBody, KIND_CHECKPOINT, KIND_RECOVERY, Line, RecoveryBody,
     StoredRecord,
 };
-use super::time::format_rfc3339_millis;
+use super::time::{Timestamp, format_rfc3339_millis};
 
 /// When appended records are forced to disk.
 ///
@@ -311,6 +311,8 @@ pub struct AuditTrail {
 struct Queue {
     /// Callers' records waiting for a batch, in the order they arrived.
     waiting: Vec<Pending>,
+    /// An empty vector kept for the next batch's `waiting`.
+    spare: Vec<Pending>,
     /// Whether a caller is writing a batch now (or has been told to write
     /// the next one): then a newcomer queues and sleeps.
     writing: bool,
@@ -322,9 +324,11 @@ struct Queue {
 struct Pending {
     /// The bodies, one JSON object each, one after another.
     bodies: Vec<u8>,
-    /// Where each body but the last ends in `bodies` (none for one record,
-    /// so a lone record allocates nothing more).
-    ends: Vec<usize>,
+    /// Where the first body ends in `bodies`.
+    first_end: usize,
+    /// Where each body after the first but the last ends (empty for one or
+    /// two records, so the executor's records allocate nothing more).
+    more_ends: Vec<usize>,
     /// How many bodies.
     records: usize,
     waiter: Arc<Waiter>,
@@ -332,8 +336,11 @@ struct Pending {
 
 impl Pending {
     fn bodies(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        let ends = self.ends.iter().copied().chain([self.bodies.len()]);
+        let inner = std::iter::once(self.first_end).chain(self.more_ends.iter().copied());
+        let starts = std::iter::once(0).chain(inner.clone());
+        let ends = inner
+            .chain([self.bodies.len()])
+            .skip(usize::from(self.records == 1));
         starts
             .zip(ends)
             .map(|(start, end)| &self.bodies[start..end])
@@ -356,13 +363,37 @@ const WAITING: u8 = 0;
 const LEAD: u8 = 1;
 const DONE: u8 = 2;
 
+thread_local! {
+    /// This thread's waiter, kept between appends so an append allocates none.
+    static WAITER: std::cell::Cell<Option<Arc<Waiter>>> = const { std::cell::Cell::new(None) };
+    /// The bodies buffer of this thread's last append, kept for the next.
+    static SPARE_BODIES: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl Waiter {
+    /// A waiter for this thread: the one its last append used if nobody
+    /// else holds it any more (a writer that woke it may still be dropping
+    /// its reference), else a new one.
     fn for_this_thread() -> Arc<Waiter> {
-        Arc::new(Waiter {
-            thread: std::thread::current(),
-            state: AtomicU8::new(WAITING),
-            outcome: Mutex::new(None),
-        })
+        let kept = WAITER
+            .take()
+            .filter(|waiter| Arc::strong_count(waiter) == 1 && Arc::weak_count(waiter) == 0);
+        match kept {
+            Some(waiter) => {
+                waiter.state.store(WAITING, Ordering::Relaxed);
+                waiter
+            }
+            None => Arc::new(Waiter {
+                thread: std::thread::current(),
+                state: AtomicU8::new(WAITING),
+                outcome: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Keeps `waiter` for this thread's next append.
+    fn keep_for_this_thread(waiter: Arc<Waiter>) {
+        WAITER.set(Some(waiter));
     }
 
     /// Sleeps until woken: `Some` with the records' outcome once they are
@@ -550,7 +581,10 @@ impl AuditTrail {
     /// one batch by whichever of them comes first; each returns when the
     /// batch holding its record is written.
     pub fn append(&self, event: &AuditEvent<'_>) -> Result<RecordId, AuditError> {
-        let mut ids = self.commit(serialize(event), Vec::new(), 1)?;
+        let mut bodies = spare_bodies();
+        serialize_into(&mut bodies, event);
+        let first_end = bodies.len();
+        let mut ids = self.commit(bodies, first_end, Vec::new(), 1)?;
         Ok(ids.pop().expect("one id per record"))
     }
 
@@ -564,15 +598,21 @@ impl AuditTrail {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let mut bodies = Vec::with_capacity(BODY_CAPACITY * events.len());
-        let mut ends = Vec::with_capacity(events.len() - 1);
+        let mut bodies = spare_bodies();
+        let mut first_end = 0;
+        let mut more_ends = Vec::new();
         for (n, event) in events.iter().enumerate() {
-            if n > 0 {
-                ends.push(bodies.len());
+            match n {
+                0 => {}
+                1 => first_end = bodies.len(),
+                _ => more_ends.push(bodies.len()),
             }
             serialize_into(&mut bodies, event);
         }
-        self.commit(bodies, ends, events.len())
+        if events.len() == 1 {
+            first_end = bodies.len();
+        }
+        self.commit(bodies, first_end, more_ends, events.len())
     }
 
     /// Queues one caller's serialized bodies and returns their ids once
@@ -581,14 +621,34 @@ impl AuditTrail {
     /// that takes them. A caller that wrote a batch wakes each caller whose
     /// records it wrote, and hands the next batch, if records wait, to the
     /// one that has waited longest.
-    fn commit(&self, bodies: Vec<u8>, ends: Vec<usize>, records: usize) -> Outcome {
+    fn commit(
+        &self,
+        bodies: Vec<u8>,
+        first_end: usize,
+        more_ends: Vec<usize>,
+        records: usize,
+    ) -> Outcome {
         let waiter = Waiter::for_this_thread();
+        let outcome = self.commit_as(&waiter, bodies, first_end, more_ends, records);
+        Waiter::keep_for_this_thread(waiter);
+        outcome
+    }
+
+    fn commit_as(
+        &self,
+        waiter: &Arc<Waiter>,
+        bodies: Vec<u8>,
+        first_end: usize,
+        more_ends: Vec<usize>,
+        records: usize,
+    ) -> Outcome {
         let mut queue = self.queue();
         queue.waiting.push(Pending {
             bodies,
-            ends,
+            first_end,
+            more_ends,
             records,
-            waiter: Arc::clone(&waiter),
+            waiter: Arc::clone(waiter),
         });
         if queue.writing {
             drop(queue);
@@ -600,11 +660,15 @@ impl AuditTrail {
         } else {
             queue.writing = true;
         }
-        let batch = std::mem::take(&mut queue.waiting);
+        // The emptied vector of the last batch takes the queue's place, so
+        // neither allocates once both have grown.
+        let spare = std::mem::take(&mut queue.spare);
+        let mut batch = std::mem::replace(&mut queue.waiting, spare);
         drop(queue);
         let written = self.write_batch_or_fail(&batch);
-        let mine = deliver(batch, written, &waiter);
+        let mine = deliver(&mut batch, written, waiter);
         let mut queue = self.queue();
+        queue.spare = batch;
         let next = queue.waiting.first().map(|next| Arc::clone(&next.waiter));
         if next.is_none() {
             queue.writing = false;
@@ -1066,13 +1130,14 @@ impl Appender<'_> {
         mut tail: Tail,
         batch: &[Pending],
     ) -> Result<Vec<RecordId>, AuditError> {
-        let ts = format_rfc3339_millis(SystemTime::now());
+        let ts = Timestamp::now();
+        let ts = ts.as_str();
         let records: usize = batch.iter().map(|pending| pending.records).sum();
         let mut ids = Vec::with_capacity(records);
         self.state.buf.clear();
         let mut lines = 0;
         for body in batch.iter().flat_map(Pending::bodies) {
-            tail = push_line(&mut self.state.buf, tail, &ts, body);
+            tail = push_line(&mut self.state.buf, tail, ts, body);
             lines += 1;
             ids.push(RecordId {
                 seq: tail.seq,
@@ -1240,15 +1305,26 @@ impl Appender<'_> {
 /// Gives each caller of a written batch its records' outcome, waking all
 /// but `own` (the writer's), whose outcome is returned. A failed batch
 /// fails every record in it.
-fn deliver(batch: Vec<Pending>, written: Outcome, own: &Arc<Waiter>) -> Outcome {
+/// The batch is left empty (its capacity kept); the writer's bodies
+/// buffer is kept for its next append.
+fn deliver(batch: &mut Vec<Pending>, written: Outcome, own: &Arc<Waiter>) -> Outcome {
+    if let [alone] = batch.as_slice()
+        && Arc::ptr_eq(&alone.waiter, own)
+    {
+        // A lone caller's batch: the ids are all its own.
+        let pending = batch.pop().expect("one");
+        keep_bodies(pending.bodies);
+        return written;
+    }
     let mut ids = written.map(Vec::into_iter);
     let mut mine = None;
-    for pending in batch {
+    for pending in batch.drain(..) {
         let outcome = match &mut ids {
             Ok(ids) => Ok(ids.by_ref().take(pending.records).collect()),
             Err(error) => Err(AuditError::new(error.kind(), error.path(), error.message())),
         };
         if Arc::ptr_eq(&pending.waiter, own) {
+            keep_bodies(pending.bodies);
             mine = Some(outcome);
         } else {
             pending.waiter.finish(outcome);
@@ -1260,12 +1336,26 @@ fn deliver(batch: Vec<Pending>, written: Outcome, own: &Arc<Waiter>) -> Outcome 
 /// Room for a typical record's body, so serializing one does not grow the buffer.
 const BODY_CAPACITY: usize = 320;
 
-/// An event's body, serialized by its caller outside any lock.
-fn serialize(event: &AuditEvent<'_>) -> Vec<u8> {
-    let mut body = Vec::with_capacity(BODY_CAPACITY);
-    serialize_into(&mut body, event);
-    body
+/// A buffer for this thread's next bodies: the last one's, emptied, or a new one.
+fn spare_bodies() -> Vec<u8> {
+    let mut bodies = SPARE_BODIES.take();
+    bodies.clear();
+    if bodies.capacity() == 0 {
+        bodies.reserve(2 * BODY_CAPACITY);
+    }
+    bodies
 }
+
+/// Keeps `bodies` for this thread's next append, unless a large record
+/// grew it (then it is freed, so one large record does not pin memory).
+fn keep_bodies(bodies: Vec<u8>) {
+    if bodies.capacity() <= MAX_KEPT_BODIES {
+        SPARE_BODIES.set(bodies);
+    }
+}
+
+/// The largest bodies buffer a thread keeps between appends.
+const MAX_KEPT_BODIES: usize = 16 * 1024;
 
 fn serialize_into(out: &mut Vec<u8>, event: &AuditEvent<'_>) {
     encode::write_event(out, event);
@@ -1278,7 +1368,7 @@ fn push_line(buf: &mut Vec<u8>, tail: Tail, ts: &str, body: &[u8]) -> Tail {
     let seq = tail.seq + 1;
     let start = buf.len();
     buf.extend_from_slice(b"{\"seq\":");
-    serde_json::to_writer(&mut *buf, &seq).expect("an integer serializes");
+    encode::push_u64(buf, seq);
     // A timestamp and a hash hold nothing JSON escapes: copied as they are.
     buf.extend_from_slice(b",\"ts\":\"");
     buf.extend_from_slice(ts.as_bytes());
@@ -1831,6 +1921,34 @@ mod tests {
         for pair in text.lines().collect::<Vec<_>>().chunks(2) {
             assert!(pair[0].contains("\"kind\":\"decision\""), "{}", pair[0]);
             assert!(pair[1].contains("\"kind\":\"result\""), "{}", pair[1]);
+        }
+        assert_intact(&path);
+    }
+
+    #[test]
+    fn append_all_of_one_to_four_records_writes_each_body_whole_and_in_order() {
+        let (_dir, path, trail) = open_trail(AuditOptions::default());
+        let events = events();
+        let mut bodies = Vec::new();
+        for n in 1..=4 {
+            let chosen: Vec<&AuditEvent<'_>> = events.iter().cycle().take(n).collect();
+            let ids = trail.append_all(&chosen).expect("appends");
+            assert_eq!(ids.len(), n);
+            for event in chosen {
+                let mut body = Vec::new();
+                serialize_into(&mut body, event);
+                bodies.push(String::from_utf8(body).expect("UTF-8"));
+            }
+        }
+        let text = std::fs::read_to_string(&path).expect("reads");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), bodies.len());
+        for (line, body) in lines.iter().zip(&bodies) {
+            // The chain fields, then the body's fields.
+            assert!(
+                line.ends_with(&body[1..]),
+                "{line} does not end with {body}"
+            );
         }
         assert_intact(&path);
     }

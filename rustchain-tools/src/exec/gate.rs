@@ -578,7 +578,11 @@ impl CallGate {
             self.decision_waits.store(true, Ordering::Release);
             Ok(())
         } else {
-            self.record_decision(kind, &self.tool_decision(), answer.as_deref())
+            let (policy, ruling) = (&self.shared().policy, self.ruled.ruling);
+            policy.with_tool_words(ruling, self.tool.name, |rule, reason| {
+                let event = self.decision_event(kind, rule, reason, answer.as_deref());
+                self.shared().record(&event)
+            })
         };
         if let Err(error) = recorded {
             self.phase.advance(Phase::Admitting, Phase::Denied);
@@ -726,13 +730,14 @@ impl CallGate {
         answer: Option<&str>,
     ) -> Result<(), ToolError> {
         self.shared()
-            .record(&self.decision_event(decision, why, answer))
+            .record(&self.decision_event(decision, &why.rule, &why.reason, answer))
     }
 
     fn decision_event<'a>(
         &'a self,
         decision: Recorded,
-        why: &'a Decision,
+        rule: &'a str,
+        reason: &'a str,
         answer: Option<&'a str>,
     ) -> CallEvent<'a> {
         let policy = &self.shared().policy;
@@ -742,8 +747,8 @@ impl CallGate {
             caller: self.caller.as_deref(),
             kind: CallEventKind::Decision {
                 decision,
-                rule: &why.rule,
-                reason: &why.reason,
+                rule,
+                reason,
                 args: self.args_text(),
                 record_args: policy.records_args(self.tool.name),
                 redact: policy.redacted_fields(),
@@ -756,9 +761,12 @@ impl CallGate {
     /// still waits (a read-only tool's, D-47).
     fn record_after_decision(&self, event: &CallEvent<'_>) -> Result<(), ToolError> {
         if self.decision_waits.swap(false, Ordering::AcqRel) {
-            let why = self.tool_decision();
-            let decision = self.decision_event(Recorded::Allow, &why, None);
-            self.shared().record_call(&decision, event)
+            let (policy, ruling) = (&self.shared().policy, self.ruled.ruling);
+            // The words of the call's allow, lent without allocating.
+            policy.with_tool_words(ruling, self.tool.name, |rule, reason| {
+                let decision = self.decision_event(Recorded::Allow, rule, reason, None);
+                self.shared().record_call(&decision, event)
+            })
         } else {
             self.shared().record(event)
         }
@@ -777,12 +785,7 @@ impl CallGate {
         if self.mode == Mode::DryRun {
             return Ok(());
         }
-        let decision = Decision {
-            verdict: Verdict::Deny,
-            rule: rule.to_owned().into(),
-            reason: reason.to_owned().into(),
-        };
-        self.record_after_decision(&self.decision_event(Recorded::Deny, &decision, None))
+        self.record_after_decision(&self.decision_event(Recorded::Deny, rule, reason, None))
     }
 
     /// Ends the call: caps the output, writes the result record (or the one

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::ErrorKind;
-use crate::audit::{self, AuditError, AuditEvent, Decision, Outcome};
+use crate::audit::{AuditError, AuditEvent, Decision, DigestText, Outcome};
 
 /// One event of one call, borrowed from the executor's own state.
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +162,7 @@ fn as_audit_event<R>(event: &CallEvent<'_>, with: impl FnOnce(&AuditEvent<'_>) -
                 rule: Some(rule),
                 reason: Some(reason),
                 approver: approver_answer,
-                args_digest: &audit::digest(args.as_bytes()),
+                args_digest: DigestText::of(args.as_bytes()).as_str(),
                 args: recorded.as_ref(),
             })
         }
@@ -172,8 +172,9 @@ fn as_audit_event<R>(event: &CallEvent<'_>, with: impl FnOnce(&AuditEvent<'_>) -
             output,
             args,
         } => {
-            let digest = output.map(|text| audit::digest(text.as_bytes()));
-            let args_digest = args.map(|text| audit::digest(text.as_bytes()));
+            // On the stack: recording a call allocates no digest.
+            let digest = output.map(|text| DigestText::of(text.as_bytes()));
+            let args_digest = args.map(|text| DigestText::of(text.as_bytes()));
             with(&AuditEvent::Result {
                 tool,
                 call_id,
@@ -186,8 +187,8 @@ fn as_audit_event<R>(event: &CallEvent<'_>, with: impl FnOnce(&AuditEvent<'_>) -
                 error_type: error.map(ErrorKind::as_str),
                 duration,
                 output_bytes: output.map_or(0, |text| text.len() as u64),
-                output_digest: digest.as_deref(),
-                args_digest: args_digest.as_deref(),
+                output_digest: digest.as_ref().map(DigestText::as_str),
+                args_digest: args_digest.as_ref().map(DigestText::as_str),
             })
         }
     }

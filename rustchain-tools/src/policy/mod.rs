@@ -380,17 +380,43 @@ impl Policy {
     }
 
     /// The [`Decision`] a ruling of this policy stands for, for the tool named `name`.
+    /// The words of [`Policy::explain_tool`] (the rule, the reason), lent
+    /// to `with` without allocating where the executor records them on
+    /// every call: a tool rule's text is borrowed from the policy and its
+    /// reason written into a buffer the thread keeps.
+    pub(crate) fn with_tool_words<R>(
+        &self,
+        ruling: ToolRuling,
+        name: &str,
+        with: impl FnOnce(&str, &str) -> R,
+    ) -> R {
+        thread_local! {
+            static REASON: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+        }
+        match ruling.by {
+            RuledBy::ToolRule(index) => {
+                // Taken, not borrowed: should `with` come back here, it
+                // finds an empty buffer instead of a borrowed one.
+                let mut reason = REASON.take();
+                reason.clear();
+                tool_rule_reason(&mut reason, ruling.verdict, name);
+                let done = with(&self.tool_rules[index].rule.text, &reason);
+                REASON.set(reason);
+                done
+            }
+            _ => {
+                let decision = self.explain_tool(ruling, name);
+                with(&decision.rule, &decision.reason)
+            }
+        }
+    }
+
     pub(crate) fn explain_tool(&self, ruling: ToolRuling, name: &str) -> Decision {
         let verdict = ruling.verdict;
         match ruling.by {
             RuledBy::ToolRule(index) => {
-                let reason = match verdict {
-                    Verdict::Deny => format!("the policy denies `{name}`"),
-                    Verdict::Ask => {
-                        format!("the policy asks a person to approve each call to `{name}`")
-                    }
-                    Verdict::Allow => format!("the policy allows `{name}`"),
-                };
+                let mut reason = String::new();
+                tool_rule_reason(&mut reason, verdict, name);
                 Decision {
                     verdict,
                     rule: self.tool_rules[index].rule.text.clone().into(),
@@ -638,9 +664,50 @@ fn program_summary(program: &ProgramGrant) -> String {
     text
 }
 
+/// Why a tool rule decided as it did, naming the tool.
+fn tool_rule_reason(out: &mut String, verdict: Verdict, name: &str) {
+    let (before, after) = match verdict {
+        Verdict::Deny => ("the policy denies `", "`"),
+        Verdict::Ask => ("the policy asks a person to approve each call to `", "`"),
+        Verdict::Allow => ("the policy allows `", "`"),
+    };
+    out.push_str(before);
+    out.push_str(name);
+    out.push_str(after);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lent_words_of_a_tool_decision_are_those_explain_tool_gives() {
+        let policy = Policy::from_toml(
+            "default = \"deny\"\n[tools]\nallow = [\"add*\"]\nask = [\"addq\"]\ndeny = [\"addx\"]\n",
+            "words.toml",
+            Path::new("."),
+        )
+        .expect("a valid policy");
+        let open = Policy::from_toml("", "open.toml", Path::new(".")).expect("a valid policy");
+        for policy in [&policy, &open] {
+            for name in ["add", "addq", "addx", "other", "add `quoted`"] {
+                for declares_permissions in [false, true] {
+                    let ruling = policy.rule_tool(ToolFacts {
+                        name,
+                        declares_permissions,
+                        timeout: None,
+                    });
+                    let decision = policy.explain_tool(ruling, name);
+                    // Twice: the second finds the first's buffer.
+                    for _ in 0..2 {
+                        policy.with_tool_words(ruling, name, |rule, reason| {
+                            assert_eq!((rule, reason), (&*decision.rule, &*decision.reason));
+                        });
+                    }
+                }
+            }
+        }
+    }
 
     fn facts(name: &str) -> ToolFacts<'_> {
         ToolFacts {
