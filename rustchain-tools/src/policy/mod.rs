@@ -379,7 +379,6 @@ impl Policy {
         }
     }
 
-    /// The [`Decision`] a ruling of this policy stands for, for the tool named `name`.
     /// The words of [`Policy::explain_tool`] (the rule, the reason), lent
     /// to `with` without allocating where the executor records them on
     /// every call: a tool rule's text is borrowed from the policy and its
@@ -411,6 +410,7 @@ impl Policy {
         }
     }
 
+    /// The [`Decision`] a ruling of this policy stands for, for the tool named `name`.
     pub(crate) fn explain_tool(&self, ruling: ToolRuling, name: &str) -> Decision {
         let verdict = ruling.verdict;
         match ruling.by {
