@@ -955,12 +955,49 @@ pub(crate) fn open_committed(path: &Path) -> Result<BufReader<Take<File>>, Audit
         File::open(path).map_err(|e| AuditError::io(path, "cannot open the audit trail", e))?;
     let len = {
         let _lock = FileLock::shared(&file, path)?;
-        file.metadata()
+        let len = file
+            .metadata()
             .map_err(|e| AuditError::io(path, "cannot read the audit trail's length", e))?
-            .len()
+            .len();
+        content_end(&file, len)
+            .map_err(|e| AuditError::io(path, "cannot read the end of the audit trail", e))?
     };
+    let mut file = file;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| AuditError::io(path, "cannot read the audit trail", e))?;
     Ok(BufReader::new(file.take(len)))
 }
+
+/// Where the trail's content ends in a file `len` bytes long: before its
+/// zero tail, the NUL bytes at its very end (none in a trail left as a
+/// writer leaves it). Some file systems show a file's new length before
+/// its data after a power failure, so the end reads as zeros; a writer that
+/// preallocated ahead of its records and was killed leaves the same (D-77).
+/// A NUL is never part of a record (JSON text holds none), so the
+/// zeros are the end of the trail, not a torn line; a NUL before the last
+/// non-NUL byte is still inside a line, which is then not a record.
+///
+/// Reads backwards from `len` until a byte that is not NUL is found: only
+/// the last few bytes, unless there is a zero tail.
+pub(crate) fn content_end(file: &File, len: u64) -> std::io::Result<u64> {
+    let mut file = file;
+    let mut end = len;
+    let mut window = vec![0u8; ZERO_SCAN_WINDOW];
+    while end > 0 {
+        let start = end.saturating_sub(ZERO_SCAN_WINDOW as u64);
+        let data = &mut window[..usize::try_from(end - start).expect("at most the window")];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(data)?;
+        if let Some(last) = data.iter().rposition(|&b| b != 0) {
+            return Ok(start + last as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// How much of a zero tail [`content_end`] reads at a time.
+const ZERO_SCAN_WINDOW: usize = 64 * 1024;
 
 /// Holds a lock on a file until dropped.
 pub(crate) struct FileLock<'f>(&'f File);
@@ -1020,6 +1057,7 @@ impl Appender<'_> {
         {
             return Ok((tail, None));
         }
+        let len = self.trim_zero_tail(len)?;
         let scan = self.scan_tail(len)?;
         let mut reason = (scan.complete_end < len).then_some(TornReason::NoTrailingNewline);
         let (tail, keep) = match &scan.last_line {
@@ -1041,6 +1079,23 @@ impl Appender<'_> {
             hash: recovery.record.hash,
         };
         Ok((self.checkpoint_if_due(tail)?, Some(recovery)))
+    }
+
+    /// Trims a zero tail (see [`content_end`]):
+    /// the zeros are no record and hold nothing, so they go without a
+    /// recovery record; the next record is written where they began. The
+    /// file's length after, which is where its content ends.
+    fn trim_zero_tail(&mut self, len: u64) -> Result<u64, AuditError> {
+        let end = content_end(self.file, len)
+            .map_err(|e| self.io("cannot read the end of the audit trail", e))?;
+        if end < len {
+            self.state.last_write = None;
+            self.file
+                .set_len(end)
+                .map_err(|e| self.io("cannot trim the zero tail of the audit trail", e))?;
+            self.len = end;
+        }
+        Ok(end)
     }
 
     /// The record before an invalid last line starting at `end`; it must be valid.
@@ -1416,7 +1471,7 @@ mod tests {
 
     use super::*;
     use crate::Caller;
-    use crate::audit::{Decision, Outcome, digest, verify};
+    use crate::audit::{Decision, FindingKind, Outcome, digest, verify};
 
     fn events() -> Vec<AuditEvent<'static>> {
         let caller: &'static Caller = Box::leak(Box::new(Caller {
@@ -1980,5 +2035,113 @@ mod tests {
             .close()
             .expect("closes");
         assert_intact(&path);
+    }
+
+    /// Writes `records` records to a fresh trail, then appends `extra` to
+    /// the file as a killed writer would leave it.
+    fn trail_with_end(records: usize, extra: &[u8]) -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+        let (dir, path, trail) = open_trail(AuditOptions::default());
+        for n in 0..records {
+            trail.append(&events()[n % 2]).expect("appends");
+        }
+        drop(trail);
+        let whole = std::fs::read(&path).expect("reads");
+        let mut damaged = whole.clone();
+        damaged.extend_from_slice(extra);
+        std::fs::write(&path, &damaged).expect("writes");
+        (dir, path, whole)
+    }
+
+    #[test]
+    fn a_zero_tail_is_the_end_of_the_trail_for_verify_and_report() {
+        let (_dir, path, _) = trail_with_end(4, &[0; 3 * ZERO_SCAN_WINDOW + 17]);
+        let report = verify(&path, None).expect("verifies");
+        assert_eq!(
+            report.status(),
+            crate::audit::VerifyStatus::Intact,
+            "{report:?}"
+        );
+        assert_eq!((report.lines, report.last_seq), (4, Some(4)));
+        let usage =
+            crate::audit::report(&path, &crate::audit::ReportFilter::default()).expect("reports");
+        assert_eq!((usage.records, usage.skipped), (4, 0), "{usage:?}");
+    }
+
+    #[test]
+    fn a_trail_of_zeros_only_is_empty() {
+        let (_dir, path, _) = trail_with_end(0, &[0; 4096]);
+        let report = verify(&path, None).expect("verifies");
+        assert_eq!((report.lines, report.last_seq), (0, None), "{report:?}");
+        let (trail, opened) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        assert_eq!(
+            opened,
+            OpenReport {
+                recovery: None,
+                head: None
+            }
+        );
+        assert_eq!(trail.append(&events()[0]).expect("appends").seq(), 1);
+        drop(trail);
+        assert_intact(&path);
+    }
+
+    #[test]
+    fn an_appender_continues_after_a_zero_tail_and_trims_it_losing_nothing() {
+        let (_dir, path, whole) = trail_with_end(3, &[0; 10_000]);
+        let (trail, opened) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        assert_eq!(opened.recovery, None, "zeros are no torn write");
+        assert_eq!(opened.head.map(|head| head.seq()), Some(3));
+        assert_eq!(
+            std::fs::metadata(&path).expect("stat").len(),
+            whole.len() as u64,
+            "the zeros are trimmed on open"
+        );
+        assert_eq!(trail.append(&events()[1]).expect("appends").seq(), 4);
+        drop(trail);
+        let after = std::fs::read(&path).expect("reads");
+        assert!(
+            after.starts_with(&whole),
+            "nothing before the zeros was lost"
+        );
+        assert!(!after.contains(&0), "no zero left in the file");
+        assert_intact(&path);
+    }
+
+    #[test]
+    fn a_fragment_before_a_zero_tail_is_a_torn_write_of_the_fragment_alone() {
+        let (_dir, path, whole) = trail_with_end(2, b"{\"seq\":3,\"ts\"\0\0\0\0\0\0\0\0");
+        let report = verify(&path, None).expect("verifies");
+        assert_eq!(
+            report.of_kind(FindingKind::TornTail).count(),
+            1,
+            "{report:?}"
+        );
+        let (_trail, opened) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let recovery = opened.recovery.expect("the fragment is cut");
+        assert_eq!(recovery.reason, TornReason::NoTrailingNewline);
+        assert_eq!(recovery.offset, whole.len() as u64);
+        assert_eq!(recovery.cut_bytes, 13, "the fragment, not its zeros");
+    }
+
+    #[test]
+    fn a_nul_inside_a_line_is_still_damage() {
+        // Inside the last line: a torn write, cut and recorded.
+        let (_dir, path, whole) = trail_with_end(2, b"{\"seq\":3\0\0}\n\0\0\0");
+        let (_trail, opened) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+        let recovery = opened.recovery.expect("the line is cut");
+        assert_eq!(recovery.reason, TornReason::InvalidLastLine);
+        assert_eq!(recovery.offset, whole.len() as u64);
+        // Inside a line in the middle: a modified record.
+        let (_dir, path, _) = trail_with_end(3, &[]);
+        let mut bytes = std::fs::read(&path).expect("reads");
+        let second = bytes.iter().position(|&b| b == b'\n').expect("a line") + 5;
+        bytes[second] = 0;
+        std::fs::write(&path, &bytes).expect("writes");
+        let report = verify(&path, None).expect("verifies");
+        assert_eq!(
+            report.of_kind(FindingKind::RecordModified).count(),
+            1,
+            "{report:?}"
+        );
     }
 }
