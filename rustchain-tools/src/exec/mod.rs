@@ -353,28 +353,7 @@ impl Executor {
         let ruled = shared.ruled(descriptor, tool.linked_index(), &mut owned);
         let ruling = ruled.ruling;
         if ruling.verdict == Verdict::Deny {
-            let decision = shared.policy.explain_tool(ruling, descriptor.name);
-            if mode == Mode::Run {
-                let policy = &shared.policy;
-                shared.record(&CallEvent {
-                    tool: descriptor.name,
-                    call_id: ctx.call_id(),
-                    caller: ctx.caller(),
-                    kind: CallEventKind::Decision {
-                        decision: Recorded::Deny,
-                        rule: &decision.rule,
-                        reason: &decision.reason,
-                        args,
-                        record_args: policy.records_args(descriptor.name),
-                        redact: policy.redacted_fields(),
-                        approver_answer: None,
-                    },
-                })?;
-                shared
-                    .metrics
-                    .observe(descriptor.name, Some(ErrorKind::Denied), Duration::ZERO);
-            }
-            return Err(denied(&decision));
+            return Err(self.deny_by_rule(descriptor, ruling, args, ctx, mode));
         }
         if let Err(error) = shared.policy.arg_limits().check(args) {
             return refuse_early(error);
@@ -400,6 +379,48 @@ impl Executor {
             },
             keep,
         ))
+    }
+
+    /// A call its tool rule denies: the decision recorded (when the call
+    /// runs) and counted, and the refusal. Out of line and cold, so that
+    /// `begin`, which every call goes through, does not carry the policy's
+    /// explaining code (its inlining cost `call_blocking` registers).
+    #[cold]
+    #[inline(never)]
+    fn deny_by_rule(
+        &self,
+        descriptor: &'static crate::ToolDescriptor,
+        ruling: ToolRuling,
+        args: &str,
+        ctx: &ToolContext,
+        mode: Mode,
+    ) -> ToolError {
+        let shared = &self.shared;
+        let decision = shared.policy.explain_tool(ruling, descriptor.name);
+        if mode == Mode::Run {
+            let policy = &shared.policy;
+            let recorded = shared.record(&CallEvent {
+                tool: descriptor.name,
+                call_id: ctx.call_id(),
+                caller: ctx.caller(),
+                kind: CallEventKind::Decision {
+                    decision: Recorded::Deny,
+                    rule: &decision.rule,
+                    reason: &decision.reason,
+                    args,
+                    record_args: policy.records_args(descriptor.name),
+                    redact: policy.redacted_fields(),
+                    approver_answer: None,
+                },
+            });
+            if let Err(error) = recorded {
+                return error;
+            }
+            shared
+                .metrics
+                .observe(descriptor.name, Some(ErrorKind::Denied), Duration::ZERO);
+        }
+        denied(&decision)
     }
 
     /// Refuses a call before it has a gate (an unknown name, arguments over
