@@ -977,26 +977,33 @@ pub(crate) fn open_committed(path: &Path) -> Result<BufReader<Take<File>>, Audit
 /// zeros are the end of the trail, not a torn line; a NUL before the last
 /// non-NUL byte is still inside a line, which is then not a record.
 ///
-/// Reads backwards from `len` until a byte that is not NUL is found: only
-/// the last few bytes, unless there is a zero tail.
+/// Reads backwards from `len` until a byte that is not NUL is found: the
+/// last [`FIRST_SCAN_WINDOW`] bytes, unless there is a zero tail, whose
+/// windows then double up to [`ZERO_SCAN_WINDOW`].
 pub(crate) fn content_end(file: &File, len: u64) -> std::io::Result<u64> {
     let mut file = file;
     let mut end = len;
-    let mut window = vec![0u8; ZERO_SCAN_WINDOW];
+    let mut size = FIRST_SCAN_WINDOW;
+    let mut window = Vec::new();
     while end > 0 {
-        let start = end.saturating_sub(ZERO_SCAN_WINDOW as u64);
-        let data = &mut window[..usize::try_from(end - start).expect("at most the window")];
+        let start = end.saturating_sub(size as u64);
+        window.resize(usize::try_from(end - start).expect("at most the window"), 0);
         file.seek(SeekFrom::Start(start))?;
-        file.read_exact(data)?;
-        if let Some(last) = data.iter().rposition(|&b| b != 0) {
+        file.read_exact(&mut window)?;
+        if let Some(last) = window.iter().rposition(|&b| b != 0) {
             return Ok(start + last as u64 + 1);
         }
         end = start;
+        size = (size * 2).min(ZERO_SCAN_WINDOW);
     }
     Ok(0)
 }
 
-/// How much of a zero tail [`content_end`] reads at a time.
+/// How much of the file's end [`content_end`] reads first: a trail without
+/// a zero tail (every trail our writers leave) is decided by its last byte.
+const FIRST_SCAN_WINDOW: usize = 512;
+
+/// The most of a zero tail [`content_end`] reads at a time.
 const ZERO_SCAN_WINDOW: usize = 64 * 1024;
 
 /// Holds a lock on a file until dropped.
@@ -2065,6 +2072,27 @@ mod tests {
         let usage =
             crate::audit::report(&path, &crate::audit::ReportFilter::default()).expect("reports");
         assert_eq!((usage.records, usage.skipped), (4, 0), "{usage:?}");
+    }
+
+    #[test]
+    fn content_end_finds_the_last_byte_before_zeros_across_every_window_edge() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ends");
+        let edges = [512, 512 + 1024, 512 + 1024 + 2048];
+        let lengths = edges
+            .iter()
+            .flat_map(|&edge| [edge - 1, edge, edge + 1])
+            .chain([0, 1, 3 * ZERO_SCAN_WINDOW + 5]);
+        for content in [0, 1, 700] {
+            for zeros in lengths.clone() {
+                let mut bytes = vec![b'x'; content];
+                bytes.resize(content + zeros, 0);
+                std::fs::write(&path, &bytes).expect("writes");
+                let file = File::open(&path).expect("opens");
+                let end = content_end(&file, bytes.len() as u64).expect("reads");
+                assert_eq!(end, content as u64, "{content} bytes, then {zeros} zeros");
+            }
+        }
     }
 
     #[test]
