@@ -69,39 +69,17 @@ fn digit(n: u32) -> u8 {
     b'0' + (n % 10) as u8
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.` for a second since the epoch (at most `LATEST`).
+/// `YYYY-MM-DDTHH:MM:SS.` for a second since the epoch (at most `LATEST`),
+/// by humantime: a thread asks once a second, so the calendar is left to
+/// the crate that already parses these timestamps.
 fn second_text(second: u64) -> [u8; 20] {
-    let days = second / 86_400;
-    let of_day = (second % 86_400) as u32;
-    let (year, month, day) = civil_from_days(days);
-    let mut text = *b"0000-00-00T00:00:00.";
-    for (at, n) in [(0, year / 100), (2, year % 100), (5, month), (8, day)]
-        .into_iter()
-        .chain([
-            (11, of_day / 3600),
-            (14, of_day / 60 % 60),
-            (17, of_day % 60),
-        ])
-    {
-        text[at] = digit(n / 10);
-        text[at + 1] = digit(n);
-    }
+    use std::io::Write as _;
+    let mut text = [0; 20];
+    let time = UNIX_EPOCH + Duration::from_secs(second);
+    write!(&mut text[..], "{}", humantime::format_rfc3339_seconds(time))
+        .expect("`YYYY-MM-DDTHH:MM:SSZ` is 20 bytes");
+    text[19] = b'.';
     text
-}
-
-/// (year, month, day) of a day since 1970-01-01 in the proleptic Gregorian
-/// calendar (Howard Hinnant's `civil_from_days`, for days on or after the epoch).
-fn civil_from_days(days: u64) -> (u32, u32, u32) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let of_era = z % 146_097;
-    let year_of_era = (of_era - of_era / 1460 + of_era / 36_524 - of_era / 146_096) / 365;
-    let day_of_year = of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (year_of_era + era * 400) as u32 + u32::from(month <= 2);
-    (year, month, day)
 }
 
 /// Parses a UTC timestamp (`Z` or `+00:00`, any fraction), as the trail
