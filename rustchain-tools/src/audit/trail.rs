@@ -22,7 +22,7 @@
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom, Take, Write};
+use std::io::{BufReader, Chain, Cursor, Read, Seek, SeekFrom, Take, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -945,27 +945,75 @@ impl Drop for AuditTrail {
     }
 }
 
+/// What [`open_committed`] reads: the file up to where a writer could
+/// change it, then a copy of the rest taken under the shared lock.
+pub(crate) type CommittedReader = BufReader<Chain<Take<File>, Cursor<Vec<u8>>>>;
+
 /// Opens the trail for reading, up to the length it had under a shared lock.
 ///
 /// Appends are whole lines written under the exclusive lock, so that length
 /// ends on a line boundary unless a writer died mid-write; records appended
 /// while the caller reads are not seen, and do not hold it up.
-pub(crate) fn open_committed(path: &Path) -> Result<BufReader<Take<File>>, AuditError> {
-    let file =
+///
+/// A writer changes what is already in the file in one place only: the
+/// torn-end recovery cuts the last line, or a fragment and the line before
+/// it, and writes its recovery record there (a zero tail is trimmed the same
+/// way, and [`content_end`] already leaves it out). So the last two lines
+/// are copied while the shared lock is held and the rest is read from the
+/// file after it is let go: a recovery that runs meanwhile cannot show the
+/// reader its own bytes in place of the ones the length was taken for.
+pub(crate) fn open_committed(path: &Path) -> Result<CommittedReader, AuditError> {
+    let read_error = |e| AuditError::io(path, "cannot read the end of the audit trail", e);
+    let mut file =
         File::open(path).map_err(|e| AuditError::io(path, "cannot open the audit trail", e))?;
-    let len = {
+    let (stable, tail) = {
         let _lock = FileLock::shared(&file, path)?;
         let len = file
             .metadata()
             .map_err(|e| AuditError::io(path, "cannot read the audit trail's length", e))?
             .len();
-        content_end(&file, len)
-            .map_err(|e| AuditError::io(path, "cannot read the end of the audit trail", e))?
+        let end = content_end(&file, len).map_err(read_error)?;
+        let stable = last_lines_start(&file, end, 2).map_err(read_error)?;
+        let mut tail =
+            vec![0; usize::try_from(end - stable).expect("the last lines fit in memory")];
+        let mut at = &file;
+        at.seek(SeekFrom::Start(stable)).map_err(read_error)?;
+        at.read_exact(&mut tail).map_err(read_error)?;
+        (stable, tail)
     };
-    let mut file = file;
     file.seek(SeekFrom::Start(0))
         .map_err(|e| AuditError::io(path, "cannot read the audit trail", e))?;
-    Ok(BufReader::new(file.take(len)))
+    Ok(BufReader::new(file.take(stable).chain(Cursor::new(tail))))
+}
+
+/// Where the last `lines` lines of the file's first `end` bytes begin (a
+/// fragment without its newline counts as a line): just after the newline
+/// that ends the line before them, or 0.
+fn last_lines_start(file: &File, end: u64, lines: usize) -> std::io::Result<u64> {
+    let mut file = file;
+    // The byte at `end - 1` ends the last line whether or not it is a newline.
+    let mut before = end.saturating_sub(1);
+    let mut newlines = 0;
+    let mut window = [0; FIRST_SCAN_WINDOW];
+    while before > 0 {
+        let start = before.saturating_sub(window.len() as u64);
+        let window = &mut window[..usize::try_from(before - start).expect("at most the window")];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(window)?;
+        for (at, _) in window
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|&(_, &b)| b == b'\n')
+        {
+            newlines += 1;
+            if newlines == lines {
+                return Ok(start + at as u64 + 1);
+            }
+        }
+        before = start;
+    }
+    Ok(0)
 }
 
 /// Where the trail's content ends in a file `len` bytes long: before its
@@ -2149,6 +2197,95 @@ mod tests {
         assert_eq!(recovery.reason, TornReason::NoTrailingNewline);
         assert_eq!(recovery.offset, whole.len() as u64);
         assert_eq!(recovery.cut_bytes, 13, "the fragment, not its zeros");
+    }
+
+    #[test]
+    fn a_reader_sees_the_torn_end_it_opened_even_if_a_writer_cuts_it_meanwhile() {
+        // A fragment alone, and an invalid last line followed by a fragment
+        // (the recovery cuts both): the reader opened before the cut reads
+        // the bytes it opened, not the recovery record written over them.
+        for torn in [&b"{\"seq\":3,\"ts\""[..], b"{\"seq\":3}\n{\"seq\":4"] {
+            let (_dir, path, whole) = trail_with_end(2, torn);
+            let before = std::fs::read(&path).expect("reads");
+            let mut reader = open_committed(&path).expect("opens for reading");
+            let (trail, opened) = AuditTrail::open(&path, AuditOptions::default()).expect("opens");
+            assert!(opened.recovery.is_some(), "the writer cut the torn end");
+            trail.append(&events()[0]).expect("appends");
+            drop(trail);
+            let after = std::fs::read(&path).expect("reads");
+            assert_ne!(
+                after[whole.len()..],
+                before[whole.len()..],
+                "the end was rewritten"
+            );
+            let mut read = Vec::new();
+            reader.read_to_end(&mut read).expect("reads");
+            assert_eq!(read, before, "the snapshot the reader opened");
+        }
+    }
+
+    #[test]
+    fn the_last_lines_start_after_the_newline_before_them_across_window_edges() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lines");
+        for first in [
+            0,
+            1,
+            FIRST_SCAN_WINDOW - 2,
+            FIRST_SCAN_WINDOW - 1,
+            FIRST_SCAN_WINDOW,
+            3 * FIRST_SCAN_WINDOW,
+        ] {
+            for last in [
+                1,
+                FIRST_SCAN_WINDOW - 1,
+                FIRST_SCAN_WINDOW,
+                FIRST_SCAN_WINDOW + 1,
+            ] {
+                for ends_in_newline in [true, false] {
+                    // "x…\n" `first` long, then "y…\n", then the last line.
+                    let mut bytes = vec![b'x'; first];
+                    bytes.push(b'\n');
+                    let second = bytes.len() as u64;
+                    bytes.extend_from_slice(b"yy\n");
+                    let third = bytes.len() as u64;
+                    bytes.extend(std::iter::repeat_n(b'z', last));
+                    if ends_in_newline {
+                        bytes.push(b'\n');
+                    }
+                    std::fs::write(&path, &bytes).expect("writes");
+                    let file = File::open(&path).expect("opens");
+                    let end = bytes.len() as u64;
+                    let case = (first, last, ends_in_newline);
+                    assert_eq!(
+                        last_lines_start(&file, end, 1).expect("reads"),
+                        third,
+                        "{case:?}"
+                    );
+                    assert_eq!(
+                        last_lines_start(&file, end, 2).expect("reads"),
+                        second,
+                        "{case:?}"
+                    );
+                    assert_eq!(
+                        last_lines_start(&file, end, 3).expect("reads"),
+                        0,
+                        "{case:?}"
+                    );
+                    assert_eq!(
+                        last_lines_start(&file, end, 4).expect("reads"),
+                        0,
+                        "{case:?}"
+                    );
+                }
+            }
+        }
+        let file = File::open(&path).expect("opens");
+        assert_eq!(
+            last_lines_start(&file, 0, 2).expect("reads"),
+            0,
+            "an empty trail"
+        );
     }
 
     #[test]
