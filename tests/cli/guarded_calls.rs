@@ -199,3 +199,40 @@ fn no_audit_conflicts_with_a_named_trail() {
     let run = cli(&["--no-audit", "--audit", "x.jsonl", "tools", "list"]).expect_code(2);
     assert!(run.err.contains("--no-audit"), "{}", run.err);
 }
+
+#[test]
+fn audit_fsync_takes_a_setting_and_refuses_anything_else_before_a_call() {
+    let setup = Setup::new("");
+    let call = |fsync: &str| {
+        setup.cli(&[
+            &format!("--audit-fsync={fsync}"),
+            "tools",
+            "call",
+            "add",
+            "--args",
+            r#"{"a": 1, "b": 2}"#,
+        ])
+    };
+    for bad in ["0", "always", "-3", ""] {
+        let run = call(bad).expect_code(2);
+        assert!(run.err.contains("--audit-fsync"), "{bad:?}: {}", run.err);
+        assert!(
+            run.err.contains("never"),
+            "{bad:?}: says what is accepted: {}",
+            run.err
+        );
+        assert_eq!(run.out, "", "{bad:?}: nothing was run");
+        assert!(!Path::new(&setup.trail).exists(), "{bad:?}: no trail");
+    }
+    for good in ["never", "every-record", "10"] {
+        assert_eq!(call(good).expect_code(0).out.trim(), "3", "{good}");
+    }
+    let records = records(&setup.trail);
+    assert_eq!(
+        records.len(),
+        6,
+        "a decision and a result per setting: {records:#?}"
+    );
+    let run = cli(&["--no-audit", "--audit-fsync", "never", "tools", "list"]).expect_code(2);
+    assert!(run.err.contains("--no-audit"), "{}", run.err);
+}

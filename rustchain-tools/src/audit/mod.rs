@@ -9,14 +9,16 @@
 //! record before a tool runs and a result record after:
 //!
 //! ```text
-//! {"seq":1,"ts":"2026-05-02T10:11:12.345Z","prev":"sha256:0000…","kind":"decision","gen_ai.tool.name":"fs_read","gen_ai.tool.call.id":"call_1","decision":"allow","decision.rule":"tools.allow","args.digest":"sha256:…"}
+//! {"seq":1,"ts":"2026-05-02T10:11:12.345Z","prev":"sha256:0000…","kind":"decision","gen_ai.tool.name":"fs_read","gen_ai.tool.call.id":"call_1","decision":"allow","decision.rule":"tools.allow \"fs_read\" (rustchain.toml:2)","decision.reason":"the policy allows `fs_read`","args.digest":"sha256:…"}
 //! {"seq":2,"ts":"2026-05-02T10:11:12.351Z","prev":"sha256:…","kind":"result","gen_ai.tool.name":"fs_read","gen_ai.tool.call.id":"call_1","outcome":"ok","duration_us":5912,"output.bytes":120,"output.digest":"sha256:…"}
 //! ```
 //!
-//! - [`AuditTrail::append`] writes one whole line with one write, under an
-//!   exclusive lock on the file, chained onto the last record in the file,
-//!   so several processes can share a trail. [`Fsync`] says when records are
-//!   forced to disk (after every record by default).
+//! - [`AuditTrail::append`] returns once its record is written to the file,
+//!   chained onto the last record in the file under an exclusive lock on it,
+//!   so several processes can share a trail; records appended at the same
+//!   time share one `write` (group commit). [`Fsync`] says when records are
+//!   forced to disk (by default never: a killed process loses nothing it
+//!   acknowledged, a power failure what the kernel had not written back).
 //! - [`AuditTrail::open`] cuts a torn end left by a crash and appends a
 //!   `recovery` record with the byte count and digest of what it cut.
 //! - With [`CheckpointOptions`], every N records a `checkpoint` record signs

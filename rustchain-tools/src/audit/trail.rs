@@ -90,6 +90,45 @@ pub enum Fsync {
     Never,
 }
 
+impl Fsync {
+    /// The setting's name as [`Fsync::from_str`](std::str::FromStr) reads it:
+    /// `every-record`, a number N (every N records) or `never`.
+    pub fn name(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Fsync::EveryRecord => "every-record".into(),
+            Fsync::EveryN(n) => n.to_string().into(),
+            Fsync::Never => "never".into(),
+        }
+    }
+}
+
+impl fmt::Display for Fsync {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// Reads `every-record`, `never` or a positive number N (every N records).
+impl std::str::FromStr for Fsync {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Fsync, String> {
+        match text {
+            "every-record" => Ok(Fsync::EveryRecord),
+            "never" => Ok(Fsync::Never),
+            _ => match text.parse::<u32>() {
+                Ok(0) => Err("fsync every 0 records: use `never` or a positive number".into()),
+                Ok(n) => Ok(Fsync::EveryN(n)),
+                Err(_) => Err(format!(
+                    "`{text}` is not an fsync setting: use `every-record`, `never` or a number \
+                     N of records (1 to {})",
+                    u32::MAX
+                )),
+            },
+        }
+    }
+}
+
 /// What a trail handle has written so far: how well appends were batched.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CommitStats {
@@ -2197,6 +2236,32 @@ mod tests {
         assert_eq!(recovery.reason, TornReason::NoTrailingNewline);
         assert_eq!(recovery.offset, whole.len() as u64);
         assert_eq!(recovery.cut_bytes, 13, "the fragment, not its zeros");
+    }
+
+    #[test]
+    fn an_fsync_setting_reads_back_from_its_name_and_bad_text_is_refused() {
+        for fsync in [
+            Fsync::EveryRecord,
+            Fsync::EveryN(1),
+            Fsync::EveryN(u32::MAX),
+            Fsync::Never,
+        ] {
+            assert_eq!(fsync.to_string().parse::<Fsync>(), Ok(fsync));
+        }
+        assert_eq!("100".parse::<Fsync>(), Ok(Fsync::EveryN(100)));
+        for bad in [
+            "0",
+            "-1",
+            "4294967296",
+            "",
+            "always",
+            "Never",
+            " never",
+            "1.5",
+        ] {
+            let err = bad.parse::<Fsync>().expect_err(bad);
+            assert!(err.contains("never"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

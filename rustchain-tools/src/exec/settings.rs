@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{Approver, Executor};
-use crate::audit::{self, AuditError, AuditErrorKind, AuditOptions, AuditTrail, Recovery};
+use crate::audit::{self, AuditError, AuditErrorKind, AuditOptions, AuditTrail, Fsync, Recovery};
 use crate::{Policy, PolicyError, Registry};
 
 /// The policy file looked for in the working directory when none is named.
@@ -77,6 +77,7 @@ pub struct Settings {
     audit: AuditTarget,
     audit_key: Option<PathBuf>,
     checkpoint_every: u64,
+    fsync: Fsync,
     state_dir: Option<PathBuf>,
     approver: Option<Arc<dyn Approver>>,
 }
@@ -88,6 +89,7 @@ impl fmt::Debug for Settings {
             .field("audit", &self.audit)
             .field("audit_key", &self.audit_key)
             .field("checkpoint_every", &self.checkpoint_every)
+            .field("fsync", &self.fsync)
             .field("approver", &self.approver.is_some())
             .finish()
     }
@@ -109,6 +111,7 @@ impl Settings {
             audit: AuditTarget::Default,
             audit_key: None,
             checkpoint_every: DEFAULT_CHECKPOINT_EVERY,
+            fsync: Fsync::default(),
             state_dir: None,
             approver: None,
         }
@@ -158,6 +161,14 @@ impl Settings {
     pub fn audit_key(mut self, key_file: impl Into<PathBuf>, every: u64) -> Self {
         self.audit_key = Some(key_file.into());
         self.checkpoint_every = every;
+        self
+    }
+
+    /// Forces the trail's records to disk as `fsync` says (default
+    /// [`Fsync::Never`]: a killed process loses nothing it acknowledged; see
+    /// [`Fsync`] for what a power failure loses under each setting).
+    pub fn audit_fsync(mut self, fsync: Fsync) -> Self {
+        self.fsync = fsync;
         self
     }
 
@@ -270,7 +281,7 @@ impl Settings {
     }
 
     fn open_trail(&self, path: &Path) -> Result<(AuditTrail, OpenedTrail), SetupError> {
-        let mut options = AuditOptions::default();
+        let mut options = AuditOptions::default().with_fsync(self.fsync);
         if let Some(key) = &self.audit_key {
             let key = audit::load_signing_key(key).map_err(SetupError::Audit)?;
             options = options.with_checkpoints(self.checkpoint_every, key);
@@ -414,6 +425,47 @@ mod tests {
             .expect_err("a bad glob refuses the policy");
         assert!(matches!(err, SetupError::Policy(_)), "{err}");
         assert!(!dir.path().join(".rustchain").exists());
+    }
+
+    #[test]
+    fn the_trail_is_forced_to_disk_as_the_fsync_setting_says() {
+        let dir = scratch();
+        for (fsync, syncs) in [
+            (Fsync::Never, 0),
+            (Fsync::EveryRecord, 3),
+            (Fsync::EveryN(2), 1),
+        ] {
+            let path = dir.path().join(format!("{fsync}.jsonl"));
+            let settings = Settings::new()
+                .working_dir(dir.path())
+                .audit(AuditTarget::File(path.clone()))
+                .audit_fsync(fsync);
+            let (trail, _) = settings.open_trail(&path).expect("opens");
+            assert_eq!(trail.options().fsync, fsync);
+            let event = crate::audit::AuditEvent::Result {
+                tool: "add",
+                call_id: "c1",
+                caller: None,
+                outcome: crate::audit::Outcome::Ok,
+                error_type: None,
+                duration: std::time::Duration::ZERO,
+                output_bytes: 0,
+                output_digest: None,
+                args_digest: None,
+            };
+            for _ in 0..3 {
+                trail.append(&event).expect("appends");
+            }
+            assert_eq!(trail.commit_stats().syncs, syncs, "{fsync}");
+        }
+        let default = Settings::new().working_dir(dir.path());
+        let path = dir.path().join("default.jsonl");
+        let (trail, _) = default.open_trail(&path).expect("opens");
+        assert_eq!(
+            trail.options().fsync,
+            Fsync::Never,
+            "the default costs no fsync"
+        );
     }
 
     #[test]
