@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rustchain::audit::{AuditError, AuditErrorKind};
-use rustchain::exec::{ApprovalRequest, AuditSink, CallEvent, MemoryAudit};
+use rustchain::exec::{ApprovalRequest, AuditSink, CallEvent, CallEventKind, MemoryAudit};
 use rustchain::policy::Policy;
 use rustchain::{ErrorKind, Executor, Invoke, Registry, ToolContext, tool};
 use serde_json::Value;
@@ -1084,6 +1084,51 @@ fn a_call_that_cannot_be_recorded_does_not_run() {
         assert_eq!(err.kind(), ErrorKind::Denied, "{tool}: {err}");
         assert!(err.message().contains("disk full"), "{err}");
         assert_eq!(runs_of(&call_id), 0, "{tool}: the body ran");
+    }
+}
+
+/// Records decisions and refuses every result, as a trail whose disk fills
+/// while a tool runs would.
+struct ResultsLost(MemoryAudit);
+
+impl AuditSink for ResultsLost {
+    fn record(&self, event: &CallEvent<'_>) -> Result<(), AuditError> {
+        match event.kind {
+            CallEventKind::Decision { .. } => self.0.record(event),
+            CallEventKind::Result { .. } => Err(AuditError::new(
+                AuditErrorKind::Sink,
+                "remote-collector".as_ref(),
+                "disk full",
+            )),
+        }
+    }
+}
+
+#[test]
+fn a_result_that_cannot_be_recorded_is_withheld_from_its_caller() {
+    let sandbox = Sandbox::new();
+    let audit = Arc::new(ResultsLost(MemoryAudit::new()));
+    let executor = Executor::builder(Registry::global())
+        .policy(sandbox.policy(POLICY).expect("a valid policy"))
+        .audit(audit.clone())
+        .build()
+        .expect("no examples");
+    // Each decision is written before its tool runs, and only the result is lost.
+    for (tool, args) in [
+        ("count", r#"{"n": 1}"#.to_owned()),
+        ("read_file", path(&sandbox.fill("{root}/data/notes.txt"))),
+    ] {
+        let before = audit.0.events().len();
+        let call_id = unique_call_id("results lost");
+        let err = executor
+            .call_blocking(tool, &args, ToolContext::new().with_call_id(&call_id))
+            .expect_err("the result is withheld");
+        assert!(err.message().contains("disk full"), "{tool}: {err}");
+        assert!(err.message().contains("withheld"), "{tool}: {err}");
+        assert_eq!(runs_of(&call_id), 1, "{tool}: the body ran once");
+        let recorded = audit.0.events();
+        assert_eq!(recorded.len() - before, 1, "{tool}: its decision alone");
+        assert_eq!(recorded[before]["decision"], "allow", "{tool}");
     }
 }
 

@@ -874,8 +874,8 @@ impl CallGate {
 
     /// What ending a call that is not plain takes besides: the slot of a
     /// call that asked, the output's bytes against the budget, the result
-    /// record. A result whose record (with the decision it waited for)
-    /// cannot be written is withheld.
+    /// record. A result whose record (with the decision it waited for, if
+    /// any) cannot be written is withheld.
     #[inline(never)]
     fn account(
         &self,
@@ -914,12 +914,8 @@ impl CallGate {
             // Nothing of this call is on record yet: its result goes
             // back only once both its records are written.
             self.record_after_decision(&event)?;
-        } else if let Err(err) = self.shared().record(&event) {
-            tracing::error!(
-                tool = self.tool.name,
-                "the audit trail could not record a result: {}",
-                err.message()
-            );
+        } else {
+            self.shared().record_result(&event)?;
         }
         result
     }

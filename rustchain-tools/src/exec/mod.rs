@@ -118,6 +118,24 @@ impl Shared {
 }
 
 impl Shared {
+    /// Records the result of a call whose decision is on record; a failure
+    /// withholds the result from its caller, since no output goes back that
+    /// the trail does not hold (the tool has run: the error says so, D-99).
+    fn record_result(&self, event: &CallEvent<'_>) -> Result<(), ToolError> {
+        match &self.audit {
+            None => Ok(()),
+            Some(audit) => audit.record(event).map_err(|err| {
+                ToolError::new(
+                    ErrorKind::Failed,
+                    format!(
+                        "the tool ran, but the audit trail could not record its result, so the \
+                         result was withheld: {err}"
+                    ),
+                )
+            }),
+        }
+    }
+
     /// Records a call's decision and result together (a read-only tool's,
     /// once it ended); a failure withholds the call's result.
     fn record_call(
