@@ -26,7 +26,9 @@ Examples:
 Loads the file (every table is closed: an unknown key, a bad glob, host or
 CIDR is an error naming its line), checks it against the tools linked into
 this program ([limits.tool.NAME] must name one; [audit] redact entries must be
-fields a tool takes), runs its [[examples]], and summarises what it grants.
+fields a tool takes), runs its [[examples]], and summarises everything it
+decides: tool rules, [fs], [net], programs, variables, limits, approval,
+audit and discovery, defaults included where the file is silent.
 An example for a tool this program does not link is a warning on stderr.
 When no FILE is named and the default file does not exist, the empty policy
 is checked: nothing is granted, and only tools that declare no permissions run.
@@ -49,11 +51,13 @@ Nothing is run and nothing is recorded. The arguments come from --args, or
 from stdin as for `tools call`.
 Exit status: 0 when the call was judged, whatever the verdict; 2 for bad
 usage: an unknown tool, arguments that are not valid for the tool, or a
-policy that does not load.";
+policy that does not load (FILE:LINE: MESSAGE on stderr; with --json, as
+for `policy check`, {\"ok\": false, \"error\": {\"kind\", \"file\", \"line\",
+\"message\"}} on stdout).";
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PolicyCommand {
-    /// Load a policy, run its inline examples, and summarise what it grants.
+    /// Load a policy, run its inline examples, and summarise what it decides.
     #[command(after_help = CHECK_AFTER_HELP)]
     Check(CheckArgs),
     /// Show what the policy decides for one call, and which rule decides it.
@@ -138,7 +142,9 @@ fn check_text(policy: &Policy, summary: &[String], examples: usize) -> String {
     text
 }
 
-/// A policy that does not load: FILE:LINE: MESSAGE, and the status for it.
+/// A policy that does not load, for every `policy` command: FILE:LINE:
+/// MESSAGE on stderr, or with `--json` the `{"ok": false, "error": ...}`
+/// object on stdout; and the status for it.
 fn refused(session: &mut Session<'_>, err: &PolicyError) -> Exit {
     if session.json {
         session.out = view::pretty(&json!({
@@ -157,10 +163,7 @@ fn explain(session: &mut Session<'_>, args: &ExplainArgs) -> Exit {
     };
     let executor = match session.governance.dry_run(session.registry, None) {
         Ok(executor) => executor,
-        Err(err) => {
-            session.err = format!("error: {err}\n");
-            return Exit::Usage;
-        }
+        Err(err) => return refused(session, &err),
     };
     let limits = executor.policy().arg_limits();
     let text = match session.input.arguments(args.arguments.as_deref(), limits) {

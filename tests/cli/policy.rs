@@ -260,3 +260,196 @@ fn warnings_of_a_policy_are_printed_by_check_and_by_call() {
         called.err
     );
 }
+
+// ---- a policy that does not load, for every `policy` command ----
+
+#[test]
+fn policy_explain_of_a_policy_that_does_not_load_answers_as_policy_check_does() {
+    let setup = Setup::new("[tools]\nallow = [\"add\"]\nalow = [\"get_weather\"]\n");
+    let args = ["policy", "explain", "add", "--args", r#"{"a": 1, "b": 2}"#];
+
+    let run = setup.cli(&args).expect_code(2);
+    assert_eq!(run.out, "");
+    assert!(
+        run.err
+            .starts_with(&format!("error: {}:3: unknown field `alow`", setup.policy)),
+        "{}",
+        run.err
+    );
+
+    let explained = setup.cli(&[&args[..], &["--json"]].concat()).expect_code(2);
+    assert_eq!(explained.err, "", "with --json, the error is on stdout");
+    let explained = explained.json();
+    assert_eq!(explained["ok"], false);
+    assert_eq!(explained["error"]["kind"], "unknown_key");
+    assert_eq!(explained["error"]["file"], setup.policy.as_str());
+    assert_eq!(explained["error"]["line"], 3);
+    assert!(
+        explained["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("unknown field `alow`")),
+        "{explained}"
+    );
+    // The very object `policy check --json` prints for the same file.
+    let checked = setup
+        .cli(&["policy", "check", "--json"])
+        .expect_code(2)
+        .json();
+    assert_eq!(explained, checked);
+}
+
+#[test]
+fn every_policy_command_with_json_reports_a_policy_that_does_not_load_on_stdout() {
+    // A failing example is refused only once the linked tools are known; a
+    // missing named file before anything is parsed: both paths, every command.
+    let failing = Setup::new(
+        "[tools]\nallow = [\"add\"]\n\n[[examples]]\ntool = \"add\"\nargs = { a = 1, b = 2 }\nexpect = \"deny\"\n",
+    );
+    let missing = utf8(&failing.dir.path().join("missing.toml"));
+    for policy in [failing.policy.as_str(), missing.as_str()] {
+        for command in [
+            &["policy", "check"][..],
+            &["policy", "explain", "add", "--args", r#"{"a": 1, "b": 2}"#],
+        ] {
+            let argv = [&["--no-audit", "--policy", policy, "--json"][..], command].concat();
+            let run = cli(&argv).expect_code(2);
+            assert_eq!(run.err, "", "{argv:?}");
+            let report = run.json();
+            assert_eq!(report["ok"], false, "{argv:?}: {report}");
+            assert_eq!(report["error"]["file"], policy, "{argv:?}: {report}");
+            let kind = report["error"]["kind"].as_str().unwrap_or_default();
+            let expected = if policy == missing {
+                "read"
+            } else {
+                "failing_example"
+            };
+            assert_eq!(kind, expected, "{argv:?}: {report}");
+        }
+    }
+}
+
+// ---- the summary: everything the file decides ----
+
+#[test]
+fn policy_check_summarises_every_table_the_file_sets() {
+    let setup = Setup::new(
+        r#"default = "deny"
+
+[tools]
+allow = ["add", "fs_read", "cmd_run"]
+ask = ["fs_write"]
+deny = ["path_*"]
+
+[fs]
+deny = ["secrets/**"]
+
+[net]
+allow = ["api.example.com"]
+deny = ["10.0.0.0/8"]
+http = true
+
+[[programs]]
+path = "/usr/bin/git"
+deny_flags = ["-c", "--exec-path"]
+
+[env]
+allow = ["LANG"]
+
+[limits]
+timeout = "30s"
+max_argument_bytes = 4096
+max_depth = 8
+max_output_bytes = 65536
+max_concurrent = 4
+calls_per_session = 100
+bytes_per_session = 1000000
+
+[limits.tool.fs_read]
+timeout = "5s"
+rate = "10/min"
+max_output_bytes = 1024
+
+[approval]
+timeout = "2m"
+
+[audit]
+record_args = ["add"]
+redact = ["path"]
+
+[discovery]
+defer = true
+always = ["add"]
+"#,
+    );
+    let file = &setup.policy;
+    let expected = [
+        "unnamed tools: denied".to_owned(),
+        "tools allow: add, fs_read, cmd_run".to_owned(),
+        "tools ask: fs_write".to_owned(),
+        "tools deny: path_*".to_owned(),
+        "fs read: none".to_owned(),
+        "fs write: none".to_owned(),
+        format!("fs deny: fs.deny \"secrets/**\" ({file}:9)"),
+        format!("net allow: net.allow \"api.example.com\" ({file}:12)"),
+        format!("net deny: net.deny \"10.0.0.0/8\" ({file}:13)"),
+        "net http: allowed to granted hosts".to_owned(),
+        "programs: /usr/bin/git (denied flags: -c, --exec-path) (no network)".to_owned(),
+        "env: LANG".to_owned(),
+        "limits: timeout 30s, max_argument_bytes 4096, max_depth 8, max_output_bytes 65536, max_concurrent 4, calls_per_session 100, bytes_per_session 1000000".to_owned(),
+        "limits.tool.fs_read: timeout 5s, rate 10/min, max_output_bytes 1024".to_owned(),
+        "approval timeout: 2m".to_owned(),
+        "audit record_args: add".to_owned(),
+        "audit redact: path".to_owned(),
+        "discovery defer: on".to_owned(),
+        "discovery always: add".to_owned(),
+        "examples: 0".to_owned(),
+    ];
+
+    let run = setup.cli(&["policy", "check"]).expect_code(0);
+    let mut text = format!("{file}: the policy loads\n");
+    for line in &expected {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text.push_str("0 examples passed\n");
+    assert_eq!(run.out, text);
+
+    let report = setup
+        .cli(&["policy", "check", "--json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(report["summary"], json!(expected), "{report}");
+}
+
+#[test]
+fn policy_check_of_an_empty_file_shows_the_defaults_in_force() {
+    let setup = Setup::new("");
+    let report = setup
+        .cli(&["policy", "check", "--json"])
+        .expect_code(0)
+        .json();
+    let summary: Vec<&str> = report["summary"]
+        .as_array()
+        .expect("a summary")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for line in [
+        "fs deny: none",
+        "net deny: none",
+        "net http: refused (https only)",
+        "limits: timeout none, max_argument_bytes 1048576, max_depth 64, max_output_bytes 4194304, max_concurrent 64, calls_per_session unlimited, bytes_per_session unlimited",
+        "approval timeout: 1m",
+        "audit record_args: none",
+        "audit redact: none",
+        "discovery defer: off",
+    ] {
+        assert!(
+            summary.contains(&line),
+            "{line:?} missing from {summary:#?}"
+        );
+    }
+    assert!(
+        !summary.iter().any(|line| line.starts_with("limits.tool.")),
+        "no [limits.tool.NAME] table, no line: {summary:#?}"
+    );
+}

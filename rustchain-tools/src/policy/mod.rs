@@ -79,6 +79,7 @@ pub mod path;
 mod programs;
 #[cfg(unix)]
 pub mod sandbox;
+mod summary;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -88,7 +89,7 @@ use std::time::Duration;
 use globset::GlobMatcher;
 
 use crate::{ArgLimits, PermissionKind};
-use decision::{Refusal, list, shown};
+use decision::{Refusal, shown};
 use grants::Rule;
 use limits::ToolOverride;
 
@@ -582,47 +583,6 @@ impl Policy {
     pub fn warnings(&self) -> &[PolicyWarning] {
         &self.warnings
     }
-
-    /// A short summary of the grants, one line each, for `policy check`.
-    pub fn summary(&self) -> Vec<String> {
-        let g = &self.grants;
-        let mut lines = vec![format!(
-            "unnamed tools: {}",
-            if self.default_deny.is_some() {
-                "denied"
-            } else {
-                "allowed when they declare no permissions"
-            }
-        )];
-        for verdict in [Verdict::Allow, Verdict::Ask, Verdict::Deny] {
-            let globs: Vec<String> = self
-                .tool_rules
-                .iter()
-                .filter(|r| r.verdict == verdict)
-                .map(|r| r.glob.glob().to_string())
-                .collect();
-            if !globs.is_empty() {
-                lines.push(format!("tools {verdict}: {}", globs.join(", ")));
-            }
-        }
-        let paths = |roots: &[PathBuf]| list(roots.iter().map(|r| r.display().to_string()));
-        lines.push(format!("fs read: {}", paths(g.fs_read_roots())));
-        lines.push(format!("fs write: {}", paths(g.fs_write_roots())));
-        lines.push(format!(
-            "net allow: {}",
-            list(g.iter().filter_map(|(grant, rule)| match grant {
-                grants::Grant::NetAllow(_) => Some(rule.text.clone()),
-                _ => None,
-            }))
-        ));
-        lines.push(format!(
-            "programs: {}",
-            list(g.programs().iter().map(program_summary))
-        ));
-        lines.push(format!("env: {}", list(g.env().iter().cloned())));
-        lines.push(format!("examples: {}", self.examples.len()));
-        lines
-    }
 }
 
 /// The denying decision for `access` that `refusal` stands for.
@@ -636,32 +596,6 @@ fn refused(tool: &str, access: &Access<'_>, refusal: Refusal) -> Decision {
             refusal.reason
         ),
     )
-}
-
-/// One program of the summary: its path, what it may execute, its network
-/// and, when it accepts less, its confinement.
-fn program_summary(program: &ProgramGrant) -> String {
-    let mut text = program.path.display().to_string();
-    if !program.helpers.is_empty() {
-        let helpers: Vec<String> = program
-            .helpers
-            .iter()
-            .map(|h| h.display().to_string())
-            .collect();
-        text.push_str(&format!(" (helpers: {})", helpers.join(", ")));
-    }
-    if program.hosts.is_empty() {
-        text.push_str(" (no network)");
-    } else {
-        text.push_str(&format!(
-            " (reaches {} only, through the executor's proxy)",
-            program.hosts.join(", ")
-        ));
-    }
-    if program.confinement == Confinement::Weaker {
-        text.push_str(" (accepts weaker confinement)");
-    }
-    text
 }
 
 /// Why a tool rule decided as it did, naming the tool.
