@@ -61,6 +61,42 @@ fn refuses(
     Err(ToolError::new(ErrorKind::Denied, why))
 }
 
+/// The runtime's error under another name.
+type Refusal = rustchain::ToolError;
+
+/// Refuses every call through an alias of the runtime's error.
+#[tool]
+fn refuses_by_alias(
+    /// What to say.
+    why: String,
+) -> Result<u32, Refusal> {
+    Err(ToolError::new(ErrorKind::Timeout, why))
+}
+
+/// A tool crate's own error type that happens to be called `ToolError`.
+mod own {
+    use rustchain::tool;
+
+    /// Not the runtime's: only its message reaches the caller.
+    #[derive(Debug)]
+    pub struct ToolError(pub String);
+
+    impl std::fmt::Display for ToolError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "own error: {}", self.0)
+        }
+    }
+
+    /// Fails with the crate's own `ToolError`.
+    #[tool]
+    pub fn fails_with_own_error(
+        /// What to say.
+        why: String,
+    ) -> Result<u32, ToolError> {
+        Err(ToolError(why))
+    }
+}
+
 /// Named like a generated helper, to prove the names cannot collide.
 #[tool]
 fn input_schema(
@@ -126,6 +162,16 @@ fn a_tool_returning_a_tool_error_keeps_its_kind() {
     let err = call("refuses", r#"{"why": "outside the root"}"#).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Denied);
     assert_eq!(err.message(), "outside the root");
+}
+
+#[test]
+fn the_runtimes_error_keeps_its_kind_under_an_alias_and_an_own_type_named_alike_is_failed() {
+    let err = call("refuses_by_alias", r#"{"why": "too slow"}"#).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert_eq!(err.message(), "too slow");
+    let err = call("fails_with_own_error", r#"{"why": "no"}"#).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Failed, "{err}");
+    assert_eq!(err.message(), "own error: no");
 }
 
 #[test]

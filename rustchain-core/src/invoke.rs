@@ -86,7 +86,7 @@ pub type GuardFn<P> = for<'c, 'p> fn(&'c ToolContext, &'p P) -> Result<(), ToolE
 /// returning that type.
 #[doc(hidden)]
 pub struct Finish<R, T> {
-    /// `finish::value`, `finish::result` or `finish::tool_result`.
+    /// `finish::value` or `finish::result`.
     pub finish: fn(R, fn(T) -> Outcome) -> Outcome,
     /// Encodes the value the tool returned (in `Ok`, for a `Result`).
     pub encode: fn(T) -> Outcome,

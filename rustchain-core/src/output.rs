@@ -109,24 +109,38 @@ pub mod finish {
         encode(value)
     }
 
-    /// For a tool returning `Result<T, E>`: `Err(e)` becomes a `failed` error
-    /// carrying `e`'s message.
-    pub fn result<T, E: fmt::Display>(
+    /// For a tool returning `Result<T, E>`: the runtime's own [`ToolError`]
+    /// keeps its kind, so a tool's own refusal (`denied`), timeout or
+    /// argument check reads as such; any other `E` becomes a `failed` error
+    /// carrying its message.
+    ///
+    /// Which one `E` is, is told by its type, not its name: an alias of
+    /// `ToolError` keeps the kind, and a tool's own type that happens to be
+    /// called `ToolError` is an error like any other (Known gaps 11, D-100).
+    /// `E: 'static` is what asking its type needs; a tool's error borrows
+    /// nothing from its decoded arguments, which end with the call.
+    pub fn result<T, E: fmt::Display + 'static>(
         result: Result<T, E>,
         encode: fn(T) -> Result<ToolOutput, ToolError>,
     ) -> Result<ToolOutput, ToolError> {
         match result {
             Ok(value) => encode(value),
-            Err(err) => Err(ToolError::new(ErrorKind::Failed, err.to_string())),
+            Err(err) => Err(into_tool_error(err)),
         }
     }
 
-    /// For a tool returning `Result<T, ToolError>`: the error keeps its kind,
-    /// so a tool's own refusal (`denied`), timeout or argument check reads as such.
-    pub fn tool_result<T>(
-        result: Result<T, ToolError>,
-        encode: fn(T) -> Result<ToolOutput, ToolError>,
-    ) -> Result<ToolOutput, ToolError> {
-        result.and_then(encode)
+    /// `err` itself if it is the runtime's `ToolError`, else a `failed`
+    /// error with its message. The type test is a constant once `E` is
+    /// known, so an optimized build keeps only one of the two arms.
+    fn into_tool_error<E: fmt::Display + 'static>(err: E) -> ToolError {
+        let mut slot = Some(err);
+        let own = (&mut slot as &mut dyn std::any::Any)
+            .downcast_mut::<Option<ToolError>>()
+            .and_then(Option::take);
+        match (own, slot) {
+            (Some(own), _) => own,
+            (None, Some(err)) => ToolError::new(ErrorKind::Failed, err.to_string()),
+            (None, None) => unreachable!("the error is taken only when it is a ToolError"),
+        }
     }
 }

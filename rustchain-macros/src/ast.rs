@@ -95,9 +95,10 @@ pub struct Arg {
 pub enum Output {
     /// `T` (including `()`), encoded as JSON.
     Value(Type),
-    /// `Result<T, E>`: `T` encoded, `E`'s message reported as a failure.
-    /// `typed_error`: `E` is the runtime's `ToolError`, passed through with its kind.
-    Result { ok: Type, typed_error: bool },
+    /// `Result<T, E>`: `T` encoded; `E` reported as a failure with its
+    /// message, or with its own kind if it is the runtime's `ToolError`
+    /// (told by its type when the tool runs, not by its name here).
+    Result { ok: Type },
 }
 
 impl Tool {
@@ -213,9 +214,6 @@ impl Output {
         match last_segment_is(ty, "Result") {
             Some(args) if !args.is_empty() => Output::Result {
                 ok: args[0].clone(),
-                typed_error: args
-                    .get(1)
-                    .is_some_and(|err| last_segment_is(err, "ToolError").is_some()),
             },
             _ => Output::Value((**ty).clone()),
         }

@@ -108,14 +108,7 @@ pub fn expand(tool: &Tool) -> TokenStream {
     // type that cannot be a result is reported once, on that type.
     let (ok_type, finish) = match &tool.output {
         Output::Value(ty) => (ty, None),
-        Output::Result {
-            ok,
-            typed_error: false,
-        } => (ok, Some(quote!(#rt::finish::result))),
-        Output::Result {
-            ok,
-            typed_error: true,
-        } => (ok, Some(quote!(#rt::finish::tool_result))),
+        Output::Result { ok } => (ok, Some(quote!(#rt::finish::result))),
     };
     let result_type = quote_spanned! {ok_type.span()=>
         const __RUSTCHAIN_RESULT: #rt::ResultType<#ok_type> = #rt::result_type::<#ok_type>();
