@@ -881,3 +881,55 @@ fn fs_edit_on_a_write_only_root_is_refused_without_an_oracle() {
     assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:#?}");
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), "s3cret");
 }
+
+// ------------------------------------------------- a root through an alias
+
+/// A root named through a symbolic link outside it (a root granted as
+/// `/tmp/data` where `/tmp` is a link, the model writing `/tmp/data/x`): the
+/// guard and the tool both read it as the root (Known gaps 14, D-101), and
+/// every way out through the alias stays refused.
+#[test]
+fn a_root_named_through_a_symlinked_alias_is_the_root_and_nothing_more() {
+    let f = fixture();
+    let base = f.root.parent().expect("the root's folder");
+    symlink(&f.root, base.join("alias")).unwrap();
+    symlink(&f.outside, base.join("out_alias")).unwrap();
+    symlink(&f.outside, f.root.join("dir_link")).unwrap();
+    let alias = |rel: &str| base.join("alias").join(rel).to_str().unwrap().to_owned();
+
+    let read = f.ok("fs_read", json!({ "path": alias("notes.txt") }));
+    assert_eq!(read["content"], "one two one\n", "{read}");
+    f.ok(
+        "fs_write",
+        json!({ "path": alias("docs/new.txt"), "content": "through the alias" }),
+    );
+    assert_eq!(f.read("docs/new.txt"), "through the alias");
+    let listed = f.ok("fs_list", json!({ "path": alias("docs") }));
+    assert!(listed.to_string().contains("new.txt"), "{listed}");
+
+    // The deny rules hold through the alias; so does the root's edge.
+    for path in [
+        alias("secrets/key"),
+        alias("app/.env"),
+        alias("../outside/secret.txt"),
+        alias("dir_link/secret.txt"),
+        base.join("out_alias/secret.txt")
+            .to_str()
+            .unwrap()
+            .to_owned(),
+    ] {
+        let err = f.refused("fs_read", json!({ "path": path }), ErrorKind::Denied);
+        assert!(!err.message().contains("TOP SECRET"), "{err}");
+        assert!(!err.message().contains(OUTSIDE), "{err}");
+        f.refused(
+            "fs_write",
+            json!({ "path": path, "content": "overwritten" }),
+            ErrorKind::Denied,
+        );
+    }
+    assert_eq!(f.read("secrets/key"), "TOP SECRET alpha");
+    assert_eq!(
+        std::fs::read_to_string(f.outside.join("secret.txt")).unwrap(),
+        OUTSIDE
+    );
+}

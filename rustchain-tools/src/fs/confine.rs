@@ -21,7 +21,7 @@ use cap_fs_ext::DirExt;
 use cap_std::fs::{Dir, Metadata};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::policy::Grants;
+use crate::policy::{Grants, path};
 use crate::shown;
 use crate::{ErrorKind, ToolError};
 
@@ -90,12 +90,21 @@ pub struct Target {
     pub kind: Option<EntryKind>,
 }
 
+/// The outermost of `roots` that `path` starts with.
+fn holding<'r>(roots: &'r [PathBuf], path: &Path) -> Option<&'r PathBuf> {
+    roots
+        .iter()
+        .filter(|root| path.starts_with(root))
+        .min_by_key(|root| root.components().count())
+}
+
 impl<'g> Scope<'g> {
     /// Maps `path` to a granted root of `access` and opens that root.
     ///
-    /// An absolute path must start with a granted root as written (the
-    /// outermost one, when roots nest); a relative path is relative to the
-    /// working directory. The names after the root are returned as written, `..`
+    /// An absolute path must start with a granted root (the outermost one,
+    /// when roots nest), as written or, when it names one through a
+    /// symlinked alias, as the kernel would resolve it; a relative path is
+    /// relative to the working directory. The names after the root are returned as written, `..`
     /// included: [`Scope::resolve`] applies each `..` after following the
     /// links before it, as the kernel does, and refuses one that would climb
     /// above the root.
@@ -149,19 +158,29 @@ impl<'g> Scope<'g> {
                 .join(path);
             joined.as_path()
         };
+        let resolved;
         let (root_path, inside) = if written.is_absolute() {
-            let holding = roots
-                .iter()
-                .filter(|root| written.starts_with(root))
-                .min_by_key(|root| root.components().count());
-            let Some(root) = holding else {
+            // A path that names a root through a symlinked alias (a root
+            // granted as `/tmp/data` where `/tmp` is a link) is held by the
+            // root where the kernel, and so the guard, would land. Only the
+            // names after that root are walked, from the root's handle, as
+            // for any path: the resolution chooses the root, never what is
+            // reachable from it.
+            let mut held = holding(roots, written).map(|root| (root, written));
+            if held.is_none() {
+                resolved = path::resolve(written, Path::new("/"));
+                held = resolved
+                    .as_deref()
+                    .and_then(|within| holding(roots, within).map(|root| (root, within)));
+            }
+            let Some((root, within)) = held else {
                 return Err(denied(format!(
                     "{} is outside every folder granted for {doing} ({}); use a path inside one of them",
                     shown(text),
                     list(roots)
                 )));
             };
-            let inside = written
+            let inside = within
                 .strip_prefix(root)
                 .expect("the root was chosen as a prefix of the path");
             (root.as_path(), inside)
