@@ -18,9 +18,23 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
 // ---------------------------------------------------------------------------
-// The tools: each run is counted, so a refused call is seen not to run.
+// The tools: each notes its call id, so a test can prove that a refused call
+// never ran while other tests run in parallel.
 
-static RUNS: AtomicUsize = AtomicUsize::new(0);
+static RAN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn ran(ctx: &ToolContext) {
+    RAN.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(ctx.call_id().to_owned());
+}
+
+fn has_run(call_id: &str) -> bool {
+    RAN.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .any(|id| id == call_id)
+}
 
 /// Adds two numbers.
 #[tool]
@@ -29,15 +43,16 @@ fn span_add(
     a: i64,
     /// The second number.
     b: i64,
+    ctx: &ToolContext,
 ) -> i64 {
-    RUNS.fetch_add(1, Ordering::Relaxed);
+    ran(ctx);
     a + b
 }
 
 /// Always fails with its own kind.
 #[tool]
-fn span_refuses() -> Result<(), ToolError> {
-    RUNS.fetch_add(1, Ordering::Relaxed);
+fn span_refuses(ctx: &ToolContext) -> Result<(), ToolError> {
+    ran(ctx);
     Err(ToolError::new(ErrorKind::Denied, "this tool refuses"))
 }
 
@@ -48,15 +63,16 @@ async fn span_add_async(
     a: i64,
     /// The second number.
     b: i64,
+    ctx: &ToolContext,
 ) -> i64 {
-    RUNS.fetch_add(1, Ordering::Relaxed);
+    ran(ctx);
     a + b
 }
 
 /// Never runs: the policy denies it.
 #[tool]
-fn span_blocked() {
-    RUNS.fetch_add(1, Ordering::Relaxed);
+fn span_blocked(ctx: &ToolContext) {
+    ran(ctx);
 }
 
 const POLICY: &str =
@@ -239,13 +255,13 @@ fn each_refusal_before_the_tool_runs_has_its_span_with_the_refusals_error_type()
             "result",
         ),
     ];
-    let runs = RUNS.load(Ordering::Relaxed);
     for (what, tool, args, named, kind, record) in cases {
         let id = call_id(what);
         let err = capture
             .during(|| executor.call_blocking(tool, args, ToolContext::new().with_call_id(&id)))
             .expect_err(what);
         assert_eq!(err.kind(), kind, "{what}: {err}");
+        assert!(!has_run(&id), "{what}: the refused call ran");
         assert_one_span(&capture, &id, named, Some(kind.as_str()));
         // The refusal's one record, and the span named as it names the tool.
         let events = audit.events();
@@ -272,9 +288,9 @@ fn each_refusal_before_the_tool_runs_has_its_span_with_the_refusals_error_type()
             })
             .expect_err(what);
         assert_eq!(err.kind(), kind, "{what}: {err}");
+        assert!(!has_run(&id), "{what}: the refused call ran");
         assert_one_span(&capture, &id, named, Some(kind.as_str()));
     }
-    assert_eq!(RUNS.load(Ordering::Relaxed), runs, "no refused call ran");
 }
 
 #[test]
@@ -337,6 +353,7 @@ fn an_allowed_call_still_has_its_span_inline_and_on_tokio() {
         })
         .expect("allowed");
     assert_eq!(out.to_value(), 3);
+    assert!(has_run(&id));
     assert_one_span(&capture, &id, "span_add", None);
 
     // A tool's own error keeps its kind in the span as for the caller.
@@ -364,5 +381,6 @@ fn an_allowed_call_still_has_its_span_inline_and_on_tokio() {
         })
         .expect("allowed");
     assert_eq!(out.to_value(), 5);
+    assert!(has_run(&id));
     assert_one_span(&capture, &id, "span_add_async", None);
 }
