@@ -110,20 +110,27 @@ impl Fixture {
             Ok(value) => panic!("{tool} {args} should be refused, got {value}"),
             Err(err) => err,
         };
-        assert_eq!(kind_of(&err), kind, "{tool} {args}: {err}");
+        // The error's own kind, never read from its message: a tool body's
+        // `Err(ToolError)` keeps its kind (R-113), so a `failed` error whose
+        // message starts with `denied: ` is a regression, not a denial.
+        assert_eq!(err.kind(), kind, "{tool} {args}: {err}");
         assert!(
-            self.recorded_refusal(&id),
+            self.recorded_refusal(&id, kind),
             "no audit record of the refusal of {tool} {args}: {:#?}",
             self.audit.events()
         );
         err
     }
 
-    /// Whether the audit trail holds a denial or an error result for call `id`.
-    fn recorded_refusal(&self, id: &str) -> bool {
+    /// Whether the audit trail holds the refusal of call `id` as `kind`: a
+    /// `deny` decision (a guard's denial), or an error result whose
+    /// `error.type` is `kind` (the tool's own refusal, or one before any
+    /// decision), never another kind's.
+    fn recorded_refusal(&self, id: &str, kind: ErrorKind) -> bool {
         self.audit.events().iter().any(|event| {
             event["gen_ai.tool.call.id"] == id
-                && (event["decision"] == "deny" || event["outcome"] == "error")
+                && ((event["decision"] == "deny" && kind == ErrorKind::Denied)
+                    || (event["outcome"] == "error" && event["error.type"] == kind.as_str()))
         })
     }
 
@@ -152,12 +159,6 @@ impl Fixture {
         out.sort();
         out
     }
-}
-
-/// The kind a call ended with, whether the guard or the tool's own body
-/// refused it (a body's `Err(ToolError)` keeps its kind).
-fn kind_of(err: &ToolError) -> ErrorKind {
-    err.kind()
 }
 
 // ---------------------------------------------------------------- hostile paths
@@ -226,6 +227,113 @@ fn a_denied_folder_reached_through_dot_dot_is_denied() {
     );
     assert_eq!(f.read("secrets/key"), "TOP SECRET alpha");
     assert_eq!(f.tree(), before);
+}
+
+/// Set in the child process of `relative_paths_inside_the_root_meet_the_deny_globs`.
+const RELATIVE_CHILD: &str = "RUSTCHAIN_FS_RELATIVE_CHILD";
+
+/// A relative path is resolved against the working directory, which for
+/// this test binary is outside every root: the relative cases above are
+/// denied as outside. Here the working directory is the granted root, so
+/// relative paths land inside it and the deny globs judge them. That runs
+/// in a child process of its own (this binary, one test): changing the
+/// working directory here would move every other test's relative paths.
+#[test]
+fn relative_paths_inside_the_root_meet_the_deny_globs() {
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "relative_paths_child_process",
+            "--test-threads=1",
+        ])
+        .env(RELATIVE_CHILD, "1")
+        .output()
+        .expect("the child test runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The child of `relative_paths_inside_the_root_meet_the_deny_globs`; does
+/// nothing in an ordinary run.
+#[test]
+fn relative_paths_child_process() {
+    if std::env::var_os(RELATIVE_CHILD).is_none() {
+        return;
+    }
+    let f = fixture();
+    std::env::set_current_dir(&f.root).expect("the root is a folder");
+    let before = f.tree();
+    let secret = f.root.join("secrets/key").display().to_string();
+
+    // Inside the root and under `secrets/**`: denied by that glob, as the
+    // error, the decision record and its reason say; not as outside.
+    for path in ["secrets/key", "sub/../secrets/key", "./docs/../secrets/key"] {
+        for (tool, args) in [
+            ("fs_read", json!({ "path": path })),
+            ("fs_write", json!({ "path": path, "content": "x" })),
+            ("fs_delete", json!({ "path": path })),
+        ] {
+            let (id, result) = f.call(tool, args);
+            let err = result.expect_err("a denied path");
+            assert_eq!(err.kind(), ErrorKind::Denied, "{tool} {path}: {err}");
+            assert!(err.message().contains("secrets/**"), "{tool} {path}: {err}");
+            assert!(!err.message().contains("outside"), "{tool} {path}: {err}");
+            let events = f.audit.events();
+            let records: Vec<&Value> = events
+                .iter()
+                .filter(|event| event["gen_ai.tool.call.id"] == id.as_str())
+                .collect();
+            assert_eq!(records.len(), 1, "{tool} {path}: {records:#?}");
+            let record = records[0];
+            assert_eq!(record["decision"], "deny", "{tool} {path}: {record}");
+            let rule = record["decision.rule"].as_str().unwrap_or_default();
+            assert!(
+                rule.starts_with("fs.deny \"secrets/**\""),
+                "{tool} {path}: {record}"
+            );
+            let reason = record["decision.reason"].as_str().unwrap_or_default();
+            assert!(
+                reason.contains(&format!("{secret} matches a denied pattern")),
+                "{tool} {path}: {record}"
+            );
+        }
+    }
+    let err = f.refused("fs_read", json!({ "path": "app/.env" }), ErrorKind::Denied);
+    assert!(err.message().contains("**/.env"), "{err}");
+
+    // Inside the root and under no deny glob: allowed, in the root.
+    assert_eq!(
+        f.ok("fs_read", json!({ "path": "notes.txt" }))["content"],
+        "one two one\n"
+    );
+    assert_eq!(
+        f.ok("fs_read", json!({ "path": "sub/../docs/a.md" }))["content"],
+        "# A\nalpha line\n"
+    );
+    f.ok(
+        "fs_write",
+        json!({ "path": "sub/new.txt", "content": "made" }),
+    );
+    assert_eq!(f.read("sub/new.txt"), "made");
+
+    // Climbing out of the root is still outside it.
+    let err = f.refused(
+        "fs_read",
+        json!({ "path": "../outside/secret.txt" }),
+        ErrorKind::Denied,
+    );
+    assert!(err.message().contains("outside"), "{err}");
+    assert!(!err.message().contains(OUTSIDE), "{err}");
+
+    assert_eq!(f.read("secrets/key"), "TOP SECRET alpha");
+    let mut after = before;
+    after.push("sub/new.txt".to_owned());
+    after.sort();
+    assert_eq!(f.tree(), after);
 }
 
 #[test]
@@ -307,7 +415,7 @@ fn a_file_swapped_for_a_link_never_yields_the_outside_content() {
                 Err(err) => {
                     assert!(!err.message().contains(OUTSIDE), "{err}");
                     assert!(
-                        matches!(kind_of(&err), ErrorKind::Denied | ErrorKind::Failed),
+                        matches!(err.kind(), ErrorKind::Denied | ErrorKind::Failed),
                         "{err}"
                     );
                     refused += 1;
@@ -783,8 +891,7 @@ fn search_finds_lines_by_literal_or_regex_capped() {
         json!({ "path": f.at(""), "pattern": "(", "regex": true }),
         ErrorKind::InvalidArguments,
     );
-    // The argument's name is in the message; `err.path()` is lost with the
-    // kind for now (see `kind_of`).
+    assert_eq!(err.path(), Some("pattern"), "{err}");
     assert!(
         err.message()
             .contains("pattern is not a valid regular expression"),

@@ -289,13 +289,16 @@ impl Harness {
         let err = self
             .call(args.clone())
             .expect_err("the call should be refused");
-        assert_eq!(kind_of(&err), kind, "{args}: {err}");
+        // The error's own kind and the record's `error.type`, never read
+        // from a message or let pass as `failed`: a tool body's
+        // `Err(ToolError)` keeps its kind.
+        assert_eq!(err.kind(), kind, "{args}: {err}");
         let events = self.audit.events();
         let recorded = events[before..].iter().any(|event| {
-            event["decision"] == "deny"
+            (event["decision"] == "deny" && kind == ErrorKind::Denied)
                 || (event["kind"] == "result"
                     && event["outcome"] == "error"
-                    && (event["error.type"] == kind.as_str() || event["error.type"] == "failed"))
+                    && event["error.type"] == kind.as_str())
         });
         assert!(
             recorded,
@@ -313,12 +316,6 @@ impl Harness {
     fn denied(&self, url: &str) -> ToolError {
         self.refused(json!({ "url": url }), ErrorKind::Denied)
     }
-}
-
-/// The kind of a refusal, whether the guard or the tool's own body refused
-/// (a body's `Err(ToolError)` keeps its kind).
-fn kind_of(err: &ToolError) -> ErrorKind {
-    err.kind()
 }
 
 // ---------------------------------------------------------------------------

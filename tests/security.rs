@@ -501,6 +501,86 @@ fn paths_outside_every_root_are_denied() {
     );
 }
 
+/// Set in the child process of `a_relative_path_inside_a_root_meets_the_deny_globs`.
+const RELATIVE_CHILD: &str = "RUSTCHAIN_SECURITY_RELATIVE_CHILD";
+
+/// The relative case above resolves against this binary's working
+/// directory, outside every root, so it is denied as outside. In a child
+/// process (this binary, one test) whose working directory is the `data`
+/// root, relative paths land inside it, and the guard's deny globs judge
+/// them; changing the working directory here would move every other
+/// test's relative paths.
+#[test]
+fn a_relative_path_inside_a_root_meets_the_deny_globs() {
+    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "relative_paths_child_process",
+            "--test-threads=1",
+        ])
+        .env(RELATIVE_CHILD, "1")
+        .output()
+        .expect("the child test runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The child of `a_relative_path_inside_a_root_meets_the_deny_globs`; does
+/// nothing in an ordinary run.
+#[test]
+fn relative_paths_child_process() {
+    if std::env::var_os(RELATIVE_CHILD).is_none() {
+        return;
+    }
+    let setup = setup(POLICY);
+    let data = setup.sandbox.root.join("data");
+    std::env::set_current_dir(&data).expect("the root is a folder");
+    for (written, glob, file) in [
+        ("secrets/key", "data/secrets/**", "secrets/key"),
+        ("sub/../secrets/key", "data/secrets/**", "secrets/key"),
+        ("./app/.env", "**/.env", "app/.env"),
+    ] {
+        refuse_all(&setup, &[(written, "read_file", path(written), DENIED)]);
+        // The denial is the glob's, for the path inside the root.
+        let events = setup.audit.events();
+        let record = events.last().expect("the denial's record");
+        let rule = record["decision.rule"].as_str().unwrap_or_default();
+        assert!(
+            rule.starts_with(&format!("fs.deny {glob:?}")),
+            "{written}: {record}"
+        );
+        let reason = record["decision.reason"].as_str().unwrap_or_default();
+        let resolved = data.join(file).display().to_string();
+        assert!(
+            reason.contains(&format!("{resolved} matches a denied pattern")),
+            "{written}: {record}"
+        );
+    }
+    for written in ["notes.txt", "sub/../notes.txt"] {
+        let read = setup
+            .executor
+            .call_blocking("read_file", &path(written), ToolContext::new())
+            .expect("a relative path inside the root under no deny glob");
+        assert_eq!(read.to_value(), "notes", "{written}");
+    }
+    refuse_all(
+        &setup,
+        &[(
+            "../outside (relative)",
+            "read_file",
+            path("../outside/secret.txt"),
+            DENIED,
+        )],
+    );
+    let events = setup.audit.events();
+    let reason = events.last().expect("the denial's record")["decision.reason"].to_string();
+    assert!(!reason.contains("denied pattern"), "{reason}");
+}
+
 #[test]
 fn hosts_not_granted_are_denied_in_every_encoding() {
     let setup = setup(POLICY);

@@ -399,10 +399,11 @@ impl Executor {
         ))
     }
 
-    /// A call its tool rule denies: the decision recorded (when the call
-    /// runs) and counted, and the refusal. Out of line and cold, so that
-    /// `begin`, which every call goes through, does not carry the policy's
-    /// explaining code (its inlining cost `call_blocking` registers).
+    /// A call its tool rule denies: its span, the decision recorded (when
+    /// the call runs) and counted, and the refusal. Out of line and cold,
+    /// so that `begin`, which every call goes through, does not carry the
+    /// policy's explaining code (its inlining cost `call_blocking`
+    /// registers) nor the span's (D-93).
     #[cold]
     #[inline(never)]
     fn deny_by_rule(
@@ -416,6 +417,10 @@ impl Executor {
         let shared = &self.shared;
         let decision = shared.policy.explain_tool(ruling, descriptor.name);
         if mode == Mode::Run {
+            // The call's span, here and not in `begin`: an allowed call's
+            // opens where it runs (R-534, D-93).
+            let span = call_span(descriptor.name, ctx);
+            let _entered = span.enter();
             let policy = &shared.policy;
             let recorded = shared.record(&CallEvent {
                 tool: descriptor.name,
@@ -431,6 +436,8 @@ impl Executor {
                     approver_answer: None,
                 },
             });
+            // `denied` either way: the refusal, or the trail's failure.
+            span.record("error.type", ErrorKind::Denied.as_str());
             if let Err(error) = recorded {
                 return error;
             }
@@ -442,8 +449,10 @@ impl Executor {
     }
 
     /// Refuses a call before it has a gate (an unknown name, arguments over
-    /// the limits): its one record, and its count.
+    /// the limits): its span, its one record, and its count. Out of line
+    /// and cold, as `deny_by_rule` is: no allowed call pays for it (D-93).
     #[cold]
+    #[inline(never)]
     fn refuse_early(
         &self,
         name: &str,
@@ -455,6 +464,9 @@ impl Executor {
         let shared = &self.shared;
         if mode == Mode::Run {
             let tool: String = name.chars().take(64).collect();
+            // The call's span, named as its record names the tool.
+            let span = call_span(&tool, ctx);
+            let _entered = span.enter();
             let event = CallEvent {
                 tool: &tool,
                 call_id: ctx.call_id(),
@@ -466,7 +478,11 @@ impl Executor {
                     args: Some(args),
                 },
             };
-            shared.record(&event)?;
+            if let Err(unrecorded) = shared.record(&event) {
+                span.record("error.type", unrecorded.kind().as_str());
+                return Err(unrecorded);
+            }
+            span.record("error.type", error.kind().as_str());
             // Unknown names share one key: a model must not grow the metrics.
             let key = if error.kind() == ErrorKind::NotFound {
                 "<unknown>"
