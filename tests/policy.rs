@@ -858,6 +858,10 @@ const INVALID: &[(&str, &str, usize, &str, PolicyErrorKind)] = &[
     ("an empty deny flag", "[[programs]]\npath = \"/usr/bin/git\"\ndeny_flags = [\n  \"-c\",\n  \"\",\n]\n", 5, "denies nothing", BadValue),
     ("an empty redact entry", "[audit]\nredact = [\"token\", \" \"]\n", 2, "redacts nothing", BadValue),
     ("a limit for a name no tool can have", "[limits.tool.\"fs read\"]\nrate = \"1/s\"\n", 1, "names no tool", UnknownTool),
+    ("an fsync of 0 records", "[audit]\nfsync = \"0\"\n", 2, "use `never` or a positive number", BadValue),
+    ("an fsync word it does not know", "[audit]\n\nfsync = \"always\"\n", 3, "`every-record`, `never` or a number", BadValue),
+    ("an fsync of -1 records", "[audit]\nfsync = -1\n", 2, "`every-record`, `never` or a number", BadValue),
+    ("an fsync that is neither a word nor a number", "[audit]\nfsync = true\n", 2, "a boolean is not an fsync setting", BadValue),
 ];
 
 #[test]

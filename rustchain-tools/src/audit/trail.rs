@@ -108,6 +108,25 @@ impl fmt::Display for Fsync {
     }
 }
 
+impl Fsync {
+    /// The more durable of `self` and `floor`: the one a power failure can
+    /// cost fewer records (`every-record` before `1`, `1` before `2`, any
+    /// number before `never`). A policy's `[audit] fsync` is such a floor:
+    /// a front end may ask for more, never for less.
+    pub fn at_least(self, floor: Fsync) -> Fsync {
+        let lost = |fsync: Fsync| match fsync {
+            Fsync::EveryRecord => 0,
+            Fsync::EveryN(n) => u64::from(n),
+            Fsync::Never => u64::MAX,
+        };
+        if lost(floor) < lost(self) {
+            floor
+        } else {
+            self
+        }
+    }
+}
+
 /// Reads `every-record`, `never` or a positive number N (every N records).
 impl std::str::FromStr for Fsync {
     type Err = String;

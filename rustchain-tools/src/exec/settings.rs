@@ -269,7 +269,7 @@ impl Settings {
         let trail = match self.audit_location().map_err(SetupError::Audit)? {
             None => None,
             Some(path) => {
-                let (trail, opened) = self.open_trail(&path)?;
+                let (trail, opened) = self.open_trail(&path, checked.policy())?;
                 builder = builder.audit(Arc::new(trail));
                 Some(opened)
             }
@@ -280,8 +280,18 @@ impl Settings {
         })
     }
 
-    fn open_trail(&self, path: &Path) -> Result<(AuditTrail, OpenedTrail), SetupError> {
-        let mut options = AuditOptions::default().with_fsync(self.fsync);
+    /// Opens the trail at `path`, written at least as durably as `policy`'s
+    /// `[audit] fsync` says.
+    fn open_trail(
+        &self,
+        path: &Path,
+        policy: &Policy,
+    ) -> Result<(AuditTrail, OpenedTrail), SetupError> {
+        let fsync = match policy.audit_fsync() {
+            Some(floor) => self.fsync.at_least(floor),
+            None => self.fsync,
+        };
+        let mut options = AuditOptions::default().with_fsync(fsync);
         if let Some(key) = &self.audit_key {
             let key = audit::load_signing_key(key).map_err(SetupError::Audit)?;
             options = options.with_checkpoints(self.checkpoint_every, key);
@@ -440,7 +450,9 @@ mod tests {
                 .working_dir(dir.path())
                 .audit(AuditTarget::File(path.clone()))
                 .audit_fsync(fsync);
-            let (trail, _) = settings.open_trail(&path).expect("opens");
+            let (trail, _) = settings
+                .open_trail(&path, &Policy::default())
+                .expect("opens");
             assert_eq!(trail.options().fsync, fsync);
             let event = crate::audit::AuditEvent::Result {
                 tool: "add",
@@ -460,12 +472,51 @@ mod tests {
         }
         let default = Settings::new().working_dir(dir.path());
         let path = dir.path().join("default.jsonl");
-        let (trail, _) = default.open_trail(&path).expect("opens");
+        let (trail, _) = default
+            .open_trail(&path, &Policy::default())
+            .expect("opens");
         assert_eq!(
             trail.options().fsync,
             Fsync::Never,
             "the default costs no fsync"
         );
+    }
+
+    #[test]
+    fn a_policys_audit_fsync_is_a_floor_a_program_can_raise_and_never_lower() {
+        let dir = scratch();
+        // (policy's floor, the program's setting, what the trail is opened with)
+        for (floor, asked, opened) in [
+            ("every-record", Fsync::Never, Fsync::EveryRecord),
+            ("every-record", Fsync::EveryN(1), Fsync::EveryRecord),
+            ("10", Fsync::Never, Fsync::EveryN(10)),
+            ("10", Fsync::EveryN(100), Fsync::EveryN(10)),
+            ("10", Fsync::EveryN(3), Fsync::EveryN(3)),
+            ("10", Fsync::EveryRecord, Fsync::EveryRecord),
+            ("never", Fsync::EveryN(5), Fsync::EveryN(5)),
+            ("never", Fsync::Never, Fsync::Never),
+        ] {
+            std::fs::write(
+                dir.path().join("rustchain.toml"),
+                format!("[audit]\nfsync = \"{floor}\"\n"),
+            )
+            .expect("writes the policy");
+            let path = dir.path().join("audit.jsonl");
+            let settings = Settings::new()
+                .working_dir(dir.path())
+                .audit(AuditTarget::File(path.clone()))
+                .audit_fsync(asked);
+            let setup = settings.clone().open(Registry::global()).expect("set up");
+            let policy = setup.executor.policy();
+            let set = policy.audit_fsync().map(|fsync| fsync.to_string());
+            assert_eq!(set.as_deref(), Some(floor));
+            let (trail, _) = settings.open_trail(&path, policy).expect("opens");
+            assert_eq!(
+                trail.options().fsync,
+                opened,
+                "floor {floor}, asked {asked}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! later, when an executor is built: see [`linked`](super::linked).
 
 use std::collections::BTreeMap;
+
+use crate::audit::Fsync;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -159,6 +161,7 @@ impl Compiler<'_> {
                 .iter()
                 .map(|glob| self.glob(glob))
                 .collect::<Result<_, _>>()?,
+            audit_fsync: self.fsync(file.audit.fsync.as_ref())?,
             redact_lines: redact.iter().rev().cloned().collect(),
             redact: redact.into_iter().map(|(field, _)| field).collect(),
             examples: self.examples(&file.examples)?,
@@ -470,6 +473,25 @@ impl Compiler<'_> {
             );
         }
         Ok(overrides)
+    }
+
+    /// `[audit] fsync`: `never`, `every-record` or a number of records.
+    fn fsync(&self, value: Option<&Spanned<toml::Value>>) -> Result<Option<Fsync>, PolicyError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let parsed = match value.get_ref() {
+            toml::Value::Integer(n) => n.to_string().parse(),
+            toml::Value::String(word) => word.parse(),
+            other => Err(format!(
+                "a {} is not an fsync setting: write \"never\", \"every-record\" or a number of records",
+                other.type_str()
+            )),
+        };
+        match parsed {
+            Ok(fsync) => Ok(Some(fsync)),
+            Err(message) => self.error(Kind::BadValue, value, format!("[audit] fsync: {message}")),
+        }
     }
 
     fn redact(&self, fields: &[Spanned<String>]) -> Result<Vec<(String, usize)>, PolicyError> {

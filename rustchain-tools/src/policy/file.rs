@@ -129,6 +129,9 @@ pub struct Audit {
     /// Argument field names replaced by `"[redacted]"` wherever they appear.
     #[serde(default)]
     pub redact: Vec<Spanned<String>>,
+    /// When the trail's records are forced to disk, at least: a word
+    /// (`"never"`, `"every-record"`) or a number of records, quoted or not.
+    pub fsync: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -88,6 +88,7 @@ use std::time::Duration;
 
 use globset::GlobMatcher;
 
+use crate::audit::Fsync;
 use crate::{ArgLimits, PermissionKind};
 use decision::{Refusal, shown};
 use grants::Rule;
@@ -199,6 +200,8 @@ pub struct Policy {
     approval_timeout: Duration,
     record_args: Vec<GlobMatcher>,
     redact: Vec<String>,
+    /// `[audit] fsync`: the least durability the trail is written with.
+    audit_fsync: Option<Fsync>,
     /// Where each `[audit] redact` entry is written, for the linked check.
     redact_lines: BTreeMap<String, usize>,
     examples: Vec<PolicyExample>,
@@ -296,6 +299,7 @@ impl Default for Policy {
             approval_timeout: DEFAULT_APPROVAL_TIMEOUT,
             record_args: Vec::new(),
             redact: Vec::new(),
+            audit_fsync: None,
             redact_lines: BTreeMap::new(),
             examples: Vec::new(),
             discovery: Discovery::default(),
@@ -555,6 +559,12 @@ impl Policy {
     /// How long an approver has to answer.
     pub fn approval_timeout(&self) -> Duration {
         self.approval_timeout
+    }
+
+    /// `[audit] fsync`, if the file sets it: the trail is written at least
+    /// this durably, whatever a front end asks (see [`Fsync::at_least`]).
+    pub fn audit_fsync(&self) -> Option<Fsync> {
+        self.audit_fsync
     }
 
     /// Whether `tool`'s arguments are recorded in full in the audit trail.

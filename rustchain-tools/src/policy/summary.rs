@@ -44,6 +44,10 @@ impl Policy {
             "audit redact: {}",
             list(self.redact.iter().cloned())
         ));
+        lines.push(match self.audit_fsync {
+            Some(fsync) => format!("audit fsync: at least {fsync}"),
+            None => "audit fsync: as the program sets it (default never)".to_owned(),
+        });
         let discovery = &self.discovery;
         lines.push(format!(
             "discovery defer: {}",
@@ -272,6 +276,7 @@ mod tests {
                 "approval timeout: 1m",
                 "audit record_args: none",
                 "audit redact: none",
+                "audit fsync: as the program sets it (default never)",
                 "discovery defer: off",
                 "discovery always: none",
                 "examples: 0",
