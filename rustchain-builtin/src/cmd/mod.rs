@@ -8,7 +8,10 @@
 //!    must be granted (`[env] allow`) and not one that loads code
 //!    ([`loads_code`](env::loads_code): `LD_*`, `PYTHON*`, `BASH_ENV`, ...), whatever the policy says.
 //! 2. The program's denied flags (`deny_flags`), in every spelling a program
-//!    might read them (see [`first_denied`](rustchain_tools::policy::flags::first_denied)).
+//!    might read them (see [`first_denied`](rustchain_tools::policy::flags::first_denied)),
+//!    and its allowed argument forms (`allow_args`, see
+//!    [`AllowArgs`](rustchain_tools::policy::allow_args::AllowArgs)): the
+//!    guard judges both, and the tool judges them again before it starts anything.
 //! 3. The child: arguments passed as a list (no shell ever sees them), the
 //!    environment cleared and refilled with granted variables only, stdin
 //!    empty, its own process group, resource limits (CPU time, address
@@ -191,6 +194,19 @@ impl Plan {
                 ),
             ));
         }
+        if let Some(allowed) = &grant.allow_args
+            && let Err(mismatch) = allowed.check(&args)
+        {
+            return Err(ToolError::new(
+                ErrorKind::Denied,
+                format!(
+                    "{} for {} (allow_args, {}); nothing was run",
+                    allowed.explain(&args, mismatch),
+                    program.display(),
+                    allowed.place
+                ),
+            ));
+        }
         if let Some((index, name)) = env::first_code_loading_assignment(&args) {
             return Err(ToolError::new(
                 ErrorKind::Denied,
@@ -311,6 +327,7 @@ mod tests {
     fn grant(program: &str, confinement: Confinement) -> ProgramGrant {
         ProgramGrant {
             path: PathBuf::from(program),
+            allow_args: None,
             deny_flags: Vec::new(),
             helpers: Vec::new(),
             hosts: Vec::new(),
