@@ -1222,3 +1222,238 @@ fn a_program_cannot_flood_the_trail_with_refusals() {
     );
     assert!(!refusals[30].1.contains("further refusals"));
 }
+
+// ---------------------------------------------------------------------------
+// `allow_args`: the only argument forms a program may be given.
+
+/// An executor whose policy starts with `programs` on its second line, so a
+/// rule's line is the line within `programs` plus one, with `work` as its
+/// read and write root.
+fn allow_args_setup(programs: &str) -> Setup {
+    let work = tempfile::tempdir().expect("a temporary folder");
+    let root = work.path().canonicalize().expect("the folder exists");
+    let text = format!(
+        "default = \"deny\"\n{programs}\n[tools]\nallow = [\"cmd_run\"]\n[fs]\nread = [{root:?}]\nwrite = [{root:?}]\n"
+    );
+    let policy = Policy::from_toml(&text, "<args test>", Path::new("/")).expect("a valid policy");
+    let audit = Arc::new(MemoryAudit::new());
+    let executor = Executor::builder(Registry::global())
+        .policy(policy)
+        .audit(audit.clone())
+        .build()
+        .expect("the policy has no failing examples");
+    Setup {
+        executor,
+        audit,
+        work,
+    }
+}
+
+/// The `FILE:LINE` of the first line of `programs` holding `needle`, as
+/// [`allow_args_setup`] places it.
+fn place_of(programs: &str, needle: &str) -> String {
+    let line = programs
+        .lines()
+        .position(|line| line.contains(needle))
+        .expect("the needle is in the text");
+    format!("<args test>:{}", line + 2)
+}
+
+impl Setup {
+    /// Refused by an `allow_args` rule: a `denied` error and one record, a
+    /// deny decision naming `rule` (the guard refused it: nothing ran).
+    fn refused_by_allow_args(&self, args: Value, rule: &str) -> ToolError {
+        let before = self.audit.events().len();
+        let err = self
+            .call(args.clone())
+            .expect_err("the call should be refused");
+        assert_eq!(err.kind(), ErrorKind::Denied, "{args}: {err}");
+        assert!(
+            err.message().contains("allowed argument form"),
+            "{args}: {err}"
+        );
+        let events = self.audit.events();
+        let new = &events[before..];
+        assert_eq!(new.len(), 1, "one record per refusal: {new:#?}");
+        assert_eq!(new[0]["kind"], "decision", "{new:#?}");
+        assert_eq!(new[0]["decision"], "deny", "{new:#?}");
+        assert_eq!(new[0]["decision.rule"], rule, "{args}: {new:#?}");
+        err
+    }
+}
+
+const GIT_FORMS: &str = r#"[[programs]]
+path = "/nonexistent/git"
+allow_args = ["status", "log **", "diff --stat **", "show *"]
+deny_flags = ["-c", "--exec-path", "--output"]
+"#;
+
+#[test]
+fn arguments_outside_the_allowed_forms_are_refused_before_anything_starts() {
+    let s = allow_args_setup(GIT_FORMS);
+    let rule = format!(
+        "programs \"/nonexistent/git\" ({}) allow_args ({})",
+        place_of(GIT_FORMS, "path"),
+        place_of(GIT_FORMS, "allow_args")
+    );
+    // The program does not exist: a refusal, not a failure to start,
+    // proves the check came first.
+    let many: Vec<String> = std::iter::once("status".to_owned())
+        .chain(std::iter::repeat_n("x".to_owned(), 10_000))
+        .collect();
+    for args in [
+        json!([]),
+        json!(["push", "--force"]),
+        json!(["status", "--upload-pack=touch marker"]),
+        json!(["status; rm -rf /"]),
+        json!(["status", ";", "rm"]),
+        json!(["status with spaces"]),
+        json!(["status "]),
+        json!([" status"]),
+        json!(["Status"]),
+        json!(["STATUS"]),
+        json!(["ѕtatus"]),         // Cyrillic `ѕ`
+        json!(["status\u{200b}"]), // a zero-width space
+        json!(["ｓｔａｔｕｓ"]),   // fullwidth letters
+        json!(["--", "status"]),
+        json!(["-C", "/", "status"]),
+        json!(["--git-dir=/tmp/evil", "status"]),
+        json!(["status", "--"]),
+        json!([""]),
+        json!(["status", ""]),
+        json!(["diff", "--stat=100"]),
+        json!(["diff", "--sta"]),
+        json!(["diff --stat"]),
+        json!(["diff", "HEAD", "--stat"]),
+        json!(["show"]),
+        json!(["show", "HEAD", "--stat"]),
+        json!(many),
+    ] {
+        s.refused_by_allow_args(json!({"program": "/nonexistent/git", "args": args}), &rule);
+    }
+    // No `args` at all is a call without arguments: no form allows it.
+    s.refused_by_allow_args(json!({"program": "/nonexistent/git"}), &rule);
+}
+
+#[test]
+fn denied_flags_still_apply_inside_an_allowed_form() {
+    let s = allow_args_setup(GIT_FORMS);
+    let path = place_of(GIT_FORMS, "path");
+    for (args, flag) in [
+        (json!(["log", "-c", "core.pager=touch marker"]), "-c"),
+        (json!(["log", "--exec-path=/tmp"]), "--exec-path"),
+        (json!(["status", "--exec=touch marker"]), "--exec-path"),
+        (json!(["log", "--", "--output=/tmp/x"]), "--output"),
+        (json!(["show", "--output=/tmp/x"]), "--output"),
+        (json!(["diff", "--stat", "--out", "/tmp/x"]), "--output"),
+    ] {
+        let err = s.refused_by_tool(json!({"program": "/nonexistent/git", "args": args}));
+        assert!(err.message().contains(flag), "{err}");
+        let events = s.audit.events();
+        let last = events.last().expect("a record");
+        assert_eq!(
+            last["decision.rule"],
+            format!("programs \"/nonexistent/git\" ({path}) deny_flags {flag:?}")
+        );
+    }
+}
+
+const ECHO_FORMS: &str = r#"[[programs]]
+path = "/bin/echo"
+allow_args = [
+  "status",
+  "log **",
+  "show *",
+]
+
+[[programs]]
+path = "/usr/bin/touch"
+allow_args = []
+"#;
+
+#[test]
+fn a_granted_form_runs_exactly_what_it_says_and_nothing_more() {
+    let s = allow_args_setup(ECHO_FORMS);
+    for (args, stdout, form) in [
+        (json!(["status"]), "status\n", "status"),
+        (json!(["log"]), "log\n", "log **"),
+        (
+            json!(["log", "a b", "", "--", "-x"]),
+            "log a b  -- -x\n",
+            "log **",
+        ),
+        (json!(["show", "HEAD"]), "show HEAD\n", "show *"),
+        (json!(["show", "-n"]), "show -n\n", "show *"),
+    ] {
+        let call = json!({"program": "/bin/echo", "args": args, "cwd": s.root()});
+        // A run records the tool rule only; explain names the form that allows it.
+        let explained = s.executor.explain("cmd_run", &call.to_string());
+        assert!(
+            explained
+                .decisions
+                .iter()
+                .any(|d| d.rule.ends_with(&format!("allow_args {form:?}"))),
+            "{explained:?}"
+        );
+        let out = s.run(call);
+        assert_eq!(out["stdout"], stdout, "{args}: {out}");
+    }
+    let rule = format!(
+        "programs \"/bin/echo\" ({}) allow_args ({})",
+        place_of(ECHO_FORMS, "/bin/echo"),
+        place_of(ECHO_FORMS, "allow_args = [")
+    );
+    // One word more or less than a form is outside it.
+    for args in [
+        json!(["status", "x"]),
+        json!(["show"]),
+        json!(["show", "a", "b"]),
+        json!(["log=x"]),
+        json!(["-n", "log"]),
+    ] {
+        s.refused_by_allow_args(json!({"program": "/bin/echo", "args": args}), &rule);
+    }
+    // `allow_args = []`: touch runs without arguments (and fails: no file
+    // named), and with any argument it is refused without creating it.
+    let touch_rule = format!(
+        "programs \"/usr/bin/touch\" ({}) allow_args ({})",
+        place_of(ECHO_FORMS, "/usr/bin/touch"),
+        place_of(ECHO_FORMS, "allow_args = []")
+    );
+    let marker = s.marker();
+    for args in [json!([marker]), json!(["--", marker]), json!([""])] {
+        s.refused_by_allow_args(
+            json!({"program": "/usr/bin/touch", "args": args, "cwd": s.root()}),
+            &touch_rule,
+        );
+    }
+    assert!(!marker.exists());
+    let out = s.run(json!({"program": "/usr/bin/touch", "cwd": s.root()}));
+    assert_ne!(out["exit_code"], 0, "touch without a file fails: {out}");
+}
+
+#[test]
+fn explain_names_the_allow_args_rule_the_call_is_refused_by() {
+    let s = allow_args_setup(GIT_FORMS);
+    let args = json!({"program": "/nonexistent/git", "args": ["push"]}).to_string();
+    let explained = s.executor.explain("cmd_run", &args);
+    assert_eq!(explained.verdict, rustchain::policy::Verdict::Deny);
+    let deciding = explained.deciding().expect("a deciding rule");
+    assert!(
+        deciding.rule.ends_with(&format!(
+            "allow_args ({})",
+            place_of(GIT_FORMS, "allow_args")
+        )),
+        "{explained:?}"
+    );
+    let args = json!({"program": "/nonexistent/git", "args": ["log", "-1"]}).to_string();
+    let explained = s.executor.explain("cmd_run", &args);
+    assert!(
+        explained
+            .decisions
+            .iter()
+            .any(|d| d.rule.ends_with("allow_args \"log **\"")),
+        "{explained:?}"
+    );
+    assert!(s.audit.events().is_empty(), "explain records nothing");
+}

@@ -545,6 +545,72 @@ fn a_denied_flag_of_a_granted_program_is_denied() {
     )]);
 }
 
+/// `[[programs]] allow_args`: the only argument forms, `deny_flags` on top.
+const FORMS: &str = r#"programs = [
+  { path = "/usr/bin/git", allow_args = ["status", "log **", "show *"], deny_flags = ["-c"] },
+  { path = "/bin/true", allow_args = [] },
+  { path = "/bin/echo" },
+]"#;
+
+#[rustfmt::skip]
+const FORM_CASES: &[Case] = &[
+    ("a plain form", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["status"]}"#, Allow),
+    ("a form ending in **, nothing after", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["log"]}"#, Allow),
+    ("a form ending in **, anything after", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["log", "--oneline", "--", "x y"]}"#, Allow),
+    ("* is one argument", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["show", "HEAD"]}"#, Allow),
+    ("[] allows no arguments", FORMS, "run_program", r#"{"program": "/bin/true", "args": []}"#, Allow),
+    ("no allow_args: any arguments", FORMS, "run_program", r#"{"program": "/bin/echo", "args": ["push", "--force"]}"#, Allow),
+    ("no form", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["push"]}"#, Deny),
+    ("no arguments, not a form", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": []}"#, Deny),
+    ("a word more than a plain form", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["status", "--porcelain"]}"#, Deny),
+    ("a flag glued to the word", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["status=--exec=id"]}"#, Deny),
+    ("shell syntax in one argument", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["status; rm -rf /"]}"#, Deny),
+    ("the form's words in one argument", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["log --oneline"]}"#, Deny),
+    ("another case", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["Status"]}"#, Deny),
+    ("a look-alike letter", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["st\u0430tus"]}"#, Deny),
+    ("-- before the form", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["--", "status"]}"#, Deny),
+    ("a global flag before the form", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["--git-dir=/tmp", "log"]}"#, Deny),
+    ("an empty argument", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": [""]}"#, Deny),
+    ("* is not two arguments", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["show", "a", "b"]}"#, Deny),
+    ("* is not none", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["show"]}"#, Deny),
+    ("a denied flag inside a form", FORMS, "run_program", r#"{"program": "/usr/bin/git", "args": ["log", "-c", "x"]}"#, Deny),
+    ("[] refuses an empty argument", FORMS, "run_program", r#"{"program": "/bin/true", "args": [""]}"#, Deny),
+    ("[] refuses any argument", FORMS, "run_program", r#"{"program": "/bin/true", "args": ["--help"]}"#, Deny),
+];
+
+#[test]
+fn allowed_argument_forms_let_through_what_they_say_and_nothing_more() {
+    run_cases(FORM_CASES);
+}
+
+/// A refusal by `allow_args` is recorded naming the program's line and the
+/// list's, and the reason names the argument that fits no form.
+#[test]
+fn a_refusal_by_allow_args_is_recorded_naming_its_lines() {
+    let text = "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\"status\"]\n";
+    let policy = Policy::from_toml(text, "policy.toml", Path::new("/")).expect("a valid policy");
+    let (executor, audit, _) = executor(policy);
+    let err = executor
+        .call_blocking(
+            "run_program",
+            r#"{"program": "/usr/bin/git", "args": ["status", "--exec=id"]}"#,
+            ToolContext::new(),
+        )
+        .expect_err("no form allows it");
+    assert_eq!(err.kind(), ErrorKind::Denied, "{err}");
+    assert!(
+        err.message().contains("argument 1 (\"--exec=id\")"),
+        "{err}"
+    );
+    let events = audit.events();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["decision"], "deny");
+    assert_eq!(
+        events[0]["decision.rule"],
+        "programs \"/usr/bin/git\" (policy.toml:2) allow_args (policy.toml:3)"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Environment variable names: exact, case-sensitive.
 
@@ -856,6 +922,10 @@ const INVALID: &[(&str, &str, usize, &str, PolicyErrorKind)] = &[
     ("an env name with =", "[env]\nallow = [\"A=B\"]\n", 2, "not an environment variable name", BadValue),
     ("an empty root", "[fs]\nwrite = [\"\"]\n", 2, "non-empty path", BadPath),
     ("an empty deny flag", "[[programs]]\npath = \"/usr/bin/git\"\ndeny_flags = [\n  \"-c\",\n  \"\",\n]\n", 5, "denies nothing", BadValue),
+    ("an argument form with a glob inside a word", "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\n  \"status\",\n  \"log --format=*\",\n]\n", 5, "whole word", BadValue),
+    ("an argument form with ** before its end", "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\"** status\"]\n", 3, "not the last word", BadValue),
+    ("an argument form with two spaces", "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\"log  -1\"]\n", 3, "empty word", BadValue),
+    ("an argument form with a tab", "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\"log\\t-1\"]\n", 3, "control character", BadValue),
     ("an empty redact entry", "[audit]\nredact = [\"token\", \" \"]\n", 2, "redacts nothing", BadValue),
     ("a limit for a name no tool can have", "[limits.tool.\"fs read\"]\nrate = \"1/s\"\n", 1, "names no tool", UnknownTool),
     ("an fsync of 0 records", "[audit]\nfsync = \"0\"\n", 2, "use `never` or a positive number", BadValue),

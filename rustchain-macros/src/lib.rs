@@ -125,7 +125,8 @@ use proc_macro::TokenStream;
 ///   fn run(/** The program. */ #[run] program: String) -> i32 { 0 }
 ///   ```
 /// - `#[run(args)]`: the arguments passed to the tool's `#[run]` program;
-///   each is checked against that program's `deny_flags`.
+///   together they are checked against that program's `deny_flags` and, if
+///   it has them, its `allow_args` forms.
 ///
 ///   ```ignore
 ///   #[tool]

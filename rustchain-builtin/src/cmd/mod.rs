@@ -8,7 +8,10 @@
 //!    must be granted (`[env] allow`) and not one that loads code
 //!    ([`loads_code`](env::loads_code): `LD_*`, `PYTHON*`, `BASH_ENV`, ...), whatever the policy says.
 //! 2. The program's denied flags (`deny_flags`), in every spelling a program
-//!    might read them (see [`first_denied`](rustchain_tools::policy::flags::first_denied)).
+//!    might read them (see [`first_denied`](rustchain_tools::policy::flags::first_denied)),
+//!    and its allowed argument forms (`allow_args`, see
+//!    [`AllowArgs`](rustchain_tools::policy::allow_args::AllowArgs)): the
+//!    guard judges both, and the tool judges them again before it starts anything.
 //! 3. The child: arguments passed as a list (no shell ever sees them), the
 //!    environment cleared and refilled with granted variables only, stdin
 //!    empty, its own process group, resource limits (CPU time, address
@@ -38,8 +41,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rustchain_macros::tool;
-use rustchain_tools::policy::Grants;
 use rustchain_tools::policy::path::lexical_absolute;
+use rustchain_tools::policy::{Grants, ProgramGrant};
 use rustchain_tools::{ErrorKind, ToolContext, ToolError};
 
 use env::EnvVars;
@@ -173,33 +176,7 @@ impl Plan {
                 format!("{} is not a granted program", program.display()),
             ));
         };
-        if let Some(index) = args.iter().position(|arg| arg.contains('\0')) {
-            return Err(ToolError::invalid_argument(
-                format!("args[{index}]"),
-                "an argument holds a NUL byte, which no program can receive",
-            ));
-        }
-        if let Some((index, flag)) =
-            rustchain_tools::policy::flags::first_denied(&args, &grant.deny_flags)
-        {
-            return Err(ToolError::new(
-                ErrorKind::Denied,
-                format!(
-                    "argument {index} ({:?}) is, or may be read as, the flag `{flag}`, which the policy denies for {}; nothing was run",
-                    args[index],
-                    program.display()
-                ),
-            ));
-        }
-        if let Some((index, name)) = env::first_code_loading_assignment(&args) {
-            return Err(ToolError::new(
-                ErrorKind::Denied,
-                format!(
-                    "argument {index} ({:?}) sets `{name}`, which loads code and is never passed to a program by any route; nothing was run",
-                    args[index]
-                ),
-            ));
-        }
+        judge_args(grant, &program, &args)?;
         let cap = match max_output_bytes {
             None => DEFAULT_OUTPUT_BYTES,
             Some(bytes) if bytes <= MAX_OUTPUT_BYTES => bytes,
@@ -266,10 +243,58 @@ impl Plan {
     }
 }
 
+/// The arguments judged again as the guard judged them (NUL bytes, denied
+/// flags, the allowed forms, code-loading assignments), so that a body
+/// reached without the guard still runs nothing the policy refuses.
+fn judge_args(grant: &ProgramGrant, program: &Path, args: &[String]) -> Result<(), ToolError> {
+    if let Some(index) = args.iter().position(|arg| arg.contains('\0')) {
+        return Err(ToolError::invalid_argument(
+            format!("args[{index}]"),
+            "an argument holds a NUL byte, which no program can receive",
+        ));
+    }
+    if let Some((index, flag)) =
+        rustchain_tools::policy::flags::first_denied(args, &grant.deny_flags)
+    {
+        return Err(ToolError::new(
+            ErrorKind::Denied,
+            format!(
+                "argument {index} ({:?}) is, or may be read as, the flag `{flag}`, which the policy denies for {}; nothing was run",
+                args[index],
+                program.display()
+            ),
+        ));
+    }
+    if let Some(allowed) = &grant.allow_args
+        && let Err(mismatch) = allowed.check(args)
+    {
+        return Err(ToolError::new(
+            ErrorKind::Denied,
+            format!(
+                "{} for {} (allow_args, {}); nothing was run",
+                allowed.explain(args, mismatch),
+                program.display(),
+                allowed.place
+            ),
+        ));
+    }
+    if let Some((index, name)) = env::first_code_loading_assignment(args) {
+        return Err(ToolError::new(
+            ErrorKind::Denied,
+            format!(
+                "argument {index} ({:?}) sets `{name}`, which loads code and is never passed to a program by any route; nothing was run",
+                args[index]
+            ),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustchain_tools::policy::{Confinement, ProgramGrant};
+    use rustchain_tools::policy::Confinement;
+    use rustchain_tools::policy::allow_args::{AllowArgs, ArgPattern};
 
     /// A plan that bypasses the policy, for what only this module can reach:
     /// a run without Landlock, as on a kernel that lacks it.
@@ -311,11 +336,42 @@ mod tests {
     fn grant(program: &str, confinement: Confinement) -> ProgramGrant {
         ProgramGrant {
             path: PathBuf::from(program),
+            allow_args: None,
             deny_flags: Vec::new(),
             helpers: Vec::new(),
             hosts: Vec::new(),
             confinement,
         }
+    }
+
+    #[test]
+    fn the_tool_judges_the_allowed_forms_and_denied_flags_again() {
+        let mut git = grant("/usr/bin/git", Confinement::Full);
+        git.deny_flags = vec!["-c".to_owned()];
+        git.allow_args = Some(AllowArgs {
+            forms: ["status", "log **"]
+                .iter()
+                .map(|form| ArgPattern::parse(form).expect("a valid form"))
+                .collect(),
+            place: "p.toml:4".to_owned(),
+        });
+        let judge = |git: &ProgramGrant, args: &[&str]| {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            judge_args(git, Path::new("/usr/bin/git"), &args)
+        };
+        let judged = |args: &[&str]| judge(&git, args);
+        assert!(judged(&["status"]).is_ok());
+        assert!(judged(&["log", "--oneline"]).is_ok());
+        for args in [&["push"][..], &[], &["status", "-s"], &["Status"]] {
+            let err = judged(args).expect_err("outside every form");
+            assert_eq!(err.kind(), ErrorKind::Denied, "{args:?}: {err}");
+            assert!(err.message().contains("allow_args, p.toml:4"), "{err}");
+        }
+        let err = judged(&["log", "-c", "x"]).expect_err("a denied flag");
+        assert!(err.message().contains("the flag `-c`"), "{err}");
+        // Without `allow_args`, any arguments but a denied flag.
+        git.allow_args = None;
+        assert!(judge(&git, &["push", "--force"]).is_ok());
     }
 
     const ALL: Mechanisms = Mechanisms {

@@ -14,6 +14,7 @@ use std::time::Duration;
 use globset::{Glob, GlobMatcher};
 use toml::Spanned;
 
+use super::allow_args::{AllowArgs, ArgPattern};
 use super::decision::Verdict;
 use super::error::{PolicyError, PolicyErrorKind, PolicyWarning, PolicyWarningKind};
 use super::file::{self, PolicyFile};
@@ -370,6 +371,10 @@ impl Compiler<'_> {
             }
             deny_flags.push(flag.get_ref().clone());
         }
+        let allow_args = match &program.allow_args {
+            None => None,
+            Some(list) => Some(self.allow_args(path, list)?),
+        };
         let mut helpers = Vec::new();
         for helper in &program.helpers {
             if !programs::is_program_path(helper.get_ref()) {
@@ -406,11 +411,37 @@ impl Compiler<'_> {
         };
         Ok(programs::grant(
             Path::new(path),
+            allow_args,
             deny_flags,
             &helpers,
             hosts,
             confinement,
         ))
+    }
+
+    /// A program's `allow_args`, each form parsed; a bad one names its line.
+    fn allow_args(
+        &self,
+        path: &str,
+        list: &Spanned<Vec<Spanned<String>>>,
+    ) -> Result<AllowArgs, PolicyError> {
+        let mut forms = Vec::new();
+        for form in list.get_ref() {
+            match ArgPattern::parse(form.get_ref()) {
+                Ok(pattern) => forms.push(pattern),
+                Err(advice) => {
+                    return self.error(
+                        Kind::BadValue,
+                        form,
+                        format!("in the allow_args of `{path}`: {advice}"),
+                    );
+                }
+            }
+        }
+        Ok(AllowArgs {
+            forms,
+            place: format!("{}:{}", self.origin, self.line(list)),
+        })
     }
 
     fn max_concurrent(&self, value: Option<&Spanned<usize>>) -> Result<usize, PolicyError> {

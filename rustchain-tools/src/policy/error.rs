@@ -73,7 +73,8 @@ pub enum PolicyErrorKind {
     /// A rate that is not one (`"10/min"` is).
     BadRate,
     /// Any other value out of its range: `default`, `expect`, an environment
-    /// variable name, `max_concurrent`, an empty `deny_flags` or `redact` entry.
+    /// variable name, `max_concurrent`, an empty `deny_flags` or `redact`
+    /// entry, an `allow_args` form that would mislead.
     BadValue,
     /// `[limits.tool.NAME]` names no tool: not a tool name at all, or a
     /// misspelling of a linked tool's.

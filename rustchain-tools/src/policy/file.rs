@@ -72,6 +72,8 @@ pub struct NetGrants {
 #[serde(deny_unknown_fields)]
 pub struct ProgramGrant {
     pub path: Spanned<String>,
+    /// The only argument forms allowed (`"log **"`); absent: any arguments.
+    pub allow_args: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub deny_flags: Vec<Spanned<String>>,
     /// Other programs it may start (absolute paths): nothing else can be executed.

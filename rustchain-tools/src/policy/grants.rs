@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::allow_args::AllowArgs;
 use super::net::{HostPattern, NetTarget};
 use super::path::PathDeny;
 
@@ -40,11 +41,14 @@ pub(crate) struct Granted {
     pub(crate) rule: Rule,
 }
 
-/// A program a `#[run]` value may name, and the flags it may not be given.
+/// A program a `#[run]` value may name, the argument forms it may be
+/// given, and the flags it may not be given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProgramGrant {
     /// The program's absolute path.
     pub path: PathBuf,
+    /// The only argument forms it may be given (`allow_args`); `None`: any.
+    pub allow_args: Option<AllowArgs>,
     /// Flags refused in its arguments (`-c`, `--exec-path`...).
     pub deny_flags: Vec<String>,
     /// Other programs it may start, by absolute path (`helpers`): the

@@ -20,6 +20,7 @@
 //!
 //! [[programs]]
 //! path = "/usr/bin/git"
+//! allow_args = ["status", "log **"] # the only argument forms (absent: any); `*` one argument, `**` the rest
 //! deny_flags = ["-c", "--exec-path"]
 //! helpers = ["/usr/lib/git-core/git"] # what it may execute besides itself (nothing else)
 //! hosts = ["github.com:443"]   # network: none, or these hosts through the executor's proxy
@@ -59,10 +60,11 @@
 //! The modules follow the life of a policy: `file` is the text as written,
 //! `compile` turns it into rules (every problem named by its line), and
 //! deciding is done per permission kind beside its mechanics: [`path`] for
-//! files, [`net`] for hosts, `programs` (with [`flags`]) for programs, `env`
+//! files, [`net`] for hosts, `programs` (with [`flags`] and [`allow_args`]) for programs, `env`
 //! for variables. `linked` checks the policy against the tools a program
 //! links, once, when an executor is built.
 
+pub mod allow_args;
 mod compile;
 mod decision;
 pub mod env;

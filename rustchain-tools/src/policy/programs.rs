@@ -3,6 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::allow_args::AllowArgs;
 use super::decision::{Decision, Judged, Refusal, shown};
 use super::flags;
 use super::grants::{Confinement, Grant, Grants, ProgramGrant, Rule};
@@ -47,7 +48,8 @@ pub(super) fn decide(grants: &Grants, origin: &str, value: &str) -> Judged {
 }
 
 /// May `args` (the values of `param`, a `#[run(args)]` parameter of `tool`)
-/// be passed to `program`? Refused when one carries a flag denied for it.
+/// be passed to `program`? Refused when one carries a flag denied for it,
+/// or when its `allow_args` list no form that matches them all.
 pub(super) fn decide_args(
     grants: &Grants,
     tool: &str,
@@ -77,16 +79,36 @@ pub(super) fn decide_args(
             ),
         );
     }
-    match flags::first_denied(args, &grant.deny_flags) {
-        Some((at, flag)) => Decision::deny(
+    if let Some((at, flag)) = flags::first_denied(args, &grant.deny_flags) {
+        return Decision::deny(
             format!("{} deny_flags {flag:?}", rule.text),
             format!(
                 "`{tool}` may not pass `{param}[{at}]` = {:?} to {}: the policy denies the flag {flag:?} for it",
                 shown(&args[at]),
                 grant.path.display()
             ),
+        );
+    }
+    let Some(allowed) = &grant.allow_args else {
+        return Decision::allow(rule.text.clone(), "no argument carries a denied flag");
+    };
+    match allowed.check(args) {
+        Ok(form) => Decision::allow(
+            format!(
+                "{} allow_args {:?}",
+                rule.text,
+                form.map_or("", |form| form.as_str())
+            ),
+            "the arguments match an allowed form and carry no denied flag",
         ),
-        None => Decision::allow(rule.text.clone(), "no argument carries a denied flag"),
+        Err(mismatch) => Decision::deny(
+            format!("{} allow_args ({})", rule.text, allowed.place),
+            format!(
+                "`{tool}` may not pass `{param}` to {}: {}",
+                grant.path.display(),
+                allowed.explain(args, mismatch)
+            ),
+        ),
     }
 }
 
@@ -94,6 +116,7 @@ pub(super) fn decide_args(
 /// (by the compiler, which knows their lines).
 pub(super) fn grant(
     path: &Path,
+    allow_args: Option<AllowArgs>,
     deny_flags: Vec<String>,
     helpers: &[String],
     hosts: Vec<String>,
@@ -101,6 +124,7 @@ pub(super) fn grant(
 ) -> ProgramGrant {
     ProgramGrant {
         path: lexical_absolute(path, Path::new("/")),
+        allow_args,
         deny_flags,
         helpers: helpers
             .iter()
@@ -114,4 +138,134 @@ pub(super) fn grant(
 /// Whether `text` can name a program: absolute, without NUL bytes.
 pub(super) fn is_program_path(text: &str) -> bool {
     PathBuf::from(text).is_absolute() && !text.contains('\0')
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::policy::{Decision, Policy, PolicyErrorKind, Verdict};
+
+    const GIT: &str = "\n[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\n  \"status\",\n  \"log **\",\n  \"show *\",\n]\ndeny_flags = [\"-c\", \"--output\"]\n";
+
+    fn decide(policy: &str, args: &[&str]) -> Decision {
+        let policy = Policy::from_toml(policy, "p.toml", Path::new("/")).expect("a valid policy");
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        policy.decide_program_args("cmd_run", "/usr/bin/git", "args", &args)
+    }
+
+    #[test]
+    fn arguments_outside_every_form_are_denied_naming_the_allow_args_line() {
+        for args in [
+            &[][..],
+            &["push"],
+            &["status", "--porcelain"],
+            &["status; rm -rf /"],
+            &["status", "--exec=id"],
+            &["-C", "/", "status"],
+            &["--", "status"],
+            &["STATUS"],
+            &["st\u{0430}tus"], // Cyrillic `а`
+            &["status "],
+            &["show"],
+            &["show", "a", "b"],
+        ] {
+            let decision = decide(GIT, args);
+            assert_eq!(decision.verdict, Verdict::Deny, "{args:?}: {decision:?}");
+            assert_eq!(
+                decision.rule, "programs \"/usr/bin/git\" (p.toml:3) allow_args (p.toml:4)",
+                "{args:?}"
+            );
+            assert!(
+                decision.reason.contains("allowed argument form"),
+                "{decision:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn arguments_a_form_matches_are_allowed_naming_that_form() {
+        for (args, form) in [
+            (&["status"][..], "status"),
+            (&["log"], "log **"),
+            (&["log", "--oneline", "-3", "--", "src"], "log **"),
+            (&["show", "HEAD~1"], "show *"),
+        ] {
+            let decision = decide(GIT, args);
+            assert_eq!(decision.verdict, Verdict::Allow, "{args:?}: {decision:?}");
+            assert_eq!(
+                decision.rule,
+                format!("programs \"/usr/bin/git\" (p.toml:3) allow_args {form:?}")
+            );
+        }
+    }
+
+    #[test]
+    fn denied_flags_still_apply_inside_an_allowed_form() {
+        for (args, flag) in [
+            (&["log", "-c", "x"][..], "-c"),
+            (&["log", "--output=/tmp/x"], "--output"),
+            (&["log", "--out", "/tmp/x"], "--output"),
+            (&["show", "--output=/tmp/x"], "--output"),
+            (&["log", "--", "-cfoo"], "-c"),
+        ] {
+            let decision = decide(GIT, args);
+            assert_eq!(decision.verdict, Verdict::Deny, "{args:?}");
+            assert_eq!(
+                decision.rule,
+                format!("programs \"/usr/bin/git\" (p.toml:3) deny_flags {flag:?}")
+            );
+        }
+    }
+
+    #[test]
+    fn a_nul_byte_is_refused_before_any_form_is_tried() {
+        let decision = decide(GIT, &["status\0"]);
+        assert_eq!(decision.verdict, Verdict::Deny);
+        assert_eq!(decision.rule, "input");
+    }
+
+    #[test]
+    fn an_empty_list_allows_only_a_call_without_arguments() {
+        let policy = "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = []\n";
+        let decision = decide(policy, &[]);
+        assert_eq!(decision.verdict, Verdict::Allow, "{decision:?}");
+        assert_eq!(
+            decision.rule,
+            "programs \"/usr/bin/git\" (p.toml:2) allow_args \"\""
+        );
+        for args in [&[""][..], &["status"], &["--version"]] {
+            let decision = decide(policy, args);
+            assert_eq!(decision.verdict, Verdict::Deny, "{args:?}");
+            assert_eq!(
+                decision.rule,
+                "programs \"/usr/bin/git\" (p.toml:2) allow_args (p.toml:3)"
+            );
+        }
+    }
+
+    #[test]
+    fn without_allow_args_any_arguments_pass_as_before() {
+        let policy = "[[programs]]\npath = \"/usr/bin/git\"\n";
+        let decision = decide(policy, &["push", "--force"]);
+        assert_eq!(decision.verdict, Verdict::Allow);
+        assert_eq!(decision.rule, "programs \"/usr/bin/git\" (p.toml:2)");
+    }
+
+    #[test]
+    fn a_bad_form_refuses_the_policy_naming_its_line() {
+        let text = "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\n  \"status\",\n  \"log --format=*\",\n]\n";
+        let err = Policy::from_toml(text, "p.toml", Path::new("/")).expect_err("a bad form");
+        assert_eq!(err.kind, PolicyErrorKind::BadValue, "{err}");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert!(err.to_string().starts_with("p.toml:5: "), "{err}");
+        assert!(err.message.contains("whole word"), "{err}");
+        let err = Policy::from_toml(
+            "[[programs]]\npath = \"/bin/x\"\nallow_args = \"status\"\n",
+            "p.toml",
+            Path::new("/"),
+        )
+        .expect_err("a string, not a list");
+        assert_eq!(err.kind, PolicyErrorKind::Syntax, "{err}");
+    }
 }

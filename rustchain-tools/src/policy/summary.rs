@@ -186,10 +186,14 @@ fn rate_text(rate: Rate) -> String {
     format!("{}/{unit}", rate.calls)
 }
 
-/// One program: its path, the flags it may not be given, what it may
-/// execute, its network and, when it accepts less, its confinement.
+/// One program: its path, the argument forms it may be given, the flags it
+/// may not be given, what it may execute, its network and, when it accepts
+/// less, its confinement.
 fn program_summary(program: &ProgramGrant) -> String {
     let mut text = program.path.display().to_string();
+    if let Some(allowed) = &program.allow_args {
+        text.push_str(&format!(" (allowed arguments: {})", allowed.listed()));
+    }
     if !program.deny_flags.is_empty() {
         text.push_str(&format!(
             " (denied flags: {})",
@@ -254,6 +258,30 @@ mod tests {
         assert!(
             lines.contains(&"approval timeout: 1m 30s".to_owned()),
             "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_programs_allowed_argument_forms_are_listed_as_written() {
+        let programs = |text: &str| {
+            summary(text)
+                .into_iter()
+                .find(|line| line.starts_with("programs: "))
+                .expect("a programs line")
+        };
+        assert_eq!(
+            programs(
+                "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\"status\", \"log **\", \"\"]\ndeny_flags = [\"-c\"]\n"
+            ),
+            "programs: /usr/bin/git (allowed arguments: \"status\", \"log **\", \"\" (no arguments)) (denied flags: -c) (no network)"
+        );
+        assert_eq!(
+            programs("[[programs]]\npath = \"/bin/true\"\nallow_args = []\n"),
+            "programs: /bin/true (allowed arguments: \"\" (no arguments)) (no network)"
+        );
+        assert_eq!(
+            programs("[[programs]]\npath = \"/bin/true\"\n"),
+            "programs: /bin/true (no network)"
         );
     }
 
