@@ -928,6 +928,7 @@ const INVALID: &[(&str, &str, usize, &str, PolicyErrorKind)] = &[
     ("an argument form with a tab", "[[programs]]\npath = \"/usr/bin/git\"\nallow_args = [\"log\\t-1\"]\n", 3, "control character", BadValue),
     ("an empty redact entry", "[audit]\nredact = [\"token\", \" \"]\n", 2, "redacts nothing", BadValue),
     ("a limit for a name no tool can have", "[limits.tool.\"fs read\"]\nrate = \"1/s\"\n", 1, "names no tool", UnknownTool),
+    ("a program granted twice", "[[programs]]\npath = \"/usr/bin/git\"\n\n[[programs]]\npath = \"/usr//bin/./git\"\nallow_args = [\"status\"]\n", 5, "already granted by the [[programs]] entry at line 2", BadValue),
     ("an fsync of 0 records", "[audit]\nfsync = \"0\"\n", 2, "use `never` or a positive number", BadValue),
     ("an fsync word it does not know", "[audit]\n\nfsync = \"always\"\n", 3, "`every-record`, `never` or a number", BadValue),
     ("an fsync of -1 records", "[audit]\nfsync = -1\n", 2, "`every-record`, `never` or a number", BadValue),

@@ -293,9 +293,23 @@ impl Compiler<'_> {
                 self.rule("net.deny", value),
             );
         }
+        // Only the first entry for a path would ever be consulted, so a
+        // second one (its flags, forms and hosts) would be silently ignored.
+        let mut programs: BTreeMap<PathBuf, usize> = BTreeMap::new();
         for program in &file.programs {
+            let compiled = self.program(program)?;
+            if let Some(first) = programs.insert(compiled.path.clone(), self.line(&program.path)) {
+                return self.error(
+                    Kind::BadValue,
+                    &program.path,
+                    format!(
+                        "`{}` is already granted by the [[programs]] entry at line {first}; only one entry can apply to a program, so merge the two",
+                        compiled.path.display()
+                    ),
+                );
+            }
             grant(
-                Grant::Program(self.program(program)?),
+                Grant::Program(compiled),
                 self.rule("programs", &program.path),
             );
         }
