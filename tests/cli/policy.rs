@@ -351,6 +351,7 @@ http = true
 [[programs]]
 path = "/usr/bin/git"
 deny_flags = ["-c", "--exec-path"]
+allow_args = ["status", "log **"]
 
 [env]
 allow = ["LANG"]
@@ -375,6 +376,7 @@ timeout = "2m"
 [audit]
 record_args = ["add"]
 redact = ["path"]
+fsync = "every-record"
 
 [discovery]
 defer = true
@@ -393,13 +395,14 @@ always = ["add"]
         format!("net allow: net.allow \"api.example.com\" ({file}:12)"),
         format!("net deny: net.deny \"10.0.0.0/8\" ({file}:13)"),
         "net http: allowed to granted hosts".to_owned(),
-        "programs: /usr/bin/git (denied flags: -c, --exec-path) (no network)".to_owned(),
+        "programs: /usr/bin/git (allowed arguments: \"status\", \"log **\") (denied flags: -c, --exec-path) (no network)".to_owned(),
         "env: LANG".to_owned(),
         "limits: timeout 30s, max_argument_bytes 4096, max_depth 8, max_output_bytes 65536, max_concurrent 4, calls_per_session 100, bytes_per_session 1000000".to_owned(),
         "limits.tool.fs_read: timeout 5s, rate 10/min, max_output_bytes 1024".to_owned(),
         "approval timeout: 2m".to_owned(),
         "audit record_args: add".to_owned(),
         "audit redact: path".to_owned(),
+        "audit fsync: at least every-record".to_owned(),
         "discovery defer: on".to_owned(),
         "discovery always: add".to_owned(),
         "examples: 0".to_owned(),
