@@ -14,6 +14,8 @@ use rustchain::{ErrorKind, Executor, PermissionKind, Policy, Registry, ToolConte
 use rustchain_builtin as _;
 use serde_json::{Value, json};
 
+#[path = "support/child.rs"]
+mod child;
 #[path = "support/race.rs"]
 mod race;
 
@@ -240,21 +242,7 @@ const RELATIVE_CHILD: &str = "RUSTCHAIN_FS_RELATIVE_CHILD";
 /// working directory here would move every other test's relative paths.
 #[test]
 fn relative_paths_inside_the_root_meet_the_deny_globs() {
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "relative_paths_child_process",
-            "--test-threads=1",
-        ])
-        .env(RELATIVE_CHILD, "1")
-        .output()
-        .expect("the child test runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    child::run_child_test("relative_paths_child_process", RELATIVE_CHILD);
 }
 
 /// The child of `relative_paths_inside_the_root_meet_the_deny_globs`; does

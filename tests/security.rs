@@ -14,6 +14,8 @@ use rustchain::policy::Policy;
 use rustchain::{ErrorKind, Executor, Invoke, Registry, ToolContext, tool};
 use serde_json::Value;
 
+#[path = "support/child.rs"]
+mod child;
 mod support;
 use support::{Sandbox, unique_call_id};
 
@@ -512,21 +514,7 @@ const RELATIVE_CHILD: &str = "RUSTCHAIN_SECURITY_RELATIVE_CHILD";
 /// test's relative paths.
 #[test]
 fn a_relative_path_inside_a_root_meets_the_deny_globs() {
-    let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-        .args([
-            "--exact",
-            "relative_paths_child_process",
-            "--test-threads=1",
-        ])
-        .env(RELATIVE_CHILD, "1")
-        .output()
-        .expect("the child test runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    child::run_child_test("relative_paths_child_process", RELATIVE_CHILD);
 }
 
 /// The child of `a_relative_path_inside_a_root_meets_the_deny_globs`; does
