@@ -1457,3 +1457,53 @@ fn explain_names_the_allow_args_rule_the_call_is_refused_by() {
     );
     assert!(s.audit.events().is_empty(), "explain records nothing");
 }
+
+/// `cwd` is reached as the file tools reach a folder (Known gaps 15): from
+/// the root's handle, so what the guard cannot judge (a file, a missing
+/// folder) is refused by the tool before anything starts, and a root named
+/// through a symlinked alias runs in the root itself.
+#[test]
+fn cwd_is_a_folder_reached_from_its_root() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let base = dir.path().canonicalize().expect("the folder exists");
+    let work = base.join("work");
+    std::fs::create_dir_all(work.join("sub")).expect("mkdir");
+    std::fs::write(work.join("file.txt"), "a file").expect("write");
+    std::os::unix::fs::symlink(&work, base.join("alias")).expect("link");
+    let policy = format!("[fs]\nread = [{work:?}]\n[[programs]]\npath = \"/bin/pwd\"\n");
+    let (executor, audit) = setup_policy(&policy, &work);
+    let pwd = |cwd: &Path| {
+        call_with(
+            &executor,
+            json!({"program": "/bin/pwd", "args": ["-P"], "cwd": cwd}),
+        )
+    };
+
+    let out = pwd(&work.join("sub")).expect("runs in a folder of the root");
+    assert_eq!(out["stdout"], format!("{}\n", work.join("sub").display()));
+    let out = pwd(&base.join("alias/sub")).expect("runs through the alias");
+    assert_eq!(out["stdout"], format!("{}\n", work.join("sub").display()));
+
+    let err = pwd(&work.join("file.txt")).expect_err("a file is no working directory");
+    assert_eq!(err.kind(), ErrorKind::InvalidArguments, "{err}");
+    assert_eq!(err.path(), Some("cwd"), "{err}");
+    let err = pwd(&work.join("missing")).expect_err("a missing folder");
+    assert_eq!(err.kind(), ErrorKind::Failed, "{err}");
+    assert!(err.message().contains("does not exist"), "{err}");
+    let results: Vec<_> = audit
+        .events()
+        .into_iter()
+        .filter(|e| e["kind"] == "result")
+        .map(|e| e["error.type"].clone())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            json!(null),
+            json!(null),
+            json!("invalid_arguments"),
+            json!("failed")
+        ],
+        "each refusal is on record"
+    );
+}

@@ -1,12 +1,14 @@
-//! The folder the program runs in: inside a granted read root, opened once
-//! and entered by handle in the child (`fchdir`), so the folder checked is
-//! the folder entered whatever happens to its path in between.
+//! The folder the program runs in: inside a granted read root, reached from
+//! the root's handle as the file tools reach a folder, and entered by handle
+//! in the child (`fchdir`), so the folder checked is the folder entered
+//! whatever happens to its path in between.
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use cap_fs_ext::DirExt;
+use rustchain_tools::fs::confine::{Access, EntryKind, Last, Scope};
 use rustchain_tools::policy::Grants;
 use rustchain_tools::policy::path::{lexical_absolute, root_holding};
 use rustchain_tools::{ErrorKind, ToolError};
@@ -53,48 +55,38 @@ impl WorkDir {
         WorkDir::open_checked(&requested, grants)
     }
 
-    /// Opens `path` as a folder and proves the handle is inside a read root.
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "the path is opened to be checked: the handle is what the child enters, and its identity is compared with the canonical path"
-    )]
+    /// Opens `path` as a folder inside a read root, the way the file tools
+    /// reach a folder: from the root's handle, one name at a time, links
+    /// followed only inside the root, the deny rules checked against the
+    /// folder arrived at. Nothing outside the roots is opened or asked about.
     fn open_checked(path: &Path, grants: &Grants) -> Result<WorkDir, ToolError> {
-        let shown = path.display();
-        let dir = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_DIRECTORY)
-            .open(path)
-            .map_err(|err| {
-                failed(format!(
-                    "cannot use {shown} as the working directory: {err}"
-                ))
-            })?;
-        let canonical = std::fs::canonicalize(path)
-            .map_err(|err| failed(format!("cannot resolve {shown}: {err}")))?;
-        let (opened, named) = (dir.metadata(), std::fs::metadata(&canonical));
-        let same =
-            matches!((&opened, &named), (Ok(a), Ok(b)) if a.dev() == b.dev() && a.ino() == b.ino());
-        if !same {
-            return Err(denied(format!(
-                "{shown} changed while it was being checked; try again"
-            )));
-        }
-        let roots = grants.fs_read_roots();
-        if root_holding(&canonical, roots).is_none() {
-            return Err(denied(format!(
-                "the working directory {} is outside every granted read root",
-                canonical.display()
-            )));
-        }
-        if let Some(glob) = grants.fs_deny().matching(&canonical) {
-            return Err(denied(format!(
-                "the working directory {} matches the denied pattern {glob:?}",
-                canonical.display()
-            )));
-        }
+        let (scope, names) = Scope::open(grants, Access::Read, path)?;
+        let target = scope.resolve(names, Last::Follow, false)?;
+        let shown = scope.show(&target.rel);
+        let dir = match (&target.name, target.kind) {
+            (None, _) => target.dir,
+            (Some(name), Some(EntryKind::Dir)) => {
+                target.dir.open_dir_nofollow(name).map_err(|err| {
+                    failed(format!(
+                        "cannot use {shown} as the working directory: {err}"
+                    ))
+                })?
+            }
+            (Some(_), None) => {
+                return Err(failed(format!(
+                    "the working directory {shown} does not exist"
+                )));
+            }
+            (Some(_), Some(_)) => {
+                return Err(ToolError::invalid_argument(
+                    "cwd",
+                    format!("{shown} is not a folder; `cwd` names the folder the program runs in"),
+                ));
+            }
+        };
         Ok(WorkDir {
-            dir: Some(dir),
-            path: canonical,
+            dir: Some(dir.into_std_file()),
+            path: scope.root_path().join(&target.rel),
         })
     }
 
@@ -120,8 +112,4 @@ impl WorkDir {
 
 fn failed(message: impl Into<String>) -> ToolError {
     ToolError::new(ErrorKind::Failed, message)
-}
-
-fn denied(message: impl Into<String>) -> ToolError {
-    ToolError::new(ErrorKind::Denied, message)
 }
