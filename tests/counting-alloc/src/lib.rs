@@ -17,7 +17,9 @@
 //! ```
 //!
 //! The counters are the whole program's: a test binary that counts holds one
-//! test only, since the tests of one binary run on parallel threads.
+//! test and runs without libtest's harness (`harness = false` in its
+//! `[[test]]`), since libtest runs tests on threads of their own while its
+//! main thread, waiting for them, may allocate inside a counted stretch.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
