@@ -509,8 +509,8 @@ impl Executor {
     /// A timeout at least 100 ticks of the kernel's coarse monotonic clock
     /// long (from 0.1 to 1 s, by the kernel's tick) is kept on that clock,
     /// which is cheaper to read: its deadline counts from the call's
-    /// admission within one tick, and a tool may overrun it by less than a
-    /// tick unreported.
+    /// admission within about a tick (more on a loaded VM, whose ticks come
+    /// late), and a tool may overrun it by as much unreported.
     /// A synchronous tool that neither returns nor looks at its context keeps
     /// this thread until it does return, whatever its timeout; call it through
     /// [`Executor::call`], which runs such a tool on tokio's blocking pool and
