@@ -1301,3 +1301,38 @@ fn a_guarded_tool_invoked_without_an_executor_is_denied() {
         assert!(invoke(&ctx, args).is_ok(), "{tool}");
     }
 }
+
+/// R-80's order, the tool rule before the argument limits: a call its tool
+/// rule denies is refused by that rule even with arguments over the size
+/// and depth limits, so the record names the rule the operator wrote; with
+/// the tool allowed, the same arguments meet the limits.
+#[test]
+fn the_tool_rule_is_judged_before_the_argument_limits() {
+    let limits = "[limits]\nmax_argument_bytes = 16\nmax_depth = 2\n";
+    let too_big = format!(r#"{{"n": 1, "pad": "{}"}}"#, "x".repeat(64));
+    let too_deep = r#"{"n": {"a": {"b": {"c": 1}}}}"#;
+    let denied = setup(&format!("[tools]\ndeny = [\"count\"]\n{limits}"));
+    for (label, args) in [("big", too_big.as_str()), ("deep", too_deep)] {
+        refusal(&denied, label, "count", args, DENIED).expect("the tool rule refuses");
+        let events = denied.audit.events();
+        let rule = events.last().expect("a record")["decision.rule"].to_string();
+        assert!(rule.contains("tools.deny"), "{label}: {rule}");
+    }
+    let allowed = setup(&format!("[tools]\nallow = [\"count\"]\n{limits}"));
+    for (label, args) in [("big", too_big.as_str()), ("deep", too_deep)] {
+        let err = allowed
+            .executor
+            .call_blocking(
+                "count",
+                args,
+                ToolContext::new().with_call_id(unique_call_id(label)),
+            )
+            .expect_err("over the limits");
+        let events = allowed.audit.events();
+        let last = events.last().expect("a record");
+        assert!(
+            !last.to_string().contains("tools.allow"),
+            "{label}: refused by a limit, not a rule: {last} ({err})"
+        );
+    }
+}
