@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use rustchain_tools::exec::Explanation;
-use rustchain_tools::{Policy, PolicyError};
+use rustchain_tools::policy::Verdict;
+use rustchain_tools::{ErrorKind, Policy, PolicyError, ToolError};
 use serde_json::{Value, json};
 
 use super::{Exit, Session, tools, view};
@@ -53,7 +54,10 @@ Exit status: 0 when the call was judged, whatever the verdict; 2 for bad
 usage: an unknown tool, arguments that are not valid for the tool, or a
 policy that does not load (FILE:LINE: MESSAGE on stderr; with --json, as
 for `policy check`, {\"ok\": false, \"error\": {\"kind\", \"file\", \"line\",
-\"message\"}} on stdout).";
+\"message\"}} on stdout). With --json, a call that cannot be judged (an
+unknown tool, arguments that cannot be read or decoded) is answered on stdout
+as an explanation too: {\"verdict\": \"deny\", \"decisions\": [], \"error\": \"KIND:
+MESSAGE\"}, the message for people still on stderr.";
 
 #[derive(Debug, Subcommand)]
 pub(super) enum PolicyCommand {
@@ -159,7 +163,11 @@ fn refused(session: &mut Session<'_>, err: &PolicyError) -> Exit {
 
 fn explain(session: &mut Session<'_>, args: &ExplainArgs) -> Exit {
     let Some(tool) = tools::find(session, &args.name) else {
-        return Exit::Usage;
+        let missing = ToolError::new(
+            ErrorKind::NotFound,
+            session.registry.not_found_message(&args.name),
+        );
+        return unjudged(session, missing.to_string());
     };
     let executor = match session.governance.dry_run(session.registry, None) {
         Ok(executor) => executor,
@@ -170,7 +178,8 @@ fn explain(session: &mut Session<'_>, args: &ExplainArgs) -> Exit {
         Ok(text) => text,
         Err(message) => {
             session.err = format!("error: {message}\n");
-            return Exit::Usage;
+            let unreadable = ToolError::new(ErrorKind::InvalidArguments, message);
+            return unjudged(session, unreadable.to_string());
         }
     };
     let explanation = executor.explain(tool.name(), &text);
@@ -180,7 +189,7 @@ fn explain(session: &mut Session<'_>, args: &ExplainArgs) -> Exit {
             session.program,
             tool.name()
         );
-        return Exit::Usage;
+        return unjudged(session, error.clone());
     }
     // A tool that starts programs: what confines them on this machine.
     let starts_programs = tool
@@ -214,6 +223,23 @@ sandbox of the programs it starts:
         text
     };
     Exit::Success
+}
+
+/// A call `policy explain` cannot judge (an unknown tool, arguments that
+/// cannot be read or decoded): the message for people stays on stderr, and
+/// with `--json` stdout holds the explanation's own shape, denied with no
+/// decision and its `error` set (as `Executor::explain` answers such a
+/// call), so a script always reads one kind of answer; the status is bad
+/// usage either way.
+fn unjudged(session: &mut Session<'_>, error: String) -> Exit {
+    if session.json {
+        session.out = view::pretty(&explanation_json(&Explanation {
+            verdict: Verdict::Deny,
+            decisions: Vec::new(),
+            error: Some(error),
+        }));
+    }
+    Exit::Usage
 }
 
 #[cfg(unix)]

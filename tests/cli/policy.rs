@@ -233,9 +233,29 @@ fn policy_explain_needs_a_known_tool_and_valid_arguments() {
             "--json",
         ])
         .expect_code(2);
-    assert_eq!(run.out, "");
     assert!(run.err.contains("cannot be judged"), "{}", run.err);
     assert!(run.err.contains("argument `a`"), "{}", run.err);
+    // With --json a script reads an explanation on stdout: denied, no
+    // decision, and why the call could not be judged.
+    let unjudged = |answer: serde_json::Value, kind: &str, fragment: &str| {
+        assert_eq!(answer["verdict"], "deny", "{answer}");
+        assert_eq!(answer["decisions"], serde_json::json!([]), "{answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with(kind) && error.contains(fragment),
+            "{answer}"
+        );
+    };
+    unjudged(run.json(), "invalid_arguments", "argument `a`");
+    let run = setup
+        .cli(&["policy", "explain", "ad", "--json"])
+        .expect_code(2);
+    assert!(run.err.contains("did you mean `add`"), "{}", run.err);
+    unjudged(run.json(), "not_found", "did you mean `add`");
+    let run = setup
+        .cli(&["policy", "explain", "add", "--args", "{not json", "--json"])
+        .expect_code(2);
+    unjudged(run.json(), "invalid_arguments", "");
 }
 
 #[test]
