@@ -71,13 +71,7 @@ allow = ["LANG", "RUSTCHAIN_CMD_TEST", "LD_PRELOAD"]
 {programs}
 "#
     );
-    let policy = Policy::from_toml(&text, "<cmd test>", Path::new("/")).expect("a valid policy");
-    let audit = Arc::new(MemoryAudit::new());
-    let executor = Executor::builder(Registry::global())
-        .policy(policy)
-        .audit(audit.clone())
-        .build()
-        .expect("the policy has no failing examples");
+    let (executor, audit) = executor_for(&text, "<cmd test>", Path::new("/"));
     Setup {
         executor,
         audit,
@@ -583,7 +577,13 @@ fn explain_agrees_with_the_call_when_the_tool_refuses_a_value_itself() {
 /// An executor under `policy` (TOML), with `base` as the policy's folder.
 fn setup_policy(policy: &str, base: &Path) -> (Executor, Arc<MemoryAudit>) {
     let text = format!("default = \"deny\"\n[tools]\nallow = [\"cmd_run\"]\n{policy}");
-    let policy = Policy::from_toml(&text, "<sandbox test>", base).expect("a valid policy");
+    executor_for(&text, "<sandbox test>", base)
+}
+
+/// An executor under the policy `text` (named `origin` in its rules, with
+/// `base` as its folder), recording into memory.
+fn executor_for(text: &str, origin: &str, base: &Path) -> (Executor, Arc<MemoryAudit>) {
+    let policy = Policy::from_toml(text, origin, base).expect("a valid policy");
     let audit = Arc::new(MemoryAudit::new());
     let executor = Executor::builder(Registry::global())
         .policy(policy)
@@ -1235,13 +1235,7 @@ fn allow_args_setup(programs: &str) -> Setup {
     let text = format!(
         "default = \"deny\"\n{programs}\n[tools]\nallow = [\"cmd_run\"]\n[fs]\nread = [{root:?}]\nwrite = [{root:?}]\n"
     );
-    let policy = Policy::from_toml(&text, "<args test>", Path::new("/")).expect("a valid policy");
-    let audit = Arc::new(MemoryAudit::new());
-    let executor = Executor::builder(Registry::global())
-        .policy(policy)
-        .audit(audit.clone())
-        .build()
-        .expect("the policy has no failing examples");
+    let (executor, audit) = executor_for(&text, "<args test>", Path::new("/"));
     Setup {
         executor,
         audit,
